@@ -1,0 +1,67 @@
+//! The command line, as clap sees it. Raw values only: `plan.rs` combines them with the
+//! jobfile and decides what they mean.
+
+use std::num::NonZeroUsize;
+
+use clap::Parser;
+
+use crate::jobfile::Mode;
+
+/// Run the shell commands of a YAML jobfile in a fixed-size process pool.
+///
+/// Jobs run as `<shell> -c <run>`, each in its own process group, with stdin from
+/// /dev/null. After each job prun itself runs that job's hooks (on_success, on_failure,
+/// on_complete), one at a time, in the order jobs end.
+///
+/// Exit codes: 0 all jobs and hooks succeeded; 1 a job or hook failed; 2 usage or jobfile
+/// error (nothing ran); 75 lock held; 128+N interrupted by signal N.
+#[derive(Debug, Parser)]
+#[command(name = "prun", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// The jobfile (YAML). `-` reads it from stdin.
+    #[arg(value_name = "JOBFILE")]
+    pub jobfile: String,
+
+    /// Pool size: how many jobs may run at once [default: the jobfile's `concurrency`,
+    /// else the number of CPUs].
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<NonZeroUsize>,
+
+    /// `sync`: one job at a time, in file order, its hooks before the next job.
+    /// `async`: up to N at once [default: the jobfile's `mode`, else async].
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+
+    /// How job output is shown [default: group for async, stream for sync].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub output: Option<OutputMode>,
+
+    /// Print output blocks in jobfile order instead of the order jobs end.
+    #[arg(long)]
+    pub keep_order: bool,
+
+    /// After the first failure start no new job; running jobs finish.
+    #[arg(long)]
+    pub fail_fast: bool,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    /// Each job's output as one block, headed by its name, when the job ends.
+    Group,
+    /// Lines as they come, prefixed with `[name] `; lines are never torn.
+    Line,
+    /// Passed straight through to prun's stdout and stderr.
+    Stream,
+    /// Discarded.
+    None,
+}
+
+fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("the pool needs at least 1 slot; use -j 1 or more".into()),
+        Ok(n) => Ok(NonZeroUsize::new(n).expect("checked above")),
+        Err(_) => Err(format!("'{s}' is not a whole number; use e.g. -j 4")),
+    }
+}

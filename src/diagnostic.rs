@@ -1,0 +1,253 @@
+//! Jobfile errors as a person reads them: `error: FILE:LINE:COL: what is wrong`, the
+//! offending line with a caret under the culprit, and a `help:` line that says how to fix
+//! it. Both YAML/type errors (from `jobfile.rs`) and semantic ones (from `plan.rs`) are
+//! rendered here, so they all look the same.
+
+use std::fmt;
+
+/// The jobfile text and the name to show for it (a path, or `<stdin>`).
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub(crate) name: String,
+    pub(crate) text: String,
+}
+
+/// One rendered-ready error about the jobfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    file: String,
+    at: Option<(usize, usize)>,
+    line_text: Option<String>,
+    message: String,
+    help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error at `at` = (line, column), both 1-based, or about the whole file.
+    pub(crate) fn new(
+        src: &Source,
+        at: Option<(usize, usize)>,
+        message: impl Into<String>,
+    ) -> Self {
+        let line_text = at.and_then(|(l, _)| src.text.lines().nth(l.saturating_sub(1)));
+        Diagnostic {
+            file: src.name.clone(),
+            at,
+            line_text: line_text.map(str::to_owned),
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// An error about a file that could not be read at all.
+    pub(crate) fn file(name: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: name.to_owned(),
+            at: None,
+            line_text: None,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// An error at a place whose line cannot be shown (e.g. it is not valid text).
+    pub(crate) fn located(name: &str, at: (usize, usize), message: impl Into<String>) -> Self {
+        Diagnostic {
+            at: Some(at),
+            ..Diagnostic::file(name, message)
+        }
+    }
+
+    /// Adds how to fix it.
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// The one-line message, without location (for tests and logs).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.at {
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
+            None => write!(f, "{}: {}", self.file, self.message)?,
+        }
+        if let (Some((line, col)), Some(text)) = (self.at, &self.line_text) {
+            let num = line.to_string();
+            let pad = " ".repeat(num.len());
+            // Keep tabs as tabs so the caret lines up under them.
+            let lead: String = text
+                .chars()
+                .take(col.saturating_sub(1))
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            write!(f, "\n{pad} |\n{num} | {text}\n{pad} | {lead}^")?;
+        }
+        if let Some(help) = &self.help {
+            for (i, line) in help.lines().enumerate() {
+                let head = if i == 0 { "help: " } else { "      " };
+                write!(f, "\n{head}{line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rewrites a YAML/serde message into prun's words, with a fix where one is known.
+pub(crate) fn explain(src: &Source, at: Option<(usize, usize)>, raw: &str) -> Diagnostic {
+    let raw = strip_location_suffix(raw);
+    if let Some(rest) = raw.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let valid: Vec<&str> = expected
+            .split(['`', ',', ' '])
+            .filter(|w| !w.is_empty() && *w != "expected" && *w != "one" && *w != "of")
+            .collect();
+        let mut message = format!("unknown key '{key}'");
+        if let Some(best) = did_you_mean(key, &valid) {
+            message.push_str(&format!(" (did you mean '{best}'?)"));
+        }
+        let help = if valid.is_empty() {
+            "remove this key".to_owned()
+        } else {
+            format!("the keys allowed here are: {}", valid.join(", "))
+        };
+        return Diagnostic::new(src, at, message).help(help);
+    }
+    if let Some(rest) = raw.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or(rest);
+        let help = match key {
+            "jobs" => "add a `jobs:` list, e.g.\n  jobs:\n    - echo hello".to_owned(),
+            _ => format!("add `{key}:` here"),
+        };
+        return Diagnostic::new(src, at, format!("missing key '{key}'")).help(help);
+    }
+    if raw.contains("duplicate mapping key") || raw.starts_with("duplicate field") {
+        let key = raw.split(['`', ':']).nth(1).map(str::trim).unwrap_or("");
+        let message = if key.is_empty() {
+            "duplicate key".to_owned()
+        } else {
+            format!("duplicate key '{key}'")
+        };
+        return Diagnostic::new(src, at, message)
+            .help("a key may appear only once in a mapping; remove or rename one of them");
+    }
+    if raw.contains("expected struct Jobfile") || raw.contains("expected a Jobfile") {
+        return Diagnostic::new(src, at, "the jobfile must be a YAML mapping").help(
+            "write it as a mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo one\n    - echo two",
+        );
+    }
+    if let Some(rest) = raw.strip_prefix("unknown variant `") {
+        let (value, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let valid: Vec<&str> = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .split([',', ' ', '`'])
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut message = format!("unknown value '{value}'");
+        if let Some(best) = did_you_mean(value, &valid) {
+            message.push_str(&format!(" (did you mean '{best}'?)"));
+        }
+        return Diagnostic::new(src, at, message).help(format!("use one of: {}", valid.join(", ")));
+    }
+    if raw == "expected mapping start" && at == first_content(src) {
+        return Diagnostic::new(src, at, "the jobfile must be a YAML mapping").help(
+            "write it as a mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo one\n    - echo two",
+        );
+    }
+    let (message, help) = match raw {
+        "expected mapping start" => ("expected a mapping (`key: value` lines) here", None),
+        "expected sequence start" => (
+            "expected a list here",
+            Some("write a list as `- item` lines or as `[a, b]`"),
+        ),
+        "expected string scalar" => (
+            "expected a string here",
+            Some("write a command as one string; use `run: |` for several lines"),
+        ),
+        "invalid u64" => ("expected a whole number of 0 or more", None),
+        "invalid i64" => ("expected a whole number", None),
+        _ if raw.starts_with("invalid type: unit value") => (
+            "this value is empty",
+            Some("give it a value, or remove the key"),
+        ),
+        _ => (raw, None),
+    };
+    let d = Diagnostic::new(src, at, message.to_owned());
+    match help {
+        Some(h) => d.help(h),
+        None => d,
+    }
+}
+
+/// Line and column of the first character that is not blank or a comment.
+fn first_content(src: &Source) -> Option<(usize, usize)> {
+    src.text.lines().enumerate().find_map(|(i, line)| {
+        let col = line.find(|c: char| !c.is_whitespace())?;
+        (!line[col..].starts_with('#') && !line[col..].starts_with("---"))
+            .then_some((i + 1, col + 1))
+    })
+}
+
+/// serde-saphyr's user formatter sometimes appends "at line X, column Y"; we print the
+/// location up front instead.
+fn strip_location_suffix(raw: &str) -> &str {
+    match raw.rfind(" at line ") {
+        Some(i) if raw[i..].contains("column") => &raw[..i],
+        _ => raw,
+    }
+}
+
+/// The closest candidate to `word`, if it is close enough to be a likely typo.
+pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        let keys = ["timeout", "retries", "run", "name"];
+        assert_eq!(did_you_mean("timout", &keys), Some("timeout"));
+        assert_eq!(did_you_mean("rnu", &keys), Some("run"));
+        assert_eq!(did_you_mean("colour", &keys), None);
+    }
+
+    #[test]
+    fn caret_sits_under_the_column() {
+        let src = Source {
+            name: "j.yaml".into(),
+            text: "jobs:\n  - timout: 5\n".into(),
+        };
+        let d = Diagnostic::new(&src, Some((2, 5)), "unknown key 'timout'").help("fix it");
+        assert_eq!(
+            d.to_string(),
+            "j.yaml:2:5: unknown key 'timout'\n  |\n2 |   - timout: 5\n  |     ^\nhelp: fix it"
+        );
+    }
+}

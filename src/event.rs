@@ -1,0 +1,25 @@
+//! The messages workers and the hook runner send to the scheduler. They report facts;
+//! only the scheduler decides what follows from them.
+
+use crate::executor::Finished;
+
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A job's process group exists (its id is the pgid to signal).
+    Started { job: usize, pgid: i32 },
+    /// Bytes a running job wrote (line mode only).
+    Output { job: usize, bytes: Vec<u8> },
+    /// A job's attempt ended; `output` is all it wrote in group mode.
+    Ended {
+        job: usize,
+        finished: Finished,
+        output: Vec<u8>,
+    },
+    /// A job's hook ended.
+    HookDone {
+        job: usize,
+        hook: &'static str,
+        finished: Finished,
+        output: Vec<u8>,
+    },
+}

@@ -1,0 +1,299 @@
+//! Runs a command as `<shell> -c <script>` on this machine, in a process group of its own
+//! (so a signal or a timeout reaches everything it started), and supervises it to the end:
+//! output is read as it comes, the exit is noticed through a pidfd without polling sleeps,
+//! a timeout sends SIGTERM to the group and SIGKILL after the grace period, and anything
+//! left in the group after the shell exits is terminated the same way.
+//!
+//! Spawning stays on std's posix_spawn path: no `pre_exec` hook, which would force fork.
+
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::{Capture, Exit, Finished, Request};
+
+/// How often a group is checked for survivors while its grace period runs.
+const GROUP_CHECK: Duration = Duration::from_millis(20);
+/// How long after SIGKILL a group may take to disappear before prun stops waiting.
+const KILL_SETTLE: Duration = Duration::from_secs(1);
+/// How long output is still drained from a process that escaped the group.
+const ESCAPED_DRAIN: Duration = Duration::from_millis(200);
+
+/// Runs `req` to its end. `on_spawn` receives the process group id as soon as the child
+/// exists; `on_output` receives the captured bytes (only with `Capture::Pipe`).
+pub(crate) fn run(
+    req: &Request<'_>,
+    on_spawn: &mut dyn FnMut(i32),
+    on_output: &mut dyn FnMut(&[u8]),
+) -> Finished {
+    let started = SystemTime::now();
+    let clock = Instant::now();
+    let spawned = spawn(req);
+    let (mut child, reader) = match spawned {
+        Ok(pair) => pair,
+        Err(e) => {
+            return Finished {
+                started,
+                duration: clock.elapsed(),
+                exit: None,
+                error: Some(describe_spawn_error(req, &e)),
+                timed_out: false,
+                leftovers: false,
+            };
+        }
+    };
+    let pgid = child.id() as i32;
+    on_spawn(pgid);
+    if let (Some(bytes), Some(mut stdin)) = (req.stdin, child.stdin.take()) {
+        // A command that does not read its stdin may exit first: EPIPE is fine.
+        let _ = stdin.write_all(bytes);
+    }
+    let mut sup = Supervisor {
+        pgid,
+        deadline: req.timeout.map(|t| clock + t),
+        grace: req.grace,
+        kill_at: None,
+        timed_out: false,
+        leftovers: false,
+        sigkilled: false,
+        gave_up: false,
+    };
+    let status = sup.supervise(&mut child, reader, on_output);
+    Finished {
+        started,
+        duration: clock.elapsed(),
+        exit: Some(exit_of(status)),
+        error: None,
+        timed_out: sup.timed_out,
+        leftovers: sup.leftovers,
+    }
+}
+
+fn spawn(req: &Request<'_>) -> io::Result<(Child, Option<io::PipeReader>)> {
+    let mut cmd = Command::new(req.shell);
+    cmd.arg("-c")
+        .arg(req.script)
+        .current_dir(req.workdir)
+        .envs(req.env.iter().map(|(k, v)| (k, v)))
+        .process_group(0)
+        .stdin(if req.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let reader = match req.capture {
+        Capture::Inherit => None,
+        Capture::Null => {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            None
+        }
+        Capture::Pipe => {
+            let (reader, writer) = io::pipe()?;
+            cmd.stdout(writer.try_clone()?).stderr(writer);
+            Some(reader)
+        }
+    };
+    let child = cmd.spawn()?;
+    // `cmd` holds our copy of the pipe's write end; dropping it lets EOF arrive.
+    drop(cmd);
+    Ok((child, reader))
+}
+
+fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
+    if !req.workdir.is_dir() {
+        return format!(
+            "cannot start: workdir {} does not exist",
+            req.workdir.display()
+        );
+    }
+    format!("cannot start {}: {e}", req.shell.display())
+}
+
+fn exit_of(status: ExitStatus) -> Exit {
+    Exit {
+        code: status.code(),
+        signal: status.signal(),
+    }
+}
+
+struct Supervisor {
+    pgid: i32,
+    deadline: Option<Instant>,
+    grace: Duration,
+    /// When SIGKILL follows the SIGTERM already sent.
+    kill_at: Option<Instant>,
+    timed_out: bool,
+    leftovers: bool,
+    sigkilled: bool,
+    gave_up: bool,
+}
+
+impl Supervisor {
+    /// Reads output and waits until the child has exited, its group is empty (or killed)
+    /// and the pipe is drained.
+    fn supervise(
+        &mut self,
+        child: &mut Child,
+        reader: Option<io::PipeReader>,
+        on_output: &mut dyn FnMut(&[u8]),
+    ) -> ExitStatus {
+        let pidfd = pidfd_open(self.pgid);
+        let mut pipe = reader;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut status: Option<ExitStatus> = None;
+        let mut drain_until: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            self.enforce_limits(now, status.is_some());
+            if let Some(st) = status {
+                let group_done = self.kill_at.is_none() || self.gave_up || !group_alive(self.pgid);
+                let pipe_done = pipe.is_none() || drain_until.is_some_and(|t| now >= t);
+                if group_done && pipe_done {
+                    return st;
+                }
+                if group_done && drain_until.is_none() {
+                    drain_until = Some(now + ESCAPED_DRAIN);
+                }
+            }
+            let wait = self.next_wake(now, status.is_some(), drain_until);
+            let child_fd = status
+                .is_none()
+                .then(|| pidfd.as_ref().map(AsRawFd::as_raw_fd));
+            let pipe_fd = pipe.as_ref().map(AsRawFd::as_raw_fd);
+            let (child_ready, pipe_ready) = wait_for(
+                child_fd.flatten(),
+                pipe_fd,
+                wait,
+                status.is_none() && pidfd.is_none(),
+            );
+            if pipe_ready && let Some(p) = pipe.as_mut() {
+                match p.read(&mut buf) {
+                    Ok(0) => pipe = None,
+                    Ok(n) => on_output(&buf[..n]),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => pipe = None,
+                }
+            }
+            if status.is_none() && (child_ready || pidfd.is_none()) {
+                status = self.reap(child);
+            }
+        }
+    }
+
+    /// Reaps the child if it has exited; then anything left in its group is a leftover.
+    fn reap(&mut self, child: &mut Child) -> Option<ExitStatus> {
+        let st = child.try_wait().ok().flatten()?;
+        if self.kill_at.is_none() && group_alive(self.pgid) {
+            self.leftovers = true;
+            self.terminate(Instant::now());
+        }
+        Some(st)
+    }
+
+    /// Sends SIGTERM now and schedules SIGKILL.
+    fn terminate(&mut self, now: Instant) {
+        signal_group(self.pgid, Signal::SIGTERM);
+        self.kill_at = Some(now + self.grace);
+    }
+
+    fn enforce_limits(&mut self, now: Instant, exited: bool) {
+        if !exited
+            && self.kill_at.is_none()
+            && let Some(d) = self.deadline
+            && now >= d
+        {
+            self.timed_out = true;
+            self.terminate(now);
+        }
+        if let Some(k) = self.kill_at
+            && now >= k
+        {
+            if self.sigkilled {
+                // SIGKILL was sent a while ago; whatever is left (a zombie nobody reaps,
+                // a process stuck in the kernel) is not worth waiting for any longer.
+                self.gave_up = true;
+            } else {
+                signal_group(self.pgid, Signal::SIGKILL);
+                self.sigkilled = true;
+                self.kill_at = Some(now + KILL_SETTLE);
+            }
+        }
+    }
+
+    /// How long to sleep in poll before something needs doing.
+    fn next_wake(&self, now: Instant, exited: bool, drain: Option<Instant>) -> Option<Duration> {
+        let mut wake: Option<Instant> = None;
+        let mut at = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
+        if !exited && self.kill_at.is_none() {
+            self.deadline.map(&mut at);
+        }
+        if let Some(k) = self.kill_at
+            && !self.gave_up
+        {
+            at(k);
+            if exited {
+                at(now + GROUP_CHECK);
+            }
+        }
+        drain.map(&mut at);
+        wake.map(|w| w.saturating_duration_since(now))
+    }
+}
+
+/// Waits until the child fd or the pipe is ready, or `timeout` passes. Without a pidfd
+/// the child is checked every 10 ms.
+fn wait_for(
+    child: Option<RawFd>,
+    pipe: Option<RawFd>,
+    timeout: Option<Duration>,
+    no_pidfd: bool,
+) -> (bool, bool) {
+    let mut fds: Vec<libc::pollfd> = [child, pipe]
+        .into_iter()
+        .flatten()
+        .map(|fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let mut timeout = timeout;
+    if no_pidfd {
+        let tick = Duration::from_millis(10);
+        timeout = Some(timeout.map_or(tick, |t| t.min(tick)));
+    }
+    let ms = timeout.map_or(-1, |t| {
+        t.as_millis().min(i32::MAX as u128) as i32 + i32::from(t.subsec_nanos() % 1_000_000 != 0)
+    });
+    // SAFETY: `fds` is a valid, initialised array of pollfd of the given length.
+    let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+    if n <= 0 {
+        return (false, false);
+    }
+    let ready =
+        |fd: Option<RawFd>| fd.is_some_and(|fd| fds.iter().any(|p| p.fd == fd && p.revents != 0));
+    (ready(child), ready(pipe))
+}
+
+/// A pidfd for `pid`, readable once the process has exited (Linux 5.3+).
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative return is a freshly opened fd that we now own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Whether any process is left in group `pgid`.
+pub(crate) fn group_alive(pgid: i32) -> bool {
+    killpg(Pid::from_raw(pgid), None).is_ok()
+}
+
+/// Sends `sig` to every process of group `pgid`; a group already gone is fine.
+pub(crate) fn signal_group(pgid: i32, sig: Signal) {
+    let _ = killpg(Pid::from_raw(pgid), sig);
+}

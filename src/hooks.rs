@@ -1,0 +1,130 @@
+//! Completion hooks, run by prun itself (DESIGN.md §3): a job's hooks after it ends, one
+//! hook at a time, in the order jobs end, on a thread of their own so a slow hook never
+//! holds up the pool. Each hook is a shell command in its own process group with its own
+//! timeout; it sees the job's environment plus the result variables, and the job's result
+//! as one JSON object on stdin.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crate::event::Event;
+use crate::executor::{Capture, Finished, Request, local, signal_name};
+
+/// The hooks to run for one ended job.
+pub(crate) struct HookTask {
+    pub(crate) job: usize,
+    /// `(hook name, command)`, in the order to run them.
+    pub(crate) hooks: Vec<(&'static str, String)>,
+    pub(crate) env: Vec<(String, String)>,
+    /// The job's result as JSON, written to each hook's stdin.
+    pub(crate) stdin: Vec<u8>,
+    pub(crate) workdir: PathBuf,
+    pub(crate) timeout: Duration,
+}
+
+/// How every hook of this run is executed.
+#[derive(Clone)]
+pub(crate) struct HookShell {
+    pub(crate) shell: PathBuf,
+    pub(crate) capture: Capture,
+    pub(crate) grace: Duration,
+}
+
+impl HookShell {
+    /// Runs one hook to its end and returns how it ended and what it printed.
+    pub(crate) fn run(
+        &self,
+        command: &str,
+        env: &[(String, String)],
+        stdin: &[u8],
+        workdir: &std::path::Path,
+        timeout: Duration,
+    ) -> (Finished, Vec<u8>) {
+        let req = Request {
+            shell: &self.shell,
+            script: command,
+            env,
+            workdir,
+            capture: self.capture,
+            stdin: Some(stdin),
+            timeout: Some(timeout),
+            grace: self.grace,
+        };
+        let mut output = Vec::new();
+        let finished = local::run(&req, &mut |_| {}, &mut |b| output.extend_from_slice(b));
+        (finished, output)
+    }
+}
+
+/// The serial hook runner: a thread that takes `HookTask`s in order.
+pub(crate) struct HookRunner {
+    tasks: Option<Sender<HookTask>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl HookRunner {
+    pub(crate) fn spawn(shell: HookShell, events: Sender<Event>) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<HookTask>();
+        let thread = thread::Builder::new()
+            .name("prun-hooks".into())
+            .spawn(move || {
+                for task in rx {
+                    for (hook, command) in &task.hooks {
+                        let (finished, output) =
+                            shell.run(command, &task.env, &task.stdin, &task.workdir, task.timeout);
+                        let _ = events.send(Event::HookDone {
+                            job: task.job,
+                            hook,
+                            finished,
+                            output,
+                        });
+                    }
+                }
+            })?;
+        Ok(HookRunner {
+            tasks: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a job's hooks behind any already queued.
+    pub(crate) fn submit(&self, task: HookTask) {
+        if let Some(tx) = &self.tasks {
+            let _ = tx.send(task);
+        }
+    }
+}
+
+impl Drop for HookRunner {
+    fn drop(&mut self) {
+        drop(self.tasks.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Why a hook counts as failed, or `None` if it succeeded.
+pub(crate) fn failure_reason(f: &Finished, timeout: Duration) -> Option<String> {
+    if f.success() {
+        return None;
+    }
+    if let Some(e) = &f.error {
+        return Some(e.clone());
+    }
+    if f.timed_out {
+        return Some(format!(
+            "timed out after {} (hook_timeout)",
+            humantime::format_duration(timeout)
+        ));
+    }
+    Some(match f.exit {
+        Some(e) if e.signal.is_some() => {
+            format!("killed by {}", signal_name(e.signal.unwrap_or(0)))
+        }
+        Some(e) => format!("exit {}", e.code.unwrap_or(-1)),
+        None => "did not run".to_owned(),
+    })
+}

@@ -1,0 +1,176 @@
+//! The jobfile as written: serde structs that mirror the YAML (DESIGN.md §1), parsed with
+//! serde-saphyr. Nothing here decides anything; `plan.rs` turns this raw form into a
+//! validated `Plan`. Every value that a later check may complain about keeps its source
+//! location (`Spanned`), so every error can point at the offending line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use crate::diagnostic::{Diagnostic, Source};
+
+/// A value with the place in the jobfile it came from.
+pub(crate) type Sp<T> = Spanned<T>;
+
+/// The whole jobfile.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Jobfile {
+    pub(crate) version: Option<Sp<u64>>,
+    pub(crate) mode: Option<Sp<Mode>>,
+    pub(crate) concurrency: Option<Sp<u64>>,
+    pub(crate) shell: Option<Sp<String>>,
+    #[serde(default)]
+    pub(crate) env: Option<Sp<Env>>,
+    pub(crate) workdir: Option<Sp<String>>,
+    pub(crate) defaults: Option<Sp<JobKeys>>,
+    pub(crate) on_success: Option<Sp<String>>,
+    pub(crate) on_failure: Option<Sp<String>>,
+    pub(crate) on_complete: Option<Sp<String>>,
+    pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
+    pub(crate) grace: Option<Sp<HumanDuration>>,
+    pub(crate) lock: Option<Sp<String>>,
+    pub(crate) executor: Option<Sp<String>>,
+    pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
+}
+
+/// `mode: sync | async`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One job at a time, in file order; a job's hooks finish before the next job starts.
+    Sync,
+    /// Up to N jobs at once, started in file order.
+    Async,
+}
+
+/// An environment map. Values may be written as strings, numbers or booleans; they are
+/// passed to the job as the text that was written.
+pub(crate) type Env = BTreeMap<String, Scalar>;
+
+/// A YAML scalar read as text (`PORT: 8080` gives "8080").
+#[derive(Debug, Clone)]
+pub(crate) struct Scalar(pub(crate) String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_owned()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A humantime duration (`90s`, `1h 30m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HumanDuration(pub(crate) Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = Scalar::deserialize(d)?.0;
+        humantime::parse_duration(text.trim())
+            .map(HumanDuration)
+            .map_err(|e| {
+                de::Error::custom(format!(
+                    "invalid duration '{text}': {e}; write it like 90s, 5m or 1h 30m"
+                ))
+            })
+    }
+}
+
+/// Keys a job may have, also accepted under `defaults:` (except `name`, `run`, `needs`,
+/// `matrix`, which make no sense as defaults and are refused there by `plan.rs`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct JobKeys {
+    pub(crate) name: Option<Sp<String>>,
+    pub(crate) run: Option<Sp<String>>,
+    pub(crate) env: Option<Sp<Env>>,
+    pub(crate) workdir: Option<Sp<String>>,
+    pub(crate) on_success: Option<Sp<String>>,
+    pub(crate) on_failure: Option<Sp<String>>,
+    pub(crate) on_complete: Option<Sp<String>>,
+    pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
+    pub(crate) timeout: Option<Sp<HumanDuration>>,
+    pub(crate) retries: Option<Sp<i64>>,
+    pub(crate) retry_delay: Option<Sp<HumanDuration>>,
+    pub(crate) retry_delay_max: Option<Sp<HumanDuration>>,
+    pub(crate) backoff: Option<Sp<String>>,
+    pub(crate) retry_on_exit: Option<Sp<Vec<i64>>>,
+    pub(crate) needs: Option<Sp<Vec<Sp<String>>>>,
+    pub(crate) matrix: Option<Sp<BTreeMap<String, Vec<Scalar>>>>,
+    pub(crate) tags: Option<Sp<Vec<String>>>,
+    pub(crate) executor: Option<Sp<String>>,
+    pub(crate) slurm: Option<Sp<BTreeMap<String, serde_json::Value>>>,
+}
+
+/// One entry of `jobs:`: a bare string is a job whose command is that string.
+#[derive(Debug)]
+pub(crate) enum JobEntry {
+    Bare(String),
+    Full(Box<JobKeys>),
+}
+
+impl<'de> Deserialize<'de> for JobEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = JobEntry;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a job: a command string, or a mapping with at least `run:`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<JobEntry, E> {
+                Ok(JobEntry::Bare(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<JobEntry, A::Error> {
+                let keys = JobKeys::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(JobEntry::Full(Box::new(keys)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses jobfile text. YAML and type errors become a `Diagnostic` pointing at the culprit.
+pub(crate) fn parse(src: &Source) -> Result<Jobfile, Diagnostic> {
+    if src.text.trim().is_empty() {
+        return Err(Diagnostic::new(src, None, "the jobfile is empty").help(
+            "a jobfile is a YAML mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo hello",
+        ));
+    }
+    serde_saphyr::from_str::<Jobfile>(&src.text).map_err(|e| yaml_error(src, &e))
+}
+
+/// Turns a serde-saphyr error into a diagnostic with a fix.
+fn yaml_error(src: &Source, err: &serde_saphyr::Error) -> Diagnostic {
+    use serde_saphyr::MessageFormatter;
+    let raw = serde_saphyr::UserMessageFormatter
+        .format_message(err.without_snippet())
+        .into_owned();
+    let loc = err.location().filter(|l| *l != Location::UNKNOWN);
+    let at = loc.map(|l| (l.line() as usize, l.column() as usize));
+    crate::diagnostic::explain(src, at, &raw)
+}

@@ -1,0 +1,414 @@
+//! `Plan::resolve`: the command line and the raw jobfile become one validated plan, with
+//! defaults filled in, names checked and the output policy settled. The scheduler sees
+//! only the plan. Facts about the world (CPU count, the current directory) come in as
+//! parameters so every decision here is unit-testable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_saphyr::Location;
+
+use crate::cli::{Cli, OutputMode};
+use crate::diagnostic::{Diagnostic, Source};
+use crate::jobfile::{Env, JobEntry, JobKeys, Jobfile, Mode, Sp};
+
+/// Default for `hook_timeout`.
+const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default for `--grace` / `grace:`.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// The three hooks of a job or of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Hooks {
+    pub(crate) on_success: Option<String>,
+    pub(crate) on_failure: Option<String>,
+    pub(crate) on_complete: Option<String>,
+}
+
+impl Hooks {
+    /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
+    pub(crate) fn for_outcome(&self, success: bool) -> Vec<(&'static str, &str)> {
+        let first = if success {
+            ("on_success", self.on_success.as_deref())
+        } else {
+            ("on_failure", self.on_failure.as_deref())
+        };
+        [first, ("on_complete", self.on_complete.as_deref())]
+            .into_iter()
+            .filter_map(|(n, c)| c.map(|c| (n, c)))
+            .collect()
+    }
+}
+
+/// One job, ready to run.
+#[derive(Debug, Clone)]
+pub(crate) struct JobSpec {
+    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`).
+    pub(crate) index: usize,
+    pub(crate) name: String,
+    pub(crate) run: String,
+    /// The run's `env`, then `defaults.env`, then the job's own, later keys winning.
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) workdir: PathBuf,
+    pub(crate) hooks: Hooks,
+    pub(crate) hook_timeout: Duration,
+}
+
+/// Everything the run needs, validated.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) mode: Mode,
+    pub(crate) concurrency: usize,
+    pub(crate) output: OutputMode,
+    pub(crate) keep_order: bool,
+    pub(crate) fail_fast: bool,
+    pub(crate) shell: PathBuf,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) workdir: PathBuf,
+    pub(crate) hooks: Hooks,
+    pub(crate) hook_timeout: Duration,
+    pub(crate) grace: Duration,
+    pub(crate) jobs: Vec<JobSpec>,
+}
+
+/// What `resolve` needs to know about the world.
+pub(crate) struct Facts<'a> {
+    pub(crate) cpus: usize,
+    /// The directory relative paths in the jobfile start from (the jobfile's own).
+    pub(crate) base_dir: &'a Path,
+    /// `PATH`, to find a `shell:` given by name.
+    pub(crate) path_var: Option<&'a str>,
+}
+
+/// Keys this version parses and validates but cannot run yet.
+const NOT_YET: &str = "is not supported yet by this version of prun";
+
+impl Plan {
+    /// Validates the jobfile against the command line and fills in every default.
+    pub(crate) fn resolve(
+        cli: &Cli,
+        jf: Jobfile,
+        src: &Source,
+        facts: &Facts<'_>,
+    ) -> Result<Plan, Diagnostic> {
+        let err = |loc: &Location, msg: String| Diagnostic::new(src, at(loc), msg);
+        if let Some(v) = &jf.version
+            && v.value != 1
+        {
+            return Err(
+                err(&v.referenced, format!("unsupported version {}", v.value)).help(
+                    "this prun reads jobfile version 1; write `version: 1` or remove the key",
+                ),
+            );
+        }
+        refuse(src, "grace", jf.grace.as_ref().map(|s| &s.referenced))?;
+        refuse(src, "lock", jf.lock.as_ref().map(|s| &s.referenced))?;
+        refuse(src, "executor", jf.executor.as_ref().map(|s| &s.referenced))?;
+        let mode = cli
+            .mode
+            .or(jf.mode.as_ref().map(|m| m.value))
+            .unwrap_or(Mode::Async);
+        let concurrency = match (cli.jobs, &jf.concurrency) {
+            (Some(n), _) => n.get(),
+            (None, Some(c)) if c.value == 0 => {
+                return Err(err(&c.referenced, "concurrency must be at least 1".into())
+                    .help("set `concurrency: 1` or more, or remove it to use the number of CPUs"));
+            }
+            (None, Some(c)) => usize::try_from(c.value).unwrap_or(usize::MAX).min(4096),
+            (None, None) => facts.cpus.max(1),
+        };
+        let output = cli.output.unwrap_or(match mode {
+            Mode::Sync => OutputMode::Stream,
+            Mode::Async => OutputMode::Group,
+        });
+        if cli.keep_order && output == OutputMode::Stream && mode == Mode::Async {
+            return Err(Diagnostic::file(
+                "--keep-order",
+                "cannot keep order when output is streamed straight through",
+            )
+            .help("use --output group or --output line with --keep-order"));
+        }
+        let shell = resolve_shell(src, jf.shell.as_ref(), facts)?;
+        let workdir = match &jf.workdir {
+            Some(w) => facts.base_dir.join(&w.value),
+            None => facts.base_dir.to_path_buf(),
+        };
+        let env = env_pairs(jf.env.as_ref().map(|e| &e.value));
+        let defaults = jf.defaults.map(|d| d.value).unwrap_or_default();
+        check_defaults(src, &defaults)?;
+        let hook_timeout = jf.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
+        let ctx = JobContext {
+            src,
+            defaults: &defaults,
+            env: &env,
+            workdir: &workdir,
+            hook_timeout,
+        };
+        if jf.jobs.value.is_empty() {
+            return Err(err(
+                &jf.jobs.referenced,
+                "`jobs` is empty: there is nothing to run".into(),
+            )
+            .help("add at least one job, e.g.\n  jobs:\n    - echo hello"));
+        }
+        let mut jobs = Vec::with_capacity(jf.jobs.value.len());
+        let mut seen: HashMap<String, Location> = HashMap::new();
+        for (i, entry) in jf.jobs.value.into_iter().enumerate() {
+            let job = ctx.job(i + 1, entry, &mut seen)?;
+            jobs.push(job);
+        }
+        Ok(Plan {
+            mode,
+            concurrency,
+            output,
+            keep_order: cli.keep_order,
+            fail_fast: cli.fail_fast,
+            shell,
+            env,
+            workdir,
+            hooks: Hooks {
+                on_success: jf.on_success.map(|s| s.value),
+                on_failure: jf.on_failure.map(|s| s.value),
+                on_complete: jf.on_complete.map(|s| s.value),
+            },
+            hook_timeout,
+            grace: DEFAULT_GRACE,
+            jobs,
+        })
+    }
+}
+
+/// What every job is resolved against.
+struct JobContext<'a> {
+    src: &'a Source,
+    defaults: &'a JobKeys,
+    env: &'a [(String, String)],
+    workdir: &'a Path,
+    hook_timeout: Duration,
+}
+
+impl JobContext<'_> {
+    fn job(
+        &self,
+        index: usize,
+        entry: Sp<JobEntry>,
+        seen: &mut HashMap<String, Location>,
+    ) -> Result<JobSpec, Diagnostic> {
+        let here = entry.referenced;
+        let keys = match entry.value {
+            JobEntry::Bare(run) => JobKeys {
+                run: Some(Sp::new(run, here, here)),
+                ..JobKeys::default()
+            },
+            JobEntry::Full(keys) => *keys,
+        };
+        refuse_job_keys(self.src, &keys)?;
+        let name = match &keys.name {
+            Some(n) => {
+                check_name(self.src, n)?;
+                n.value.clone()
+            }
+            None => format!("job-{index}"),
+        };
+        let name_loc = keys.name.as_ref().map_or(here, |n| n.referenced);
+        if let Some(first) = seen.insert(name.clone(), name_loc) {
+            return Err(Diagnostic::new(
+                self.src,
+                at(&name_loc),
+                format!("duplicate job name '{name}'"),
+            )
+            .help(format!(
+                "job names must be unique; the first '{name}' is on line {}{}",
+                first.line(),
+                if keys.name.is_none() {
+                    " (a job without `name:` is called job-<its position>)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let run = match keys.run {
+            Some(r) if !r.value.trim().is_empty() => r.value,
+            Some(r) => {
+                return Err(Diagnostic::new(
+                    self.src,
+                    at(&r.referenced),
+                    format!("job '{name}' has an empty `run:`"),
+                )
+                .help("give the shell command to run, e.g. `run: echo hello`"));
+            }
+            None => {
+                return Err(Diagnostic::new(
+                    self.src,
+                    at(&here),
+                    format!("job '{name}' has no `run:` key"),
+                )
+                .help("add the shell command to run, e.g. `run: echo hello`"));
+            }
+        };
+        let d = self.defaults;
+        let mut env = self.env.to_vec();
+        env.extend(env_pairs(d.env.as_ref().map(|e| &e.value)));
+        env.extend(env_pairs(keys.env.as_ref().map(|e| &e.value)));
+        let workdir = match keys.workdir.as_ref().or(d.workdir.as_ref()) {
+            Some(w) => self.workdir.join(&w.value),
+            None => self.workdir.to_path_buf(),
+        };
+        let pick = |job: &Option<Sp<String>>, def: &Option<Sp<String>>| {
+            job.as_ref().or(def.as_ref()).map(|s| s.value.clone())
+        };
+        Ok(JobSpec {
+            index,
+            name,
+            run,
+            env,
+            workdir,
+            hooks: Hooks {
+                on_success: pick(&keys.on_success, &d.on_success),
+                on_failure: pick(&keys.on_failure, &d.on_failure),
+                on_complete: pick(&keys.on_complete, &d.on_complete),
+            },
+            hook_timeout: keys
+                .hook_timeout
+                .as_ref()
+                .or(d.hook_timeout.as_ref())
+                .map_or(self.hook_timeout, |h| h.value.0),
+        })
+    }
+}
+
+fn at(loc: &Location) -> Option<(usize, usize)> {
+    (*loc != Location::UNKNOWN).then(|| (loc.line() as usize, loc.column() as usize))
+}
+
+fn env_pairs(env: Option<&Env>) -> Vec<(String, String)> {
+    env.map(|e| e.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect())
+        .unwrap_or_default()
+}
+
+fn refuse(src: &Source, key: &str, loc: Option<&Location>) -> Result<(), Diagnostic> {
+    match loc {
+        Some(loc) => Err(
+            Diagnostic::new(src, at(loc), format!("`{key}` {NOT_YET}")).help(format!(
+                "remove `{key}:` for now; see CHANGELOG.md for what this version supports"
+            )),
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Refuses, with their location, the job keys this version does not run yet.
+fn refuse_job_keys(src: &Source, k: &JobKeys) -> Result<(), Diagnostic> {
+    refuse(src, "timeout", k.timeout.as_ref().map(|s| &s.referenced))?;
+    refuse(src, "retries", k.retries.as_ref().map(|s| &s.referenced))?;
+    refuse(
+        src,
+        "retry_delay",
+        k.retry_delay.as_ref().map(|s| &s.referenced),
+    )?;
+    refuse(
+        src,
+        "retry_delay_max",
+        k.retry_delay_max.as_ref().map(|s| &s.referenced),
+    )?;
+    refuse(src, "backoff", k.backoff.as_ref().map(|s| &s.referenced))?;
+    refuse(
+        src,
+        "retry_on_exit",
+        k.retry_on_exit.as_ref().map(|s| &s.referenced),
+    )?;
+    refuse(src, "needs", k.needs.as_ref().map(|s| &s.referenced))?;
+    refuse(src, "matrix", k.matrix.as_ref().map(|s| &s.referenced))?;
+    refuse(src, "tags", k.tags.as_ref().map(|s| &s.referenced))?;
+    refuse(src, "executor", k.executor.as_ref().map(|s| &s.referenced))?;
+    refuse(src, "slurm", k.slurm.as_ref().map(|s| &s.referenced))
+}
+
+/// `defaults:` may not set what must differ per job.
+fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic> {
+    let per_job = [
+        ("name", d.name.as_ref().map(|s| s.referenced)),
+        ("run", d.run.as_ref().map(|s| s.referenced)),
+        ("needs", d.needs.as_ref().map(|s| s.referenced)),
+        ("matrix", d.matrix.as_ref().map(|s| s.referenced)),
+    ];
+    for (key, loc) in per_job {
+        if let Some(loc) = loc {
+            return Err(
+                Diagnostic::new(src, at(&loc), format!("`{key}` cannot be a default"))
+                    .help(format!("set `{key}:` on each job instead")),
+            );
+        }
+    }
+    refuse_job_keys(src, d)
+}
+
+fn check_name(src: &Source, name: &Sp<String>) -> Result<(), Diagnostic> {
+    let ok = !name.value.is_empty()
+        && name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        return Ok(());
+    }
+    let suggestion: String = name
+        .value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Err(Diagnostic::new(
+        src,
+        at(&name.referenced),
+        format!("invalid job name '{}'", name.value),
+    )
+    .help(format!(
+        "names may use only letters, digits, '.', '_' and '-' (they become file names); e.g. '{}'",
+        if suggestion.is_empty() {
+            "backup-db".to_owned()
+        } else {
+            suggestion
+        }
+    )))
+}
+
+/// Finds `shell:` (a path, or a name on PATH); it must exist before anything runs.
+fn resolve_shell(
+    src: &Source,
+    shell: Option<&Sp<String>>,
+    facts: &Facts<'_>,
+) -> Result<PathBuf, Diagnostic> {
+    let Some(shell) = shell else {
+        return Ok(PathBuf::from("/bin/sh"));
+    };
+    let name = shell.value.trim();
+    let found = if name.contains('/') {
+        let p = facts.base_dir.join(name);
+        is_executable(&p).then_some(p)
+    } else {
+        facts
+            .path_var
+            .unwrap_or("")
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join(name))
+            .find(|p| is_executable(p))
+    };
+    found.ok_or_else(|| {
+        Diagnostic::new(src, at(&shell.referenced), format!("shell '{name}' was not found or is not executable"))
+            .help("give the path of an installed shell, e.g. `shell: /bin/bash`, or remove `shell:` to use /bin/sh")
+    })
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

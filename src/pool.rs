@@ -1,0 +1,113 @@
+//! The pool: one dedicated rayon thread pool of exactly N workers. Each worker supervises
+//! one job's process at a time and reports what happened as `Event`s; workers never print
+//! and never decide. The scheduler hands a job to the pool only when a slot is free, so
+//! rayon never queues work and a job starts the moment it is handed over.
+
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
+
+use crate::cli::OutputMode;
+use crate::event::Event;
+use crate::executor::{Capture, Request, local};
+use crate::plan::{JobSpec, Plan};
+
+pub(crate) struct Pool {
+    pool: rayon::ThreadPool,
+}
+
+/// What a worker needs to run one attempt of one job.
+pub(crate) struct Attempt {
+    pub(crate) job: usize,
+    pub(crate) slot: usize,
+    pub(crate) attempt: u32,
+}
+
+impl Pool {
+    /// A pool of exactly `workers` threads.
+    pub(crate) fn new(workers: usize) -> Result<Pool, rayon::ThreadPoolBuildError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .thread_name(|i| format!("prun-worker-{}", i + 1))
+            .build()?;
+        Ok(Pool { pool })
+    }
+
+    /// Starts `a` on a free worker.
+    pub(crate) fn start(
+        &self,
+        plan: &Arc<Plan>,
+        run_id: &Arc<str>,
+        a: Attempt,
+        tx: &Sender<Event>,
+    ) {
+        let (plan, run_id, tx) = (Arc::clone(plan), Arc::clone(run_id), tx.clone());
+        self.pool
+            .spawn_fifo(move || run_attempt(&plan, &run_id, &a, &tx));
+    }
+}
+
+/// How job output is captured for an `--output` mode.
+pub(crate) fn capture_for(mode: OutputMode) -> Capture {
+    match mode {
+        OutputMode::Group | OutputMode::Line => Capture::Pipe,
+        OutputMode::Stream => Capture::Inherit,
+        OutputMode::None => Capture::Null,
+    }
+}
+
+fn run_attempt(plan: &Plan, run_id: &str, a: &Attempt, tx: &Sender<Event>) {
+    let spec = &plan.jobs[a.job];
+    let env = job_env(spec, a.slot, a.attempt, run_id);
+    let req = Request {
+        shell: &plan.shell,
+        script: &spec.run,
+        env: &env,
+        workdir: &spec.workdir,
+        capture: capture_for(plan.output),
+        stdin: None,
+        timeout: None,
+        grace: plan.grace,
+    };
+    let mut output = Vec::new();
+    let line_mode = plan.output == OutputMode::Line;
+    let job = a.job;
+    let finished = local::run(
+        &req,
+        &mut |pgid| {
+            let _ = tx.send(Event::Started { job, pgid });
+        },
+        &mut |bytes| {
+            if line_mode {
+                let _ = tx.send(Event::Output {
+                    job,
+                    bytes: bytes.to_vec(),
+                });
+            } else {
+                output.extend_from_slice(bytes);
+            }
+        },
+    );
+    let _ = tx.send(Event::Ended {
+        job,
+        finished,
+        output,
+    });
+}
+
+/// A job's environment: the jobfile's `env` merged into the job's, then prun's own
+/// variables (DESIGN.md §2). Hooks see the same, plus the result variables.
+pub(crate) fn job_env(
+    spec: &JobSpec,
+    slot: usize,
+    attempt: u32,
+    run_id: &str,
+) -> Vec<(String, String)> {
+    let mut env = Vec::with_capacity(spec.env.len() + 5);
+    env.extend(spec.env.iter().cloned());
+    env.push(("PRUN_JOB".into(), spec.name.clone()));
+    env.push(("PRUN_JOB_INDEX".into(), spec.index.to_string()));
+    env.push(("PRUN_SLOT".into(), slot.to_string()));
+    env.push(("PRUN_ATTEMPT".into(), attempt.to_string()));
+    env.push(("PRUN_RUN_ID".into(), run_id.to_owned()));
+    env
+}

@@ -1,0 +1,63 @@
+//! The JSON forms of results: one job's result (a hook's stdin) and the run summary
+//! (the file `PRUN_REPORT` names for run-level hooks). Schema version 1; documented in
+//! the README. Fields are only ever added within a version.
+
+use std::time::SystemTime;
+
+use serde_json::{Value, json};
+
+use super::{JobResult, RunSummary};
+use crate::plan::JobSpec;
+
+/// The version of the JSON schemas below.
+pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// RFC 3339 UTC time with milliseconds.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// One job's result, as a hook reads it on stdin.
+pub(crate) fn job(spec: &JobSpec, r: &JobResult) -> Value {
+    let f = r.finished.as_ref();
+    json!({
+        "name": spec.name,
+        "index": spec.index,
+        "command": spec.run,
+        "status": r.status.as_str(),
+        "exit_code": r.exit_code(),
+        "signal": r.signal().map(crate::executor::signal_name),
+        "attempts": r.attempts,
+        "slot": r.slot,
+        "start": f.map(|f| timestamp(f.started)),
+        "duration": r.duration().as_secs_f64(),
+        "reason": r.reason,
+    })
+}
+
+/// The whole run.
+pub(crate) fn run(run: &RunSummary, specs: &[JobSpec]) -> Value {
+    let t = run.totals();
+    let end = run.started + run.duration;
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run.run_id,
+        "start": timestamp(run.started),
+        "end": timestamp(end),
+        "duration": run.duration.as_secs_f64(),
+        "exit_code": run.exit_code(),
+        "totals": {
+            "total": t.total,
+            "succeeded": t.succeeded,
+            "failed": t.failed,
+            "skipped": t.skipped,
+            "hook_failures": run.hook_failures.len(),
+        },
+        "jobs": specs.iter().zip(&run.results).map(|(s, r)| job(s, r)).collect::<Vec<_>>(),
+        "hook_failures": run.hook_failures.iter().map(|h| json!({
+            "job": h.job.map(|j| specs[j].name.clone()),
+            "hook": h.hook,
+            "reason": h.reason,
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,87 @@
+//! The table printed on stderr at the end of a run: job, status, exit code, attempts,
+//! duration, then hook failures and one line of totals. Long runs list only the jobs that
+//! did not succeed, so 10,000 green jobs stay one line.
+
+use std::fmt::Write as _;
+
+use super::{RunSummary, Status, secs};
+
+/// Above this many jobs the table lists only the ones that did not succeed.
+const FULL_TABLE_MAX: usize = 30;
+
+/// Renders the summary as text (ends with a newline).
+pub(crate) fn render(run: &RunSummary) -> String {
+    let mut out = String::new();
+    let full = run.results.len() <= FULL_TABLE_MAX;
+    let rows: Vec<usize> = (0..run.results.len())
+        .filter(|&i| full || run.results[i].status != Status::Success)
+        .collect();
+    if !rows.is_empty() {
+        let width = rows
+            .iter()
+            .map(|&i| run.names[i].len())
+            .max()
+            .unwrap_or(0)
+            .max(3);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<11}  {:>4}  {:>8}  {:>9}",
+            "JOB", "STATUS", "EXIT", "ATTEMPTS", "DURATION"
+        );
+        for &i in &rows {
+            let r = &run.results[i];
+            let exit = match (r.exit_code(), r.signal()) {
+                (Some(c), _) => c.to_string(),
+                (None, Some(s)) => crate::executor::signal_name(s).to_owned(),
+                (None, None) => "-".to_owned(),
+            };
+            let _ = write!(
+                out,
+                "{:<width$}  {:<11}  {:>4}  {:>8}  {:>9}",
+                run.names[i],
+                r.status,
+                exit,
+                r.attempts,
+                secs(r.duration())
+            );
+            if let Some(reason) = &r.reason {
+                let _ = write!(out, "  {reason}");
+            }
+            out.push('\n');
+        }
+        if !full {
+            let ok = run.results.len() - rows.len();
+            let _ = writeln!(out, "(and {ok} more that succeeded)");
+        }
+    }
+    for h in &run.hook_failures {
+        let owner = h.job.map_or("run", |j| run.names[j].as_str());
+        let _ = writeln!(out, "hook failed: {owner} {}: {}", h.hook, h.reason);
+    }
+    let t = run.totals();
+    let _ = write!(
+        out,
+        "prun: {} job{} in {}: {} succeeded, {} failed",
+        t.total,
+        if t.total == 1 { "" } else { "s" },
+        secs(run.duration),
+        t.succeeded,
+        t.failed
+    );
+    if t.skipped > 0 {
+        let _ = write!(out, ", {} not run", t.skipped);
+    }
+    if !run.hook_failures.is_empty() {
+        let n = run.hook_failures.len();
+        let _ = write!(out, "; {n} hook{} failed", if n == 1 { "" } else { "s" });
+    }
+    if let Some(sig) = run.signal {
+        let _ = write!(
+            out,
+            "; interrupted by {}",
+            crate::executor::signal_name(sig)
+        );
+    }
+    out.push('\n');
+    out
+}

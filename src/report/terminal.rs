@@ -1,0 +1,172 @@
+//! Job and hook output on prun's stdout, in the chosen `--output` form: `group` prints a
+//! job's output as one block headed by its name when the job ends, `line` prefixes each
+//! line with `[name] ` as it comes (lines are never torn), `stream` never comes here (jobs
+//! inherit prun's stdout), `none` discards. `--keep-order` holds blocks (or, in line mode,
+//! the lines of every job but the oldest running one) until the jobs before them are done.
+//!
+//! Only the scheduler calls this, so nothing here needs a lock.
+
+use std::io::{self, Write};
+
+use crate::cli::OutputMode;
+
+/// One job's held output, for `--keep-order`.
+#[derive(Default)]
+struct Held {
+    bytes: Vec<u8>,
+    ended: bool,
+}
+
+pub(crate) struct Terminal {
+    mode: OutputMode,
+    keep_order: bool,
+    names: Vec<String>,
+    held: Vec<Held>,
+    /// With `--keep-order`: the first job whose output has not all been printed.
+    head: usize,
+    /// Line mode: a job's last incomplete line, kept until its newline arrives.
+    partial: Vec<Vec<u8>>,
+    out: io::Stdout,
+}
+
+impl Terminal {
+    pub(crate) fn new(mode: OutputMode, keep_order: bool, names: Vec<String>) -> Self {
+        let n = names.len();
+        Terminal {
+            mode,
+            keep_order,
+            names,
+            held: (0..n).map(|_| Held::default()).collect(),
+            head: 0,
+            partial: vec![Vec::new(); if mode == OutputMode::Line { n } else { 0 }],
+            out: io::stdout(),
+        }
+    }
+
+    /// Line mode: bytes a running job wrote. Complete lines are printed (or held).
+    pub(crate) fn job_output(&mut self, job: usize, bytes: &[u8]) {
+        let partial = &mut self.partial[job];
+        let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
+            partial.extend_from_slice(bytes);
+            return;
+        };
+        let mut text = std::mem::take(partial);
+        text.extend_from_slice(&bytes[..=last_nl]);
+        partial.extend_from_slice(&bytes[last_nl + 1..]);
+        let prefixed = prefix_lines(&self.names[job], &text);
+        self.emit(job, &prefixed);
+    }
+
+    /// A job ended. `output` is its whole output in group mode.
+    pub(crate) fn job_ended(&mut self, job: usize, output: &[u8]) {
+        match self.mode {
+            OutputMode::Group if !output.is_empty() => {
+                let block = block(&self.names[job], output);
+                self.emit(job, &block);
+            }
+            OutputMode::Line if !self.partial[job].is_empty() => {
+                let mut rest = std::mem::take(&mut self.partial[job]);
+                rest.push(b'\n');
+                let prefixed = prefix_lines(&self.names[job], &rest);
+                self.emit(job, &prefixed);
+            }
+            _ => {}
+        }
+        if self.keep_order {
+            self.held[job].ended = true;
+            self.advance();
+        }
+    }
+
+    /// A hook's captured output, shown as if it were a job named `job:hook`.
+    pub(crate) fn hook_output(&mut self, owner: &str, hook: &str, output: &[u8]) {
+        if output.is_empty() {
+            return;
+        }
+        let name = format!("{owner}:{hook}");
+        let text = match self.mode {
+            OutputMode::Group => block(&name, output),
+            OutputMode::Line => {
+                let mut o = output.to_vec();
+                if o.last() != Some(&b'\n') {
+                    o.push(b'\n');
+                }
+                prefix_lines(&name, &o)
+            }
+            OutputMode::Stream => output.to_vec(),
+            OutputMode::None => return,
+        };
+        self.write(&text);
+    }
+
+    /// Prints `bytes` for `job` now, or holds them until earlier jobs are done.
+    fn emit(&mut self, job: usize, bytes: &[u8]) {
+        if !self.keep_order || job == self.head {
+            self.write(bytes);
+        } else {
+            self.held[job].bytes.extend_from_slice(bytes);
+        }
+    }
+
+    /// Moves the head past jobs that have ended, printing what each held.
+    fn advance(&mut self) {
+        while self.head < self.held.len() && self.held[self.head].ended {
+            self.head += 1;
+            if self.head < self.held.len() {
+                let bytes = std::mem::take(&mut self.held[self.head].bytes);
+                self.write(&bytes);
+            }
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let mut out = self.out.lock();
+        // A closed stdout (`prun ... | head`) must not stop the run: jobs still run and
+        // their hooks still fire; only their output is lost.
+        let _ = out.write_all(bytes).and_then(|()| out.flush());
+    }
+}
+
+/// `── name` and the output, ending with a newline.
+fn block(name: &str, output: &[u8]) -> Vec<u8> {
+    let mut b = Vec::with_capacity(output.len() + name.len() + 8);
+    b.extend_from_slice("── ".as_bytes());
+    b.extend_from_slice(name.as_bytes());
+    b.push(b'\n');
+    b.extend_from_slice(output);
+    if output.last() != Some(&b'\n') {
+        b.push(b'\n');
+    }
+    b
+}
+
+/// `[name] ` before every line of `text`, which ends with a newline.
+fn prefix_lines(name: &str, text: &[u8]) -> Vec<u8> {
+    let lines = text.iter().filter(|&&b| b == b'\n').count();
+    let mut out = Vec::with_capacity(text.len() + lines * (name.len() + 3));
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        out.push(b'[');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"] ");
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_every_line() {
+        assert_eq!(prefix_lines("a", b"x\ny\n"), b"[a] x\n[a] y\n");
+    }
+
+    #[test]
+    fn block_ends_with_newline() {
+        assert_eq!(block("a", b"x"), "── a\nx\n".as_bytes());
+    }
+}

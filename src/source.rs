@@ -1,0 +1,68 @@
+//! Reading the jobfile: from a path or from stdin (`-`), as UTF-8 text. Every way this can
+//! fail (missing file, a directory, no permission, invalid UTF-8) says so with the path.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use crate::diagnostic::{Diagnostic, Source};
+use crate::error::Error;
+
+/// The jobfile's text and display name.
+pub(crate) fn read(arg: &str) -> Result<Source, Error> {
+    let (name, bytes) = if arg == "-" {
+        let mut buf = Vec::new();
+        io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("reading the jobfile from stdin", e))?;
+        ("<stdin>".to_owned(), buf)
+    } else {
+        (arg.to_owned(), read_path(arg)?)
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source { name, text }),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let at = e.utf8_error().valid_up_to();
+            let line = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+            let col = 1 + at
+                - bytes[..at]
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |p| p + 1);
+            let msg = format!("the jobfile is not valid UTF-8 (byte 0x{:02x})", bytes[at]);
+            Err(Diagnostic::located(&name, (line, col), msg)
+                .help("save the jobfile as UTF-8")
+                .into())
+        }
+    }
+}
+
+fn read_path(arg: &str) -> Result<Vec<u8>, Error> {
+    let path = Path::new(arg);
+    if path.is_dir() {
+        return Err(Diagnostic::file(arg, "is a directory, not a jobfile")
+            .help("give the path of a YAML jobfile, e.g. prun jobs.yaml")
+            .into());
+    }
+    std::fs::read(path).map_err(|e| {
+        let d = match e.kind() {
+            io::ErrorKind::NotFound => Diagnostic::file(arg, "no such file")
+                .help("check the path; `prun -` reads the jobfile from stdin"),
+            io::ErrorKind::PermissionDenied => Diagnostic::file(arg, "permission denied")
+                .help("make the jobfile readable by this user (chmod u+r)"),
+            _ => Diagnostic::file(arg, format!("cannot read: {e}")),
+        };
+        d.into()
+    })
+}
+
+/// The directory relative paths in the jobfile start from: the jobfile's own directory,
+/// or the current directory for stdin.
+pub(crate) fn base_dir(arg: &str) -> Result<PathBuf, Error> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
+    if arg == "-" {
+        return Ok(cwd);
+    }
+    let parent = Path::new(arg).parent().unwrap_or(Path::new(""));
+    Ok(cwd.join(parent))
+}
