@@ -2,6 +2,7 @@
 //! jobfile and decides what they mean.
 
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -43,6 +44,11 @@ pub struct Cli {
     /// After the first failure start no new job; running jobs finish.
     #[arg(long)]
     pub fail_fast: bool,
+
+    /// How long a job may take to stop after SIGTERM (a timeout, a signal to prun) before
+    /// it gets SIGKILL [default: the jobfile's `grace`, else 10s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub grace: Option<Duration>,
 }
 
 /// `--output`.
@@ -56,6 +62,11 @@ pub enum OutputMode {
     Stream,
     /// Discarded.
     None,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration ({e}); write it like 10s, 500ms or 1m"))
 }
 
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {

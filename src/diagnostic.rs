@@ -110,7 +110,11 @@ pub(crate) fn explain(src: &Source, at: Option<(usize, usize)>, raw: &str) -> Di
         if let Some(best) = did_you_mean(key, &valid) {
             message.push_str(&format!(" (did you mean '{best}'?)"));
         }
-        let help = if valid.is_empty() {
+        let help = if key.contains(' ') {
+            format!(
+                "if this is a command with `: ` in it, quote the whole command, e.g.\n  - '{key}: ...'"
+            )
+        } else if valid.is_empty() {
             "remove this key".to_owned()
         } else {
             format!("the keys allowed here are: {}", valid.join(", "))
@@ -159,7 +163,24 @@ pub(crate) fn explain(src: &Source, at: Option<(usize, usize)>, raw: &str) -> Di
             "write it as a mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo one\n    - echo two",
         );
     }
+    if let Some(rest) = raw.strip_prefix("invalid type: ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return Diagnostic::new(src, at, format!("expected {expected}, found {found}"));
+    }
+    if raw.starts_with("invalid duration") {
+        return Diagnostic::new(src, at, raw.to_owned())
+            .help("write a duration like 90s, 5m, 1h 30m or 2days");
+    }
     let (message, help) = match raw {
+        "unclosed quote" => (
+            "unclosed quote",
+            Some("end the value with the same quote it starts with"),
+        ),
+        _ if raw.starts_with("tabs disallowed") => (
+            "a tab in the indentation",
+            Some("YAML indents with spaces only; replace the tab with spaces"),
+        ),
         "expected mapping start" => ("expected a mapping (`key: value` lines) here", None),
         "expected sequence start" => (
             "expected a list here",
@@ -168,6 +189,12 @@ pub(crate) fn explain(src: &Source, at: Option<(usize, usize)>, raw: &str) -> Di
         "expected string scalar" => (
             "expected a string here",
             Some("write a command as one string; use `run: |` for several lines"),
+        ),
+        "mapping values are not allowed in this context" => (
+            "unexpected `: ` in a plain value",
+            Some(
+                "a value containing `: ` must be quoted as a whole, e.g.\n  run: 'echo \"done: yes\"'",
+            ),
         ),
         "invalid u64" => ("expected a whole number of 0 or more", None),
         "invalid i64" => ("expected a whole number", None),

@@ -15,11 +15,13 @@ pub(crate) enum Event {
         finished: Finished,
         output: Vec<u8>,
     },
-    /// A job's hook ended.
+    /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
     HookDone {
-        job: usize,
+        job: Option<usize>,
         hook: &'static str,
         finished: Finished,
         output: Vec<u8>,
     },
+    /// prun received SIGINT, SIGTERM or SIGHUP.
+    Signal(i32),
 }

@@ -5,6 +5,8 @@
 //! as one JSON object on stdin.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -12,9 +14,9 @@ use std::time::Duration;
 use crate::event::Event;
 use crate::executor::{Capture, Finished, Request, local, signal_name};
 
-/// The hooks to run for one ended job.
+/// The hooks to run for one ended job, or the run-level hooks (`job: None`).
 pub(crate) struct HookTask {
-    pub(crate) job: usize,
+    pub(crate) job: Option<usize>,
     /// `(hook name, command)`, in the order to run them.
     pub(crate) hooks: Vec<(&'static str, String)>,
     pub(crate) env: Vec<(String, String)>,
@@ -34,26 +36,25 @@ pub(crate) struct HookShell {
 
 impl HookShell {
     /// Runs one hook to its end and returns how it ended and what it printed.
-    pub(crate) fn run(
-        &self,
-        command: &str,
-        env: &[(String, String)],
-        stdin: &[u8],
-        workdir: &std::path::Path,
-        timeout: Duration,
-    ) -> (Finished, Vec<u8>) {
+    /// `current` holds the hook's process group while it runs, so it can be killed.
+    fn run(&self, command: &str, task: &HookTask, current: &AtomicI32) -> (Finished, Vec<u8>) {
         let req = Request {
             shell: &self.shell,
             script: command,
-            env,
-            workdir,
+            env: &task.env,
+            workdir: &task.workdir,
             capture: self.capture,
-            stdin: Some(stdin),
-            timeout: Some(timeout),
+            stdin: Some(&task.stdin),
+            timeout: Some(task.timeout),
             grace: self.grace,
         };
         let mut output = Vec::new();
-        let finished = local::run(&req, &mut |_| {}, &mut |b| output.extend_from_slice(b));
+        let finished = local::run(
+            &req,
+            &mut |pgid| current.store(pgid, Ordering::SeqCst),
+            &mut |b| output.extend_from_slice(b),
+        );
+        current.store(0, Ordering::SeqCst);
         (finished, output)
     }
 }
@@ -62,18 +63,26 @@ impl HookShell {
 pub(crate) struct HookRunner {
     tasks: Option<Sender<HookTask>>,
     thread: Option<JoinHandle<()>>,
+    cancelled: Arc<AtomicBool>,
+    /// The process group of the hook running now, 0 when none.
+    current: Arc<AtomicI32>,
 }
 
 impl HookRunner {
     pub(crate) fn spawn(shell: HookShell, events: Sender<Event>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<HookTask>();
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let current = Arc::new(AtomicI32::new(0));
+        let (stop, cur) = (Arc::clone(&cancelled), Arc::clone(&current));
         let thread = thread::Builder::new()
             .name("prun-hooks".into())
             .spawn(move || {
                 for task in rx {
                     for (hook, command) in &task.hooks {
-                        let (finished, output) =
-                            shell.run(command, &task.env, &task.stdin, &task.workdir, task.timeout);
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let (finished, output) = shell.run(command, &task, &cur);
                         let _ = events.send(Event::HookDone {
                             job: task.job,
                             hook,
@@ -86,13 +95,24 @@ impl HookRunner {
         Ok(HookRunner {
             tasks: Some(tx),
             thread: Some(thread),
+            cancelled,
+            current,
         })
     }
 
-    /// Queues a job's hooks behind any already queued.
+    /// Queues hooks behind any already queued.
     pub(crate) fn submit(&self, task: HookTask) {
         if let Some(tx) = &self.tasks {
             let _ = tx.send(task);
+        }
+    }
+
+    /// Runs no further hook and kills the one running now (after a second signal).
+    pub(crate) fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+        let pgid = self.current.load(Ordering::SeqCst);
+        if pgid > 0 {
+            local::signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
         }
     }
 }

@@ -28,9 +28,9 @@ pub(crate) struct Jobfile {
     pub(crate) env: Option<Sp<Env>>,
     pub(crate) workdir: Option<Sp<String>>,
     pub(crate) defaults: Option<Sp<JobKeys>>,
-    pub(crate) on_success: Option<Sp<String>>,
-    pub(crate) on_failure: Option<Sp<String>>,
-    pub(crate) on_complete: Option<Sp<String>>,
+    pub(crate) on_success: Option<Sp<Scalar>>,
+    pub(crate) on_failure: Option<Sp<Scalar>>,
+    pub(crate) on_complete: Option<Sp<Scalar>>,
     pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
     pub(crate) grace: Option<Sp<HumanDuration>>,
     pub(crate) lock: Option<Sp<String>>,
@@ -93,11 +93,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
         let text = Scalar::deserialize(d)?.0;
         humantime::parse_duration(text.trim())
             .map(HumanDuration)
-            .map_err(|e| {
-                de::Error::custom(format!(
-                    "invalid duration '{text}': {e}; write it like 90s, 5m or 1h 30m"
-                ))
-            })
+            .map_err(|e| de::Error::custom(format!("invalid duration '{text}' ({e})")))
     }
 }
 
@@ -107,12 +103,12 @@ impl<'de> Deserialize<'de> for HumanDuration {
 #[serde(deny_unknown_fields)]
 pub(crate) struct JobKeys {
     pub(crate) name: Option<Sp<String>>,
-    pub(crate) run: Option<Sp<String>>,
+    pub(crate) run: Option<Sp<Scalar>>,
     pub(crate) env: Option<Sp<Env>>,
     pub(crate) workdir: Option<Sp<String>>,
-    pub(crate) on_success: Option<Sp<String>>,
-    pub(crate) on_failure: Option<Sp<String>>,
-    pub(crate) on_complete: Option<Sp<String>>,
+    pub(crate) on_success: Option<Sp<Scalar>>,
+    pub(crate) on_failure: Option<Sp<Scalar>>,
+    pub(crate) on_complete: Option<Sp<Scalar>>,
     pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
     pub(crate) timeout: Option<Sp<HumanDuration>>,
     pub(crate) retries: Option<Sp<i64>>,
@@ -145,6 +141,16 @@ impl<'de> Deserialize<'de> for JobEntry {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<JobEntry, E> {
                 Ok(JobEntry::Bare(v.to_owned()))
             }
+            // `- true` is the command `true`, not a boolean.
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<JobEntry, E> {
+                Ok(JobEntry::Bare(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<JobEntry, E> {
+                Ok(JobEntry::Bare(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<JobEntry, E> {
+                Ok(JobEntry::Bare(v.to_string()))
+            }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<JobEntry, A::Error> {
                 let keys = JobKeys::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(JobEntry::Full(Box::new(keys)))
@@ -156,7 +162,11 @@ impl<'de> Deserialize<'de> for JobEntry {
 
 /// Parses jobfile text. YAML and type errors become a `Diagnostic` pointing at the culprit.
 pub(crate) fn parse(src: &Source) -> Result<Jobfile, Diagnostic> {
-    if src.text.trim().is_empty() {
+    let blank = src.text.lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    });
+    if blank {
         return Err(Diagnostic::new(src, None, "the jobfile is empty").help(
             "a jobfile is a YAML mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo hello",
         ));

@@ -14,6 +14,7 @@ mod plan;
 mod pool;
 mod report;
 mod scheduler;
+mod signals;
 mod source;
 
 pub use cli::Cli;

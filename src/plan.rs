@@ -11,7 +11,7 @@ use serde_saphyr::Location;
 
 use crate::cli::{Cli, OutputMode};
 use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{Env, JobEntry, JobKeys, Jobfile, Mode, Sp};
+use crate::jobfile::{Env, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
 
 /// Default for `hook_timeout`.
 const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -53,6 +53,8 @@ pub(crate) struct JobSpec {
     pub(crate) workdir: PathBuf,
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
+    /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// Everything the run needs, validated.
@@ -102,7 +104,6 @@ impl Plan {
                 ),
             );
         }
-        refuse(src, "grace", jf.grace.as_ref().map(|s| &s.referenced))?;
         refuse(src, "lock", jf.lock.as_ref().map(|s| &s.referenced))?;
         refuse(src, "executor", jf.executor.as_ref().map(|s| &s.referenced))?;
         let mode = cli
@@ -168,12 +169,15 @@ impl Plan {
             env,
             workdir,
             hooks: Hooks {
-                on_success: jf.on_success.map(|s| s.value),
-                on_failure: jf.on_failure.map(|s| s.value),
-                on_complete: jf.on_complete.map(|s| s.value),
+                on_success: jf.on_success.map(|s| s.value.0),
+                on_failure: jf.on_failure.map(|s| s.value.0),
+                on_complete: jf.on_complete.map(|s| s.value.0),
             },
             hook_timeout,
-            grace: DEFAULT_GRACE,
+            grace: cli
+                .grace
+                .or(jf.grace.map(|g| g.value.0))
+                .unwrap_or(DEFAULT_GRACE),
             jobs,
         })
     }
@@ -198,7 +202,7 @@ impl JobContext<'_> {
         let here = entry.referenced;
         let keys = match entry.value {
             JobEntry::Bare(run) => JobKeys {
-                run: Some(Sp::new(run, here, here)),
+                run: Some(Sp::new(Scalar(run), here, here)),
                 ..JobKeys::default()
             },
             JobEntry::Full(keys) => *keys,
@@ -228,8 +232,9 @@ impl JobContext<'_> {
                 }
             )));
         }
+        let timeout = self.timeout(&keys)?;
         let run = match keys.run {
-            Some(r) if !r.value.trim().is_empty() => r.value,
+            Some(r) if !r.value.0.trim().is_empty() => r.value.0,
             Some(r) => {
                 return Err(Diagnostic::new(
                     self.src,
@@ -255,8 +260,8 @@ impl JobContext<'_> {
             Some(w) => self.workdir.join(&w.value),
             None => self.workdir.to_path_buf(),
         };
-        let pick = |job: &Option<Sp<String>>, def: &Option<Sp<String>>| {
-            job.as_ref().or(def.as_ref()).map(|s| s.value.clone())
+        let pick = |job: &Option<Sp<Scalar>>, def: &Option<Sp<Scalar>>| {
+            job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
         };
         Ok(JobSpec {
             index,
@@ -269,12 +274,31 @@ impl JobContext<'_> {
                 on_failure: pick(&keys.on_failure, &d.on_failure),
                 on_complete: pick(&keys.on_complete, &d.on_complete),
             },
+            timeout,
             hook_timeout: keys
                 .hook_timeout
                 .as_ref()
                 .or(d.hook_timeout.as_ref())
                 .map_or(self.hook_timeout, |h| h.value.0),
         })
+    }
+}
+
+impl JobContext<'_> {
+    /// The job's `timeout`, or the default's; zero is refused.
+    fn timeout(&self, keys: &JobKeys) -> Result<Option<Duration>, Diagnostic> {
+        let Some(t) = keys.timeout.as_ref().or(self.defaults.timeout.as_ref()) else {
+            return Ok(None);
+        };
+        if t.value.0.is_zero() {
+            return Err(Diagnostic::new(
+                self.src,
+                at(&t.referenced),
+                "a timeout of 0 would stop the job at once",
+            )
+            .help("give a duration like 30s or 2h, or remove `timeout:` for no limit"));
+        }
+        Ok(Some(t.value.0))
     }
 }
 
@@ -300,7 +324,6 @@ fn refuse(src: &Source, key: &str, loc: Option<&Location>) -> Result<(), Diagnos
 
 /// Refuses, with their location, the job keys this version does not run yet.
 fn refuse_job_keys(src: &Source, k: &JobKeys) -> Result<(), Diagnostic> {
-    refuse(src, "timeout", k.timeout.as_ref().map(|s| &s.referenced))?;
     refuse(src, "retries", k.retries.as_ref().map(|s| &s.referenced))?;
     refuse(
         src,

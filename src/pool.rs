@@ -65,7 +65,7 @@ fn run_attempt(plan: &Plan, run_id: &str, a: &Attempt, tx: &Sender<Event>) {
         workdir: &spec.workdir,
         capture: capture_for(plan.output),
         stdin: None,
-        timeout: None,
+        timeout: spec.timeout,
         grace: plan.grace,
     };
     let mut output = Vec::new();

@@ -1,15 +1,23 @@
 //! The coordinator: the one place that decides what runs next and the only writer of run
 //! state. It hands jobs to the pool in file order as slots (and the mode) allow, takes the
-//! workers' and the hook runner's events, prints through `report::terminal`, queues each
-//! ended job's hooks, and at the end runs the run-level hooks.
+//! workers', the hook runner's and the signal watch's events, prints through
+//! `report::terminal`, queues each ended job's hooks, and at the end the run-level hooks.
+//!
+//! Signals (DESIGN.md §2): the first SIGINT/SIGTERM/SIGHUP starts nothing new, forwards
+//! the signal to every running job's process group and SIGKILLs what is left after the
+//! grace period; hooks of the interrupted jobs and the run-level hooks still run. A second
+//! signal kills every job group and the running hook at once and runs no more hooks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::time::{Instant, SystemTime};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime};
+
+use nix::sys::signal::Signal;
 
 use crate::error::Error;
 use crate::event::Event;
+use crate::executor::local::{self, signal_group};
 use crate::executor::{Finished, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::jobfile::Mode;
@@ -17,11 +25,15 @@ use crate::plan::Plan;
 use crate::pool::{self, Attempt, Pool};
 use crate::report::terminal::Terminal;
 use crate::report::{HookFailure, JobResult, RunSummary, Status, json};
+use crate::signals;
 
 /// Runs the plan to its end and returns what happened.
 pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
     let plan = Arc::new(plan);
+    local::become_subreaper();
     let (tx, rx) = mpsc::channel();
+    let _signals =
+        signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
     let workers = if plan.mode == Mode::Sync {
         1
     } else {
@@ -34,7 +46,7 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         capture: pool::capture_for(plan.output),
         grace: plan.grace,
     };
-    let hooks = HookRunner::spawn(hook_shell.clone(), tx.clone())
+    let hooks = HookRunner::spawn(hook_shell, tx.clone())
         .map_err(|e| Error::io("starting the hook runner", e))?;
     let names: Vec<String> = plan.jobs.iter().map(|j| j.name.clone()).collect();
     let mut s = Scheduler {
@@ -47,6 +59,9 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         pending_hooks: 0,
         stop_starting: false,
         hook_failures: Vec::new(),
+        signal: None,
+        killed: false,
+        kill_at: None,
         run_id: Arc::from(run_id.as_str()),
         plan,
         pool,
@@ -55,8 +70,13 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         started: SystemTime::now(),
         clock: Instant::now(),
     };
-    s.drive(&rx);
-    Ok(s.finish(names, hook_shell, run_id))
+    s.drive(&rx, |s| s.all_done());
+    let mut summary = s.summary(names, run_id);
+    s.run_level_hooks(&rx, &mut summary);
+    summary.hook_failures = std::mem::take(&mut s.hook_failures);
+    summary.signal = s.signal;
+    summary.duration = s.clock.elapsed();
+    Ok(summary)
 }
 
 struct Scheduler {
@@ -77,24 +97,40 @@ struct Scheduler {
     pending_hooks: usize,
     stop_starting: bool,
     hook_failures: Vec<HookFailure>,
+    /// The first signal received, if any.
+    signal: Option<i32>,
+    /// A second signal came: everything was killed, no more hooks run.
+    killed: bool,
+    /// When the jobs still running after the first signal get SIGKILL.
+    kill_at: Option<Instant>,
     started: SystemTime,
     clock: Instant,
 }
 
 impl Scheduler {
-    /// Starts what may start, then handles events until nothing is left to do.
-    fn drive(&mut self, rx: &Receiver<Event>) {
+    /// Starts what may start, then handles events until `done` holds.
+    fn drive(&mut self, rx: &Receiver<Event>, done: impl Fn(&Self) -> bool) {
         loop {
             self.start_ready();
-            let idle = self.running.is_empty() && self.pending_hooks == 0;
-            if idle && (self.next == self.plan.jobs.len() || self.stop_starting) {
+            if done(self) {
                 return;
             }
-            match rx.recv() {
+            let ev = match self.kill_at {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+            };
+            match ev {
                 Ok(ev) => self.handle(ev),
-                Err(_) => return,
+                Err(RecvTimeoutError::Timeout) => self.grace_expired(),
+                Err(RecvTimeoutError::Disconnected) => return,
             }
         }
+    }
+
+    /// Every job has ended (or will never start) and every queued hook has run.
+    fn all_done(&self) -> bool {
+        let idle = self.running.is_empty() && self.pending_hooks == 0;
+        idle && (self.next == self.plan.jobs.len() || self.stop_starting)
     }
 
     fn may_start(&self) -> bool {
@@ -128,6 +164,12 @@ impl Scheduler {
         match ev {
             Event::Started { job, pgid } => {
                 self.running.insert(job, pgid);
+                // A job that started just after a signal gets it too.
+                if self.killed {
+                    signal_group(pgid, Signal::SIGKILL);
+                } else if let Some(sig) = self.signal {
+                    forward(pgid, sig);
+                }
             }
             Event::Output { job, bytes } => self.terminal.job_output(job, &bytes),
             Event::Ended {
@@ -141,11 +183,61 @@ impl Scheduler {
                 finished,
                 output,
             } => {
-                self.pending_hooks -= 1;
-                self.terminal
-                    .hook_output(&self.plan.jobs[job].name, hook, &output);
-                let timeout = self.plan.jobs[job].hook_timeout;
-                self.record_hook(Some(job), hook, &finished, timeout);
+                self.pending_hooks = self.pending_hooks.saturating_sub(1);
+                let owner = job.map_or("run", |j| self.plan.jobs[j].name.as_str());
+                self.terminal.hook_output(owner, hook, &output);
+                let timeout =
+                    job.map_or(self.plan.hook_timeout, |j| self.plan.jobs[j].hook_timeout);
+                self.record_hook(job, hook, &finished, timeout);
+            }
+            Event::Signal(sig) => self.on_signal(sig),
+        }
+    }
+
+    fn on_signal(&mut self, sig: i32) {
+        let name = signal_name(sig);
+        if self.signal.is_some() || self.next == self.plan.jobs.len() && self.running.is_empty() {
+            // A second signal, or one while only hooks are left: stop everything now.
+            self.signal.get_or_insert(sig);
+            self.kill_everything();
+            eprintln!("prun: {name} again: killed every job and hook");
+            return;
+        }
+        self.signal = Some(sig);
+        self.stop_starting = true;
+        for &pgid in self.running.values() {
+            if pgid > 0 {
+                forward(pgid, sig);
+            }
+        }
+        self.kill_at = Some(Instant::now() + self.plan.grace);
+        eprintln!(
+            "prun: {name}: starting no new jobs; sent {name} to {} running job{}, SIGKILL in {} (send it again to kill now)",
+            self.running.len(),
+            if self.running.len() == 1 { "" } else { "s" },
+            humantime::format_duration(self.plan.grace)
+        );
+    }
+
+    fn kill_everything(&mut self) {
+        self.killed = true;
+        self.stop_starting = true;
+        self.kill_at = None;
+        for &pgid in self.running.values() {
+            if pgid > 0 {
+                signal_group(pgid, Signal::SIGKILL);
+            }
+        }
+        self.hooks.cancel();
+        self.pending_hooks = 0;
+    }
+
+    /// The grace period after the first signal is over: SIGKILL what is left.
+    fn grace_expired(&mut self) {
+        self.kill_at = None;
+        for &pgid in self.running.values() {
+            if pgid > 0 {
+                signal_group(pgid, Signal::SIGKILL);
             }
         }
     }
@@ -156,15 +248,20 @@ impl Scheduler {
         if let Some(s) = slot {
             self.slots[s - 1] = false;
         }
-        let status = if finished.timed_out {
-            Status::TimedOut
-        } else if finished.success() {
+        let status = if finished.success() {
             Status::Success
+        } else if finished.timed_out {
+            Status::TimedOut
+        } else if self.signal.is_some() {
+            Status::Interrupted
         } else {
             Status::Failed
         };
         let mut reason = finished.error.clone();
-        if finished.leftovers {
+        if finished.timed_out {
+            let t = self.plan.jobs[job].timeout.unwrap_or_default();
+            reason = Some(format!("timed out after {}", humantime::format_duration(t)));
+        } else if finished.leftovers {
             reason = Some("left processes running after it exited; they were terminated".into());
         }
         let result = JobResult {
@@ -174,27 +271,26 @@ impl Scheduler {
             finished: Some(finished),
             reason,
         };
-        if let Some(why) = &result.reason
-            && result.status != Status::Success
-        {
+        if let Some(why) = &result.reason {
             eprintln!("prun: job '{}': {why}", self.plan.jobs[job].name);
         }
-        self.terminal.job_ended(job, output);
-        if status != Status::Success && self.plan.fail_fast && !self.stop_starting {
+        let note = (status != Status::Success).then(|| outcome_note(&result));
+        self.terminal.job_ended(job, output, note.as_deref());
+        if status != Status::Success && self.plan.fail_fast {
             self.stop_starting = true;
         }
-        self.queue_hooks(job, &result);
+        if !self.killed {
+            self.queue_hooks(job, &result);
+        }
         self.results[job] = Some(result);
+        if self.running.is_empty() {
+            self.kill_at = None;
+        }
     }
 
     fn queue_hooks(&mut self, job: usize, result: &JobResult) {
         let spec = &self.plan.jobs[job];
-        let hooks: Vec<(&'static str, String)> = spec
-            .hooks
-            .for_outcome(result.status == Status::Success)
-            .into_iter()
-            .map(|(n, c)| (n, c.to_owned()))
-            .collect();
+        let hooks = owned(spec.hooks.for_outcome(result.status == Status::Success));
         if hooks.is_empty() {
             return;
         }
@@ -205,18 +301,17 @@ impl Scheduler {
             &self.run_id,
         );
         env.extend(result_env(result));
-        let stdin = json::job(spec, result).to_string().into_bytes();
-        self.pending_hooks += hooks.len();
         let workdir = if spec.workdir.is_dir() {
             spec.workdir.clone()
         } else {
             self.plan.workdir.clone()
         };
+        self.pending_hooks += hooks.len();
         self.hooks.submit(HookTask {
-            job,
+            job: Some(job),
             hooks,
             env,
-            stdin,
+            stdin: json::job(spec, result).to_string().into_bytes(),
             workdir,
             timeout: spec.hook_timeout,
         });
@@ -227,42 +322,47 @@ impl Scheduler {
         job: Option<usize>,
         hook: &'static str,
         f: &Finished,
-        timeout: std::time::Duration,
+        timeout: Duration,
     ) {
         if let Some(reason) = hooks::failure_reason(f, timeout) {
-            let owner = job.map_or("run", |j| self.plan.jobs[j].name.as_str());
-            eprintln!("prun: hook {hook} of '{owner}' failed: {reason}");
+            match job {
+                Some(j) => eprintln!(
+                    "prun: hook {hook} of '{}' failed: {reason}",
+                    self.plan.jobs[j].name
+                ),
+                None => eprintln!("prun: run-level hook {hook} failed: {reason}"),
+            }
             self.hook_failures.push(HookFailure { job, hook, reason });
         }
     }
 
-    /// Records jobs never started, runs the run-level hooks, and builds the summary.
-    fn finish(mut self, names: Vec<String>, shell: HookShell, run_id: String) -> RunSummary {
-        let results: Vec<JobResult> = std::mem::take(&mut self.results)
+    /// The run as it stands, with jobs never started recorded as not run.
+    fn summary(&mut self, names: Vec<String>, run_id: String) -> RunSummary {
+        let why = match self.signal {
+            Some(sig) => format!("not started: interrupted by {}", signal_name(sig)),
+            None => "not started: --fail-fast stopped the run".to_owned(),
+        };
+        let results = std::mem::take(&mut self.results)
             .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| JobResult::not_run("not started: --fail-fast stopped the run"))
-            })
+            .map(|r| r.unwrap_or_else(|| JobResult::not_run(&why)))
             .collect();
-        let mut summary = RunSummary {
+        RunSummary {
             run_id,
             started: self.started,
             duration: self.clock.elapsed(),
             names,
             results,
-            hook_failures: std::mem::take(&mut self.hook_failures),
-            signal: None,
-        };
-        self.run_level_hooks(&mut summary, &shell);
-        summary.duration = self.clock.elapsed();
-        summary
+            hook_failures: self.hook_failures.clone(),
+            signal: self.signal,
+        }
     }
 
     /// `on_success` / `on_failure`, then `on_complete`, with the run's counters and the
-    /// JSON summary in the file `PRUN_REPORT` names (and on stdin).
-    fn run_level_hooks(&mut self, summary: &mut RunSummary, shell: &HookShell) {
-        let hooks = self.plan.hooks.for_outcome(summary.exit_code() == 0);
-        if hooks.is_empty() {
+    /// JSON summary in the file `PRUN_REPORT` names (and on stdin). Run on the hook
+    /// thread like every hook, so a signal still reaches prun while they run.
+    fn run_level_hooks(&mut self, rx: &Receiver<Event>, summary: &mut RunSummary) {
+        let hooks = owned(self.plan.hooks.for_outcome(summary.exit_code() == 0));
+        if hooks.is_empty() || self.killed {
             return;
         }
         let report = json::run(summary, &self.plan.jobs).to_string();
@@ -285,28 +385,51 @@ impl Scheduler {
                 "PRUN_HOOK_FAILURES",
                 summary.hook_failures.len().to_string(),
             ),
-            ("PRUN_REPORT", file.path().display().to_string()),
+            ("PRUN_REPORT", file.0.display().to_string()),
         ] {
             env.push((k.to_owned(), v));
         }
-        for (hook, command) in hooks {
-            let (finished, output) = shell.run(
-                command,
-                &env,
-                report.as_bytes(),
-                &self.plan.workdir,
-                self.plan.hook_timeout,
-            );
-            self.terminal.hook_output("run", hook, &output);
-            if let Some(reason) = hooks::failure_reason(&finished, self.plan.hook_timeout) {
-                eprintln!("prun: run-level hook {hook} failed: {reason}");
-                summary.hook_failures.push(HookFailure {
-                    job: None,
-                    hook,
-                    reason,
-                });
+        self.pending_hooks += hooks.len();
+        self.hooks.submit(HookTask {
+            job: None,
+            hooks,
+            env,
+            stdin: report.into_bytes(),
+            workdir: self.plan.workdir.clone(),
+            timeout: self.plan.hook_timeout,
+        });
+        self.drive(rx, |s| s.pending_hooks == 0);
+    }
+}
+
+impl Drop for Scheduler {
+    /// Whatever way the scheduler goes (a panic included), no job outlives it.
+    fn drop(&mut self) {
+        for &pgid in self.running.values() {
+            if pgid > 0 {
+                signal_group(pgid, Signal::SIGKILL);
             }
         }
+    }
+}
+
+/// Sends `sig` (a signal prun received) to a job's process group.
+fn forward(pgid: i32, sig: i32) {
+    if let Ok(s) = Signal::try_from(sig) {
+        signal_group(pgid, s);
+    }
+}
+
+fn owned(hooks: Vec<(&'static str, &str)>) -> Vec<(&'static str, String)> {
+    hooks.into_iter().map(|(n, c)| (n, c.to_owned())).collect()
+}
+
+/// How a job that did not succeed ended, in a few words: `failed, exit 3`.
+fn outcome_note(r: &JobResult) -> String {
+    match (r.exit_code(), r.signal()) {
+        (Some(c), _) => format!("{}, exit {c}", r.status),
+        (None, Some(s)) => format!("{}, {}", r.status, signal_name(s)),
+        (None, None) => r.status.to_string(),
     }
 }
 
@@ -330,7 +453,7 @@ fn result_env(r: &JobResult) -> Vec<(String, String)> {
     ]
 }
 
-/// The run summary in a temporary file, removed when the returned guard drops.
+/// The run summary in a new file, removed when the returned guard drops.
 fn report_file(run_id: &str, report: &str) -> std::io::Result<TempFile> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -348,12 +471,6 @@ fn report_file(run_id: &str, report: &str) -> std::io::Result<TempFile> {
 
 /// A file removed on drop.
 struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
 
 impl Drop for TempFile {
     fn drop(&mut self) {

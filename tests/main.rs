@@ -1,1 +1,11 @@
+//! Integration tests: every test drives the real `prun` binary on real jobfiles, with real
+//! processes. One test crate (faster links, shared helpers); one module per theme.
 
+mod util;
+
+mod errors;
+mod examples;
+mod hooks;
+mod output;
+mod pool;
+mod processes;

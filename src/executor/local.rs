@@ -19,6 +19,9 @@ use super::{Capture, Exit, Finished, Request};
 
 /// How often a group is checked for survivors while its grace period runs.
 const GROUP_CHECK: Duration = Duration::from_millis(20);
+/// How long a group may take to empty after its shell exited before what is left counts
+/// as left behind.
+const SETTLE: Duration = Duration::from_millis(50);
 /// How long after SIGKILL a group may take to disappear before prun stops waiting.
 const KILL_SETTLE: Duration = Duration::from_secs(1);
 /// How long output is still drained from a process that escaped the group.
@@ -188,7 +191,7 @@ impl Supervisor {
     /// Reaps the child if it has exited; then anything left in its group is a leftover.
     fn reap(&mut self, child: &mut Child) -> Option<ExitStatus> {
         let st = child.try_wait().ok().flatten()?;
-        if self.kill_at.is_none() && group_alive(self.pgid) {
+        if self.kill_at.is_none() && group_settles(self.pgid).is_err() {
             self.leftovers = true;
             self.terminate(Instant::now());
         }
@@ -288,9 +291,36 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// Whether any process is left in group `pgid`.
+/// Whether any process is left in group `pgid`. Zombies of the group that were
+/// reparented to prun (it is a child subreaper, see `become_subreaper`) are reaped first,
+/// so a group of the dead counts as gone.
 pub(crate) fn group_alive(pgid: i32) -> bool {
+    // SAFETY: waitpid with WNOHANG on a process group; a null status pointer is allowed.
+    while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
     killpg(Pid::from_raw(pgid), None).is_ok()
+}
+
+/// Gives processes of a group that are already dying (killed by the same signal as the
+/// shell, or exiting just after it) a moment to go; `Err` if some are still there.
+fn group_settles(pgid: i32) -> Result<(), ()> {
+    let until = Instant::now() + SETTLE;
+    while group_alive(pgid) {
+        if Instant::now() >= until {
+            return Err(());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    Ok(())
+}
+
+/// Makes prun the child subreaper of everything its jobs start: a process a job's shell
+/// leaves behind becomes prun's child when its parent dies, instead of init's, so prun
+/// can reap it the moment it is killed (init here may take seconds to reap orphans).
+pub(crate) fn become_subreaper() {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
 }
 
 /// Sends `sig` to every process of group `pgid`; a group already gone is fine.

@@ -18,7 +18,6 @@ pub(crate) enum Status {
     Success,
     Failed,
     TimedOut,
-    Skipped,
     Interrupted,
     /// Never started (after `--fail-fast` stopped the run).
     NotRun,
@@ -30,7 +29,6 @@ impl Status {
             Status::Success => "success",
             Status::Failed => "failed",
             Status::TimedOut => "timed-out",
-            Status::Skipped => "skipped",
             Status::Interrupted => "interrupted",
             Status::NotRun => "not-run",
         }

@@ -25,7 +25,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
             .max(3);
         let _ = writeln!(
             out,
-            "{:<width$}  {:<11}  {:>4}  {:>8}  {:>9}",
+            "{:<width$}  {:<11}  {:>7}  {:>8}  {:>9}",
             "JOB", "STATUS", "EXIT", "ATTEMPTS", "DURATION"
         );
         for &i in &rows {
@@ -37,7 +37,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
             };
             let _ = write!(
                 out,
-                "{:<width$}  {:<11}  {:>4}  {:>8}  {:>9}",
+                "{:<width$}  {:<11}  {:>7}  {:>8}  {:>9}",
                 run.names[i],
                 r.status,
                 exit,

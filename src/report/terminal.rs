@@ -57,11 +57,16 @@ impl Terminal {
         self.emit(job, &prefixed);
     }
 
-    /// A job ended. `output` is its whole output in group mode.
-    pub(crate) fn job_ended(&mut self, job: usize, output: &[u8]) {
+    /// A job ended. `output` is its whole output in group mode; `note` says how it ended
+    /// when that was not a success (`failed, exit 3`), for the block's header.
+    pub(crate) fn job_ended(&mut self, job: usize, output: &[u8], note: Option<&str>) {
         match self.mode {
             OutputMode::Group if !output.is_empty() => {
-                let block = block(&self.names[job], output);
+                let head = match note {
+                    Some(n) => format!("{} ({n})", self.names[job]),
+                    None => self.names[job].clone(),
+                };
+                let block = block(&head, output);
                 self.emit(job, &block);
             }
             OutputMode::Line if !self.partial[job].is_empty() => {

@@ -1,0 +1,46 @@
+//! SIGINT, SIGTERM and SIGHUP become scheduler events. A signal-hook iterator on its own
+//! thread forwards each signal to the scheduler's channel; the scheduler decides what it
+//! means (stop starting jobs, forward it to every job's process group, escalate).
+//! While this watch is alive the signals no longer kill prun itself.
+
+use std::io;
+use std::sync::mpsc::Sender;
+use std::thread::{self, JoinHandle};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
+
+use crate::event::Event;
+
+pub(crate) struct SignalWatch {
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Starts forwarding SIGINT, SIGTERM and SIGHUP to `tx` as `Event::Signal`.
+pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handle = signals.handle();
+    let thread = thread::Builder::new()
+        .name("prun-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Event::Signal(sig)).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(SignalWatch {
+        handle,
+        thread: Some(thread),
+    })
+}
+
+impl Drop for SignalWatch {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

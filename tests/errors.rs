@@ -1,0 +1,144 @@
+//! Every jobfile and usage error: exit 2, nothing runs, and the message (snapshotted)
+//! says what is wrong, where, and how to fix it.
+
+use crate::util::Prun;
+
+/// Runs prun on `yaml`, which would `touch ran` if anything ran; checks exit 2, that
+/// nothing ran and nothing went to stdout; returns stderr for the snapshot.
+#[track_caller]
+fn refused(yaml: &str, args: &[&str]) -> String {
+    let p = Prun::new().jobfile(yaml).args(args);
+    let r = p.run();
+    r.code(2);
+    assert!(!p.path("ran").exists(), "a job ran");
+    assert_eq!(r.stdout, "");
+    r.stderr
+}
+
+macro_rules! error_case {
+    ($name:ident, $yaml:expr) => {
+        error_case!($name, $yaml, &[]);
+    };
+    ($name:ident, $yaml:expr, $args:expr) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(refused($yaml, $args));
+        }
+    };
+}
+
+error_case!(
+    unknown_key_suggests_the_right_one,
+    "jobs:\n  - name: a\n    run: touch ran\n    hook_timout: 5m\n"
+);
+error_case!(
+    unknown_top_level_key,
+    "concurency: 2\njobs:\n  - touch ran\n"
+);
+error_case!(
+    duplicate_key,
+    "jobs:\n  - name: a\n    run: touch ran\n    run: touch ran\n"
+);
+error_case!(
+    duplicate_key_in_env,
+    "jobs:\n  - name: a\n    run: touch ran\n    env:\n      DEST: /a\n      DEST: /b\n"
+);
+error_case!(
+    duplicate_job_name,
+    "jobs:\n  - name: db\n    run: touch ran\n  - name: db\n    run: touch ran\n"
+);
+error_case!(
+    duplicate_name_of_a_bare_job,
+    "jobs:\n  - touch ran\n  - name: job-1\n    run: touch ran\n"
+);
+error_case!(wrong_type, "concurrency: many\njobs:\n  - touch ran\n");
+error_case!(bad_mode, "mode: paralel\njobs:\n  - touch ran\n");
+error_case!(unclosed_quote, "jobs:\n  - name: a\n    run: 'touch ran\n");
+error_case!(tab_indentation, "jobs:\n\t- touch ran\n");
+error_case!(colon_in_plain_value, "jobs:\n  - echo a: b; touch ran\n");
+error_case!(empty_jobs, "jobs: []\n");
+error_case!(missing_jobs, "mode: sync\n");
+error_case!(bad_version, "version: 2\njobs:\n  - touch ran\n");
+error_case!(empty_file, "");
+error_case!(only_comments, "# nothing here\n");
+error_case!(a_list_instead_of_a_mapping, "- touch ran\n- touch ran\n");
+error_case!(job_without_run, "jobs:\n  - name: a\n    env: {A: b}\n");
+error_case!(job_with_empty_run, "jobs:\n  - name: a\n    run: ''\n");
+error_case!(
+    invalid_job_name,
+    "jobs:\n  - name: nightly backup\n    run: touch ran\n"
+);
+error_case!(job_that_is_a_list, "jobs:\n  - [touch, ran]\n");
+error_case!(
+    unsupported_key_is_refused_not_ignored,
+    "jobs:\n  - name: a\n    run: touch ran\n    retries: 3\n"
+);
+error_case!(
+    name_cannot_be_a_default,
+    "defaults:\n  name: x\njobs:\n  - touch ran\n"
+);
+error_case!(
+    bad_duration,
+    "hook_timeout: 5 parsecs\njobs:\n  - touch ran\n"
+);
+error_case!(zero_concurrency, "concurrency: 0\njobs:\n  - touch ran\n");
+error_case!(
+    missing_shell,
+    "shell: /no/such/shell\njobs:\n  - touch ran\n"
+);
+error_case!(dash_j_zero, "jobs:\n  - touch ran\n", &["-j", "0"]);
+error_case!(
+    dash_j_not_a_number,
+    "jobs:\n  - touch ran\n",
+    &["-j", "lots"]
+);
+error_case!(
+    bad_output_mode,
+    "jobs:\n  - touch ran\n",
+    &["--output", "grouped"]
+);
+
+#[test]
+fn missing_file() {
+    let r = Prun::new().arg("no-such.yaml").run();
+    r.code(2);
+    insta::assert_snapshot!(r.stderr);
+}
+
+#[test]
+fn a_directory() {
+    let r = Prun::new().arg(".").run();
+    r.code(2);
+    insta::assert_snapshot!(r.stderr);
+}
+
+#[test]
+fn invalid_utf8() {
+    let p = Prun::new().arg("bad.yaml");
+    std::fs::write(p.path("bad.yaml"), b"jobs:\n  - echo caf\xe9\n").unwrap();
+    let r = p.run();
+    r.code(2);
+    insta::assert_snapshot!(r.stderr);
+}
+
+#[test]
+fn unreadable_file() {
+    let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
+    let path = p.path("jobs.yaml");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    // root reads anything; the check still holds for everyone else.
+    if std::fs::read(&path).is_ok() {
+        return;
+    }
+    let r = p.run();
+    r.code(2);
+    insta::assert_snapshot!(r.stderr);
+}
+
+#[test]
+fn no_arguments_is_a_usage_error() {
+    let r = Prun::new().run();
+    r.code(2);
+    assert!(r.stderr.contains("JOBFILE"), "{}", r.stderr);
+}

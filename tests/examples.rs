@@ -1,0 +1,91 @@
+//! Every jobfile in `jobfiles/` runs, and does what its comments say.
+
+use crate::util::{Prun, repo};
+
+fn example(name: &str) -> String {
+    repo()
+        .join("jobfiles")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn every_example_is_tested() {
+    let mut found: Vec<String> = std::fs::read_dir(repo().join("jobfiles"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        ["backup.yaml", "ci.yaml", "hello.yaml"],
+        "add a test for new examples"
+    );
+}
+
+#[test]
+fn hello() {
+    let r = Prun::new().arg(&example("hello.yaml")).run();
+    r.code(0);
+    assert!(
+        r.stdout.contains("hello from greet, running in slot 1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("── greet:on_success"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("run finished: 4 of 4 jobs succeeded"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stderr.contains("4 succeeded, 0 failed"), "{}", r.stderr);
+}
+
+#[test]
+fn backup() {
+    let p = Prun::new();
+    let tmp = p.dir.path().to_str().unwrap().to_owned();
+    let p = p.env("TMPDIR", &tmp).arg(&example("backup.yaml"));
+    let r = p.run();
+    r.code(0);
+    for job in ["prepare", "documents", "photos", "database", "verify"] {
+        assert!(
+            r.stdout.contains(&format!("backup {job} done in ")),
+            "{}",
+            r.stdout
+        );
+    }
+    let backups = p.path("prun-backup-demo/backups");
+    let runs: Vec<_> = std::fs::read_dir(&backups).unwrap().collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs[0].as_ref().unwrap().path();
+    for f in ["documents.tar.gz", "photos.tar", "app.sql.gz", "SHA256SUMS"] {
+        assert!(run.join(f).exists(), "{f} missing");
+    }
+}
+
+#[test]
+fn backup_failure_reaches_the_run_level_hook() {
+    // A read-only backups directory makes every archive job fail.
+    let p = Prun::new();
+    let tmp = p.dir.path().to_str().unwrap().to_owned();
+    std::fs::create_dir_all(p.path("prun-backup-demo")).unwrap();
+    std::fs::write(p.path("prun-backup-demo/backups"), "not a directory").unwrap();
+    let r = p.env("TMPDIR", &tmp).arg(&example("backup.yaml")).run();
+    r.code(1);
+    assert!(r.stderr.contains("backup FAILED"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("backup prepare FAILED with exit 1"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn ci() {
+    let r = Prun::new().arg(&example("ci.yaml")).run();
+    r.code(0);
+    assert!(r.stderr.contains("5 succeeded, 0 failed"), "{}", r.stderr);
+}

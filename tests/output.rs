@@ -1,0 +1,173 @@
+//! Output: grouped blocks never mix, lines are never torn, --keep-order, large output.
+
+use crate::util::Prun;
+
+/// Splits grouped output into (header, body lines) blocks.
+fn blocks(stdout: &str) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for line in stdout.lines() {
+        if let Some(h) = line.strip_prefix("── ") {
+            out.push((h.to_owned(), Vec::new()));
+        } else {
+            out.last_mut()
+                .expect("output before any header")
+                .1
+                .push(line.to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn grouped_blocks_never_mix() {
+    let mut y = String::from("jobs:\n");
+    for name in ["a", "b", "c", "d"] {
+        y.push_str(&format!(
+            "  - name: {name}\n    run: for i in $(seq 150); do echo {name}-$i; [ $((i % 30)) = 0 ] && sleep 0.05; done; true\n"
+        ));
+    }
+    let r = Prun::new().jobfile(&y).args(&["-j", "4"]).run();
+    r.code(0);
+    let b = blocks(&r.stdout);
+    assert_eq!(b.len(), 4, "{}", r.stdout);
+    for (head, lines) in b {
+        let want: Vec<String> = (1..=150).map(|i| format!("{head}-{i}")).collect();
+        assert_eq!(lines, want);
+    }
+}
+
+#[test]
+fn a_failed_job_block_says_how_it_ended() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: x\n    run: echo out; exit 3\n")
+        .run();
+    r.code(1);
+    assert_eq!(r.stdout, "── x (failed, exit 3)\nout\n");
+}
+
+#[test]
+fn line_mode_prefixes_every_line_and_never_tears_one() {
+    // Each line is written in two halves of 3000 bytes, so a torn line would show.
+    let mut y = String::from("jobs:\n");
+    for (name, ch) in [("a", 'x'), ("b", 'y'), ("c", 'z')] {
+        y.push_str(&format!(
+            "  - name: {name}\n    run: h=$(head -c 3000 /dev/zero | tr '\\0' {ch}); for i in $(seq 200); do printf %s \"$h\"; printf '%s\\n' \"$h\"; done\n"
+        ));
+    }
+    let r = Prun::new()
+        .jobfile(&y)
+        .args(&["-j", "3", "--output", "line"])
+        .run();
+    r.code(0);
+    let mut counts = std::collections::HashMap::new();
+    for line in r.stdout.lines() {
+        let (name, ch) = match &line[..4] {
+            "[a] " => ("a", 'x'),
+            "[b] " => ("b", 'y'),
+            "[c] " => ("c", 'z'),
+            other => panic!("unprefixed line starting {other:?}"),
+        };
+        let body = &line[4..];
+        assert_eq!(body.len(), 6000, "torn line in {name}");
+        assert!(body.chars().all(|c| c == ch), "mixed line in {name}");
+        *counts.entry(name).or_insert(0) += 1;
+    }
+    assert_eq!(
+        counts.values().copied().collect::<Vec<_>>(),
+        [200, 200, 200]
+    );
+}
+
+#[test]
+fn line_mode_ends_an_unterminated_last_line() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: n\n    run: printf 'one\\ntwo'\n")
+        .args(&["--output", "line"])
+        .run();
+    r.code(0);
+    assert_eq!(r.stdout, "[n] one\n[n] two\n");
+}
+
+const REVERSED: &str = "jobs:
+  - name: a
+    run: sleep 0.6; echo a
+  - name: b
+    run: sleep 0.3; echo b
+  - name: c
+    run: echo c
+";
+
+#[test]
+fn blocks_come_in_completion_order_unless_keep_order() {
+    let r = Prun::new().jobfile(REVERSED).args(&["-j", "3"]).run();
+    r.code(0);
+    assert_eq!(r.stdout, "── c\nc\n── b\nb\n── a\na\n");
+    let r = Prun::new()
+        .jobfile(REVERSED)
+        .args(&["-j", "3", "--keep-order"])
+        .run();
+    r.code(0);
+    assert_eq!(r.stdout, "── a\na\n── b\nb\n── c\nc\n");
+}
+
+#[test]
+fn keep_order_works_in_line_mode() {
+    let r = Prun::new()
+        .jobfile(REVERSED)
+        .args(&["-j", "3", "--keep-order", "--output", "line"])
+        .run();
+    r.code(0);
+    assert_eq!(r.stdout, "[a] a\n[b] b\n[c] c\n");
+}
+
+#[test]
+fn output_none_discards_and_stream_passes_through() {
+    let y = "jobs:\n  - name: a\n    run: echo to-stdout; echo to-stderr >&2\n";
+    let r = Prun::new().jobfile(y).args(&["--output", "none"]).run();
+    r.code(0);
+    assert_eq!(r.stdout, "");
+    assert!(!r.stderr.contains("to-stderr"));
+    let r = Prun::new().jobfile(y).args(&["--output", "stream"]).run();
+    r.code(0);
+    assert_eq!(r.stdout, "to-stdout\n");
+    assert!(r.stderr.starts_with("to-stderr\n"), "{}", r.stderr);
+}
+
+#[test]
+fn sync_mode_streams_by_default() {
+    let r = Prun::new()
+        .jobfile("mode: sync\njobs:\n  - echo plain\n")
+        .run();
+    r.code(0);
+    assert_eq!(r.stdout, "plain\n");
+}
+
+/// Tens of MB per job pass through every mode without loss or deadlock.
+#[test]
+fn large_output_passes_whole_in_every_mode() {
+    const MB: usize = 1 << 20;
+    let y = format!(
+        "jobs:\n  - name: a\n    run: head -c {n} /dev/zero | tr '\\0' a; echo\n  - name: b\n    run: head -c {n} /dev/zero | tr '\\0' b; echo\n",
+        n = 24 * MB
+    );
+    for mode in ["group", "line", "stream"] {
+        let p = Prun::new().jobfile(&y).args(&["-j", "2", "--output", mode]);
+        let out = p.command().output().unwrap();
+        assert!(out.status.success(), "{mode}");
+        let a = out.stdout.iter().filter(|&&c| c == b'a').count();
+        let b = out.stdout.iter().filter(|&&c| c == b'b').count();
+        // Headers and prefixes add a few of each letter at most.
+        assert!((24 * MB..24 * MB + 16).contains(&a), "{mode}: {a} a's");
+        assert!((24 * MB..24 * MB + 16).contains(&b), "{mode}: {b} b's");
+    }
+}
+
+#[test]
+fn keep_order_with_stream_is_a_usage_error() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - touch ran\n")
+        .args(&["--keep-order", "--output", "stream"])
+        .run();
+    r.code(2);
+    assert!(r.stderr.contains("--keep-order"), "{}", r.stderr);
+}

@@ -1,0 +1,198 @@
+//! Processes: a job's group is cleaned up when its shell exits; a job that cannot start
+//! is a failed job, not a crash.
+
+use std::time::Duration;
+
+use crate::util::{Prun, gone_within};
+
+#[test]
+fn background_processes_left_by_a_job_are_terminated() {
+    let p = Prun::new().jobfile("jobs:\n  - name: leaky\n    run: sleep 31.4159 & echo started\n");
+    let r = p.run();
+    r.code(0);
+    assert!(r.elapsed < Duration::from_secs(8), "took {:?}", r.elapsed);
+    assert!(
+        gone_within("sleep 31.4159", Duration::from_secs(2)),
+        "leftover still running"
+    );
+    assert!(r.stderr.contains("left processes running"), "{}", r.stderr);
+}
+
+#[test]
+fn a_job_whose_workdir_is_missing_fails_and_the_rest_run() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: lost\n    workdir: no/such/dir\n    run: 'true'\n  - name: fine\n    run: touch fine\n",
+    );
+    let r = p.run();
+    r.code(1);
+    assert!(p.path("fine").exists());
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+}
+
+#[test]
+fn a_timed_out_job_loses_its_whole_process_group() {
+    let p = Prun::new().jobfile(
+        r#"
+jobs:
+  - name: hung
+    timeout: 1s
+    run: sleep 31.2718 & sleep 31.2719; echo never
+    on_failure: echo "$PRUN_JOB_STATUS $PRUN_JOB_SIGNAL" > hook.env
+"#,
+    );
+    let r = p.run();
+    r.code(1);
+    assert!(r.elapsed < Duration::from_secs(8), "took {:?}", r.elapsed);
+    assert!(
+        gone_within("sleep 31.271", Duration::from_secs(2)),
+        "grandchild survived"
+    );
+    assert_eq!(p.read("hook.env"), "timed-out SIGTERM\n");
+    assert!(
+        r.stderr.contains("timed-out") && r.stderr.contains("timed out after 1s"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("never"));
+}
+
+#[test]
+fn a_job_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let p = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: stubborn\n    timeout: 300ms\n    run: trap '' TERM; sleep 31.5772\n",
+        )
+        .args(&["--grace", "1s"]);
+    let r = p.run();
+    r.code(1);
+    assert!(
+        r.elapsed >= Duration::from_millis(1200),
+        "killed before the grace period"
+    );
+    assert!(r.elapsed < Duration::from_secs(8), "took {:?}", r.elapsed);
+    assert!(r.stderr.contains("SIGKILL"), "{}", r.stderr);
+    assert!(gone_within("sleep 31.5772", Duration::from_secs(2)));
+}
+
+#[test]
+fn a_zero_timeout_is_refused() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    timeout: 0s\n    run: touch ran\n")
+        .run();
+    r.code(2);
+    assert!(r.stderr.contains("timeout of 0"), "{}", r.stderr);
+}
+
+mod signals {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    use crate::util::{Prun, gone_within};
+
+    const JOBS: &str = r#"
+jobs:
+  - name: a
+    run: touch a.started; sleep 32.0101
+    on_complete: echo "$PRUN_JOB_STATUS" > a.hook
+  - name: b
+    run: touch b.started; sleep 32.0102
+  - name: c
+    run: touch c.ran
+on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
+"#;
+
+    /// Starts prun on `yaml`, waits for `ready` to exist, sends the signals, and returns
+    /// prun's exit code, stderr and how long it took after the first signal.
+    fn interrupt(p: &Prun, ready: &[&str], signals: &[Signal]) -> (i32, String, Duration) {
+        let child = p
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while !ready.iter().all(|f| p.path(f).exists()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "jobs never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let sent = Instant::now();
+        for sig in signals {
+            kill(Pid::from_raw(child.id() as i32), *sig).unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code().unwrap_or(-1), stderr, sent.elapsed())
+    }
+
+    fn check(sig: Signal, code: i32) {
+        let p = Prun::new().jobfile(JOBS).args(&["-j", "2"]);
+        let (rc, stderr, took) = interrupt(&p, &["a.started", "b.started"], &[sig]);
+        assert_eq!(rc, code, "{stderr}");
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        assert!(
+            gone_within("sleep 32.010", Duration::from_secs(2)),
+            "a job survived prun"
+        );
+        assert!(!p.path("c.ran").exists(), "a job started after the signal");
+        assert_eq!(p.read("a.hook"), "interrupted\n");
+        assert_eq!(p.read("run.hook"), "2 1\n");
+        assert!(
+            stderr.contains("not-run") && stderr.contains("interrupted by"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn sigint_interrupts_the_run_with_130() {
+        check(Signal::SIGINT, 130);
+    }
+
+    #[test]
+    fn sigterm_interrupts_the_run_with_143() {
+        check(Signal::SIGTERM, 143);
+    }
+
+    #[test]
+    fn sighup_interrupts_the_run_with_129() {
+        check(Signal::SIGHUP, 129);
+    }
+
+    #[test]
+    fn a_second_signal_kills_at_once_and_runs_no_more_hooks() {
+        let p = Prun::new()
+            .jobfile(
+                "jobs:\n  - name: stubborn\n    run: trap '' TERM INT; touch started; sleep 32.0201\n    on_complete: touch hook.ran\n",
+            )
+            .args(&["--grace", "60s"]);
+        let (rc, stderr, took) = interrupt(&p, &["started"], &[Signal::SIGTERM, Signal::SIGTERM]);
+        assert_eq!(rc, 143, "{stderr}");
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        assert!(gone_within("sleep 32.0201", Duration::from_secs(2)));
+        assert!(
+            !p.path("hook.ran").exists(),
+            "a hook ran after the second signal"
+        );
+    }
+
+    #[test]
+    fn after_the_grace_period_what_ignores_the_signal_is_killed() {
+        let p = Prun::new()
+            .jobfile("jobs:\n  - name: stubborn\n    run: trap '' TERM INT; touch started; sleep 32.0301\n")
+            .args(&["--grace", "1s"]);
+        let (rc, stderr, took) = interrupt(&p, &["started"], &[Signal::SIGINT]);
+        assert_eq!(rc, 130, "{stderr}");
+        assert!(
+            took >= Duration::from_millis(900),
+            "killed before the grace period: {took:?}"
+        );
+        assert!(took < Duration::from_secs(6), "took {took:?}");
+        assert!(gone_within("sleep 32.0301", Duration::from_secs(2)));
+    }
+}

@@ -1,0 +1,200 @@
+//! A small fluent helper over a temp dir: write a jobfile, run prun on it, look at what
+//! it printed and at the files its jobs wrote.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+pub(crate) struct Prun {
+    pub(crate) dir: TempDir,
+    args: Vec<String>,
+    stdin: Option<String>,
+    env: Vec<(String, String)>,
+}
+
+/// What one run of prun did.
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
+}
+
+impl Run {
+    #[track_caller]
+    pub(crate) fn code(&self, want: i32) -> &Self {
+        assert_eq!(
+            self.code, want,
+            "exit code\n--- stdout:\n{}\n--- stderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Prun {
+    pub(crate) fn new() -> Self {
+        Prun {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+            stdin: None,
+            env: Vec::new(),
+        }
+    }
+
+    /// Writes `jobs.yaml` in the temp dir and makes it the jobfile argument.
+    pub(crate) fn jobfile(self, yaml: &str) -> Self {
+        self.file("jobs.yaml", yaml).arg("jobs.yaml")
+    }
+
+    pub(crate) fn file(self, name: &str, text: &str) -> Self {
+        std::fs::write(self.dir.path().join(name), text).expect("write file");
+        self
+    }
+
+    pub(crate) fn arg(mut self, a: &str) -> Self {
+        self.args.push(a.to_owned());
+        self
+    }
+
+    pub(crate) fn args(mut self, a: &[&str]) -> Self {
+        self.args.extend(a.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    pub(crate) fn stdin(mut self, s: &str) -> Self {
+        self.stdin = Some(s.to_owned());
+        self
+    }
+
+    pub(crate) fn env(mut self, k: &str, v: &str) -> Self {
+        self.env.push((k.to_owned(), v.to_owned()));
+        self
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The contents of a file a job wrote, or "" if it does not exist.
+    pub(crate) fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    pub(crate) fn command(&self) -> Command {
+        let mut cmd = Command::new(bin());
+        cmd.args(&self.args).current_dir(self.dir.path());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub(crate) fn run(&self) -> Run {
+        let mut cmd = self.command();
+        cmd.stdin(if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let start = Instant::now();
+        let mut child = cmd.spawn().expect("spawn prun");
+        if let Some(input) = &self.stdin {
+            use std::io::Write;
+            let mut s = child.stdin.take().expect("stdin");
+            s.write_all(input.as_bytes()).expect("write stdin");
+        }
+        let out: Output = child.wait_with_output().expect("wait prun");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+pub(crate) fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_prun"))
+}
+
+/// The repository root (for `jobfiles/`).
+pub(crate) fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A job command that logs `S <name> <time>` at start and `E <name> <time>` at the end,
+/// sleeping `secs` in between, into `log` in the job's workdir.
+pub(crate) fn timed_job(secs: f64) -> String {
+    format!(
+        "echo \"S $PRUN_JOB $(date +%s.%N) $PRUN_SLOT\" >> log; sleep {secs}; echo \"E $PRUN_JOB $(date +%s.%N) $PRUN_SLOT\" >> log"
+    )
+}
+
+/// One parsed line of a `timed_job` log.
+#[derive(Debug, Clone)]
+pub(crate) struct Mark {
+    pub(crate) start: bool,
+    pub(crate) name: String,
+    pub(crate) time: f64,
+    pub(crate) slot: usize,
+}
+
+pub(crate) fn parse_log(text: &str) -> Vec<Mark> {
+    let mut marks: Vec<Mark> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let kind = w.next()?;
+            Some(Mark {
+                start: kind == "S",
+                name: w.next()?.to_owned(),
+                time: w.next()?.parse().ok()?,
+                slot: w.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+            })
+        })
+        .collect();
+    marks.sort_by(|a, b| a.time.total_cmp(&b.time));
+    marks
+}
+
+/// The most jobs that were running at once, from a `timed_job` log.
+pub(crate) fn max_concurrency(marks: &[Mark]) -> usize {
+    let (mut cur, mut max) = (0usize, 0usize);
+    for m in marks {
+        if m.start {
+            cur += 1;
+            max = max.max(cur);
+        } else {
+            cur -= 1;
+        }
+    }
+    max
+}
+
+/// Whether any process whose command line contains `marker` is alive.
+pub(crate) fn alive(marker: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Waits up to `limit` for no process with `marker` to be left.
+pub(crate) fn gone_within(marker: &str, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if !alive(marker) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    !alive(marker)
+}
