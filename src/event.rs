@@ -12,6 +12,7 @@ pub(crate) enum Event {
     /// A job's attempt ended; `output` is all it wrote in group mode.
     Ended {
         job: usize,
+        attempt: u32,
         finished: Finished,
         output: Vec<u8>,
     },

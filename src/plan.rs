@@ -12,6 +12,8 @@ use serde_saphyr::Location;
 use crate::cli::{Cli, OutputMode};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::jobfile::{Env, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
+use crate::needs::{self, RawNeeds};
+use crate::retry::RetryPolicy;
 
 /// Default for `hook_timeout`.
 const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -55,6 +57,9 @@ pub(crate) struct JobSpec {
     pub(crate) hook_timeout: Duration,
     /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+    /// Jobs (indices) that must succeed before this one starts.
+    pub(crate) needs: Vec<usize>,
 }
 
 /// Everything the run needs, validated.
@@ -154,10 +159,21 @@ impl Plan {
             .help("add at least one job, e.g.\n  jobs:\n    - echo hello"));
         }
         let mut jobs = Vec::with_capacity(jf.jobs.value.len());
+        let mut raw_needs = Vec::with_capacity(jf.jobs.value.len());
         let mut seen: HashMap<String, Location> = HashMap::new();
         for (i, entry) in jf.jobs.value.into_iter().enumerate() {
-            let job = ctx.job(i + 1, entry, &mut seen)?;
+            let (job, needs) = ctx.job(i + 1, entry, &mut seen)?;
             jobs.push(job);
+            raw_needs.push(needs);
+        }
+        if raw_needs.iter().any(Option::is_some) {
+            let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+            for (job, needs) in jobs
+                .iter_mut()
+                .zip(needs::resolve(src, &names, &raw_needs)?)
+            {
+                job.needs = needs;
+            }
         }
         Ok(Plan {
             mode,
@@ -198,7 +214,7 @@ impl JobContext<'_> {
         index: usize,
         entry: Sp<JobEntry>,
         seen: &mut HashMap<String, Location>,
-    ) -> Result<JobSpec, Diagnostic> {
+    ) -> Result<(JobSpec, Option<RawNeeds>), Diagnostic> {
         let here = entry.referenced;
         let keys = match entry.value {
             JobEntry::Bare(run) => JobKeys {
@@ -233,6 +249,7 @@ impl JobContext<'_> {
             )));
         }
         let timeout = self.timeout(&keys)?;
+        let retry = RetryPolicy::resolve(self.src, &keys, self.defaults)?;
         let run = match keys.run {
             Some(r) if !r.value.0.trim().is_empty() => r.value.0,
             Some(r) => {
@@ -263,7 +280,8 @@ impl JobContext<'_> {
         let pick = |job: &Option<Sp<Scalar>>, def: &Option<Sp<Scalar>>| {
             job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
         };
-        Ok(JobSpec {
+        let needs = keys.needs.map(|n| n.value);
+        let spec = JobSpec {
             index,
             name,
             run,
@@ -275,12 +293,15 @@ impl JobContext<'_> {
                 on_complete: pick(&keys.on_complete, &d.on_complete),
             },
             timeout,
+            retry,
             hook_timeout: keys
                 .hook_timeout
                 .as_ref()
                 .or(d.hook_timeout.as_ref())
                 .map_or(self.hook_timeout, |h| h.value.0),
-        })
+            needs: Vec::new(),
+        };
+        Ok((spec, needs))
     }
 }
 
@@ -324,24 +345,6 @@ fn refuse(src: &Source, key: &str, loc: Option<&Location>) -> Result<(), Diagnos
 
 /// Refuses, with their location, the job keys this version does not run yet.
 fn refuse_job_keys(src: &Source, k: &JobKeys) -> Result<(), Diagnostic> {
-    refuse(src, "retries", k.retries.as_ref().map(|s| &s.referenced))?;
-    refuse(
-        src,
-        "retry_delay",
-        k.retry_delay.as_ref().map(|s| &s.referenced),
-    )?;
-    refuse(
-        src,
-        "retry_delay_max",
-        k.retry_delay_max.as_ref().map(|s| &s.referenced),
-    )?;
-    refuse(src, "backoff", k.backoff.as_ref().map(|s| &s.referenced))?;
-    refuse(
-        src,
-        "retry_on_exit",
-        k.retry_on_exit.as_ref().map(|s| &s.referenced),
-    )?;
-    refuse(src, "needs", k.needs.as_ref().map(|s| &s.referenced))?;
     refuse(src, "matrix", k.matrix.as_ref().map(|s| &s.referenced))?;
     refuse(src, "tags", k.tags.as_ref().map(|s| &s.referenced))?;
     refuse(src, "executor", k.executor.as_ref().map(|s| &s.referenced))?;

@@ -89,6 +89,7 @@ fn run_attempt(plan: &Plan, run_id: &str, a: &Attempt, tx: &Sender<Event>) {
     );
     let _ = tx.send(Event::Ended {
         job,
+        attempt: a.attempt,
         finished,
         output,
     });

@@ -56,6 +56,8 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         slot_of: HashMap::new(),
         running: HashMap::new(),
         next: 0,
+        blocked: Vec::new(),
+        retries: Vec::new(),
         pending_hooks: 0,
         stop_starting: false,
         hook_failures: Vec::new(),
@@ -79,6 +81,22 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
     Ok(summary)
 }
 
+/// A failed attempt whose job will be tried again at `at`.
+struct Retry {
+    at: Instant,
+    job: usize,
+    attempt: u32,
+    last: JobResult,
+}
+
+/// Whether a job's needs allow it to start.
+enum NeedsState {
+    Ready,
+    Waiting,
+    /// A need did not succeed; the reason to record.
+    Blocked(String),
+}
+
 struct Scheduler {
     plan: Arc<Plan>,
     run_id: Arc<str>,
@@ -94,6 +112,10 @@ struct Scheduler {
     running: HashMap<usize, i32>,
     /// The next job to start, in file order.
     next: usize,
+    /// Jobs reached in file order whose needs have not all ended yet.
+    blocked: Vec<usize>,
+    /// Failed attempts waiting for their retry.
+    retries: Vec<Retry>,
     pending_hooks: usize,
     stop_starting: bool,
     hook_failures: Vec<HookFailure>,
@@ -115,13 +137,18 @@ impl Scheduler {
             if done(self) {
                 return;
             }
-            let ev = match self.kill_at {
+            let wake = self.retries.iter().map(|r| r.at).chain(self.kill_at).min();
+            let ev = match wake {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
             };
             match ev {
                 Ok(ev) => self.handle(ev),
-                Err(RecvTimeoutError::Timeout) => self.grace_expired(),
+                Err(RecvTimeoutError::Timeout) => {
+                    if self.kill_at.is_some_and(|k| k <= Instant::now()) {
+                        self.grace_expired();
+                    }
+                }
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }
@@ -129,35 +156,142 @@ impl Scheduler {
 
     /// Every job has ended (or will never start) and every queued hook has run.
     fn all_done(&self) -> bool {
-        let idle = self.running.is_empty() && self.pending_hooks == 0;
-        idle && (self.next == self.plan.jobs.len() || self.stop_starting)
+        let idle = self.running.is_empty() && self.pending_hooks == 0 && self.retries.is_empty();
+        let reached_all = self.next == self.plan.jobs.len() && self.blocked.is_empty();
+        idle && (reached_all || self.stop_starting)
     }
 
-    fn may_start(&self) -> bool {
-        if self.stop_starting || self.next >= self.plan.jobs.len() {
-            return false;
-        }
+    /// Whether a slot is free for one more attempt.
+    fn slot_free(&self) -> bool {
         match self.plan.mode {
             Mode::Sync => self.running.is_empty() && self.pending_hooks == 0,
             Mode::Async => self.running.len() < self.slots.len(),
         }
     }
 
+    /// Starts due retries, then jobs whose needs are met, in file order, while slots are
+    /// free; skips jobs whose needs failed.
     fn start_ready(&mut self) {
-        while self.may_start() {
+        let now = Instant::now();
+        while self.slot_free()
+            && let Some(pos) = self.retries.iter().position(|r| r.at <= now)
+        {
+            let r = self.retries.remove(pos);
+            self.launch(r.job, r.attempt);
+        }
+        if self.stop_starting {
+            return;
+        }
+        self.start_blocked();
+        // In sync mode a job waits for the retries of the one before it.
+        let sync = self.plan.mode == Mode::Sync;
+        while self.next < self.plan.jobs.len()
+            && self.slot_free()
+            && (!sync || self.retries.is_empty())
+        {
             let job = self.next;
             self.next += 1;
-            let slot = self.slots.iter().position(|taken| !taken).unwrap_or(0);
-            self.slots[slot] = true;
-            self.slot_of.insert(job, slot + 1);
-            self.running.insert(job, 0);
-            let attempt = Attempt {
-                job,
-                slot: slot + 1,
-                attempt: 1,
-            };
-            self.pool.start(&self.plan, &self.run_id, attempt, &self.tx);
+            match self.needs_state(job) {
+                NeedsState::Ready => self.launch(job, 1),
+                NeedsState::Blocked(why) => self.skip(job, why),
+                NeedsState::Waiting if sync => {
+                    let why = format!(
+                        "skipped: needs {}, which comes later in a sync jobfile",
+                        self.unmet(job)
+                    );
+                    self.skip(job, why);
+                }
+                NeedsState::Waiting => self.blocked.push(job),
+            }
         }
+    }
+
+    /// Starts (or skips) the jobs that were waiting on needs, as far as they now can.
+    fn start_blocked(&mut self) {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let mut i = 0;
+            while i < self.blocked.len() {
+                let job = self.blocked[i];
+                match self.needs_state(job) {
+                    NeedsState::Blocked(why) => {
+                        self.blocked.remove(i);
+                        self.skip(job, why);
+                        changed = true;
+                    }
+                    NeedsState::Ready if self.slot_free() => {
+                        self.blocked.remove(i);
+                        self.launch(job, 1);
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+
+    fn needs_state(&self, job: usize) -> NeedsState {
+        let mut waiting = false;
+        for &dep in &self.plan.jobs[job].needs {
+            match &self.results[dep] {
+                Some(r) if r.status == Status::Success => {}
+                Some(r) => {
+                    let name = &self.plan.jobs[dep].name;
+                    return NeedsState::Blocked(format!(
+                        "skipped: needs '{name}', which {}",
+                        r.status.as_verb()
+                    ));
+                }
+                None => waiting = true,
+            }
+        }
+        if waiting {
+            NeedsState::Waiting
+        } else {
+            NeedsState::Ready
+        }
+    }
+
+    /// The needs of `job` that have not succeeded, for messages: `'a', 'b'`.
+    fn unmet(&self, job: usize) -> String {
+        let names: Vec<String> = self.plan.jobs[job]
+            .needs
+            .iter()
+            .filter(|&&d| {
+                !self.results[d]
+                    .as_ref()
+                    .is_some_and(|r| r.status == Status::Success)
+            })
+            .map(|&d| format!("'{}'", self.plan.jobs[d].name))
+            .collect();
+        names.join(", ")
+    }
+
+    /// Records a job as skipped and runs its hooks.
+    fn skip(&mut self, job: usize, why: String) {
+        eprintln!("prun: job '{}' {why}", self.plan.jobs[job].name);
+        let result = JobResult {
+            status: Status::Skipped,
+            attempts: 0,
+            slot: None,
+            finished: None,
+            reason: Some(why),
+        };
+        self.terminal.job_ended(job, &[], None, true);
+        self.finalize(job, result);
+    }
+
+    fn launch(&mut self, job: usize, attempt: u32) {
+        let slot = self.slots.iter().position(|taken| !taken).unwrap_or(0);
+        self.slots[slot] = true;
+        self.slot_of.insert(job, slot + 1);
+        self.running.insert(job, 0);
+        let a = Attempt {
+            job,
+            slot: slot + 1,
+            attempt,
+        };
+        self.pool.start(&self.plan, &self.run_id, a, &self.tx);
     }
 
     fn handle(&mut self, ev: Event) {
@@ -174,9 +308,10 @@ impl Scheduler {
             Event::Output { job, bytes } => self.terminal.job_output(job, &bytes),
             Event::Ended {
                 job,
+                attempt,
                 finished,
                 output,
-            } => self.job_ended(job, finished, &output),
+            } => self.job_ended(job, attempt, finished, &output),
             Event::HookDone {
                 job,
                 hook,
@@ -196,7 +331,10 @@ impl Scheduler {
 
     fn on_signal(&mut self, sig: i32) {
         let name = signal_name(sig);
-        if self.signal.is_some() || self.next == self.plan.jobs.len() && self.running.is_empty() {
+        let only_hooks_left = self.running.is_empty()
+            && self.retries.is_empty()
+            && (self.next == self.plan.jobs.len() || self.stop_starting);
+        if self.signal.is_some() || only_hooks_left {
             // A second signal, or one while only hooks are left: stop everything now.
             self.signal.get_or_insert(sig);
             self.kill_everything();
@@ -204,7 +342,7 @@ impl Scheduler {
             return;
         }
         self.signal = Some(sig);
-        self.stop_starting = true;
+        self.stop();
         for &pgid in self.running.values() {
             if pgid > 0 {
                 forward(pgid, sig);
@@ -221,7 +359,7 @@ impl Scheduler {
 
     fn kill_everything(&mut self) {
         self.killed = true;
-        self.stop_starting = true;
+        self.stop();
         self.kill_at = None;
         for &pgid in self.running.values() {
             if pgid > 0 {
@@ -242,11 +380,14 @@ impl Scheduler {
         }
     }
 
-    fn job_ended(&mut self, job: usize, finished: Finished, output: &[u8]) {
+    fn job_ended(&mut self, job: usize, attempt: u32, finished: Finished, output: &[u8]) {
         self.running.remove(&job);
         let slot = self.slot_of.remove(&job);
         if let Some(s) = slot {
             self.slots[s - 1] = false;
+        }
+        if self.running.is_empty() {
+            self.kill_at = None;
         }
         let status = if finished.success() {
             Status::Success
@@ -257,35 +398,70 @@ impl Scheduler {
         } else {
             Status::Failed
         };
+        let spec = &self.plan.jobs[job];
         let mut reason = finished.error.clone();
         if finished.timed_out {
-            let t = self.plan.jobs[job].timeout.unwrap_or_default();
+            let t = spec.timeout.unwrap_or_default();
             reason = Some(format!("timed out after {}", humantime::format_duration(t)));
         } else if finished.leftovers {
             reason = Some("left processes running after it exited; they were terminated".into());
         }
         let result = JobResult {
             status,
-            attempts: 1,
+            attempts: attempt,
             slot,
             finished: Some(finished),
             reason,
         };
+        let retry = status != Status::Success
+            && status != Status::Interrupted
+            && !self.stop_starting
+            && spec.retry.retry_after(attempt, result.exit_code());
         if let Some(why) = &result.reason {
-            eprintln!("prun: job '{}': {why}", self.plan.jobs[job].name);
+            eprintln!("prun: job '{}': {why}", spec.name);
+        }
+        if retry {
+            let delay = spec.retry.delay_after(attempt);
+            let of = spec.retry.retries + 1;
+            eprintln!(
+                "prun: job '{}' attempt {attempt}/{of} {}; retrying in {}",
+                spec.name,
+                outcome_note(&result),
+                humantime::format_duration(delay)
+            );
+            let note = format!("attempt {attempt}/{of} {}", outcome_note(&result));
+            self.terminal.job_ended(job, output, Some(&note), false);
+            self.retries.push(Retry {
+                at: Instant::now() + delay,
+                job,
+                attempt: attempt + 1,
+                last: result,
+            });
+            return;
         }
         let note = (status != Status::Success).then(|| outcome_note(&result));
-        self.terminal.job_ended(job, output, note.as_deref());
+        self.terminal.job_ended(job, output, note.as_deref(), true);
         if status != Status::Success && self.plan.fail_fast {
-            self.stop_starting = true;
+            self.stop();
         }
+        self.finalize(job, result);
+    }
+
+    /// Starts no new job or retry; a job waiting for its retry keeps its last result.
+    fn stop(&mut self) {
+        self.stop_starting = true;
+        for r in std::mem::take(&mut self.retries) {
+            self.terminal.job_ended(r.job, &[], None, true);
+            self.finalize(r.job, r.last);
+        }
+    }
+
+    /// Records a job's final result and queues its hooks.
+    fn finalize(&mut self, job: usize, result: JobResult) {
         if !self.killed {
             self.queue_hooks(job, &result);
         }
         self.results[job] = Some(result);
-        if self.running.is_empty() {
-            self.kill_at = None;
-        }
     }
 
     fn queue_hooks(&mut self, job: usize, result: &JobResult) {

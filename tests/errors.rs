@@ -71,7 +71,7 @@ error_case!(
 error_case!(job_that_is_a_list, "jobs:\n  - [touch, ran]\n");
 error_case!(
     unsupported_key_is_refused_not_ignored,
-    "jobs:\n  - name: a\n    run: touch ran\n    retries: 3\n"
+    "jobs:\n  - name: a\n    run: touch ran\n    tags: [nightly]\n"
 );
 error_case!(
     name_cannot_be_a_default,
@@ -142,3 +142,37 @@ fn no_arguments_is_a_usage_error() {
     r.code(2);
     assert!(r.stderr.contains("JOBFILE"), "{}", r.stderr);
 }
+
+error_case!(
+    dependency_cycle_is_named,
+    "jobs:\n  - name: a\n    needs: [c]\n    run: touch ran\n  - name: b\n    needs: [a]\n    run: touch ran\n  - name: c\n    needs: [b]\n    run: touch ran\n"
+);
+error_case!(
+    unknown_need,
+    "jobs:\n  - name: build\n    run: touch ran\n  - name: test\n    needs: [biuld]\n    run: touch ran\n"
+);
+error_case!(
+    a_job_needing_itself,
+    "jobs:\n  - name: a\n    needs: [a]\n    run: touch ran\n"
+);
+error_case!(
+    negative_retries,
+    "jobs:\n  - name: a\n    retries: -2\n    run: touch ran\n"
+);
+error_case!(
+    unknown_backoff,
+    "jobs:\n  - name: a\n    retries: 2\n    backoff: linear\n    run: touch ran\n"
+);
+error_case!(
+    retry_delay_max_without_exponential,
+    "jobs:\n  - name: a\n    retries: 2\n    retry_delay_max: 1m\n    run: touch ran\n"
+);
+error_case!(
+    retry_on_exit_zero,
+    "jobs:\n  - name: a\n    retries: 2\n    retry_on_exit: [0, 75]\n    run: touch ran\n"
+);
+error_case!(
+    bad_grace_flag,
+    "jobs:\n  - touch ran\n",
+    &["--grace", "soon"]
+);

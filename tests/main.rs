@@ -6,6 +6,8 @@ mod util;
 mod errors;
 mod examples;
 mod hooks;
+mod needs;
 mod output;
 mod pool;
 mod processes;
+mod retries;

@@ -18,6 +18,8 @@ pub(crate) enum Status {
     Success,
     Failed,
     TimedOut,
+    /// Not started because a job it needs did not succeed.
+    Skipped,
     Interrupted,
     /// Never started (after `--fail-fast` stopped the run).
     NotRun,
@@ -29,8 +31,21 @@ impl Status {
             Status::Success => "success",
             Status::Failed => "failed",
             Status::TimedOut => "timed-out",
+            Status::Skipped => "skipped",
             Status::Interrupted => "interrupted",
             Status::NotRun => "not-run",
+        }
+    }
+
+    /// What happened to it, as a verb phrase: "failed", "timed out", "was skipped".
+    pub(crate) fn as_verb(self) -> &'static str {
+        match self {
+            Status::Success => "succeeded",
+            Status::Failed => "failed",
+            Status::TimedOut => "timed out",
+            Status::Skipped => "was skipped",
+            Status::Interrupted => "was interrupted",
+            Status::NotRun => "did not run",
         }
     }
 

@@ -61,16 +61,26 @@ pub(crate) fn render(run: &RunSummary) -> String {
     let t = run.totals();
     let _ = write!(
         out,
-        "prun: {} job{} in {}: {} succeeded, {} failed",
+        "prun: {} job{} in {}: ",
         t.total,
         if t.total == 1 { "" } else { "s" },
-        secs(run.duration),
-        t.succeeded,
-        t.failed
+        secs(run.duration)
     );
-    if t.skipped > 0 {
-        let _ = write!(out, ", {} not run", t.skipped);
-    }
+    let count = |s: Status| run.results.iter().filter(|r| r.status == s).count();
+    let parts: Vec<String> = [
+        (Status::Success, "succeeded"),
+        (Status::Failed, "failed"),
+        (Status::TimedOut, "timed out"),
+        (Status::Interrupted, "interrupted"),
+        (Status::Skipped, "skipped"),
+        (Status::NotRun, "not run"),
+    ]
+    .into_iter()
+    .map(|(s, word)| (count(s), s, word))
+    .filter(|&(n, s, _)| n > 0 || matches!(s, Status::Success | Status::Failed))
+    .map(|(n, _, word)| format!("{n} {word}"))
+    .collect();
+    out.push_str(&parts.join(", "));
     if !run.hook_failures.is_empty() {
         let n = run.hook_failures.len();
         let _ = write!(out, "; {n} hook{} failed", if n == 1 { "" } else { "s" });

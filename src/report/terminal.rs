@@ -57,9 +57,10 @@ impl Terminal {
         self.emit(job, &prefixed);
     }
 
-    /// A job ended. `output` is its whole output in group mode; `note` says how it ended
-    /// when that was not a success (`failed, exit 3`), for the block's header.
-    pub(crate) fn job_ended(&mut self, job: usize, output: &[u8], note: Option<&str>) {
+    /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
+    /// ended when that was not a success (`failed, exit 3`), for the block's header;
+    /// `last` is false when another attempt follows.
+    pub(crate) fn job_ended(&mut self, job: usize, output: &[u8], note: Option<&str>, last: bool) {
         match self.mode {
             OutputMode::Group if !output.is_empty() => {
                 let head = match note {
@@ -77,7 +78,7 @@ impl Terminal {
             }
             _ => {}
         }
-        if self.keep_order {
+        if self.keep_order && last {
             self.held[job].ended = true;
             self.advance();
         }

@@ -1,0 +1,100 @@
+//! Retries: attempts are counted, visible, delayed, and filtered by exit code.
+
+use std::time::Duration;
+
+use crate::util::Prun;
+
+/// A job that fails until its `n`th attempt.
+fn flaky(n: u32) -> String {
+    format!(
+        "c=$(cat count 2>/dev/null || echo 0); c=$((c+1)); echo $c > count; echo \"attempt $PRUN_ATTEMPT\" >> attempts; [ $c -ge {n} ]"
+    )
+}
+
+#[test]
+fn a_flaky_job_succeeds_on_its_third_attempt() {
+    let p = Prun::new().jobfile(&format!(
+        "jobs:\n  - name: flaky\n    retries: 3\n    run: '{}'\n    on_success: echo $PRUN_JOB_ATTEMPTS > hook.attempts\n",
+        flaky(3)
+    ));
+    let r = p.run();
+    r.code(0);
+    assert_eq!(p.read("attempts"), "attempt 1\nattempt 2\nattempt 3\n");
+    assert_eq!(p.read("hook.attempts"), "3\n");
+    assert!(
+        r.stderr.contains("attempt 1/4 failed, exit 1; retrying"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("attempt 2/4 failed, exit 1; retrying"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("flaky  success"), "{}", r.stderr);
+}
+
+#[test]
+fn when_retries_run_out_the_job_fails_with_every_attempt_counted() {
+    let p = Prun::new().jobfile(&format!(
+        "jobs:\n  - name: broken\n    retries: 2\n    run: '{}'\n    on_failure: echo $PRUN_JOB_ATTEMPTS > hook.attempts\n",
+        flaky(99)
+    ));
+    let r = p.run();
+    r.code(1);
+    assert_eq!(p.read("attempts").lines().count(), 3);
+    assert_eq!(p.read("hook.attempts"), "3\n");
+}
+
+#[test]
+fn exponential_backoff_waits_longer_each_time() {
+    let p = Prun::new().jobfile(&format!(
+        "jobs:\n  - name: f\n    retries: 2\n    retry_delay: 300ms\n    backoff: exponential\n    run: '{}'\n",
+        flaky(3)
+    ));
+    let r = p.run();
+    r.code(0);
+    // 300 ms then 600 ms.
+    assert!(
+        r.elapsed >= Duration::from_millis(900),
+        "took {:?}",
+        r.elapsed
+    );
+    assert!(
+        r.stderr.contains("retrying in 300ms") && r.stderr.contains("retrying in 600ms"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn retry_on_exit_retries_only_the_listed_codes() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: a\n    retries: 3\n    retry_on_exit: [75]\n    run: echo x >> tries; exit 3\n",
+    );
+    p.run().code(1);
+    assert_eq!(p.read("tries"), "x\n");
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: a\n    retries: 2\n    retry_on_exit: [75]\n    run: echo x >> tries; exit 75\n",
+    );
+    p.run().code(1);
+    assert_eq!(p.read("tries"), "x\nx\nx\n");
+}
+
+#[test]
+fn a_timed_out_attempt_is_retried() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: slow-first\n    retries: 1\n    timeout: 500ms\n    run: echo x >> tries; [ $PRUN_ATTEMPT = 2 ] || sleep 30.9911\n",
+    );
+    p.run().code(0);
+    assert_eq!(p.read("tries"), "x\nx\n");
+}
+
+#[test]
+fn defaults_give_every_job_retries() {
+    let p = Prun::new().jobfile(&format!(
+        "defaults:\n  retries: 1\njobs:\n  - name: f\n    run: '{}'\n",
+        flaky(2)
+    ));
+    p.run().code(0);
+}
