@@ -49,6 +49,15 @@ pub struct Cli {
     /// it gets SIGKILL [default: the jobfile's `grace`, else 10s].
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub grace: Option<Duration>,
+
+    /// Hold an exclusive lock on FILE for the whole run: a second run with the same lock
+    /// exits 75 at once, with a message naming the lock [default: the jobfile's `lock`].
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<std::path::PathBuf>,
+
+    /// With a lock: wait up to DUR for another run to release it before giving up.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub lock_wait: Option<Duration>,
 }
 
 /// `--output`.

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::event::Event;
 use crate::executor::{Capture, Finished, Request, local, signal_name};
+use crate::pool::RunContext;
 
 /// The hooks to run for one ended job, or the run-level hooks (`job: None`).
 pub(crate) struct HookTask {
@@ -27,11 +28,12 @@ pub(crate) struct HookTask {
 }
 
 /// How every hook of this run is executed.
-#[derive(Clone)]
 pub(crate) struct HookShell {
     pub(crate) shell: PathBuf,
     pub(crate) capture: Capture,
     pub(crate) grace: Duration,
+    /// For the keeper, which stops hooks too if prun dies.
+    pub(crate) ctx: Arc<RunContext>,
 }
 
 impl HookShell {
@@ -49,12 +51,21 @@ impl HookShell {
             grace: self.grace,
         };
         let mut output = Vec::new();
+        let keeper = self.ctx.keeper.as_ref();
         let finished = local::run(
             &req,
-            &mut |pgid| current.store(pgid, Ordering::SeqCst),
+            &mut |pgid| {
+                current.store(pgid, Ordering::SeqCst);
+                if let Some(k) = keeper {
+                    k.started(pgid);
+                }
+            },
             &mut |b| output.extend_from_slice(b),
         );
-        current.store(0, Ordering::SeqCst);
+        let pgid = current.swap(0, Ordering::SeqCst);
+        if let (Some(k), true) = (keeper, pgid > 0) {
+            k.ended(pgid);
+        }
         (finished, output)
     }
 }

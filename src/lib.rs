@@ -10,6 +10,8 @@ mod event;
 mod executor;
 mod hooks;
 mod jobfile;
+mod keeper;
+mod lock;
 mod needs;
 mod plan;
 mod pool;
@@ -21,6 +23,7 @@ mod source;
 
 pub use cli::Cli;
 pub use error::{Error, exit};
+pub use keeper::run_if_keeper;
 
 use std::time::SystemTime;
 
@@ -37,6 +40,15 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         path_var: path_var.as_deref(),
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    if plan.lock_wait.is_some() && plan.lock.is_none() {
+        return Err(Error::Usage(
+            "--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile".into(),
+        ));
+    }
+    let _lock = match &plan.lock {
+        Some(path) => Some(lock::Lock::acquire(path, plan.lock_wait)?),
+        None => None,
+    };
     let summary = scheduler::run(plan, new_run_id())?;
     eprint!("{}", report::summary::render(&summary));
     Ok(summary.exit_code())

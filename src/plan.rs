@@ -76,6 +76,9 @@ pub(crate) struct Plan {
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
     pub(crate) grace: Duration,
+    /// The overlap lock to hold for the run, and how long to wait for it.
+    pub(crate) lock: Option<PathBuf>,
+    pub(crate) lock_wait: Option<Duration>,
     pub(crate) jobs: Vec<JobSpec>,
 }
 
@@ -109,7 +112,6 @@ impl Plan {
                 ),
             );
         }
-        refuse(src, "lock", jf.lock.as_ref().map(|s| &s.referenced))?;
         refuse(src, "executor", jf.executor.as_ref().map(|s| &s.referenced))?;
         let mode = cli
             .mode
@@ -194,6 +196,11 @@ impl Plan {
                 .grace
                 .or(jf.grace.map(|g| g.value.0))
                 .unwrap_or(DEFAULT_GRACE),
+            lock: cli
+                .lock
+                .clone()
+                .or(jf.lock.map(|l| facts.base_dir.join(l.value))),
+            lock_wait: cli.lock_wait,
             jobs,
         })
     }

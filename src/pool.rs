@@ -9,6 +9,7 @@ use std::sync::mpsc::Sender;
 use crate::cli::OutputMode;
 use crate::event::Event;
 use crate::executor::{Capture, Request, local};
+use crate::keeper::Keeper;
 use crate::plan::{JobSpec, Plan};
 
 pub(crate) struct Pool {
@@ -33,16 +34,9 @@ impl Pool {
     }
 
     /// Starts `a` on a free worker.
-    pub(crate) fn start(
-        &self,
-        plan: &Arc<Plan>,
-        run_id: &Arc<str>,
-        a: Attempt,
-        tx: &Sender<Event>,
-    ) {
-        let (plan, run_id, tx) = (Arc::clone(plan), Arc::clone(run_id), tx.clone());
-        self.pool
-            .spawn_fifo(move || run_attempt(&plan, &run_id, &a, &tx));
+    pub(crate) fn start(&self, ctx: &Arc<RunContext>, a: Attempt, tx: &Sender<Event>) {
+        let (ctx, tx) = (Arc::clone(ctx), tx.clone());
+        self.pool.spawn_fifo(move || run_attempt(&ctx, &a, &tx));
     }
 }
 
@@ -55,9 +49,17 @@ pub(crate) fn capture_for(mode: OutputMode) -> Capture {
     }
 }
 
-fn run_attempt(plan: &Plan, run_id: &str, a: &Attempt, tx: &Sender<Event>) {
+/// What every worker shares for the run.
+pub(crate) struct RunContext {
+    pub(crate) plan: Arc<Plan>,
+    pub(crate) run_id: Arc<str>,
+    pub(crate) keeper: Option<Keeper>,
+}
+
+fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
+    let plan = &ctx.plan;
     let spec = &plan.jobs[a.job];
-    let env = job_env(spec, a.slot, a.attempt, run_id);
+    let env = job_env(spec, a.slot, a.attempt, &ctx.run_id);
     let req = Request {
         shell: &plan.shell,
         script: &spec.run,
@@ -71,9 +73,14 @@ fn run_attempt(plan: &Plan, run_id: &str, a: &Attempt, tx: &Sender<Event>) {
     let mut output = Vec::new();
     let line_mode = plan.output == OutputMode::Line;
     let job = a.job;
+    let mut group = 0;
     let finished = local::run(
         &req,
         &mut |pgid| {
+            group = pgid;
+            if let Some(k) = &ctx.keeper {
+                k.started(pgid);
+            }
             let _ = tx.send(Event::Started { job, pgid });
         },
         &mut |bytes| {
@@ -87,6 +94,11 @@ fn run_attempt(plan: &Plan, run_id: &str, a: &Attempt, tx: &Sender<Event>) {
             }
         },
     );
+    if let Some(k) = &ctx.keeper
+        && group > 0
+    {
+        k.ended(group);
+    }
     let _ = tx.send(Event::Ended {
         job,
         attempt: a.attempt,

@@ -21,8 +21,9 @@ use crate::executor::local::{self, signal_group};
 use crate::executor::{Finished, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::jobfile::Mode;
+use crate::keeper::Keeper;
 use crate::plan::Plan;
-use crate::pool::{self, Attempt, Pool};
+use crate::pool::{self, Attempt, Pool, RunContext};
 use crate::report::terminal::Terminal;
 use crate::report::{HookFailure, JobResult, RunSummary, Status, json};
 use crate::signals;
@@ -41,10 +42,25 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
     };
     let pool = Pool::new(workers)
         .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
+    let keeper = match Keeper::spawn(plan.grace) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            eprintln!(
+                "prun: warning: cannot start the keeper ({e}); if prun is killed with SIGKILL its jobs will keep running"
+            );
+            None
+        }
+    };
+    let ctx = Arc::new(RunContext {
+        plan: Arc::clone(&plan),
+        run_id: Arc::from(run_id.as_str()),
+        keeper,
+    });
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
         capture: pool::capture_for(plan.output),
         grace: plan.grace,
+        ctx: Arc::clone(&ctx),
     };
     let hooks = HookRunner::spawn(hook_shell, tx.clone())
         .map_err(|e| Error::io("starting the hook runner", e))?;
@@ -65,6 +81,7 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         killed: false,
         kill_at: None,
         run_id: Arc::from(run_id.as_str()),
+        ctx,
         plan,
         pool,
         hooks,
@@ -100,6 +117,7 @@ enum NeedsState {
 struct Scheduler {
     plan: Arc<Plan>,
     run_id: Arc<str>,
+    ctx: Arc<RunContext>,
     pool: Pool,
     hooks: HookRunner,
     tx: Sender<Event>,
@@ -291,7 +309,7 @@ impl Scheduler {
             slot: slot + 1,
             attempt,
         };
-        self.pool.start(&self.plan, &self.run_id, a, &self.tx);
+        self.pool.start(&self.ctx, a, &self.tx);
     }
 
     fn handle(&mut self, ev: Event) {

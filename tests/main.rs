@@ -6,6 +6,7 @@ mod util;
 mod errors;
 mod examples;
 mod hooks;
+mod lock;
 mod needs;
 mod output;
 mod pool;

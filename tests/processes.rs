@@ -196,3 +196,28 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
         assert!(gone_within("sleep 32.0301", Duration::from_secs(2)));
     }
 }
+
+#[test]
+fn jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    run: touch started; sleep 33.4401 & sleep 33.4402\n  - sleep 33.4403\n")
+        .args(&["-j", "2", "--grace", "1s"]);
+    let mut child = p
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !p.path("started").exists() {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        gone_within("sleep 33.440", Duration::from_secs(5)),
+        "jobs outlived a SIGKILLed prun"
+    );
+}
