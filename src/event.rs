@@ -2,6 +2,7 @@
 //! only the scheduler decides what follows from them.
 
 use crate::executor::Finished;
+use crate::report::spool::Spool;
 
 #[derive(Debug)]
 pub(crate) enum Event {
@@ -14,7 +15,7 @@ pub(crate) enum Event {
         job: usize,
         attempt: u32,
         finished: Finished,
-        output: Vec<u8>,
+        output: Spool,
     },
     /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
     HookDone {

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -80,7 +80,7 @@ pub(crate) struct HookRunner {
 }
 
 impl HookRunner {
-    pub(crate) fn spawn(shell: HookShell, events: Sender<Event>) -> std::io::Result<Self> {
+    pub(crate) fn spawn(shell: HookShell, events: SyncSender<Event>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<HookTask>();
         let cancelled = Arc::new(AtomicBool::new(false));
         let current = Arc::new(AtomicI32::new(0));

@@ -4,13 +4,14 @@
 //! rayon never queues work and a job starts the moment it is handed over.
 
 use std::sync::Arc;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
 use crate::event::Event;
 use crate::executor::{Capture, Request, local};
 use crate::keeper::Keeper;
 use crate::plan::{JobSpec, Plan};
+use crate::report::spool::Spool;
 
 pub(crate) struct Pool {
     pool: rayon::ThreadPool,
@@ -70,7 +71,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         timeout: spec.timeout,
         grace: plan.grace,
     };
-    let mut output = Vec::new();
+    let mut output = Spool::new();
     let line_mode = plan.output == OutputMode::Line;
     let job = a.job;
     let mut group = 0;
@@ -90,7 +91,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
                     bytes: bytes.to_vec(),
                 });
             } else {
-                output.extend_from_slice(bytes);
+                output.push(bytes);
             }
         },
     );

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::Signal;
@@ -24,15 +24,21 @@ use crate::jobfile::Mode;
 use crate::keeper::Keeper;
 use crate::plan::Plan;
 use crate::pool::{self, Attempt, Pool, RunContext};
+use crate::report::spool::Spool;
 use crate::report::terminal::Terminal;
 use crate::report::{HookFailure, JobResult, RunSummary, Status, json};
 use crate::signals;
+
+/// How many events may wait for the scheduler before their senders block.
+const EVENT_QUEUE: usize = 64;
 
 /// Runs the plan to its end and returns what happened.
 pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
     let plan = Arc::new(plan);
     local::become_subreaper();
-    let (tx, rx) = mpsc::channel();
+    // Bounded: a job writing faster than prun can print waits, instead of prun's memory
+    // growing (each event carries at most 64 KiB of output).
+    let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
     let _signals =
         signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
     let workers = if plan.mode == Mode::Sync {
@@ -95,6 +101,10 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
     summary.hook_failures = std::mem::take(&mut s.hook_failures);
     summary.signal = s.signal;
     summary.duration = s.clock.elapsed();
+    // Nobody reads events any more: let a sender that is still blocked fail at once, so
+    // the hook and signal threads can be joined.
+    drop(rx);
+    drop(s);
     Ok(summary)
 }
 
@@ -295,7 +305,7 @@ impl Scheduler {
             finished: None,
             reason: Some(why),
         };
-        self.terminal.job_ended(job, &[], None, true);
+        self.terminal.job_ended(job, Spool::new(), None, true);
         self.finalize(job, result);
     }
 
@@ -329,7 +339,7 @@ impl Scheduler {
                 attempt,
                 finished,
                 output,
-            } => self.job_ended(job, attempt, finished, &output),
+            } => self.job_ended(job, attempt, finished, output),
             Event::HookDone {
                 job,
                 hook,
@@ -398,7 +408,7 @@ impl Scheduler {
         }
     }
 
-    fn job_ended(&mut self, job: usize, attempt: u32, finished: Finished, output: &[u8]) {
+    fn job_ended(&mut self, job: usize, attempt: u32, finished: Finished, output: Spool) {
         self.running.remove(&job);
         let slot = self.slot_of.remove(&job);
         if let Some(s) = slot {
@@ -469,7 +479,7 @@ impl Scheduler {
     fn stop(&mut self) {
         self.stop_starting = true;
         for r in std::mem::take(&mut self.retries) {
-            self.terminal.job_ended(r.job, &[], None, true);
+            self.terminal.job_ended(r.job, Spool::new(), None, true);
             self.finalize(r.job, r.last);
         }
     }

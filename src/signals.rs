@@ -4,7 +4,7 @@
 //! While this watch is alive the signals no longer kill prun itself.
 
 use std::io;
-use std::sync::mpsc::Sender;
+use std::sync::mpsc::SyncSender as Sender;
 use std::thread::{self, JoinHandle};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};

@@ -3,6 +3,7 @@
 //! scheduler owns the `RunSummary`; these modules only read it.
 
 pub(crate) mod json;
+pub(crate) mod spool;
 pub(crate) mod summary;
 pub(crate) mod terminal;
 

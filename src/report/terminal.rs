@@ -9,11 +9,15 @@
 use std::io::{self, Write};
 
 use crate::cli::OutputMode;
+use crate::report::spool::Spool;
+
+/// A line longer than this is printed in pieces (line mode), to bound memory.
+const MAX_LINE: usize = 1 << 20;
 
 /// One job's held output, for `--keep-order`.
 #[derive(Default)]
 struct Held {
-    bytes: Vec<u8>,
+    bytes: Spool,
     ended: bool,
 }
 
@@ -48,6 +52,12 @@ impl Terminal {
         let partial = &mut self.partial[job];
         let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
             partial.extend_from_slice(bytes);
+            if partial.len() > MAX_LINE {
+                let mut piece = std::mem::take(partial);
+                piece.push(b'\n');
+                let prefixed = prefix_lines(&self.names[job], &piece);
+                self.emit(job, &prefixed);
+            }
             return;
         };
         let mut text = std::mem::take(partial);
@@ -60,15 +70,28 @@ impl Terminal {
     /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
     /// ended when that was not a success (`failed, exit 3`), for the block's header;
     /// `last` is false when another attempt follows.
-    pub(crate) fn job_ended(&mut self, job: usize, output: &[u8], note: Option<&str>, last: bool) {
+    pub(crate) fn job_ended(&mut self, job: usize, mut output: Spool, note: Option<&str>, last: bool) {
         match self.mode {
             OutputMode::Group if !output.is_empty() => {
                 let head = match note {
-                    Some(n) => format!("{} ({n})", self.names[job]),
-                    None => self.names[job].clone(),
+                    Some(n) => format!("── {} ({n})\n", self.names[job]),
+                    None => format!("── {}\n", self.names[job]),
                 };
-                let block = block(&head, output);
-                self.emit(job, &block);
+                let tail: &[u8] = if output.ends_with_newline() { b"" } else { b"\n" };
+                if !self.keep_order || job == self.head {
+                    let mut out = self.out.lock();
+                    // A closed stdout must not stop the run; see `write`.
+                    let _ = out
+                        .write_all(head.as_bytes())
+                        .and_then(|()| output.write_to(&mut out))
+                        .and_then(|()| out.write_all(tail))
+                        .and_then(|()| out.flush());
+                } else {
+                    let held = &mut self.held[job].bytes;
+                    held.push(head.as_bytes());
+                    let _ = output.write_to(&mut SpoolWriter(held));
+                    held.push(tail);
+                }
             }
             OutputMode::Line if !self.partial[job].is_empty() => {
                 let mut rest = std::mem::take(&mut self.partial[job]);
@@ -110,7 +133,7 @@ impl Terminal {
         if !self.keep_order || job == self.head {
             self.write(bytes);
         } else {
-            self.held[job].bytes.extend_from_slice(bytes);
+            self.held[job].bytes.push(bytes);
         }
     }
 
@@ -119,8 +142,9 @@ impl Terminal {
         while self.head < self.held.len() && self.held[self.head].ended {
             self.head += 1;
             if self.head < self.held.len() {
-                let bytes = std::mem::take(&mut self.held[self.head].bytes);
-                self.write(&bytes);
+                let mut held = std::mem::take(&mut self.held[self.head].bytes);
+                let mut out = self.out.lock();
+                let _ = held.write_to(&mut out).and_then(|()| out.flush());
             }
         }
     }
@@ -133,6 +157,20 @@ impl Terminal {
         // A closed stdout (`prun ... | head`) must not stop the run: jobs still run and
         // their hooks still fire; only their output is lost.
         let _ = out.write_all(bytes).and_then(|()| out.flush());
+    }
+}
+
+/// Lets a spool be the target of `Spool::write_to` (held blocks copied into held output).
+struct SpoolWriter<'a>(&'a mut Spool);
+
+impl Write for SpoolWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.push(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
