@@ -81,6 +81,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("the pool needs at least 1 slot; use -j 1 or more".into()),
+        Ok(n) if n > crate::plan::MAX_POOL => Err(format!(
+            "{n} is more than prun's limit of {} slots",
+            crate::plan::MAX_POOL
+        )),
         Ok(n) => Ok(NonZeroUsize::new(n).expect("checked above")),
         Err(_) => Err(format!("'{s}' is not a whole number; use e.g. -j 4")),
     }

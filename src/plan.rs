@@ -11,7 +11,7 @@ use serde_saphyr::Location;
 
 use crate::cli::{Cli, OutputMode};
 use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{Env, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
+use crate::jobfile::{Env, HumanDuration, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
 use crate::needs::{self, RawNeeds};
 use crate::retry::RetryPolicy;
 
@@ -91,6 +91,9 @@ pub(crate) struct Facts<'a> {
     pub(crate) path_var: Option<&'a str>,
 }
 
+/// The largest pool prun runs (one thread per slot).
+pub(crate) const MAX_POOL: usize = 4096;
+
 /// Keys this version parses and validates but cannot run yet.
 const NOT_YET: &str = "is not supported yet by this version of prun";
 
@@ -123,7 +126,17 @@ impl Plan {
                 return Err(err(&c.referenced, "concurrency must be at least 1".into())
                     .help("set `concurrency: 1` or more, or remove it to use the number of CPUs"));
             }
-            (None, Some(c)) => usize::try_from(c.value).unwrap_or(usize::MAX).min(4096),
+            (None, Some(c)) if c.value > MAX_POOL as u64 => {
+                return Err(err(
+                    &c.referenced,
+                    format!(
+                        "concurrency {} is more than prun's limit of {MAX_POOL}",
+                        c.value
+                    ),
+                )
+                .help(format!("use at most {MAX_POOL}")));
+            }
+            (None, Some(c)) => c.value as usize,
             (None, None) => facts.cpus.max(1),
         };
         let output = cli.output.unwrap_or(match mode {
@@ -142,9 +155,30 @@ impl Plan {
             Some(w) => facts.base_dir.join(&w.value),
             None => facts.base_dir.to_path_buf(),
         };
-        let env = env_pairs(jf.env.as_ref().map(|e| &e.value));
+        if !workdir.is_dir() {
+            let loc = jf.workdir.as_ref().map(|w| w.referenced);
+            let shown = jf
+                .workdir
+                .as_ref()
+                .map_or_else(|| workdir.display().to_string(), |w| w.value.clone());
+            return Err(Diagnostic::new(
+                src,
+                loc.as_ref().and_then(at),
+                format!("workdir '{shown}' is not a directory"),
+            )
+            .help(
+                "create it, or fix `workdir:` (relative paths start at the jobfile's directory)",
+            ));
+        }
+        let env = env_pairs(src, jf.env.as_ref())?;
         let defaults = jf.defaults.map(|d| d.value).unwrap_or_default();
         check_defaults(src, &defaults)?;
+        for h in [&jf.hook_timeout, &defaults.hook_timeout]
+            .into_iter()
+            .flatten()
+        {
+            check_hook_timeout(src, h)?;
+        }
         let hook_timeout = jf.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
         let ctx = JobContext {
             src,
@@ -256,8 +290,19 @@ impl JobContext<'_> {
             )));
         }
         let timeout = self.timeout(&keys)?;
+        if let Some(h) = &keys.hook_timeout {
+            check_hook_timeout(self.src, h)?;
+        }
         let retry = RetryPolicy::resolve(self.src, &keys, self.defaults)?;
         let run = match keys.run {
+            Some(r) if r.value.0.contains('\0') => {
+                return Err(Diagnostic::new(
+                    self.src,
+                    at(&r.referenced),
+                    format!("job '{name}' has a NUL character in `run:`"),
+                )
+                .help("a command cannot contain NUL; remove the \\0 escape"));
+            }
             Some(r) if !r.value.0.trim().is_empty() => r.value.0,
             Some(r) => {
                 return Err(Diagnostic::new(
@@ -278,8 +323,8 @@ impl JobContext<'_> {
         };
         let d = self.defaults;
         let mut env = self.env.to_vec();
-        env.extend(env_pairs(d.env.as_ref().map(|e| &e.value)));
-        env.extend(env_pairs(keys.env.as_ref().map(|e| &e.value)));
+        env.extend(env_pairs(self.src, d.env.as_ref())?);
+        env.extend(env_pairs(self.src, keys.env.as_ref())?);
         let workdir = match keys.workdir.as_ref().or(d.workdir.as_ref()) {
             Some(w) => self.workdir.join(&w.value),
             None => self.workdir.to_path_buf(),
@@ -334,9 +379,24 @@ fn at(loc: &Location) -> Option<(usize, usize)> {
     (*loc != Location::UNKNOWN).then(|| (loc.line() as usize, loc.column() as usize))
 }
 
-fn env_pairs(env: Option<&Env>) -> Vec<(String, String)> {
-    env.map(|e| e.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect())
-        .unwrap_or_default()
+/// An `env:` map as pairs, refusing names and values the OS cannot pass on.
+fn env_pairs(src: &Source, env: Option<&Sp<Env>>) -> Result<Vec<(String, String)>, Diagnostic> {
+    let Some(env) = env else {
+        return Ok(Vec::new());
+    };
+    let mut pairs = Vec::with_capacity(env.value.len());
+    for (k, v) in &env.value {
+        if k.is_empty() || k.contains(['=', '\0']) || v.0.contains('\0') {
+            return Err(Diagnostic::new(
+                src,
+                at(&env.referenced),
+                format!("invalid environment variable {k:?}"),
+            )
+            .help("names must be non-empty, without '=' or NUL characters; values without NUL"));
+        }
+        pairs.push((k.clone(), v.0.clone()));
+    }
+    Ok(pairs)
 }
 
 fn refuse(src: &Source, key: &str, loc: Option<&Location>) -> Result<(), Diagnostic> {
@@ -375,6 +435,18 @@ fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic> {
         }
     }
     refuse_job_keys(src, d)
+}
+
+fn check_hook_timeout(src: &Source, h: &Sp<HumanDuration>) -> Result<(), Diagnostic> {
+    if h.value.0.is_zero() {
+        return Err(Diagnostic::new(
+            src,
+            at(&h.referenced),
+            "a hook_timeout of 0 would stop every hook at once",
+        )
+        .help("give a duration like 30s or 5m (the default)"));
+    }
+    Ok(())
 }
 
 fn check_name(src: &Source, name: &Sp<String>) -> Result<(), Diagnostic> {

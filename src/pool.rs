@@ -8,7 +8,7 @@ use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
 use crate::event::Event;
-use crate::executor::{Capture, Request, local};
+use crate::executor::{Capture, Finished, Request, local};
 use crate::keeper::Keeper;
 use crate::plan::{JobSpec, Plan};
 use crate::report::spool::Spool;
@@ -37,7 +37,23 @@ impl Pool {
     /// Starts `a` on a free worker.
     pub(crate) fn start(&self, ctx: &Arc<RunContext>, a: Attempt, tx: &Sender<Event>) {
         let (ctx, tx) = (Arc::clone(ctx), tx.clone());
-        self.pool.spawn_fifo(move || run_attempt(&ctx, &a, &tx));
+        self.pool.spawn_fifo(move || {
+            // A bug in a worker must not abort prun (rayon aborts on a panicking job) and
+            // leave the scheduler waiting: report it as the attempt's failure instead.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_attempt(&ctx, &a, &tx)
+            }));
+            if ran.is_err() {
+                let _ = tx.send(Event::Ended {
+                    job: a.job,
+                    attempt: a.attempt,
+                    finished: Finished::not_started(
+                        "internal error in prun's worker (a bug: please report it)".into(),
+                    ),
+                    output: Spool::new(),
+                });
+            }
+        });
     }
 }
 

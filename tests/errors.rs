@@ -121,19 +121,32 @@ fn invalid_utf8() {
     insta::assert_snapshot!(r.stderr);
 }
 
+/// As root every file is readable, so the check runs prun as `nobody` (setpriv, from
+/// util-linux) when the tests run as root.
 #[test]
 fn unreadable_file() {
+    use std::os::unix::fs::PermissionsExt;
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
     let path = p.path("jobs.yaml");
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
-    // root reads anything; the check still holds for everyone else.
-    if std::fs::read(&path).is_ok() {
-        return;
-    }
-    let r = p.run();
-    r.code(2);
-    insta::assert_snapshot!(r.stderr);
+    std::fs::set_permissions(p.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // SAFETY: geteuid has no preconditions.
+    let out = if unsafe { libc::geteuid() } == 0 {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(crate::util::bin())
+            .arg(&path)
+            .output()
+            .expect("setpriv (util-linux) is needed to test as root")
+    } else {
+        std::process::Command::new(crate::util::bin())
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr).replace(path.to_str().unwrap(), "JOBFILE");
+    insta::assert_snapshot!(stderr);
 }
 
 #[test]
@@ -175,4 +188,27 @@ error_case!(
     bad_grace_flag,
     "jobs:\n  - touch ran\n",
     &["--grace", "soon"]
+);
+error_case!(pool_too_big, "concurrency: 100000\njobs:\n  - touch ran\n");
+error_case!(dash_j_too_big, "jobs:\n  - touch ran\n", &["-j", "100000"]);
+error_case!(
+    zero_hook_timeout,
+    "jobs:\n  - name: a\n    hook_timeout: 0s\n    run: touch ran\n"
+);
+error_case!(
+    missing_workdir,
+    "workdir: no/such/dir\njobs:\n  - touch ran\n"
+);
+error_case!(
+    bad_env_name,
+    "jobs:\n  - name: a\n    env:\n      'A=B': x\n    run: touch ran\n"
+);
+error_case!(
+    nul_in_run,
+    "jobs:\n  - name: a\n    run: \"touch ran\\0\"\n"
+);
+error_case!(
+    bad_lock_wait,
+    "jobs:\n  - touch ran\n",
+    &["--lock", "x.lock", "--lock-wait", "forever"]
 );

@@ -180,7 +180,11 @@ fn peak_rss_kib(pid: u32, done: &std::sync::atomic::AtomicBool) -> u64 {
         if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
             && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
         {
-            let kib: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+            let kib: u64 = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
             peak = peak.max(kib);
         }
         std::thread::sleep(std::time::Duration::from_millis(20));

@@ -39,16 +39,7 @@ pub(crate) fn run(
     let spawned = spawn(req);
     let (mut child, reader) = match spawned {
         Ok(pair) => pair,
-        Err(e) => {
-            return Finished {
-                started,
-                duration: clock.elapsed(),
-                exit: None,
-                error: Some(describe_spawn_error(req, &e)),
-                timed_out: false,
-                leftovers: false,
-            };
-        }
+        Err(e) => return Finished::not_started(describe_spawn_error(req, &e)),
     };
     let pgid = child.id() as i32;
     on_spawn(pgid);

@@ -67,6 +67,18 @@ pub(crate) struct Finished {
 }
 
 impl Finished {
+    /// A command that could not be started, for `why`.
+    pub(crate) fn not_started(why: String) -> Self {
+        Finished {
+            started: SystemTime::now(),
+            duration: Duration::ZERO,
+            exit: None,
+            error: Some(why),
+            timed_out: false,
+            leftovers: false,
+        }
+    }
+
     pub(crate) fn success(&self) -> bool {
         !self.timed_out && self.exit.is_some_and(|e| e.success())
     }

@@ -70,14 +70,24 @@ impl Terminal {
     /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
     /// ended when that was not a success (`failed, exit 3`), for the block's header;
     /// `last` is false when another attempt follows.
-    pub(crate) fn job_ended(&mut self, job: usize, mut output: Spool, note: Option<&str>, last: bool) {
+    pub(crate) fn job_ended(
+        &mut self,
+        job: usize,
+        mut output: Spool,
+        note: Option<&str>,
+        last: bool,
+    ) {
         match self.mode {
             OutputMode::Group if !output.is_empty() => {
                 let head = match note {
                     Some(n) => format!("── {} ({n})\n", self.names[job]),
                     None => format!("── {}\n", self.names[job]),
                 };
-                let tail: &[u8] = if output.ends_with_newline() { b"" } else { b"\n" };
+                let tail: &[u8] = if output.ends_with_newline() {
+                    b""
+                } else {
+                    b"\n"
+                };
                 if !self.keep_order || job == self.head {
                     let mut out = self.out.lock();
                     // A closed stdout must not stop the run; see `write`.
