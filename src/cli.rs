@@ -2,6 +2,7 @@
 //! jobfile and decides what they mean.
 
 use std::num::NonZeroUsize;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -53,11 +54,73 @@ pub struct Cli {
     /// Hold an exclusive lock on FILE for the whole run: a second run with the same lock
     /// exits 75 at once, with a message naming the lock [default: the jobfile's `lock`].
     #[arg(long, value_name = "FILE")]
-    pub lock: Option<std::path::PathBuf>,
+    pub lock: Option<PathBuf>,
 
     /// With a lock: wait up to DUR for another run to release it before giving up.
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub lock_wait: Option<Duration>,
+
+    /// Run only the jobs with this tag (repeatable), and the jobs they need.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Run only this job (repeatable; a matrix job by its base name or full name), and the
+    /// jobs it needs.
+    #[arg(long = "job", value_name = "NAME")]
+    pub jobs_selected: Vec<String>,
+
+    /// Append one line per ended attempt to FILE (tab-separated), flushed at once.
+    #[arg(long, value_name = "FILE")]
+    pub joblog: Option<PathBuf>,
+
+    /// With --joblog: skip jobs whose name and command already succeeded in the joblog.
+    #[arg(long, requires = "joblog", conflicts_with = "resume_failed")]
+    pub resume: bool,
+
+    /// With --joblog: run only the jobs whose last attempt in the joblog failed.
+    #[arg(long, requires = "joblog")]
+    pub resume_failed: bool,
+
+    /// Write a JSON report of the run to FILE (atomically, at the end).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE: one testcase per job.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Print nothing when every job succeeds; on failure, the failed jobs' output and the
+    /// summary (for cron, like chronic).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Write each job's output (stdout and stderr, in order) to DIR/<name>.log as it comes.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// A progress bar on stderr: auto = when stderr is a terminal and this is not CI.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub progress: Progress,
+
+    /// Draw the run as an SVG picture: one row per slot, one bar per attempt.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+
+    /// Print the resolved plan and run nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Only validate the jobfile (and the options): exit 0 if it is valid, 2 if not.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Progress {
+    Auto,
+    Always,
+    Never,
 }
 
 /// `--output`.
@@ -71,6 +134,18 @@ pub enum OutputMode {
     Stream,
     /// Discarded.
     None,
+}
+
+impl OutputMode {
+    /// The name as written on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            OutputMode::Group => "group",
+            OutputMode::Line => "line",
+            OutputMode::Stream => "stream",
+            OutputMode::None => "none",
+        }
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -8,7 +8,7 @@ use crate::report::spool::Spool;
 pub(crate) enum Event {
     /// A job's process group exists (its id is the pgid to signal).
     Started { job: usize, pgid: i32 },
-    /// Bytes a running job wrote (line mode only).
+    /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
     Output { job: usize, bytes: Vec<u8> },
     /// A job's attempt ended; `output` is all it wrote in group mode.
     Ended {
@@ -16,6 +16,8 @@ pub(crate) enum Event {
         attempt: u32,
         finished: Finished,
         output: Spool,
+        /// The end of its output, when reports need it.
+        tail: Vec<u8>,
     },
     /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
     HookDone {

@@ -117,7 +117,7 @@ pub(crate) struct JobKeys {
     pub(crate) backoff: Option<Sp<String>>,
     pub(crate) retry_on_exit: Option<Sp<Vec<i64>>>,
     pub(crate) needs: Option<Sp<Vec<Sp<String>>>>,
-    pub(crate) matrix: Option<Sp<BTreeMap<String, Vec<Scalar>>>>,
+    pub(crate) matrix: Option<Sp<crate::matrix::Matrix>>,
     pub(crate) tags: Option<Sp<Vec<String>>>,
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) slurm: Option<Sp<BTreeMap<String, serde_json::Value>>>,

@@ -5,6 +5,7 @@
 
 mod cli;
 mod diagnostic;
+mod dry_run;
 mod error;
 mod event;
 mod executor;
@@ -12,12 +13,15 @@ mod hooks;
 mod jobfile;
 mod keeper;
 mod lock;
+mod matrix;
 mod needs;
 mod plan;
 mod pool;
 mod report;
+mod resume;
 mod retry;
 mod scheduler;
+mod select;
 mod signals;
 mod source;
 
@@ -25,32 +29,64 @@ pub use cli::Cli;
 pub use error::{Error, exit};
 pub use keeper::run_if_keeper;
 
+use std::io::IsTerminal;
 use std::time::SystemTime;
 
-/// Reads the jobfile, resolves the plan, runs it, prints the summary; returns the exit
-/// code. Every error that stops prun before the run comes back as `Err`.
+/// Reads the jobfile, resolves the plan, runs it, writes the reports and prints the
+/// summary; returns the exit code. Every error that stops prun before the run comes back
+/// as `Err`.
 pub fn run(cli: Cli) -> Result<u8, Error> {
     let src = source::read(&cli.jobfile)?;
     let jobfile = jobfile::parse(&src)?;
     let base_dir = source::base_dir(&cli.jobfile)?;
+    let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
     let path_var = std::env::var("PATH").ok();
+    let flag =
+        |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let facts = plan::Facts {
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         base_dir: &base_dir,
+        cwd: &cwd,
         path_var: path_var.as_deref(),
+        stderr_is_terminal: std::io::stderr().is_terminal(),
+        is_ci: flag("CI"),
+        github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    if cli.check {
+        eprintln!("prun: {}: valid, {} job(s)", src.name, plan.jobs.len());
+        return Ok(exit::SUCCESS);
+    }
+    if cli.dry_run {
+        print!("{}", dry_run::render(&plan, &src.name));
+        return Ok(exit::SUCCESS);
+    }
     if plan.lock_wait.is_some() && plan.lock.is_none() {
         return Err(Error::Usage(
             "--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile".into(),
         ));
     }
+    if let Some(dir) = &plan.log_dir {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Usage(format!(
+                "cannot create the log directory {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
     let _lock = match &plan.lock {
         Some(path) => Some(lock::Lock::acquire(path, plan.lock_wait)?),
         None => None,
     };
-    let summary = scheduler::run(plan, new_run_id())?;
-    eprint!("{}", report::summary::render(&summary));
+    let prior = resume::prior_results(&plan)?;
+    let plan = std::sync::Arc::new(plan);
+    let summary = scheduler::run(std::sync::Arc::clone(&plan), new_run_id(), prior)?;
+    let quiet = plan.quiet;
+    let written = report::write_files(&plan, &src.name, &summary);
+    if !(quiet && summary.exit_code() == exit::SUCCESS) {
+        eprint!("{}", report::summary::render(&summary));
+    }
+    written?;
     Ok(summary.exit_code())
 }
 

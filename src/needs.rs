@@ -9,21 +9,26 @@ use crate::jobfile::Sp;
 /// One job's `needs:` as written, with where each name is.
 pub(crate) type RawNeeds = Vec<Sp<String>>;
 
-/// Resolves every job's needs to indices; `names[i]` is job i's name.
+/// Resolves every job's needs to indices; `names[i]` is job i's name and `bases[i]` the
+/// name it was written with (a matrix job's expansions share it: needing the base name
+/// needs every expansion).
 pub(crate) fn resolve(
     src: &Source,
     names: &[String],
+    bases: &[String],
     raw: &[Option<RawNeeds>],
 ) -> Result<Vec<Vec<usize>>, Diagnostic> {
-    let index: HashMap<&str, usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.as_str(), i))
-        .collect();
+    let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, n) in names.iter().enumerate() {
+        index.entry(n.as_str()).or_default().push(i);
+        if bases[i] != *n {
+            index.entry(bases[i].as_str()).or_default().push(i);
+        }
+    }
     let mut needs = vec![Vec::new(); names.len()];
     for (job, list) in raw.iter().enumerate() {
         for need in list.iter().flatten() {
-            let Some(&dep) = index.get(need.value.as_str()) else {
+            let Some(deps) = index.get(need.value.as_str()) else {
                 let all: Vec<&str> = names.iter().map(String::as_str).collect();
                 let mut msg = format!(
                     "job '{}' needs '{}', which is not a job here",
@@ -36,12 +41,14 @@ pub(crate) fn resolve(
                     at(src, need, msg).help("`needs:` lists names of other jobs in this jobfile")
                 );
             };
-            if dep == job {
-                return Err(at(src, need, format!("job '{}' needs itself", names[job]))
-                    .help("remove its own name from its `needs:`"));
-            }
-            if !needs[job].contains(&dep) {
-                needs[job].push(dep);
+            for &dep in deps {
+                if dep == job {
+                    return Err(at(src, need, format!("job '{}' needs itself", names[job]))
+                        .help("remove its own name from its `needs:`"));
+                }
+                if !needs[job].contains(&dep) {
+                    needs[job].push(dep);
+                }
             }
         }
     }
@@ -52,7 +59,7 @@ pub(crate) fn resolve(
         let need = raw[first]
             .iter()
             .flatten()
-            .find(|n| n.value == names[second])
+            .find(|n| n.value == names[second] || n.value == bases[second])
             .expect("the cycle's edge comes from a written need");
         return Err(
             at(src, need, format!("dependency cycle: {}", path.join(" → ")))

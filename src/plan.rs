@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use serde_saphyr::Location;
 
-use crate::cli::{Cli, OutputMode};
+use crate::cli::{Cli, OutputMode, Progress};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::jobfile::{Env, HumanDuration, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
+use crate::matrix::{self, Matrix};
 use crate::needs::{self, RawNeeds};
 use crate::retry::RetryPolicy;
+use crate::select;
 
 /// Default for `hook_timeout`.
 const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
@@ -46,9 +48,15 @@ impl Hooks {
 /// One job, ready to run.
 #[derive(Debug, Clone)]
 pub(crate) struct JobSpec {
-    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`).
+    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
     pub(crate) index: usize,
+    /// `base[key=value,...]` for a matrix job, else the name as written.
     pub(crate) name: String,
+    /// The name as written (without a matrix suffix).
+    pub(crate) base: String,
+    /// A matrix job's values (also in `env`).
+    pub(crate) matrix: Vec<(String, String)>,
+    pub(crate) tags: Vec<String>,
     pub(crate) run: String,
     /// The run's `env`, then `defaults.env`, then the job's own, later keys winning.
     pub(crate) env: Vec<(String, String)>,
@@ -79,7 +87,27 @@ pub(crate) struct Plan {
     /// The overlap lock to hold for the run, and how long to wait for it.
     pub(crate) lock: Option<PathBuf>,
     pub(crate) lock_wait: Option<Duration>,
+    pub(crate) quiet: bool,
+    /// Running under GitHub Actions: blocks become `::group::` sections.
+    pub(crate) github: bool,
+    pub(crate) progress: bool,
+    pub(crate) log_dir: Option<PathBuf>,
+    pub(crate) joblog: Option<PathBuf>,
+    pub(crate) resume: Resume,
+    pub(crate) report: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
+    pub(crate) timeline: Option<PathBuf>,
     pub(crate) jobs: Vec<JobSpec>,
+}
+
+/// `--resume` / `--resume-failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    No,
+    /// Skip what already succeeded.
+    Succeeded,
+    /// Run only what failed last time.
+    Failed,
 }
 
 /// What `resolve` needs to know about the world.
@@ -89,6 +117,13 @@ pub(crate) struct Facts<'a> {
     pub(crate) base_dir: &'a Path,
     /// `PATH`, to find a `shell:` given by name.
     pub(crate) path_var: Option<&'a str>,
+    /// The current directory, for paths given on the command line.
+    pub(crate) cwd: &'a Path,
+    pub(crate) stderr_is_terminal: bool,
+    /// `CI` is set (to anything but `false`/`0`).
+    pub(crate) is_ci: bool,
+    /// `GITHUB_ACTIONS=true`.
+    pub(crate) github_actions: bool,
 }
 
 /// The largest pool prun runs (one thread per slot).
@@ -139,10 +174,18 @@ impl Plan {
             (None, Some(c)) => c.value as usize,
             (None, None) => facts.cpus.max(1),
         };
-        let output = cli.output.unwrap_or(match mode {
-            Mode::Sync => OutputMode::Stream,
-            Mode::Async => OutputMode::Group,
-        });
+        let output = match (cli.quiet, cli.output) {
+            (true, Some(o @ (OutputMode::Line | OutputMode::Stream))) => {
+                return Err(Diagnostic::file("--quiet", format!("cannot be combined with --output {}", o.name()))
+                    .help("--quiet prints the output of failed jobs as blocks: leave out --output, or use --output none"));
+            }
+            (true, o) => o.unwrap_or(OutputMode::Group),
+            (false, Some(o)) => o,
+            (false, None) => match mode {
+                Mode::Sync => OutputMode::Stream,
+                Mode::Async => OutputMode::Group,
+            },
+        };
         if cli.keep_order && output == OutputMode::Stream && mode == Mode::Async {
             return Err(Diagnostic::file(
                 "--keep-order",
@@ -198,19 +241,32 @@ impl Plan {
         let mut raw_needs = Vec::with_capacity(jf.jobs.value.len());
         let mut seen: HashMap<String, Location> = HashMap::new();
         for (i, entry) in jf.jobs.value.into_iter().enumerate() {
-            let (job, needs) = ctx.job(i + 1, entry, &mut seen)?;
-            jobs.push(job);
-            raw_needs.push(needs);
+            let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen)?;
+            let Some(m) = matrix else {
+                jobs.push(job);
+                raw_needs.push(needs);
+                continue;
+            };
+            for combo in matrix::expand(src, &m)? {
+                let mut j = job.clone();
+                j.name = format!("{}{}", job.name, combo.suffix);
+                j.env.extend(combo.env.iter().cloned());
+                j.matrix = combo.env;
+                jobs.push(j);
+                raw_needs.push(needs.clone());
+            }
         }
         if raw_needs.iter().any(Option::is_some) {
             let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
+            let bases: Vec<String> = jobs.iter().map(|j| j.base.clone()).collect();
             for (job, needs) in jobs
                 .iter_mut()
-                .zip(needs::resolve(src, &names, &raw_needs)?)
+                .zip(needs::resolve(src, &names, &bases, &raw_needs)?)
             {
                 job.needs = needs;
             }
         }
+        let jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
         Ok(Plan {
             mode,
             concurrency,
@@ -235,10 +291,33 @@ impl Plan {
                 .clone()
                 .or(jf.lock.map(|l| facts.base_dir.join(l.value))),
             lock_wait: cli.lock_wait,
+            quiet: cli.quiet,
+            github: facts.github_actions,
+            progress: match cli.progress {
+                Progress::Always => true,
+                Progress::Never => false,
+                Progress::Auto => facts.stderr_is_terminal && !facts.is_ci && !cli.quiet,
+            },
+            log_dir: cli.log_dir.as_ref().map(|d| facts.cwd.join(d)),
+            joblog: cli.joblog.clone(),
+            resume: if cli.resume {
+                Resume::Succeeded
+            } else if cli.resume_failed {
+                Resume::Failed
+            } else {
+                Resume::No
+            },
+            report: cli.report.clone(),
+            junit: cli.junit.clone(),
+            timeline: cli.timeline.clone(),
             jobs,
         })
     }
 }
+
+/// A job as resolved from its entry, with what can only be settled once every job is
+/// known: its `needs` by name, and its matrix to expand.
+type WrittenJob = (JobSpec, Option<RawNeeds>, Option<Sp<Matrix>>);
 
 /// What every job is resolved against.
 struct JobContext<'a> {
@@ -255,7 +334,7 @@ impl JobContext<'_> {
         index: usize,
         entry: Sp<JobEntry>,
         seen: &mut HashMap<String, Location>,
-    ) -> Result<(JobSpec, Option<RawNeeds>), Diagnostic> {
+    ) -> Result<WrittenJob, Diagnostic> {
         let here = entry.referenced;
         let keys = match entry.value {
             JobEntry::Bare(run) => JobKeys {
@@ -335,6 +414,13 @@ impl JobContext<'_> {
         let needs = keys.needs.map(|n| n.value);
         let spec = JobSpec {
             index,
+            base: name.clone(),
+            matrix: Vec::new(),
+            tags: keys
+                .tags
+                .or(self.defaults.tags.clone())
+                .map(|t| t.value)
+                .unwrap_or_default(),
             name,
             run,
             env,
@@ -353,7 +439,7 @@ impl JobContext<'_> {
                 .map_or(self.hook_timeout, |h| h.value.0),
             needs: Vec::new(),
         };
-        Ok((spec, needs))
+        Ok((spec, needs, keys.matrix))
     }
 }
 
@@ -412,8 +498,6 @@ fn refuse(src: &Source, key: &str, loc: Option<&Location>) -> Result<(), Diagnos
 
 /// Refuses, with their location, the job keys this version does not run yet.
 fn refuse_job_keys(src: &Source, k: &JobKeys) -> Result<(), Diagnostic> {
-    refuse(src, "matrix", k.matrix.as_ref().map(|s| &s.referenced))?;
-    refuse(src, "tags", k.tags.as_ref().map(|s| &s.referenced))?;
     refuse(src, "executor", k.executor.as_ref().map(|s| &s.referenced))?;
     refuse(src, "slurm", k.slurm.as_ref().map(|s| &s.referenced))
 }

@@ -51,16 +51,19 @@ impl Pool {
                         "internal error in prun's worker (a bug: please report it)".into(),
                     ),
                     output: Spool::new(),
+                    tail: Vec::new(),
                 });
             }
         });
     }
 }
 
-/// How job output is captured for an `--output` mode.
-pub(crate) fn capture_for(mode: OutputMode) -> Capture {
+/// How job output is captured: through a pipe whenever prun needs to see it (to group
+/// or prefix it, or to copy it to `--log-dir`), else straight to prun's stdout or nowhere.
+pub(crate) fn capture_for(mode: OutputMode, log_dir: bool) -> Capture {
     match mode {
         OutputMode::Group | OutputMode::Line => Capture::Pipe,
+        _ if log_dir => Capture::Pipe,
         OutputMode::Stream => Capture::Inherit,
         OutputMode::None => Capture::Null,
     }
@@ -71,6 +74,18 @@ pub(crate) struct RunContext {
     pub(crate) plan: Arc<Plan>,
     pub(crate) run_id: Arc<str>,
     pub(crate) keeper: Option<Keeper>,
+    /// Keep the end of each attempt's output (for the JUnit report).
+    pub(crate) keep_tail: bool,
+}
+
+/// How much of the end of a job's output is kept for reports.
+pub(crate) const TAIL: usize = 64 * 1024;
+
+/// The log file of a job under `--log-dir`.
+pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf> {
+    plan.log_dir
+        .as_ref()
+        .map(|d| d.join(format!("{}.log", spec.name)))
 }
 
 fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
@@ -82,13 +97,20 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         script: &spec.run,
         env: &env,
         workdir: &spec.workdir,
-        capture: capture_for(plan.output),
+        capture: capture_for(plan.output, plan.log_dir.is_some()),
         stdin: None,
         timeout: spec.timeout,
         grace: plan.grace,
     };
-    let mut output = Spool::new();
-    let line_mode = plan.output == OutputMode::Line;
+    let mut sink = Sink {
+        job: a.job,
+        mode: plan.output,
+        spool: Spool::new(),
+        tail: Vec::new(),
+        keep_tail: ctx.keep_tail,
+        log: log_path(plan, spec).and_then(|p| open_log(&p, a.attempt)),
+        tx,
+    };
     let job = a.job;
     let mut group = 0;
     let finished = local::run(
@@ -100,16 +122,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
             }
             let _ = tx.send(Event::Started { job, pgid });
         },
-        &mut |bytes| {
-            if line_mode {
-                let _ = tx.send(Event::Output {
-                    job,
-                    bytes: bytes.to_vec(),
-                });
-            } else {
-                output.push(bytes);
-            }
-        },
+        &mut |bytes| sink.take(bytes),
     );
     if let Some(k) = &ctx.keeper
         && group > 0
@@ -120,8 +133,66 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         job,
         attempt: a.attempt,
         finished,
-        output,
+        output: sink.spool,
+        tail: sink.tail,
     });
+}
+
+/// Where a worker puts the output it reads: the log file, then the spool (group mode) or
+/// the scheduler (line mode, or stream mode when prun copies), and the kept tail.
+struct Sink<'a> {
+    job: usize,
+    mode: OutputMode,
+    spool: Spool,
+    tail: Vec<u8>,
+    keep_tail: bool,
+    log: Option<std::fs::File>,
+    tx: &'a Sender<Event>,
+}
+
+impl Sink<'_> {
+    fn take(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if let Some(f) = &mut self.log
+            && f.write_all(bytes).is_err()
+        {
+            self.log = None;
+        }
+        if self.keep_tail {
+            self.tail.extend_from_slice(bytes);
+            if self.tail.len() > 2 * TAIL {
+                self.tail.drain(..self.tail.len() - TAIL);
+            }
+        }
+        match self.mode {
+            OutputMode::Group => self.spool.push(bytes),
+            OutputMode::Line | OutputMode::Stream => {
+                let _ = self.tx.send(Event::Output {
+                    job: self.job,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            OutputMode::None => {}
+        }
+    }
+}
+
+/// Opens a job's log file: new for its first attempt, appended to (under a marker line)
+/// for later ones.
+fn open_log(path: &std::path::Path, attempt: u32) -> Option<std::fs::File> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true);
+    if attempt == 1 {
+        opts.write(true).truncate(true);
+    } else {
+        opts.append(true);
+    }
+    let mut f = opts.open(path).ok()?;
+    if attempt > 1 {
+        let _ = writeln!(f, "── attempt {attempt}");
+    }
+    Some(f)
 }
 
 /// A job's environment: the jobfile's `env` merged into the job's, then prun's own

@@ -24,17 +24,23 @@ use crate::jobfile::Mode;
 use crate::keeper::Keeper;
 use crate::plan::Plan;
 use crate::pool::{self, Attempt, Pool, RunContext};
+use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;
-use crate::report::terminal::Terminal;
-use crate::report::{HookFailure, JobResult, RunSummary, Status, json};
+use crate::report::terminal::{Terminal, TerminalOptions};
+use crate::report::{AttemptRecord, HookFailure, JobResult, RunSummary, Status, json};
 use crate::signals;
 
 /// How many events may wait for the scheduler before their senders block.
 const EVENT_QUEUE: usize = 64;
 
 /// Runs the plan to its end and returns what happened.
-pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
-    let plan = Arc::new(plan);
+///
+/// `prior[i]` is job i's result from an earlier run (`--resume`): such a job is not run.
+pub(crate) fn run(
+    plan: Arc<Plan>,
+    run_id: String,
+    prior: Vec<Option<JobResult>>,
+) -> Result<RunSummary, Error> {
     local::become_subreaper();
     // Bounded: a job writing faster than prun can print waits, instead of prun's memory
     // growing (each event carries at most 64 KiB of output).
@@ -61,10 +67,12 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         plan: Arc::clone(&plan),
         run_id: Arc::from(run_id.as_str()),
         keeper,
+        keep_tail: plan.junit.is_some(),
     });
+    let joblog = plan.joblog.as_deref().map(Joblog::open).transpose()?;
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
-        capture: pool::capture_for(plan.output),
+        capture: pool::capture_for(plan.output, false),
         grace: plan.grace,
         ctx: Arc::clone(&ctx),
     };
@@ -72,8 +80,27 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
         .map_err(|e| Error::io("starting the hook runner", e))?;
     let names: Vec<String> = plan.jobs.iter().map(|j| j.name.clone()).collect();
     let mut s = Scheduler {
-        terminal: Terminal::new(plan.output, plan.keep_order, names.clone()),
-        results: vec![None; plan.jobs.len()],
+        terminal: Terminal::new(
+            TerminalOptions {
+                mode: plan.output,
+                keep_order: plan.keep_order,
+                quiet: plan.quiet,
+                github: plan.github,
+                progress: plan.progress,
+            },
+            names.clone(),
+        ),
+        results: prior,
+        joblog,
+        attempts: Vec::new(),
+        tails: vec![
+            Vec::new();
+            if plan.junit.is_some() {
+                plan.jobs.len()
+            } else {
+                0
+            }
+        ],
         slots: vec![false; workers],
         slot_of: HashMap::new(),
         running: HashMap::new(),
@@ -98,6 +125,12 @@ pub(crate) fn run(plan: Plan, run_id: String) -> Result<RunSummary, Error> {
     s.drive(&rx, |s| s.all_done());
     let mut summary = s.summary(names, run_id);
     s.run_level_hooks(&rx, &mut summary);
+    s.terminal.finish();
+    if summary.exit_code() != 0 {
+        s.terminal.flush_notices();
+    }
+    summary.attempts = std::mem::take(&mut s.attempts);
+    summary.tails = std::mem::take(&mut s.tails);
     summary.hook_failures = std::mem::take(&mut s.hook_failures);
     summary.signal = s.signal;
     summary.duration = s.clock.elapsed();
@@ -147,6 +180,11 @@ struct Scheduler {
     pending_hooks: usize,
     stop_starting: bool,
     hook_failures: Vec<HookFailure>,
+    joblog: Option<Joblog>,
+    /// Every ended attempt, for the timeline.
+    attempts: Vec<AttemptRecord>,
+    /// The end of each job's output, for the JUnit report.
+    tails: Vec<Vec<u8>>,
     /// The first signal received, if any.
     signal: Option<i32>,
     /// A second signal came: everything was killed, no more hooks run.
@@ -219,6 +257,9 @@ impl Scheduler {
         {
             let job = self.next;
             self.next += 1;
+            if self.results[job].is_some() {
+                continue; // done in an earlier run (--resume)
+            }
             match self.needs_state(job) {
                 NeedsState::Ready => self.launch(job, 1),
                 NeedsState::Blocked(why) => self.skip(job, why),
@@ -297,13 +338,15 @@ impl Scheduler {
 
     /// Records a job as skipped and runs its hooks.
     fn skip(&mut self, job: usize, why: String) {
-        eprintln!("prun: job '{}' {why}", self.plan.jobs[job].name);
+        let msg = format!("job '{}' {why}", self.plan.jobs[job].name);
+        self.terminal.notice(&msg);
         let result = JobResult {
             status: Status::Skipped,
             attempts: 0,
             slot: None,
             finished: None,
             reason: Some(why),
+            log: None,
         };
         self.terminal.job_ended(job, Spool::new(), None, true);
         self.finalize(job, result);
@@ -314,6 +357,7 @@ impl Scheduler {
         self.slots[slot] = true;
         self.slot_of.insert(job, slot + 1);
         self.running.insert(job, 0);
+        self.terminal.job_started(job);
         let a = Attempt {
             job,
             slot: slot + 1,
@@ -339,7 +383,13 @@ impl Scheduler {
                 attempt,
                 finished,
                 output,
-            } => self.job_ended(job, attempt, finished, output),
+                tail,
+            } => {
+                if let Some(t) = self.tails.get_mut(job) {
+                    *t = tail;
+                }
+                self.job_ended(job, attempt, finished, output);
+            }
             Event::HookDone {
                 job,
                 hook,
@@ -348,9 +398,10 @@ impl Scheduler {
             } => {
                 self.pending_hooks = self.pending_hooks.saturating_sub(1);
                 let owner = job.map_or("run", |j| self.plan.jobs[j].name.as_str());
-                self.terminal.hook_output(owner, hook, &output);
                 let timeout =
                     job.map_or(self.plan.hook_timeout, |j| self.plan.jobs[j].hook_timeout);
+                let failed = hooks::failure_reason(&finished, timeout).is_some();
+                self.terminal.hook_output(owner, hook, &output, failed);
                 self.record_hook(job, hook, &finished, timeout);
             }
             Event::Signal(sig) => self.on_signal(sig),
@@ -366,7 +417,8 @@ impl Scheduler {
             // A second signal, or one while only hooks are left: stop everything now.
             self.signal.get_or_insert(sig);
             self.kill_everything();
-            eprintln!("prun: {name} again: killed every job and hook");
+            self.terminal
+                .notice(&format!("{name} again: killed every job and hook"));
             return;
         }
         self.signal = Some(sig);
@@ -377,12 +429,13 @@ impl Scheduler {
             }
         }
         self.kill_at = Some(Instant::now() + self.plan.grace);
-        eprintln!(
-            "prun: {name}: starting no new jobs; sent {name} to {} running job{}, SIGKILL in {} (send it again to kill now)",
+        let msg = format!(
+            "{name}: starting no new jobs; sent {name} to {} running job{}, SIGKILL in {} (send it again to kill now)",
             self.running.len(),
             if self.running.len() == 1 { "" } else { "s" },
             humantime::format_duration(self.plan.grace)
         );
+        self.terminal.notice(&msg);
     }
 
     fn kill_everything(&mut self) {
@@ -440,23 +493,43 @@ impl Scheduler {
             slot,
             finished: Some(finished),
             reason,
+            log: pool::log_path(&self.plan, spec),
         };
         let retry = status != Status::Success
             && status != Status::Interrupted
             && !self.stop_starting
             && spec.retry.retry_after(attempt, result.exit_code());
+        let record = AttemptRecord {
+            name: spec.name.clone(),
+            command: spec.run.clone(),
+            attempt,
+            slot: slot.unwrap_or(1),
+            start: result.finished.as_ref().map_or(self.started, |f| f.started),
+            duration: result.duration(),
+            exit_code: result.exit_code(),
+            signal: result.signal(),
+            status,
+        };
+        if let Some(j) = &mut self.joblog {
+            j.record(&record);
+        }
+        if self.plan.timeline.is_some() {
+            self.attempts.push(record);
+        }
         if let Some(why) = &result.reason {
-            eprintln!("prun: job '{}': {why}", spec.name);
+            let msg = format!("job '{}': {why}", spec.name);
+            self.terminal.notice(&msg);
         }
         if retry {
             let delay = spec.retry.delay_after(attempt);
             let of = spec.retry.retries + 1;
-            eprintln!(
-                "prun: job '{}' attempt {attempt}/{of} {}; retrying in {}",
+            let msg = format!(
+                "job '{}' attempt {attempt}/{of} {}; retrying in {}",
                 spec.name,
                 outcome_note(&result),
                 humantime::format_duration(delay)
             );
+            self.terminal.notice(&msg);
             let note = format!("attempt {attempt}/{of} {}", outcome_note(&result));
             self.terminal.job_ended(job, output, Some(&note), false);
             self.retries.push(Retry {
@@ -479,7 +552,9 @@ impl Scheduler {
     fn stop(&mut self) {
         self.stop_starting = true;
         for r in std::mem::take(&mut self.retries) {
-            self.terminal.job_ended(r.job, Spool::new(), None, true);
+            let note = outcome_note(&r.last);
+            self.terminal
+                .job_ended(r.job, Spool::new(), Some(&note), true);
             self.finalize(r.job, r.last);
         }
     }
@@ -529,13 +604,14 @@ impl Scheduler {
         timeout: Duration,
     ) {
         if let Some(reason) = hooks::failure_reason(f, timeout) {
-            match job {
-                Some(j) => eprintln!(
-                    "prun: hook {hook} of '{}' failed: {reason}",
+            let msg = match job {
+                Some(j) => format!(
+                    "hook {hook} of '{}' failed: {reason}",
                     self.plan.jobs[j].name
                 ),
-                None => eprintln!("prun: run-level hook {hook} failed: {reason}"),
-            }
+                None => format!("run-level hook {hook} failed: {reason}"),
+            };
+            self.terminal.notice(&msg);
             self.hook_failures.push(HookFailure { job, hook, reason });
         }
     }
@@ -558,6 +634,8 @@ impl Scheduler {
             results,
             hook_failures: self.hook_failures.clone(),
             signal: self.signal,
+            attempts: Vec::new(),
+            tails: Vec::new(),
         }
     }
 
@@ -573,7 +651,8 @@ impl Scheduler {
         let file = match report_file(&self.run_id, &report) {
             Ok(f) => f,
             Err(e) => {
-                eprintln!("prun: cannot write the report for run-level hooks: {e}");
+                let msg = format!("cannot write the report for run-level hooks: {e}");
+                self.terminal.notice(&msg);
                 return;
             }
         };
@@ -654,6 +733,13 @@ fn result_env(r: &JobResult) -> Vec<(String, String)> {
             format!("{:.3}", r.duration().as_secs_f64()),
         ),
         ("PRUN_JOB_ATTEMPTS".into(), r.attempts.to_string()),
+        (
+            "PRUN_JOB_LOG".into(),
+            r.log
+                .as_ref()
+                .map(|l| l.display().to_string())
+                .unwrap_or_default(),
+        ),
     ]
 }
 

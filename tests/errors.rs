@@ -71,7 +71,7 @@ error_case!(
 error_case!(job_that_is_a_list, "jobs:\n  - [touch, ran]\n");
 error_case!(
     unsupported_key_is_refused_not_ignored,
-    "jobs:\n  - name: a\n    run: touch ran\n    tags: [nightly]\n"
+    "jobs:\n  - name: a\n    run: touch ran\n    executor: slurm\n"
 );
 error_case!(
     name_cannot_be_a_default,

@@ -11,4 +11,6 @@ mod needs;
 mod output;
 mod pool;
 mod processes;
+mod reports;
 mod retries;
+mod select;

@@ -2,10 +2,14 @@
 //! (`terminal`), the summary table (`summary`) and the JSON summary (`json`). The
 //! scheduler owns the `RunSummary`; these modules only read it.
 
+pub(crate) mod joblog;
 pub(crate) mod json;
+pub(crate) mod junit;
+pub(crate) mod progress;
 pub(crate) mod spool;
 pub(crate) mod summary;
 pub(crate) mod terminal;
+pub(crate) mod timeline;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -50,6 +54,20 @@ impl Status {
         }
     }
 
+    /// The status named `s` (as `as_str` writes it).
+    pub(crate) fn parse(s: &str) -> Option<Status> {
+        [
+            Status::Success,
+            Status::Failed,
+            Status::TimedOut,
+            Status::Skipped,
+            Status::Interrupted,
+            Status::NotRun,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
     /// Whether the job ran and did not succeed.
     pub(crate) fn is_failure(self) -> bool {
         matches!(
@@ -63,6 +81,20 @@ impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())
     }
+}
+
+/// One ended attempt of a job: a joblog line, a bar in the timeline.
+#[derive(Debug, Clone)]
+pub(crate) struct AttemptRecord {
+    pub(crate) name: String,
+    pub(crate) command: String,
+    pub(crate) attempt: u32,
+    pub(crate) slot: usize,
+    pub(crate) start: SystemTime,
+    pub(crate) duration: Duration,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) status: Status,
 }
 
 /// A hook that did not succeed.
@@ -84,6 +116,8 @@ pub(crate) struct JobResult {
     pub(crate) finished: Option<Finished>,
     /// Why it was skipped, not run, or could not start.
     pub(crate) reason: Option<String>,
+    /// Its output file, with `--log-dir`.
+    pub(crate) log: Option<std::path::PathBuf>,
 }
 
 impl JobResult {
@@ -94,6 +128,7 @@ impl JobResult {
             slot: None,
             finished: None,
             reason: Some(reason.to_owned()),
+            log: None,
         }
     }
 
@@ -130,6 +165,10 @@ pub(crate) struct RunSummary {
     pub(crate) hook_failures: Vec<HookFailure>,
     /// The signal that interrupted the run, if one did.
     pub(crate) signal: Option<i32>,
+    /// Every ended attempt (kept only for `--timeline`).
+    pub(crate) attempts: Vec<AttemptRecord>,
+    /// The end of each job's output (kept only for `--junit`).
+    pub(crate) tails: Vec<Vec<u8>>,
 }
 
 /// Counts of job outcomes.
@@ -170,6 +209,49 @@ impl RunSummary {
         } else {
             exit::FAILURE
         }
+    }
+}
+
+/// Writes the reports asked for (`--report`, `--junit`, `--timeline`) after a run. Every
+/// one is attempted; the first failure is returned.
+pub(crate) fn write_files(
+    plan: &crate::plan::Plan,
+    jobfile: &str,
+    run: &RunSummary,
+) -> Result<(), crate::error::Error> {
+    let mut first_err = None;
+    let mut keep = |r: Result<(), crate::error::Error>| {
+        if let Err(e) = r {
+            eprintln!("prun: {e}");
+            first_err.get_or_insert(e);
+        }
+    };
+    if let Some(path) = &plan.report {
+        let text = format!("{:#}\n", json::run(run, &plan.jobs));
+        keep(json::write_atomically(path, text.as_bytes()));
+    }
+    if let Some(path) = &plan.junit {
+        keep(junit::write(path, run, &plan.jobs, &run.tails, jobfile));
+    }
+    if let Some(path) = &plan.timeline {
+        let slots = if plan.mode == crate::jobfile::Mode::Sync {
+            1
+        } else {
+            plan.concurrency
+        };
+        let title = format!("prun {jobfile} — run {}", run.run_id);
+        keep(timeline::write(
+            path,
+            &title,
+            &run.attempts,
+            slots,
+            run.started,
+            run.duration,
+        ));
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

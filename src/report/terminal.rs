@@ -1,18 +1,35 @@
-//! Job and hook output on prun's stdout, in the chosen `--output` form: `group` prints a
-//! job's output as one block headed by its name when the job ends, `line` prefixes each
-//! line with `[name] ` as it comes (lines are never torn), `stream` never comes here (jobs
-//! inherit prun's stdout), `none` discards. `--keep-order` holds blocks (or, in line mode,
-//! the lines of every job but the oldest running one) until the jobs before them are done.
+//! Everything prun prints while it runs: job and hook output on stdout in the chosen
+//! `--output` form, and prun's own notices on stderr.
+//!
+//! `group` prints a job's output as one block headed by its name when the job ends; `line`
+//! prefixes each line with `[name] ` as it comes (lines are never torn); `stream` passes
+//! output through (jobs inherit prun's stdout, or, with `--log-dir`, prun copies it); `none`
+//! discards. `--keep-order` holds blocks (or, in line mode, the lines of every job but the
+//! oldest running one) until the jobs before them are done. `--quiet` prints only what
+//! failed, and only notices of a failed run. Under GitHub Actions blocks become
+//! `::group::` sections and a failed job an `::error::` annotation. With a progress bar,
+//! every write happens with the bar hidden.
 //!
 //! Only the scheduler calls this, so nothing here needs a lock.
 
 use std::io::{self, Write};
 
 use crate::cli::OutputMode;
+use crate::report::progress::ProgressView;
 use crate::report::spool::Spool;
 
 /// A line longer than this is printed in pieces (line mode), to bound memory.
 const MAX_LINE: usize = 1 << 20;
+
+/// How the terminal behaves, settled by the plan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TerminalOptions {
+    pub(crate) mode: OutputMode,
+    pub(crate) keep_order: bool,
+    pub(crate) quiet: bool,
+    pub(crate) github: bool,
+    pub(crate) progress: bool,
+}
 
 /// One job's held output, for `--keep-order`.
 #[derive(Default)]
@@ -22,33 +39,56 @@ struct Held {
 }
 
 pub(crate) struct Terminal {
-    mode: OutputMode,
-    keep_order: bool,
+    opts: TerminalOptions,
     names: Vec<String>,
     held: Vec<Held>,
     /// With `--keep-order`: the first job whose output has not all been printed.
     head: usize,
     /// Line mode: a job's last incomplete line, kept until its newline arrives.
     partial: Vec<Vec<u8>>,
+    /// Quiet mode: notices kept back until we know whether the run failed.
+    notices: Vec<String>,
+    progress: Option<ProgressView>,
     out: io::Stdout,
 }
 
 impl Terminal {
-    pub(crate) fn new(mode: OutputMode, keep_order: bool, names: Vec<String>) -> Self {
+    pub(crate) fn new(opts: TerminalOptions, names: Vec<String>) -> Self {
         let n = names.len();
         Terminal {
-            mode,
-            keep_order,
-            names,
+            opts,
             held: (0..n).map(|_| Held::default()).collect(),
             head: 0,
-            partial: vec![Vec::new(); if mode == OutputMode::Line { n } else { 0 }],
+            partial: vec![Vec::new(); if opts.mode == OutputMode::Line { n } else { 0 }],
+            notices: Vec::new(),
+            progress: opts.progress.then(|| ProgressView::new(n)),
+            names,
             out: io::stdout(),
         }
     }
 
-    /// Line mode: bytes a running job wrote. Complete lines are printed (or held).
+    /// A line from prun itself, on stderr (kept back in quiet mode).
+    pub(crate) fn notice(&mut self, msg: &str) {
+        if self.opts.quiet {
+            self.notices.push(msg.to_owned());
+        } else {
+            self.suspended(|| eprintln!("prun: {msg}"));
+        }
+    }
+
+    /// Quiet mode, once the run turned out to fail: the notices kept back.
+    pub(crate) fn flush_notices(&mut self) {
+        for n in std::mem::take(&mut self.notices) {
+            eprintln!("prun: {n}");
+        }
+    }
+
+    /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
     pub(crate) fn job_output(&mut self, job: usize, bytes: &[u8]) {
+        if self.opts.mode != OutputMode::Line {
+            self.write(bytes);
+            return;
+        }
         let partial = &mut self.partial[job];
         let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
             partial.extend_from_slice(bytes);
@@ -67,6 +107,13 @@ impl Terminal {
         self.emit(job, &prefixed);
     }
 
+    /// A job's attempt started.
+    pub(crate) fn job_started(&mut self, job: usize) {
+        if let Some(p) = &mut self.progress {
+            p.started(job, &self.names[job]);
+        }
+    }
+
     /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
     /// ended when that was not a success (`failed, exit 3`), for the block's header;
     /// `last` is false when another attempt follows.
@@ -77,30 +124,32 @@ impl Terminal {
         note: Option<&str>,
         last: bool,
     ) {
-        match self.mode {
-            OutputMode::Group if !output.is_empty() => {
-                let head = match note {
-                    Some(n) => format!("── {} ({n})\n", self.names[job]),
-                    None => format!("── {}\n", self.names[job]),
+        if let Some(p) = &mut self.progress {
+            if last {
+                p.ended(job, note.is_none());
+            } else {
+                p.paused(job);
+            }
+        }
+        let shown = !self.opts.quiet || (last && note.is_some());
+        match self.opts.mode {
+            OutputMode::Group if shown && !output.is_empty() => {
+                let name = match note {
+                    Some(n) => format!("{} ({n})", self.names[job]),
+                    None => self.names[job].clone(),
                 };
-                let tail: &[u8] = if output.ends_with_newline() {
-                    b""
-                } else {
-                    b"\n"
-                };
-                if !self.keep_order || job == self.head {
-                    let mut out = self.out.lock();
-                    // A closed stdout must not stop the run; see `write`.
-                    let _ = out
-                        .write_all(head.as_bytes())
-                        .and_then(|()| output.write_to(&mut out))
-                        .and_then(|()| out.write_all(tail))
-                        .and_then(|()| out.flush());
+                let (head, tail) = self.frame(&name, output.ends_with_newline());
+                if !self.opts.keep_order || job == self.head {
+                    self.suspended_out(|out| {
+                        out.write_all(head.as_bytes())?;
+                        output.write_to(out)?;
+                        out.write_all(tail.as_bytes())
+                    });
                 } else {
                     let held = &mut self.held[job].bytes;
                     held.push(head.as_bytes());
                     let _ = output.write_to(&mut SpoolWriter(held));
-                    held.push(tail);
+                    held.push(tail.as_bytes());
                 }
             }
             OutputMode::Line if !self.partial[job].is_empty() => {
@@ -111,20 +160,30 @@ impl Terminal {
             }
             _ => {}
         }
-        if self.keep_order && last {
+        if self.opts.github
+            && last
+            && let Some(n) = note
+        {
+            let line = format!("::error title=prun: job {} failed::{n}\n", self.names[job]);
+            self.write(line.as_bytes());
+        }
+        if self.opts.keep_order && last {
             self.held[job].ended = true;
             self.advance();
         }
     }
 
     /// A hook's captured output, shown as if it were a job named `job:hook`.
-    pub(crate) fn hook_output(&mut self, owner: &str, hook: &str, output: &[u8]) {
-        if output.is_empty() {
+    pub(crate) fn hook_output(&mut self, owner: &str, hook: &str, output: &[u8], failed: bool) {
+        if output.is_empty() || (self.opts.quiet && !failed) {
             return;
         }
         let name = format!("{owner}:{hook}");
-        let text = match self.mode {
-            OutputMode::Group => block(&name, output),
+        let text = match self.opts.mode {
+            OutputMode::Group => {
+                let (head, tail) = self.frame(&name, output.ends_with(b"\n"));
+                [head.as_bytes(), output, tail.as_bytes()].concat()
+            }
             OutputMode::Line => {
                 let mut o = output.to_vec();
                 if o.last() != Some(&b'\n') {
@@ -138,9 +197,26 @@ impl Terminal {
         self.write(&text);
     }
 
+    /// The run is over: take the progress bar down.
+    pub(crate) fn finish(&mut self) {
+        if let Some(p) = self.progress.take() {
+            p.finish();
+        }
+    }
+
+    /// The header and footer of a block.
+    fn frame(&self, name: &str, ends_with_newline: bool) -> (String, String) {
+        let nl = if ends_with_newline { "" } else { "\n" };
+        if self.opts.github {
+            (format!("::group::{name}\n"), format!("{nl}::endgroup::\n"))
+        } else {
+            (format!("── {name}\n"), nl.to_owned())
+        }
+    }
+
     /// Prints `bytes` for `job` now, or holds them until earlier jobs are done.
     fn emit(&mut self, job: usize, bytes: &[u8]) {
-        if !self.keep_order || job == self.head {
+        if !self.opts.keep_order || job == self.head {
             self.write(bytes);
         } else {
             self.held[job].bytes.push(bytes);
@@ -153,20 +229,32 @@ impl Terminal {
             self.head += 1;
             if self.head < self.held.len() {
                 let mut held = std::mem::take(&mut self.held[self.head].bytes);
-                let mut out = self.out.lock();
-                let _ = held.write_to(&mut out).and_then(|()| out.flush());
+                self.suspended_out(|out| held.write_to(out));
             }
         }
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
-            return;
+        if !bytes.is_empty() {
+            self.suspended_out(|out| out.write_all(bytes));
         }
-        let mut out = self.out.lock();
-        // A closed stdout (`prun ... | head`) must not stop the run: jobs still run and
-        // their hooks still fire; only their output is lost.
-        let _ = out.write_all(bytes).and_then(|()| out.flush());
+    }
+
+    /// Runs `f` on locked stdout with the progress bar hidden, then flushes. A closed
+    /// stdout (`prun ... | head`) must not stop the run: jobs still run and their hooks
+    /// still fire; only their output is lost.
+    fn suspended_out(&self, f: impl FnOnce(&mut io::StdoutLock<'_>) -> io::Result<()>) {
+        self.suspended(|| {
+            let mut out = self.out.lock();
+            let _ = f(&mut out).and_then(|()| out.flush());
+        });
+    }
+
+    fn suspended(&self, f: impl FnOnce()) {
+        match &self.progress {
+            Some(p) => p.suspend(f),
+            None => f(),
+        }
     }
 }
 
@@ -182,19 +270,6 @@ impl Write for SpoolWriter<'_> {
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
     }
-}
-
-/// `── name` and the output, ending with a newline.
-fn block(name: &str, output: &[u8]) -> Vec<u8> {
-    let mut b = Vec::with_capacity(output.len() + name.len() + 8);
-    b.extend_from_slice("── ".as_bytes());
-    b.extend_from_slice(name.as_bytes());
-    b.push(b'\n');
-    b.extend_from_slice(output);
-    if output.last() != Some(&b'\n') {
-        b.push(b'\n');
-    }
-    b
 }
 
 /// `[name] ` before every line of `text`, which ends with a newline.
@@ -217,10 +292,5 @@ mod tests {
     #[test]
     fn prefixes_every_line() {
         assert_eq!(prefix_lines("a", b"x\ny\n"), b"[a] x\n[a] y\n");
-    }
-
-    #[test]
-    fn block_ends_with_newline() {
-        assert_eq!(block("a", b"x"), "── a\nx\n".as_bytes());
     }
 }

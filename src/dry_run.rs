@@ -1,0 +1,89 @@
+//! `--dry-run`: the resolved plan as a person reads it — jobs in the order they would
+//! start, with their needs, hooks, limits and matrix values — and nothing run.
+
+use std::fmt::Write as _;
+
+use crate::jobfile::Mode;
+use crate::plan::Plan;
+
+pub(crate) fn render(plan: &Plan, jobfile: &str) -> String {
+    let mut out = String::new();
+    let slots = if plan.mode == Mode::Sync {
+        1
+    } else {
+        plan.concurrency
+    };
+    let _ = writeln!(
+        out,
+        "{jobfile}: {} job{}, {} mode, {slots} slot{}, output {}{}",
+        plan.jobs.len(),
+        if plan.jobs.len() == 1 { "" } else { "s" },
+        if plan.mode == Mode::Sync {
+            "sync"
+        } else {
+            "async"
+        },
+        if slots == 1 { "" } else { "s" },
+        plan.output.name(),
+        if plan.keep_order {
+            ", in jobfile order"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "shell {}, workdir {}",
+        plan.shell.display(),
+        plan.workdir.display()
+    );
+    for (i, j) in plan.jobs.iter().enumerate() {
+        let _ = writeln!(out, "\n{:>3}. {}", i + 1, j.name);
+        let _ = writeln!(
+            out,
+            "     run: {}",
+            j.run.trim_end().replace('\n', "\n          ")
+        );
+        if !j.needs.is_empty() {
+            let needs: Vec<&str> = j
+                .needs
+                .iter()
+                .map(|&d| plan.jobs[d].name.as_str())
+                .collect();
+            let _ = writeln!(out, "     needs: {}", needs.join(", "));
+        }
+        if !j.matrix.is_empty() {
+            let vars: Vec<String> = j.matrix.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let _ = writeln!(out, "     matrix of '{}': {}", j.base, vars.join(" "));
+        }
+        if let Some(t) = j.timeout {
+            let _ = writeln!(out, "     timeout: {}", humantime::format_duration(t));
+        }
+        if j.retry.retries > 0 {
+            let _ = writeln!(out, "     retries: {}", j.retry.retries);
+        }
+        for (hook, cmd) in j
+            .hooks
+            .for_outcome(true)
+            .into_iter()
+            .chain(j.hooks.on_failure.as_deref().map(|c| ("on_failure", c)))
+        {
+            let _ = writeln!(out, "     {hook}: {cmd}");
+        }
+        if !j.tags.is_empty() {
+            let _ = writeln!(out, "     tags: {}", j.tags.join(", "));
+        }
+    }
+    let run_hooks: Vec<String> = [
+        ("on_success", &plan.hooks.on_success),
+        ("on_failure", &plan.hooks.on_failure),
+        ("on_complete", &plan.hooks.on_complete),
+    ]
+    .into_iter()
+    .filter_map(|(n, c)| c.as_ref().map(|c| format!("  {n}: {c}")))
+    .collect();
+    if !run_hooks.is_empty() {
+        let _ = writeln!(out, "\nrun-level hooks:\n{}", run_hooks.join("\n"));
+    }
+    out
+}

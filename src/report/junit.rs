@@ -1,0 +1,70 @@
+//! `--junit FILE`: the run as JUnit XML (quick-junit, nextest's own writer), one testcase
+//! per job: failures and timeouts carry the last 64 KiB of their output, skipped and never-started
+//! jobs are `skipped`. CI systems read it as a test report.
+
+use std::path::Path;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::{RunSummary, Status};
+use crate::error::Error;
+use crate::plan::JobSpec;
+
+/// Writes the report to `path` atomically; `tails[i]` is the end of job i's output.
+pub(crate) fn write(
+    path: &Path,
+    run: &RunSummary,
+    specs: &[JobSpec],
+    tails: &[Vec<u8>],
+    suite: &str,
+) -> Result<(), Error> {
+    let mut ts = TestSuite::new(suite);
+    ts.set_time(run.duration);
+    for (i, (spec, r)) in specs.iter().zip(&run.results).enumerate() {
+        let status = match r.status {
+            Status::Success => TestCaseStatus::success(),
+            Status::Skipped | Status::NotRun => {
+                let mut s = TestCaseStatus::skipped();
+                if let Some(why) = &r.reason {
+                    s.set_message(why.as_str());
+                }
+                s
+            }
+            Status::Failed | Status::TimedOut | Status::Interrupted => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_type(r.status.as_str());
+                s.set_message(failure_message(r));
+                s
+            }
+        };
+        let mut tc = TestCase::new(spec.name.as_str(), status);
+        tc.set_classname(suite);
+        tc.set_time(r.duration());
+        // Like nextest's default: output is kept for the jobs that did not succeed.
+        if r.status.is_failure()
+            && let Some(tail) = tails.get(i).filter(|t| !t.is_empty())
+        {
+            tc.set_system_out_lossy(tail);
+        }
+        ts.add_test_case(tc);
+    }
+    let mut report = Report::new("prun");
+    report.set_time(run.duration);
+    report.add_test_suite(ts);
+    let xml = report
+        .to_string()
+        .map_err(|e| Error::io("rendering the JUnit report", std::io::Error::other(e)))?;
+    super::json::write_atomically(path, xml.as_bytes())
+}
+
+fn failure_message(r: &super::JobResult) -> String {
+    let how = match (r.exit_code(), r.signal()) {
+        (Some(c), _) => format!("exit {c}"),
+        (None, Some(s)) => format!("killed by {}", crate::executor::signal_name(s)),
+        (None, None) => "did not start".to_owned(),
+    };
+    match &r.reason {
+        Some(why) => format!("{} ({how}): {why}", r.status),
+        None => format!("{} ({how}) after {} attempt(s)", r.status, r.attempts),
+    }
+}

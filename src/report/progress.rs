@@ -1,0 +1,74 @@
+//! The progress bar (indicatif) on stderr: done / total, failures, the running jobs'
+//! names and the elapsed time. Shown only when stderr is a terminal and this is not CI
+//! (or with `--progress always`); job output is printed above it, never through it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+pub(crate) struct ProgressView {
+    bar: ProgressBar,
+    running: BTreeMap<usize, String>,
+    failed: usize,
+}
+
+impl ProgressView {
+    pub(crate) fn new(total: usize) -> Self {
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        let style =
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        bar.set_style(style);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        ProgressView {
+            bar,
+            running: BTreeMap::new(),
+            failed: 0,
+        }
+    }
+
+    pub(crate) fn started(&mut self, job: usize, name: &str) {
+        self.running.insert(job, name.to_owned());
+        self.refresh();
+    }
+
+    /// A job reached its final state (`ok` = succeeded).
+    pub(crate) fn ended(&mut self, job: usize, ok: bool) {
+        self.running.remove(&job);
+        if !ok {
+            self.failed += 1;
+        }
+        self.bar.inc(1);
+        self.refresh();
+    }
+
+    /// An attempt ended that will be retried: the job is no longer running.
+    pub(crate) fn paused(&mut self, job: usize) {
+        self.running.remove(&job);
+        self.refresh();
+    }
+
+    /// Runs `f` (which prints) with the bar hidden, then redraws it.
+    pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+
+    fn refresh(&self) {
+        let names: Vec<&str> = self.running.values().map(String::as_str).collect();
+        let mut msg = String::new();
+        if self.failed > 0 {
+            msg.push_str(&format!("{} failed · ", self.failed));
+        }
+        if !names.is_empty() {
+            msg.push_str("running: ");
+            msg.push_str(&names.join(", "));
+        }
+        self.bar.set_message(msg);
+    }
+}
