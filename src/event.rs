@@ -6,8 +6,6 @@ use crate::report::spool::Spool;
 
 #[derive(Debug)]
 pub(crate) enum Event {
-    /// A job's process group exists (its id is the pgid to signal).
-    Started { job: usize, pgid: i32 },
     /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
     Output { job: usize, bytes: Vec<u8> },
     /// A job's attempt ended; `output` is all it wrote in group mode.

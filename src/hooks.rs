@@ -43,6 +43,8 @@ impl HookShell {
         let req = Request {
             shell: &self.shell,
             script: command,
+            direct: None,
+            env_base: &self.ctx.env_base,
             env: &task.env,
             workdir: &task.workdir,
             capture: self.capture,

@@ -11,6 +11,7 @@ use serde_saphyr::Location;
 
 use crate::cli::{Cli, OutputMode, Progress};
 use crate::diagnostic::{Diagnostic, Source};
+use crate::executor::simple::simple_words;
 use crate::jobfile::{Env, HumanDuration, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
 use crate::matrix::{self, Matrix};
 use crate::needs::{self, RawNeeds};
@@ -63,6 +64,8 @@ pub(crate) struct JobSpec {
     pub(crate) workdir: PathBuf,
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
+    /// The command's words when it is exec'd without a shell (`executor::simple`).
+    pub(crate) direct: Option<Vec<String>>,
     /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
@@ -266,7 +269,17 @@ impl Plan {
                 job.needs = needs;
             }
         }
-        let jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        let mut jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        // Simple commands skip the shell, unless the jobfile chose one, or the job sets
+        // PATH (the shell would find the program on the job's PATH, posix_spawnp on ours).
+        if jf.shell.is_none() {
+            for j in &mut jobs {
+                if !j.env.iter().any(|(k, _)| k == "PATH") {
+                    j.direct =
+                        simple_words(&j.run).map(|w| w.into_iter().map(str::to_owned).collect());
+                }
+            }
+        }
         Ok(Plan {
             mode,
             concurrency,
@@ -416,6 +429,7 @@ impl JobContext<'_> {
             index,
             base: name.clone(),
             matrix: Vec::new(),
+            direct: None,
             tags: keys
                 .tags
                 .or(self.defaults.tags.clone())

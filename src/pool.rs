@@ -4,10 +4,12 @@
 //! rayon never queues work and a job starts the moment it is handed over.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
 use crate::event::Event;
+use crate::executor::spawn::EnvBase;
 use crate::executor::{Capture, Finished, Request, local};
 use crate::keeper::Keeper;
 use crate::plan::{JobSpec, Plan};
@@ -76,6 +78,32 @@ pub(crate) struct RunContext {
     pub(crate) keeper: Option<Keeper>,
     /// Keep the end of each attempt's output (for the JUnit report).
     pub(crate) keep_tail: bool,
+    /// prun's own environment, captured once for every spawn.
+    pub(crate) env_base: EnvBase,
+    /// The process group running in each slot (index slot - 1), 0 when none: what the
+    /// scheduler signals. Workers write it; no message is needed per job start.
+    pub(crate) groups: Vec<AtomicI32>,
+    /// Once prun has been told to stop: the signal for any group that starts after that.
+    pub(crate) stop_signal: AtomicI32,
+}
+
+impl RunContext {
+    /// Sends `sig` to every job's process group running now.
+    pub(crate) fn signal_running(&self, sig: i32) {
+        for g in &self.groups {
+            let pgid = g.load(Ordering::SeqCst);
+            if pgid > 0 {
+                send(pgid, sig);
+            }
+        }
+    }
+}
+
+/// Sends signal number `sig` to process group `pgid`.
+pub(crate) fn send(pgid: i32, sig: i32) {
+    if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+        local::signal_group(pgid, s);
+    }
 }
 
 /// How much of the end of a job's output is kept for reports.
@@ -95,6 +123,8 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
     let req = Request {
         shell: &plan.shell,
         script: &spec.run,
+        direct: spec.direct.as_deref(),
+        env_base: &ctx.env_base,
         env: &env,
         workdir: &spec.workdir,
         capture: capture_for(plan.output, plan.log_dir.is_some()),
@@ -120,10 +150,16 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
             if let Some(k) = &ctx.keeper {
                 k.started(pgid);
             }
-            let _ = tx.send(Event::Started { job, pgid });
+            ctx.groups[a.slot - 1].store(pgid, Ordering::SeqCst);
+            // A job that starts just after prun was told to stop gets the signal too.
+            let sig = ctx.stop_signal.load(Ordering::SeqCst);
+            if sig != 0 {
+                send(pgid, sig);
+            }
         },
         &mut |bytes| sink.take(bytes),
     );
+    ctx.groups[a.slot - 1].store(0, Ordering::SeqCst);
     if let Some(k) = &ctx.keeper
         && group > 0
     {

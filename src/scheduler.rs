@@ -8,16 +8,16 @@
 //! grace period; hooks of the interrupted jobs and the run-level hooks still run. A second
 //! signal kills every job group and the running hook at once and runs no more hooks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Duration, Instant, SystemTime};
 
-use nix::sys::signal::Signal;
-
 use crate::error::Error;
 use crate::event::Event;
-use crate::executor::local::{self, signal_group};
+use crate::executor::local;
+use crate::executor::spawn::EnvBase;
 use crate::executor::{Finished, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::jobfile::Mode;
@@ -68,6 +68,9 @@ pub(crate) fn run(
         run_id: Arc::from(run_id.as_str()),
         keeper,
         keep_tail: plan.junit.is_some(),
+        env_base: EnvBase::capture(),
+        groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
+        stop_signal: AtomicI32::new(0),
     });
     let joblog = plan.joblog.as_deref().map(Joblog::open).transpose()?;
     let hook_shell = HookShell {
@@ -103,7 +106,7 @@ pub(crate) fn run(
         ],
         slots: vec![false; workers],
         slot_of: HashMap::new(),
-        running: HashMap::new(),
+        running: HashSet::new(),
         next: 0,
         blocked: Vec::new(),
         retries: Vec::new(),
@@ -169,8 +172,8 @@ struct Scheduler {
     /// `slots[i]` is true while slot i+1 is taken.
     slots: Vec<bool>,
     slot_of: HashMap<usize, usize>,
-    /// Running jobs and their process group (0 until the worker reports it).
-    running: HashMap<usize, i32>,
+    /// Running jobs (their process groups are in `ctx.groups`, by slot).
+    running: HashSet<usize>,
     /// The next job to start, in file order.
     next: usize,
     /// Jobs reached in file order whose needs have not all ended yet.
@@ -356,7 +359,7 @@ impl Scheduler {
         let slot = self.slots.iter().position(|taken| !taken).unwrap_or(0);
         self.slots[slot] = true;
         self.slot_of.insert(job, slot + 1);
-        self.running.insert(job, 0);
+        self.running.insert(job);
         self.terminal.job_started(job);
         let a = Attempt {
             job,
@@ -368,15 +371,6 @@ impl Scheduler {
 
     fn handle(&mut self, ev: Event) {
         match ev {
-            Event::Started { job, pgid } => {
-                self.running.insert(job, pgid);
-                // A job that started just after a signal gets it too.
-                if self.killed {
-                    signal_group(pgid, Signal::SIGKILL);
-                } else if let Some(sig) = self.signal {
-                    forward(pgid, sig);
-                }
-            }
             Event::Output { job, bytes } => self.terminal.job_output(job, &bytes),
             Event::Ended {
                 job,
@@ -423,11 +417,8 @@ impl Scheduler {
         }
         self.signal = Some(sig);
         self.stop();
-        for &pgid in self.running.values() {
-            if pgid > 0 {
-                forward(pgid, sig);
-            }
-        }
+        self.ctx.stop_signal.store(sig, Ordering::SeqCst);
+        self.ctx.signal_running(sig);
         self.kill_at = Some(Instant::now() + self.plan.grace);
         let msg = format!(
             "{name}: starting no new jobs; sent {name} to {} running job{}, SIGKILL in {} (send it again to kill now)",
@@ -442,11 +433,8 @@ impl Scheduler {
         self.killed = true;
         self.stop();
         self.kill_at = None;
-        for &pgid in self.running.values() {
-            if pgid > 0 {
-                signal_group(pgid, Signal::SIGKILL);
-            }
-        }
+        self.ctx.stop_signal.store(libc::SIGKILL, Ordering::SeqCst);
+        self.ctx.signal_running(libc::SIGKILL);
         self.hooks.cancel();
         self.pending_hooks = 0;
     }
@@ -454,11 +442,8 @@ impl Scheduler {
     /// The grace period after the first signal is over: SIGKILL what is left.
     fn grace_expired(&mut self) {
         self.kill_at = None;
-        for &pgid in self.running.values() {
-            if pgid > 0 {
-                signal_group(pgid, Signal::SIGKILL);
-            }
-        }
+        self.ctx.stop_signal.store(libc::SIGKILL, Ordering::SeqCst);
+        self.ctx.signal_running(libc::SIGKILL);
     }
 
     fn job_ended(&mut self, job: usize, attempt: u32, finished: Finished, output: Spool) {
@@ -688,18 +673,10 @@ impl Scheduler {
 impl Drop for Scheduler {
     /// Whatever way the scheduler goes (a panic included), no job outlives it.
     fn drop(&mut self) {
-        for &pgid in self.running.values() {
-            if pgid > 0 {
-                signal_group(pgid, Signal::SIGKILL);
-            }
+        if !self.running.is_empty() {
+            self.ctx.stop_signal.store(libc::SIGKILL, Ordering::SeqCst);
+            self.ctx.signal_running(libc::SIGKILL);
         }
-    }
-}
-
-/// Sends `sig` (a signal prun received) to a job's process group.
-fn forward(pgid: i32, sig: i32) {
-    if let Ok(s) = Signal::try_from(sig) {
-        signal_group(pgid, s);
     }
 }
 

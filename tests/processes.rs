@@ -221,3 +221,30 @@ fn jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper() {
         "jobs outlived a SIGKILLed prun"
     );
 }
+
+#[test]
+fn simple_commands_skip_the_shell_and_the_rest_use_it() {
+    // $$ in a shell is the shell's pid; a directly exec'd `sh -c` would be a new shell
+    // too, so look at the parent instead: a direct exec's parent is prun itself.
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: direct\n    run: sh ./ppid.sh direct\n  - name: shell\n    run: sh ./ppid.sh shell; true\n",
+    );
+    std::fs::write(p.path("ppid.sh"), "ps -o comm= -p $PPID > \"$1\"\n").unwrap();
+    p.run().code(0);
+    assert_eq!(p.read("direct").trim(), "prun");
+    assert_eq!(p.read("shell").trim(), "sh");
+}
+
+#[test]
+fn a_missing_program_reads_as_the_shell_would_say_it() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: nope\n    run: no-such-program-xyz --flag\n")
+        .run();
+    r.code(1);
+    assert!(r.stdout.contains("not found"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("nope") && r.stderr.contains("127"),
+        "{}",
+        r.stderr
+    );
+}

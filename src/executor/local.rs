@@ -1,20 +1,22 @@
-//! Runs a command as `<shell> -c <script>` on this machine, in a process group of its own
-//! (so a signal or a timeout reaches everything it started), and supervises it to the end:
-//! output is read as it comes, the exit is noticed through a pidfd without polling sleeps,
-//! a timeout sends SIGTERM to the group and SIGKILL after the grace period, and anything
-//! left in the group after the shell exits is terminated the same way.
+//! Runs a command on this machine, in a process group of its own (so a signal or a
+//! timeout reaches everything it started), and supervises it to the end: output is read
+//! as it comes, the exit is noticed through a pidfd without polling sleeps, a timeout
+//! sends SIGTERM to the group and SIGKILL after the grace period, and anything left in
+//! the group after the command exits is terminated the same way.
 //!
-//! Spawning stays on std's posix_spawn path: no `pre_exec` hook, which would force fork.
+//! A simple command (see `simple`) is exec'd directly; anything else runs as
+//! `<shell> -c <script>`. Spawning is posix_spawn (`spawn`), never fork.
 
+use std::cell::RefCell;
+use std::ffi::CString;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use super::spawn::{self, SpawnSpec, c_string, raw};
 use super::{Capture, Exit, Finished, Request};
 
 /// How often a group is checked for survivors while its grace period runs.
@@ -27,6 +29,12 @@ const KILL_SETTLE: Duration = Duration::from_secs(1);
 /// How long output is still drained from a process that escaped the group.
 const ESCAPED_DRAIN: Duration = Duration::from_millis(200);
 
+thread_local! {
+    /// Each worker's read buffer, allocated once (zeroing 64 KiB per job was prun's
+    /// single largest per-job cost).
+    static BUF: RefCell<Vec<u8>> = RefCell::new(vec![0u8; 64 * 1024]);
+}
+
 /// Runs `req` to its end. `on_spawn` receives the process group id as soon as the child
 /// exists; `on_output` receives the captured bytes (only with `Capture::Pipe`).
 pub(crate) fn run(
@@ -36,19 +44,17 @@ pub(crate) fn run(
 ) -> Finished {
     let started = SystemTime::now();
     let clock = Instant::now();
-    let spawned = spawn(req);
-    let (mut child, reader) = match spawned {
-        Ok(pair) => pair,
+    let (pid, reader, stdin) = match start(req) {
+        Ok(started) => started,
         Err(e) => return Finished::not_started(describe_spawn_error(req, &e)),
     };
-    let pgid = child.id() as i32;
-    on_spawn(pgid);
-    if let (Some(bytes), Some(mut stdin)) = (req.stdin, child.stdin.take()) {
+    on_spawn(pid);
+    if let (Some(bytes), Some(mut w)) = (req.stdin, stdin) {
         // A command that does not read its stdin may exit first: EPIPE is fine.
-        let _ = stdin.write_all(bytes);
+        let _ = w.write_all(bytes);
     }
     let mut sup = Supervisor {
-        pgid,
+        pgid: pid,
         deadline: req.timeout.map(|t| clock + t),
         grace: req.grace,
         kill_at: None,
@@ -57,45 +63,78 @@ pub(crate) fn run(
         sigkilled: false,
         gave_up: false,
     };
-    let status = sup.supervise(&mut child, reader, on_output);
+    let status = sup.supervise(reader, on_output);
     Finished {
         started,
         duration: clock.elapsed(),
-        exit: Some(exit_of(status)),
+        exit: Some(status),
         error: None,
         timed_out: sup.timed_out,
         leftovers: sup.leftovers,
     }
 }
 
-fn spawn(req: &Request<'_>) -> io::Result<(Child, Option<io::PipeReader>)> {
-    let mut cmd = Command::new(req.shell);
-    cmd.arg("-c")
-        .arg(req.script)
-        .current_dir(req.workdir)
-        .envs(req.env.iter().map(|(k, v)| (k, v)))
-        .process_group(0)
-        .stdin(if req.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        });
-    let reader = match req.capture {
-        Capture::Inherit => None,
-        Capture::Null => {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            None
-        }
+type Started = (i32, Option<io::PipeReader>, Option<io::PipeWriter>);
+
+/// Spawns the command with its pipes; the parent's copies of the child's ends are closed
+/// when this returns, so EOF arrives when the child's side closes.
+fn start(req: &Request<'_>) -> io::Result<Started> {
+    let (reader, writer) = match req.capture {
         Capture::Pipe => {
-            let (reader, writer) = io::pipe()?;
-            cmd.stdout(writer.try_clone()?).stderr(writer);
-            Some(reader)
+            let (r, w) = io::pipe()?;
+            (Some(r), Some(w))
+        }
+        _ => (None, None),
+    };
+    let (stdin_r, stdin_w) = match req.stdin {
+        Some(_) => {
+            let (r, w) = io::pipe()?;
+            (Some(r), Some(w))
+        }
+        None => (None, None),
+    };
+    let shell_argv = || -> io::Result<Vec<CString>> {
+        Ok(vec![
+            c_string(req.shell)?,
+            c"-c".to_owned(),
+            c_string(req.script)?,
+        ])
+    };
+    let mut spec = SpawnSpec {
+        argv: &[],
+        env: req.env_base,
+        extra: req.env,
+        workdir: req.workdir,
+        capture: req.capture,
+        stdin: raw(stdin_r.as_ref()),
+        out: raw(writer.as_ref()),
+    };
+    let pid = match req.direct {
+        Some(words) => {
+            let argv = words.iter().map(c_string).collect::<io::Result<Vec<_>>>()?;
+            spec.argv = &argv;
+            match spawn::spawn(&spec) {
+                // Not found or not executable: let the shell say so, as it would have.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOENT | libc::EACCES | libc::ENOEXEC)
+                    ) =>
+                {
+                    let argv = shell_argv()?;
+                    spec.argv = &argv;
+                    spawn::spawn(&spec)?
+                }
+                other => other?,
+            }
+        }
+        None => {
+            let argv = shell_argv()?;
+            spec.argv = &argv;
+            spawn::spawn(&spec)?
         }
     };
-    let child = cmd.spawn()?;
-    // `cmd` holds our copy of the pipe's write end; dropping it lets EOF arrive.
-    drop(cmd);
-    Ok((child, reader))
+    Ok((pid, reader, stdin_w))
 }
 
 fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
@@ -108,10 +147,48 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
     format!("cannot start {}: {e}", req.shell.display())
 }
 
-fn exit_of(status: ExitStatus) -> Exit {
-    Exit {
-        code: status.code(),
-        signal: status.signal(),
+/// Reaps `pid` if it has exited.
+fn try_reap(pid: i32) -> Option<Exit> {
+    let mut status = 0;
+    // SAFETY: waitpid with a valid pointer to an int.
+    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    match r {
+        _ if r == pid => Some(exit_of(status)),
+        // Already reaped elsewhere: it has exited, how is unknown.
+        -1 if io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) => {
+            Some(Exit::default())
+        }
+        _ => None,
+    }
+}
+
+/// Waits for `pid` to exit and reaps it.
+fn wait_blocking(pid: i32) -> Option<Exit> {
+    // (Always `Some`: the Option keeps it interchangeable with `try_reap`.)
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid with a valid pointer to an int.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            return Some(exit_of(status));
+        }
+        if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Some(Exit::default());
+        }
+    }
+}
+
+fn exit_of(status: libc::c_int) -> Exit {
+    if libc::WIFEXITED(status) {
+        Exit {
+            code: Some(libc::WEXITSTATUS(status)),
+            signal: None,
+        }
+    } else {
+        Exit {
+            code: None,
+            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+        }
     }
 }
 
@@ -132,14 +209,29 @@ impl Supervisor {
     /// and the pipe is drained.
     fn supervise(
         &mut self,
-        child: &mut Child,
         reader: Option<io::PipeReader>,
         on_output: &mut dyn FnMut(&[u8]),
-    ) -> ExitStatus {
-        let pidfd = pidfd_open(self.pgid);
+    ) -> Exit {
+        BUF.with_borrow_mut(|buf| self.supervise_with(reader, on_output, buf))
+    }
+
+    fn supervise_with(
+        &mut self,
+        reader: Option<io::PipeReader>,
+        on_output: &mut dyn FnMut(&[u8]),
+        buf: &mut [u8],
+    ) -> Exit {
         let mut pipe = reader;
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut status: Option<ExitStatus> = None;
+        let mut status: Option<Exit> = None;
+        // Nothing to read and no deadline: one blocking wait is all it takes.
+        if pipe.is_none() && self.deadline.is_none() {
+            status = self.reap_blocking();
+        }
+        let pidfd = if status.is_none() {
+            pidfd_open(self.pgid)
+        } else {
+            None
+        };
         let mut drain_until: Option<Instant> = None;
         loop {
             let now = Instant::now();
@@ -166,7 +258,7 @@ impl Supervisor {
                 status.is_none() && pidfd.is_none(),
             );
             if pipe_ready && let Some(p) = pipe.as_mut() {
-                match p.read(&mut buf) {
+                match p.read(buf) {
                     Ok(0) => pipe = None,
                     Ok(n) => on_output(&buf[..n]),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -174,19 +266,30 @@ impl Supervisor {
                 }
             }
             if status.is_none() && (child_ready || pidfd.is_none()) {
-                status = self.reap(child);
+                status = self.reap();
             }
         }
     }
 
+    /// Waits for the child to exit, then as `reap`.
+    fn reap_blocking(&mut self) -> Option<Exit> {
+        let st = wait_blocking(self.pgid)?;
+        self.after_exit();
+        Some(st)
+    }
+
     /// Reaps the child if it has exited; then anything left in its group is a leftover.
-    fn reap(&mut self, child: &mut Child) -> Option<ExitStatus> {
-        let st = child.try_wait().ok().flatten()?;
+    fn reap(&mut self) -> Option<Exit> {
+        let st = try_reap(self.pgid)?;
+        self.after_exit();
+        Some(st)
+    }
+
+    fn after_exit(&mut self) {
         if self.kill_at.is_none() && group_settles(self.pgid).is_err() {
             self.leftovers = true;
             self.terminate(Instant::now());
         }
-        Some(st)
     }
 
     /// Sends SIGTERM now and schedules SIGKILL.

@@ -3,6 +3,8 @@
 //! terms that do not depend on where the command ran.
 
 pub(crate) mod local;
+pub(crate) mod simple;
+pub(crate) mod spawn;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -22,6 +24,11 @@ pub(crate) enum Capture {
 pub(crate) struct Request<'a> {
     pub(crate) shell: &'a Path,
     pub(crate) script: &'a str,
+    /// The command's words, when it can be exec'd without the shell (`simple`).
+    pub(crate) direct: Option<&'a [String]>,
+    /// The parent's environment, captured once per run.
+    pub(crate) env_base: &'a spawn::EnvBase,
+    /// Variables set over `env_base`; later entries win.
     pub(crate) env: &'a [(String, String)],
     pub(crate) workdir: &'a Path,
     pub(crate) capture: Capture,
