@@ -78,6 +78,8 @@ pub(crate) struct RunContext {
     pub(crate) keeper: Option<Keeper>,
     /// Keep the end of each attempt's output (for the JUnit report).
     pub(crate) keep_tail: bool,
+    /// Group mode may print a big block as it comes (not with --keep-order or --quiet).
+    pub(crate) stream_group: bool,
     /// prun's own environment, captured once for every spawn.
     pub(crate) env_base: EnvBase,
     /// The process group running in each slot (index slot - 1), 0 when none: what the
@@ -136,6 +138,8 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         job: a.job,
         mode: plan.output,
         spool: Spool::new(),
+        may_stream: ctx.stream_group,
+        streaming: false,
         tail: Vec::new(),
         keep_tail: ctx.keep_tail,
         log: log_path(plan, spec).and_then(|p| open_log(&p, a.attempt)),
@@ -180,6 +184,10 @@ struct Sink<'a> {
     job: usize,
     mode: OutputMode,
     spool: Spool,
+    /// Group mode: pass output on as it comes once it outgrows `STREAM_AFTER`, so the
+    /// scheduler can print a big block straight through instead of spooling it.
+    may_stream: bool,
+    streaming: bool,
     tail: Vec<u8>,
     keep_tail: bool,
     log: Option<std::fs::File>,
@@ -201,7 +209,16 @@ impl Sink<'_> {
             }
         }
         match self.mode {
-            OutputMode::Group => self.spool.push(bytes),
+            OutputMode::Group if self.streaming => self.send(bytes.to_vec()),
+            OutputMode::Group => {
+                self.spool.push(bytes);
+                if self.may_stream && self.spool.len() > STREAM_AFTER {
+                    self.streaming = true;
+                    let mut held = Vec::with_capacity(self.spool.len() as usize);
+                    let _ = std::mem::take(&mut self.spool).write_to(&mut held);
+                    self.send(held);
+                }
+            }
             OutputMode::Line | OutputMode::Stream => {
                 let _ = self.tx.send(Event::Output {
                     job: self.job,
@@ -211,7 +228,17 @@ impl Sink<'_> {
             OutputMode::None => {}
         }
     }
+
+    fn send(&self, bytes: Vec<u8>) {
+        let _ = self.tx.send(Event::Output {
+            job: self.job,
+            bytes,
+        });
+    }
 }
+
+/// In group mode, a job whose output passes this size is passed on as it comes.
+const STREAM_AFTER: u64 = 256 * 1024;
 
 /// Opens a job's log file: new for its first attempt, appended to (under a marker line)
 /// for later ones.

@@ -68,6 +68,7 @@ pub(crate) fn run(
         run_id: Arc::from(run_id.as_str()),
         keeper,
         keep_tail: plan.junit.is_some(),
+        stream_group: !plan.keep_order && !plan.quiet,
         env_base: EnvBase::capture(),
         groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
         stop_signal: AtomicI32::new(0),

@@ -232,3 +232,36 @@ fn two_jobs_writing_a_gigabyte_each_pass_in_bounded_memory() {
     assert_eq!(total - zeros, "── a\n\n── b\n\n".len() as u64);
     assert!(peak > 0 && peak < 64 * 1024, "peak RSS {peak} KiB");
 }
+
+/// Big blocks are printed as they come when nothing else is being printed; every other
+/// block waits, whole: they never mix.
+#[test]
+fn big_blocks_streamed_through_never_mix() {
+    let mut y = String::from("jobs:\n");
+    for (name, ch) in [("a", 'x'), ("b", 'y')] {
+        y.push_str(&format!(
+            "  - name: {name}\n    run: for i in $(seq 40); do head -c 20000 /dev/zero | tr '\\0' {ch}; echo; sleep 0.01; done\n"
+        ));
+    }
+    y.push_str("  - name: c\n    run: sleep 0.1; echo small\n");
+    let r = Prun::new().jobfile(&y).args(&["-j", "3"]).run();
+    r.code(0);
+    let b = blocks(&r.stdout);
+    assert_eq!(b.len(), 3, "{}", &r.stdout[..200.min(r.stdout.len())]);
+    for (head, lines) in b {
+        match head.as_str() {
+            "a" | "b" => {
+                let ch = if head == "a" { 'x' } else { 'y' };
+                assert_eq!(lines.len(), 40, "{head}");
+                assert!(
+                    lines
+                        .iter()
+                        .all(|l| l.len() == 20000 && l.chars().all(|c| c == ch)),
+                    "{head} mixed"
+                );
+            }
+            "c" => assert_eq!(lines, ["small"]),
+            other => panic!("unexpected block {other}"),
+        }
+    }
+}

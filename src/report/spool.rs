@@ -41,6 +41,10 @@ impl Spool {
         self.mem.extend_from_slice(bytes);
     }
 
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }

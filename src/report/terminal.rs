@@ -12,7 +12,10 @@
 //!
 //! Only the scheduler calls this, so nothing here needs a lock.
 
-use std::io::{self, Write};
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::mem::ManuallyDrop;
+use std::os::fd::FromRawFd;
 
 use crate::cli::OutputMode;
 use crate::report::progress::ProgressView;
@@ -49,7 +52,18 @@ pub(crate) struct Terminal {
     /// Quiet mode: notices kept back until we know whether the run failed.
     notices: Vec<String>,
     progress: Option<ProgressView>,
+    /// Group mode: the job whose big block is being printed as it comes; every other
+    /// block waits for it to end, so blocks never mix.
+    owner: Option<usize>,
+    /// Jobs that passed output on while another owned stdout (held in `held`).
+    pending: Vec<usize>,
+    /// Blocks of ended jobs waiting for the owner: (job, parts, note).
+    waiting: std::collections::VecDeque<(usize, Vec<Spool>, Option<String>)>,
+    /// The last byte printed of the owner's block.
+    owner_last: Option<u8>,
     out: io::Stdout,
+    /// fd 1 itself (never closed by prun), for `suspended_out`.
+    fd1: ManuallyDrop<File>,
 }
 
 impl Terminal {
@@ -62,8 +76,15 @@ impl Terminal {
             partial: vec![Vec::new(); if opts.mode == OutputMode::Line { n } else { 0 }],
             notices: Vec::new(),
             progress: opts.progress.then(|| ProgressView::new(n)),
+            owner: None,
+            pending: Vec::new(),
+            waiting: std::collections::VecDeque::new(),
+            owner_last: None,
             names,
             out: io::stdout(),
+            // SAFETY: fd 1 is open for the life of the process; ManuallyDrop keeps this
+            // File from closing it.
+            fd1: ManuallyDrop::new(unsafe { File::from_raw_fd(1) }),
         }
     }
 
@@ -85,6 +106,10 @@ impl Terminal {
 
     /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
     pub(crate) fn job_output(&mut self, job: usize, bytes: &[u8]) {
+        if self.opts.mode == OutputMode::Group {
+            self.group_output(job, bytes);
+            return;
+        }
         if self.opts.mode != OutputMode::Line {
             self.write(bytes);
             return;
@@ -133,6 +158,17 @@ impl Terminal {
         }
         let shown = !self.opts.quiet || (last && note.is_some());
         match self.opts.mode {
+            OutputMode::Group if self.owner == Some(job) => self.end_owned(job, output, note),
+            OutputMode::Group if self.owner.is_some() || self.pending.contains(&job) => {
+                // Another block is being printed: this one waits for it, whole.
+                self.pending.retain(|&j| j != job);
+                let held = std::mem::take(&mut self.held[job].bytes);
+                if shown {
+                    self.waiting
+                        .push_back((job, vec![held, output], note.map(str::to_owned)));
+                }
+                self.release();
+            }
             OutputMode::Group if shown && !output.is_empty() => {
                 let name = match note {
                     Some(n) => format!("{} ({n})", self.names[job]),
@@ -197,6 +233,96 @@ impl Terminal {
         self.write(&text);
     }
 
+    /// Group mode: output a big job passes on as it comes.
+    fn group_output(&mut self, job: usize, bytes: &[u8]) {
+        match self.owner {
+            Some(o) if o == job => self.write_owned(bytes),
+            Some(_) => {
+                if !self.pending.contains(&job) {
+                    self.pending.push(job);
+                }
+                self.held[job].bytes.push(bytes);
+            }
+            None => {
+                self.owner = Some(job);
+                let (head, _) = self.frame(&self.names[job].clone(), true);
+                self.write(head.as_bytes());
+                self.write_owned(bytes);
+            }
+        }
+    }
+
+    fn write_owned(&mut self, bytes: &[u8]) {
+        if let Some(&b) = bytes.last() {
+            self.owner_last = Some(b);
+        }
+        self.write(bytes);
+    }
+
+    /// The owner ended: close its block (its status goes in a last line, since its
+    /// header was printed before it was known), then print what waited.
+    fn end_owned(&mut self, job: usize, mut rest: Spool, note: Option<&str>) {
+        if !rest.is_empty() {
+            let last = rest.ends_with_newline();
+            self.suspended_out(|out| rest.write_to(out));
+            self.owner_last = Some(if last { b'\n' } else { b'.' });
+        }
+        let (_, tail) = self.frame("", self.owner_last == Some(b'\n'));
+        let mut end = tail;
+        if let Some(n) = note
+            && !self.opts.github
+        {
+            end.push_str(&format!("── {} ({n})\n", self.names[job]));
+        }
+        self.write(end.as_bytes());
+        self.owner = None;
+        self.owner_last = None;
+        self.release();
+    }
+
+    /// With no owner: print the blocks that waited, then let a job that is still passing
+    /// output on become the owner.
+    fn release(&mut self) {
+        if self.owner.is_some() {
+            return;
+        }
+        while let Some((job, mut parts, note)) = self.waiting.pop_front() {
+            if parts.iter().all(Spool::is_empty) {
+                continue;
+            }
+            let name = match &note {
+                Some(n) => format!("{} ({n})", self.names[job]),
+                None => self.names[job].clone(),
+            };
+            let nl = parts
+                .iter()
+                .rev()
+                .find(|p| !p.is_empty())
+                .is_some_and(Spool::ends_with_newline);
+            let (head, tail) = self.frame(&name, nl);
+            self.suspended_out(|out| {
+                out.write_all(head.as_bytes())?;
+                for p in &mut parts {
+                    p.write_to(out)?;
+                }
+                out.write_all(tail.as_bytes())
+            });
+        }
+        if !self.pending.is_empty() {
+            let job = self.pending.remove(0);
+            self.owner = Some(job);
+            let mut held = std::mem::take(&mut self.held[job].bytes);
+            let (head, _) = self.frame(&self.names[job].clone(), true);
+            self.write(head.as_bytes());
+            self.owner_last = if held.ends_with_newline() {
+                Some(b'\n')
+            } else {
+                Some(b'.')
+            };
+            self.suspended_out(|out| held.write_to(out));
+        }
+    }
+
     /// The run is over: take the progress bar down.
     pub(crate) fn finish(&mut self) {
         if let Some(p) = self.progress.take() {
@@ -243,9 +369,14 @@ impl Terminal {
     /// Runs `f` on locked stdout with the progress bar hidden, then flushes. A closed
     /// stdout (`prun ... | head`) must not stop the run: jobs still run and their hooks
     /// still fire; only their output is lost.
-    fn suspended_out(&self, f: impl FnOnce(&mut io::StdoutLock<'_>) -> io::Result<()>) {
+    ///
+    /// Writes go to fd 1 through a block-sized buffer of their own, not through std's
+    /// line-buffered stdout, which scans every byte for newlines and copies it once more;
+    /// big writes (a spooled block) pass the buffer by and go to the kernel directly.
+    fn suspended_out(&self, f: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>) {
         self.suspended(|| {
-            let mut out = self.out.lock();
+            let _lock = self.out.lock();
+            let mut out = BufWriter::with_capacity(64 * 1024, &*self.fd1);
             let _ = f(&mut out).and_then(|()| out.flush());
         });
     }

@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# benches/bench.sh - prun against the process-spawn floor and the runners people use
+# instead (xargs -P, GNU parallel, rust-parallel), measured in one session.
+#
+#   bash benches/bench.sh              # full run (about 20 min on 2 cores) -> BENCHMARKS.md
+#   QUICK=1 bash benches/bench.sh      # regression guard for CI (well under a minute):
+#                                      # fails if prun is slower than xargs on this machine
+#
+# Method (as ../shared/bench/peers.sh): every timed run of a runner is paired with a run
+# of the floor program right before it, the order of runners rotates each round, and a
+# runner's ratio is its wall time / the floor's wall time in the same pair; tables give
+# medians over pairs, which survive a shared, drifting machine far better than absolute
+# times. The floor (benches/floor.c) only posix_spawns and reaps. Wall time is bash's
+# EPOCHREALTIME; peak RSS is GNU time's %M (the largest process waited for: the runner,
+# or one of its jobs when the runner is smaller). All output goes to /dev/null.
+#
+# Knobs: N (jobs per throughput case, default 10000), ROUNDS (pairs per case, default 3),
+# SECTIONS (any of: throughput startup sleep output big; default all),
+# BIG_N (default 100000), OUT (default benches/out).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUICK=${QUICK:-0}
+OUT=${OUT:-benches/out}
+mkdir -p "$OUT"
+if [[ $QUICK == 1 ]]; then
+  N=${N:-1000}; ROUNDS=${ROUNDS:-5}; SECTIONS=${SECTIONS:-quick}
+else
+  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput startup sleep output big"}
+fi
+BIG_N=${BIG_N:-100000}
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+say() { printf '%s\n' "$*" >&2; }
+
+# ------------------------------------------------------------------ tools
+install_tools() {
+  local want=()
+  [[ -x /usr/bin/time ]] || want+=(time)
+  if [[ $QUICK != 1 ]]; then
+    command -v parallel >/dev/null || want+=(parallel)
+    command -v hyperfine >/dev/null || want+=(hyperfine)
+  fi
+  if ((${#want[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    say "installing ${want[*]} (Debian packages)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${want[@]}" >/dev/null
+  fi
+  if [[ $QUICK != 1 ]] && ! command -v rust-parallel >/dev/null && [[ ! -x $HOME/.cargo/bin/rust-parallel ]]; then
+    say "installing rust-parallel (crates.io)"
+    cargo install --locked -q rust-parallel
+  fi
+  export PATH="$PATH:$HOME/.cargo/bin"
+}
+install_tools
+cc -O2 -o "$OUT/floor" benches/floor.c
+cargo build --release --locked -q
+FLOOR=$OUT/floor
+PRUN=target/release/prun
+TMPD=$(mktemp -d)
+trap 'rm -rf "$TMPD"' EXIT
+
+# ------------------------------------------------------------------ inputs
+make_inputs() {
+  local n=$1
+  seq "$n" | sed 's/.*/true/' >"$TMPD/true-$n.txt"
+  seq "$n" | sed 's/^/echo /' >"$TMPD/echo-$n.txt"
+  { echo "jobs:"; sed 's/.*/  - "true"/' "$TMPD/true-$n.txt"; } >"$TMPD/true-$n.yaml"
+  { echo "shell: /bin/sh"; cat "$TMPD/true-$n.yaml"; } >"$TMPD/truesh-$n.yaml"
+  { echo "jobs:"; sed 's/.*/  - &/' "$TMPD/echo-$n.txt"; } >"$TMPD/echo-$n.yaml"
+}
+
+# cmd CASE N J TOOL -> the command line
+cmd() {
+  local c=$1 n=$2 j=$3 t=$4 shc
+  case $c in true) shc='true' ;; echo) shc='echo {}' ;; esac
+  case $t in
+    floor) echo "$FLOOR $n $j /bin/sh -c '$shc'" ;;
+    floor-exec) echo "$FLOOR $n $j true" ;;
+    prun-none) echo "$PRUN $TMPD/$c-$n.yaml -j $j --output none" ;;
+    prun-sh-none) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output none" ;;
+    prun-group) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output group" ;;
+    xargs) echo "xargs -a $TMPD/$c-$n.txt -d '\\n' -n 1 -P $j /bin/sh -c" ;;
+    rust-parallel) echo "rust-parallel -i $TMPD/$c-$n.txt -j $j -s --shell-path /bin/sh" ;;
+    parallel) echo "env PARALLEL_SHELL=/bin/sh parallel --will-cite -j $j -a $TMPD/$c-$n.txt" ;;
+  esac
+}
+available() {
+  case $1 in
+    rust-parallel) command -v rust-parallel >/dev/null ;;
+    parallel) command -v parallel >/dev/null ;;
+    *) true ;;
+  esac
+}
+
+# run_one CMD -> "wall_s maxrss_kb rc"
+run_one() {
+  local t0 t1 rc=0
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%M' -o "$TMPD/time" bash -c "$1" >/dev/null 2>"$TMPD/stderr" || rc=$?
+  t1=$EPOCHREALTIME
+  echo "$(echo "$t1 - $t0" | bc -l) $(tail -1 "$TMPD/time" | tr -dc 0-9) $rc"
+}
+
+RAW=$OUT/raw.tsv
+: >"$RAW"
+# paired CASE N J REF TOOL... : rows "case n j tool round wall rss rc ref_wall"
+paired() {
+  local c=$1 n=$2 j=$3 ref=$4; shift 4
+  local tools=() t r i k
+  for t in "$@"; do available "$t" && tools+=("$t"); done
+  k=${#tools[@]}
+  say "== $c N=$n -j $j: ${tools[*]} (paired with $ref)"
+  for ((r = 0; r < ROUNDS; r++)); do
+    for ((i = 0; i < k; i++)); do
+      t=${tools[(i + r) % k]}
+      read -r rw rr rrc <<<"$(run_one "$(cmd "$c" "$n" "$j" "$ref")")"
+      read -r w rss rc <<<"$(run_one "$(cmd "$c" "$n" "$j" "$t")")"
+      [[ $rc == 0 ]] || say "!! $t exited $rc: $(head -c 300 "$TMPD/stderr")"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$n" "$j" "$t" "$r" "$w" "$rss" "$rc" "$rw" >>"$RAW"
+      printf '   %-14s %7.3fs  floor %7.3fs  ratio %.3f\n' "$t" "$w" "$rw" "$(echo "$w / $rw" | bc -l)" >&2
+    done
+  done
+}
+
+# medians CASE N J TOOL -> "median_wall median_ratio median_rss_mb"
+medians() {
+  awk -F'\t' -v c="$1" -v n="$2" -v j="$3" -v t="$4" '
+    function med(a, k,   i, x, y, tmp) {
+      for (x = 1; x <= k; x++) for (y = x + 1; y <= k; y++) if (a[y] < a[x]) { tmp = a[x]; a[x] = a[y]; a[y] = tmp }
+      return (k % 2) ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2
+    }
+    $1 == c && $2 == n && $3 == j && $4 == t { k++; w[k] = $6; r[k] = $6 / $9; m[k] = $7 / 1024 }
+    END { if (k) printf "%.3f %.3f %.1f\n", med(w, k), med(r, k), med(m, k); else print "- - -" }' "$RAW"
+}
+
+REPORT=$OUT/report.md
+: >"$REPORT"
+row() { printf '%s\n' "$*" | tee -a "$REPORT" >&2; }
+
+# ------------------------------------------------------------------ quick guard
+if has quick; then
+  make_inputs "$N"
+  paired true "$N" 2 floor prun-none prun-sh-none xargs
+  read -r pw pr _ <<<"$(medians true "$N" 2 prun-sh-none)"
+  read -r xw xr _ <<<"$(medians true "$N" 2 xargs)"
+  read -r dw dr _ <<<"$(medians true "$N" 2 prun-none)"
+  row "quick guard, $N x true at -j 2, ratio to the floor (median of $ROUNDS pairs):"
+  row "  prun (shell) $pr   prun (direct exec) $dr   xargs -P $xr"
+  if awk -v p="$pr" -v x="$xr" 'BEGIN { exit !(p > x) }'; then
+    row "FAIL: prun ($pr x the floor) is slower than xargs ($xr x the floor)"
+    exit 1
+  fi
+  row "ok: prun is ahead of xargs"
+  exit 0
+fi
+
+# ------------------------------------------------------------------ full run
+if has throughput; then
+  make_inputs "$N"
+  for c in true echo; do
+    for j in 2 5; do
+      tools=(prun-none prun-group xargs rust-parallel parallel)
+      [[ $c == true ]] && tools=(prun-none prun-sh-none prun-group xargs rust-parallel parallel)
+      paired "$c" "$N" "$j" floor "${tools[@]}"
+    done
+  done
+fi
+
+STARTUP=""
+if has startup && command -v hyperfine >/dev/null; then
+  make_inputs 1
+  hyperfine -N --warmup 5 --runs 40 --export-json "$TMPD/startup.json" \
+    -n floor "$FLOOR 1 1 /bin/sh -c true" \
+    -n xargs "xargs -a $TMPD/true-1.txt -d '\\n' -n 1 /bin/sh -c" \
+    -n prun "$PRUN $TMPD/truesh-1.yaml" \
+    -n "prun (direct exec)" "$PRUN $TMPD/true-1.yaml" \
+    >&2
+  STARTUP=$(python3 -c '
+import json,sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+x = r["xargs"]["median"]
+for k in ("floor", "xargs", "prun", "prun (direct exec)"):
+    print("| %s | %.2f ms | %.2f |" % (k, r[k]["median"] * 1000, r[k]["median"] / x))
+' "$TMPD/startup.json")
+fi
+
+SLEEP=""
+if has sleep; then
+  echo "jobs:" >"$TMPD/sleep.yaml"
+  for _ in $(seq 40); do echo "  - sleep 0.1" >>"$TMPD/sleep.yaml"; done
+  for ((r = 0; r < ROUNDS + 4; r++)); do
+    read -r fw _ _ <<<"$(run_one "$FLOOR 40 5 sleep 0.1")"
+    read -r pw _ _ <<<"$(run_one "$PRUN $TMPD/sleep.yaml -j 5")"
+    printf 'sleep\t40\t5\tprun\t%s\t%s\t0\t0\t%s\n' "$r" "$pw" "$fw" >>"$RAW"
+    say "   sleep: prun ${pw}s floor ${fw}s"
+  done
+  SLEEP=$(awk -F'\t' '$1 == "sleep" { k++; d[k] = ($6 - $9) * 1000; f[k] = $9; p[k] = $6 }
+    END { for (x = 1; x <= k; x++) for (y = x + 1; y <= k; y++) { if (d[y] < d[x]) { t = d[x]; d[x] = d[y]; d[y] = t }
+            if (f[y] < f[x]) { t = f[x]; f[x] = f[y]; f[y] = t } if (p[y] < p[x]) { t = p[x]; p[x] = p[y]; p[y] = t } }
+          m = (k % 2) ? (k + 1) / 2 : k / 2
+          printf "| %.3f s | %.3f s | %+.1f ms |", f[m], p[m], d[m] }' "$RAW")
+fi
+
+OUTPUT=""
+if has output; then
+  GB=1000000000
+  printf 'jobs:\n  - head -c %s /dev/zero\n' "$GB" >"$TMPD/gb1.yaml"
+  printf 'jobs:\n  - head -c %s /dev/zero\n  - head -c %s /dev/zero\n' "$GB" "$GB" >"$TMPD/gb2.yaml"
+  for ((r = 0; r < ROUNDS; r++)); do
+    read -r c1 _ _ <<<"$(run_one "head -c $GB /dev/zero | cat")"
+    read -r p1 m1 _ <<<"$(run_one "$PRUN $TMPD/gb1.yaml --output group")"
+    read -r c2 _ _ <<<"$(run_one "head -c $((2 * GB)) /dev/zero | cat")"
+    read -r p2 m2 _ <<<"$(run_one "$PRUN $TMPD/gb2.yaml -j 2 --output group")"
+    printf 'gb1\t1\t1\tprun\t%s\t%s\t%s\t0\t%s\n' "$r" "$p1" "$m1" "$c1" >>"$RAW"
+    printf 'gb2\t2\t2\tprun\t%s\t%s\t%s\t0\t%s\n' "$r" "$p2" "$m2" "$c2" >>"$RAW"
+    say "   1 GB: prun ${p1}s cat ${c1}s; 2 x 1 GB: prun ${p2}s cat ${c2}s"
+  done
+  read -r w1 r1 m1 <<<"$(medians gb1 1 1 prun)"
+  read -r w2 r2 m2 <<<"$(medians gb2 2 2 prun)"
+  OUTPUT="| 1 job writing 1 GB | $w1 s | $r1 | $m1 MB |
+| 2 jobs writing 1 GB each, -j 2 | $w2 s | $r2 | $m2 MB |"
+fi
+
+BIG=""
+if has big; then
+  seq "$BIG_N" | sed 's/^/  - echo /' | { echo "jobs:"; cat; } >"$TMPD/big.yaml"
+  read -r cw cm _ <<<"$(run_one "$PRUN $TMPD/big.yaml --check")"
+  read -r bw bm brc <<<"$(run_one "$PRUN $TMPD/big.yaml -j 5 --output none")"
+  BIG="| $BIG_N jobs (\`echo N\`) | $(du -h "$TMPD/big.yaml" | cut -f1) | ${cw} s, $(echo "$cm / 1024" | bc) MB | ${bw} s, $(echo "$bm / 1024" | bc) MB (exit $brc) |"
+fi
+
+# ------------------------------------------------------------------ report
+{
+  echo "# prun benchmarks"
+  echo
+  echo "Produced by \`bash benches/bench.sh\` on $(date -u +%Y-%m-%d) (the whole file is rewritten by each run)."
+  echo
+  echo "## Machine and versions"
+  echo
+  echo "- $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
+  echo "- prun $($PRUN --version | cut -d' ' -f2) (release build); floor: benches/floor.c (cc -O2, posix_spawnp + wait)"
+  echo "- $(xargs --version | head -1); $(parallel --version 2>/dev/null | head -1 || echo 'GNU parallel: not installed'); $(rust-parallel --version 2>/dev/null || echo 'rust-parallel: not installed')"
+  echo "- /bin/sh is $(readlink -f /bin/sh)"
+  echo
+  echo "## Throughput: N = $N jobs, median ratio to the floor over $ROUNDS pairs (lower is better)"
+  echo
+  echo "The floor runs \`/bin/sh -c CMD\` per job. \`prun (none)\` is \`--output none\`; for \`true\`"
+  echo "jobs it execs \`true\` directly (a simple command), \`prun (sh, none)\` forces the shell"
+  echo "with \`shell: /bin/sh\`. \`prun (group)\` is the default grouped output, through the shell."
+  echo
+  echo "| case | -j | floor wall | prun (none) | prun (sh, none) | prun (group) | xargs -P | rust-parallel | GNU parallel | prun peak RSS |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in true echo; do
+    for j in 2 5; do
+      fw=$(awk -F'\t' -v c=$c -v j=$j '$1 == c && $3 == j { s += $9; k++ } END { if (k) printf "%.2f s", s / k }' "$RAW")
+      line="| $c | $j | $fw"
+      for t in prun-none prun-sh-none prun-group xargs rust-parallel parallel; do
+        read -r _ r _ <<<"$(medians $c "$N" $j $t)"
+        line="$line | $r"
+      done
+      read -r _ _ m <<<"$(medians $c "$N" $j prun-none)"
+      echo "$line | $m MB |"
+    done
+  done
+  if [[ -n $STARTUP ]]; then
+    echo
+    echo "## Start-up: one job, hyperfine median of 40 runs"
+    echo
+    echo "| runner | median | ratio to xargs |"
+    echo "| --- | ---: | ---: |"
+    echo "$STARTUP"
+  fi
+  if [[ -n $SLEEP ]]; then
+    echo
+    echo "## Scheduling: 40 x \`sleep 0.1\` at -j 5 (ideal 0.8 s), medians"
+    echo
+    echo "| floor | prun | prun - floor |"
+    echo "| ---: | ---: | ---: |"
+    echo "$SLEEP"
+  fi
+  if [[ -n $OUTPUT ]]; then
+    echo
+    echo "## Grouped output: bytes through prun vs \`head -c ... | cat\` of the same bytes, medians"
+    echo
+    echo "| case | prun wall | ratio to cat | prun peak RSS |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "$OUTPUT"
+  fi
+  if [[ -n $BIG ]]; then
+    echo
+    echo "## A big jobfile"
+    echo
+    echo "| jobfile | size | \`--check\`: time, peak RSS | full run at -j 5, \`--output none\`: time, peak RSS |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "$BIG"
+  fi
+  echo
+  echo "Raw rows: \`$RAW\` (case, N, -j, runner, round, wall s, peak RSS KiB, exit code, floor wall s)."
+} >BENCHMARKS.md
+cat BENCHMARKS.md >&2
