@@ -106,6 +106,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub timeline: Option<PathBuf>,
 
+    /// Where jobs run: `local` (here), or `slurm` (each job as a Slurm job step, through
+    /// srun) [default: the jobfile's `executor`, else local].
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub executor: Option<ExecutorKind>,
+
     /// Print the resolved plan and run nothing.
     #[arg(long, conflicts_with = "check")]
     pub dry_run: bool,
@@ -113,6 +118,13 @@ pub struct Cli {
     /// Only validate the jobfile (and the options): exit 0 if it is valid, 2 if not.
     #[arg(long)]
     pub check: bool,
+}
+
+/// `--executor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutorKind {
+    Local,
+    Slurm,
 }
 
 /// `--progress`.

@@ -44,6 +44,7 @@ impl HookShell {
             shell: &self.shell,
             script: command,
             direct: None,
+            wrapper: None,
             env_base: &self.ctx.env_base,
             env: &task.env,
             workdir: &task.workdir,

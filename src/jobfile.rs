@@ -120,7 +120,7 @@ pub(crate) struct JobKeys {
     pub(crate) matrix: Option<Sp<crate::matrix::Matrix>>,
     pub(crate) tags: Option<Sp<Vec<String>>>,
     pub(crate) executor: Option<Sp<String>>,
-    pub(crate) slurm: Option<Sp<BTreeMap<String, serde_json::Value>>>,
+    pub(crate) slurm: Option<Sp<crate::executor::slurm::SlurmOptions>>,
 }
 
 /// One entry of `jobs:`: a bare string is a job whose command is that string.

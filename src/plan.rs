@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use serde_saphyr::Location;
 
-use crate::cli::{Cli, OutputMode, Progress};
+use crate::cli::{Cli, ExecutorKind, OutputMode, Progress};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::executor::simple::simple_words;
+use crate::executor::slurm::{self, SlurmOptions};
 use crate::jobfile::{Env, HumanDuration, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
 use crate::matrix::{self, Matrix};
 use crate::needs::{self, RawNeeds};
@@ -66,6 +67,12 @@ pub(crate) struct JobSpec {
     pub(crate) hook_timeout: Duration,
     /// The command's words when it is exec'd without a shell (`executor::simple`).
     pub(crate) direct: Option<Vec<String>>,
+    /// With the Slurm executor: the srun command line the job runs under.
+    pub(crate) srun: Option<Vec<String>>,
+    /// Its `slurm:` options (the job's over `defaults`'), used with the Slurm executor.
+    pub(crate) slurm: Option<SlurmOptions>,
+    /// Its own `executor:` (or the default's), if it chose one.
+    pub(crate) executor: Option<ExecutorKind>,
     /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
@@ -132,9 +139,6 @@ pub(crate) struct Facts<'a> {
 /// The largest pool prun runs (one thread per slot).
 pub(crate) const MAX_POOL: usize = 4096;
 
-/// Keys this version parses and validates but cannot run yet.
-const NOT_YET: &str = "is not supported yet by this version of prun";
-
 impl Plan {
     /// Validates the jobfile against the command line and fills in every default.
     pub(crate) fn resolve(
@@ -153,7 +157,10 @@ impl Plan {
                 ),
             );
         }
-        refuse(src, "executor", jf.executor.as_ref().map(|s| &s.referenced))?;
+        let run_executor = match &jf.executor {
+            Some(e) => Some(executor_kind(src, e)?),
+            None => None,
+        };
         let mode = cli
             .mode
             .or(jf.mode.as_ref().map(|m| m.value))
@@ -270,11 +277,27 @@ impl Plan {
             }
         }
         let mut jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        let grace = cli
+            .grace
+            .or(jf.grace.as_ref().map(|g| g.value.0))
+            .unwrap_or(DEFAULT_GRACE);
+        for j in &mut jobs {
+            let kind = cli
+                .executor
+                .or(j.executor)
+                .or(run_executor)
+                .unwrap_or(ExecutorKind::Local);
+            if kind == ExecutorKind::Slurm {
+                let opts = j.slurm.clone().unwrap_or_default();
+                j.srun = Some(slurm::srun_args(&j.name, &opts, j.timeout, grace));
+            }
+        }
         // Simple commands skip the shell, unless the jobfile chose one, or the job sets
-        // PATH (the shell would find the program on the job's PATH, posix_spawnp on ours).
+        // PATH (the shell would find the program on the job's PATH, posix_spawnp on ours),
+        // or the job runs under srun.
         if jf.shell.is_none() {
             for j in &mut jobs {
-                if !j.env.iter().any(|(k, _)| k == "PATH") {
+                if j.srun.is_none() && !j.env.iter().any(|(k, _)| k == "PATH") {
                     j.direct =
                         simple_words(&j.run).map(|w| w.into_iter().map(str::to_owned).collect());
                 }
@@ -356,7 +379,6 @@ impl JobContext<'_> {
             },
             JobEntry::Full(keys) => *keys,
         };
-        refuse_job_keys(self.src, &keys)?;
         let name = match &keys.name {
             Some(n) => {
                 check_name(self.src, n)?;
@@ -381,6 +403,11 @@ impl JobContext<'_> {
                 }
             )));
         }
+        let slurm = self.slurm(&keys);
+        let executor = match keys.executor.as_ref().or(self.defaults.executor.as_ref()) {
+            Some(e) => Some(executor_kind(self.src, e)?),
+            None => None,
+        };
         let timeout = self.timeout(&keys)?;
         if let Some(h) = &keys.hook_timeout {
             check_hook_timeout(self.src, h)?;
@@ -430,6 +457,9 @@ impl JobContext<'_> {
             base: name.clone(),
             matrix: Vec::new(),
             direct: None,
+            srun: None,
+            slurm,
+            executor,
             tags: keys
                 .tags
                 .or(self.defaults.tags.clone())
@@ -458,6 +488,15 @@ impl JobContext<'_> {
 }
 
 impl JobContext<'_> {
+    /// The job's `slurm:` options over the defaults'.
+    fn slurm(&self, keys: &JobKeys) -> Option<SlurmOptions> {
+        let d = self.defaults.slurm.as_ref().map(|s| s.value.clone());
+        match (keys.slurm.as_ref().map(|s| s.value.clone()), d) {
+            (Some(j), Some(d)) => Some(j.or(&d)),
+            (j, d) => j.or(d),
+        }
+    }
+
     /// The job's `timeout`, or the default's; zero is refused.
     fn timeout(&self, keys: &JobKeys) -> Result<Option<Duration>, Diagnostic> {
         let Some(t) = keys.timeout.as_ref().or(self.defaults.timeout.as_ref()) else {
@@ -472,6 +511,16 @@ impl JobContext<'_> {
             .help("give a duration like 30s or 2h, or remove `timeout:` for no limit"));
         }
         Ok(Some(t.value.0))
+    }
+}
+
+/// `executor: local | slurm`.
+fn executor_kind(src: &Source, e: &Sp<String>) -> Result<ExecutorKind, Diagnostic> {
+    match e.value.as_str() {
+        "local" => Ok(ExecutorKind::Local),
+        "slurm" => Ok(ExecutorKind::Slurm),
+        other => Err(Diagnostic::new(src, at(&e.referenced), format!("unknown executor '{other}'"))
+            .help("use `executor: local` (run jobs here, the default) or `executor: slurm` (as Slurm job steps)")),
     }
 }
 
@@ -499,23 +548,6 @@ fn env_pairs(src: &Source, env: Option<&Sp<Env>>) -> Result<Vec<(String, String)
     Ok(pairs)
 }
 
-fn refuse(src: &Source, key: &str, loc: Option<&Location>) -> Result<(), Diagnostic> {
-    match loc {
-        Some(loc) => Err(
-            Diagnostic::new(src, at(loc), format!("`{key}` {NOT_YET}")).help(format!(
-                "remove `{key}:` for now; see CHANGELOG.md for what this version supports"
-            )),
-        ),
-        None => Ok(()),
-    }
-}
-
-/// Refuses, with their location, the job keys this version does not run yet.
-fn refuse_job_keys(src: &Source, k: &JobKeys) -> Result<(), Diagnostic> {
-    refuse(src, "executor", k.executor.as_ref().map(|s| &s.referenced))?;
-    refuse(src, "slurm", k.slurm.as_ref().map(|s| &s.referenced))
-}
-
 /// `defaults:` may not set what must differ per job.
 fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic> {
     let per_job = [
@@ -532,7 +564,7 @@ fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic> {
             );
         }
     }
-    refuse_job_keys(src, d)
+    Ok(())
 }
 
 fn check_hook_timeout(src: &Source, h: &Sp<HumanDuration>) -> Result<(), Diagnostic> {

@@ -126,6 +126,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         shell: &plan.shell,
         script: &spec.run,
         direct: spec.direct.as_deref(),
+        wrapper: spec.srun.as_deref(),
         env_base: &ctx.env_base,
         env: &env,
         workdir: &spec.workdir,

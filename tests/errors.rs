@@ -70,8 +70,12 @@ error_case!(
 );
 error_case!(job_that_is_a_list, "jobs:\n  - [touch, ran]\n");
 error_case!(
-    unsupported_key_is_refused_not_ignored,
-    "jobs:\n  - name: a\n    run: touch ran\n    executor: slurm\n"
+    unknown_executor,
+    "jobs:\n  - name: a\n    run: touch ran\n    executor: kubernetes\n"
+);
+error_case!(
+    unknown_slurm_option,
+    "jobs:\n  - name: a\n    run: touch ran\n    executor: slurm\n    slurm: {partiton: debug}\n"
 );
 error_case!(
     name_cannot_be_a_default,

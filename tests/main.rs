@@ -14,3 +14,4 @@ mod processes;
 mod reports;
 mod retries;
 mod select;
+mod slurm;

@@ -248,3 +248,18 @@ fn a_missing_program_reads_as_the_shell_would_say_it() {
         r.stderr
     );
 }
+
+/// Runs everywhere: without srun on PATH a Slurm job fails with a clear message.
+#[test]
+fn a_slurm_job_without_srun_says_what_is_missing() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: remote\n    executor: slurm\n    run: 'true'\n")
+        .env("PATH", "/nonexistent")
+        .run();
+    r.code(1);
+    assert!(
+        r.stderr.contains("'srun' was not found on PATH"),
+        "{}",
+        r.stderr
+    );
+}

@@ -114,8 +114,18 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         stdin: raw(stdin_r.as_ref()),
         out: raw(writer.as_ref()),
     };
-    let pid = match req.direct {
-        Some(words) => {
+    let pid = match (req.wrapper, req.direct) {
+        (Some(wrapper), _) => {
+            let mut argv = wrapper
+                .iter()
+                .map(c_string)
+                .collect::<io::Result<Vec<_>>>()?;
+            argv.push(c"--".to_owned());
+            argv.extend(shell_argv()?);
+            spec.argv = &argv;
+            spawn::spawn(&spec)?
+        }
+        (None, Some(words)) => {
             let argv = words.iter().map(c_string).collect::<io::Result<Vec<_>>>()?;
             spec.argv = &argv;
             match spawn::spawn(&spec) {
@@ -133,7 +143,7 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
                 other => other?,
             }
         }
-        None => {
+        (None, None) => {
             let argv = shell_argv()?;
             spec.argv = &argv;
             spawn::spawn(&spec)?
@@ -148,6 +158,14 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
             "cannot start: workdir {} does not exist",
             req.workdir.display()
         );
+    }
+    if let Some(w) = req.wrapper.and_then(|w| w.first()) {
+        if e.kind() == io::ErrorKind::NotFound {
+            return format!(
+                "cannot start: '{w}' was not found on PATH; install Slurm's client tools, or run the jobs here with --executor local"
+            );
+        }
+        return format!("cannot start {w}: {e}");
     }
     format!("cannot start {}: {e}", req.shell.display())
 }

@@ -4,6 +4,7 @@
 
 pub(crate) mod local;
 pub(crate) mod simple;
+pub(crate) mod slurm;
 pub(crate) mod spawn;
 
 use std::path::Path;
@@ -26,6 +27,9 @@ pub(crate) struct Request<'a> {
     pub(crate) script: &'a str,
     /// The command's words, when it can be exec'd without the shell (`simple`).
     pub(crate) direct: Option<&'a [String]>,
+    /// Words to run the command through (`srun ...`): then the command runs as
+    /// `<wrapper...> <shell> -c <script>`, and a wrapper that is missing is an error.
+    pub(crate) wrapper: Option<&'a [String]>,
     /// The parent's environment, captured once per run.
     pub(crate) env_base: &'a spawn::EnvBase,
     /// Variables set over `env_base`; later entries win.

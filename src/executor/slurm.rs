@@ -1,0 +1,135 @@
+//! Running a job as a Slurm job step: the command becomes
+//! `srun <options> -- <shell> -c <run>`. Inside an allocation (`SLURM_JOB_ID` set) srun
+//! starts a step of it; elsewhere it makes an allocation of its own. Everything else —
+//! the pool, output capture, hooks on this host, reports, exit codes — is the local
+//! executor's: srun is the local child, its process group is what prun signals, and srun
+//! passes a SIGTERM on by cancelling the step (`--quit-on-interrupt` makes a single
+//! SIGINT do the same). The step gets srun's environment, so `PRUN_*` reach it.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// `slurm:` in a job or in `defaults`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SlurmOptions {
+    pub(crate) partition: Option<String>,
+    pub(crate) cpus_per_task: Option<u32>,
+    /// As Slurm writes it: `500M`, `2G`.
+    pub(crate) mem: Option<String>,
+    /// As Slurm writes it: `30`, `1:30:00`, `2-00:00:00`.
+    pub(crate) time: Option<String>,
+    pub(crate) nodes: Option<u32>,
+    /// Passed to srun as they are, before the command.
+    pub(crate) extra_args: Option<Vec<String>>,
+}
+
+impl SlurmOptions {
+    /// `self`'s fields, falling back to `defaults`' field by field.
+    pub(crate) fn or(self, defaults: &SlurmOptions) -> SlurmOptions {
+        let d = defaults.clone();
+        SlurmOptions {
+            partition: self.partition.or(d.partition),
+            cpus_per_task: self.cpus_per_task.or(d.cpus_per_task),
+            mem: self.mem.or(d.mem),
+            time: self.time.or(d.time),
+            nodes: self.nodes.or(d.nodes),
+            extra_args: self.extra_args.or(d.extra_args),
+        }
+    }
+}
+
+/// The srun command line for a job (without the command itself).
+///
+/// Without `time:`, a job with a `timeout` asks Slurm for the timeout plus the grace
+/// period, rounded up to whole minutes: prun's own timeout acts first, Slurm's limit is
+/// only the backstop.
+pub(crate) fn srun_args(
+    job: &str,
+    opts: &SlurmOptions,
+    timeout: Option<Duration>,
+    grace: Duration,
+) -> Vec<String> {
+    let mut a = vec![
+        "srun".to_owned(),
+        format!("--job-name=prun:{job}"),
+        "--ntasks=1".to_owned(),
+        "--quiet".to_owned(),
+        "--quit-on-interrupt".to_owned(),
+        "--kill-on-bad-exit=1".to_owned(),
+        "--unbuffered".to_owned(),
+    ];
+    if let Some(p) = &opts.partition {
+        a.push(format!("--partition={p}"));
+    }
+    if let Some(c) = opts.cpus_per_task {
+        a.push(format!("--cpus-per-task={c}"));
+    }
+    if let Some(m) = &opts.mem {
+        a.push(format!("--mem={m}"));
+    }
+    match (&opts.time, timeout) {
+        (Some(t), _) => a.push(format!("--time={t}")),
+        (None, Some(t)) => a.push(format!(
+            "--time={}",
+            (t + grace).as_secs().div_ceil(60).max(1)
+        )),
+        (None, None) => {}
+    }
+    if let Some(n) = opts.nodes {
+        a.push(format!("--nodes={n}"));
+    }
+    a.extend(opts.extra_args.iter().flatten().cloned());
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_become_srun_flags_and_the_timeout_a_time_limit() {
+        let opts = SlurmOptions {
+            partition: Some("debug".into()),
+            cpus_per_task: Some(2),
+            mem: Some("1G".into()),
+            extra_args: Some(vec!["--exclusive".into()]),
+            ..SlurmOptions::default()
+        };
+        let a = srun_args(
+            "db",
+            &opts,
+            Some(Duration::from_secs(90)),
+            Duration::from_secs(10),
+        );
+        assert_eq!(a[..2], ["srun".to_owned(), "--job-name=prun:db".to_owned()]);
+        for want in [
+            "--partition=debug",
+            "--cpus-per-task=2",
+            "--mem=1G",
+            "--time=2",
+            "--exclusive",
+        ] {
+            assert!(a.iter().any(|x| x == want), "{want} missing from {a:?}");
+        }
+    }
+
+    #[test]
+    fn job_options_fall_back_to_the_defaults_field_by_field() {
+        let d = SlurmOptions {
+            partition: Some("batch".into()),
+            mem: Some("2G".into()),
+            ..Default::default()
+        };
+        let j = SlurmOptions {
+            mem: Some("4G".into()),
+            ..Default::default()
+        };
+        let m = j.or(&d);
+        assert_eq!(
+            (m.partition.as_deref(), m.mem.as_deref()),
+            (Some("batch"), Some("4G"))
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! The Slurm executor against a real Slurm cluster (`scripts/slurm-single-node.sh`
+//! starts one on this machine; `.ci/run` does). Without a reachable cluster these tests
+//! say so and pass, unless PRUN_REQUIRE_SLURM=1 (as in CI), where they fail instead.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Prun, max_concurrency, parse_log};
+
+/// Whether a Slurm cluster answers here; panics if one is required and none does.
+fn slurm() -> bool {
+    static UP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ok = *UP.get_or_init(|| {
+        Command::new("timeout")
+            .args(["10", "sinfo", "-h", "-o", "%T"])
+            .output()
+            .is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+    });
+    if !ok {
+        assert!(
+            std::env::var("PRUN_REQUIRE_SLURM").is_err(),
+            "PRUN_REQUIRE_SLURM is set but no Slurm cluster answers: run scripts/slurm-single-node.sh"
+        );
+        eprintln!("SKIPPED: no Slurm cluster here (start one with scripts/slurm-single-node.sh)");
+    }
+    ok
+}
+
+/// The Slurm jobs prun started that are still known to the controller.
+fn prun_jobs_in_squeue(tag: &str) -> Vec<String> {
+    let out = Command::new("squeue")
+        .args(["-h", "-o", "%i %j %T"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&format!("prun:{tag}")))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn gone_from_squeue(tag: &str, limit: Duration) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if prun_jobs_in_squeue(tag).is_empty() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    false
+}
+
+#[test]
+fn six_jobs_at_j3_run_as_steps_with_at_most_three_in_flight() {
+    if !slurm() {
+        return;
+    }
+    let mut y = String::from("executor: slurm\njobs:\n");
+    for i in 1..=6 {
+        y.push_str(&format!(
+            "  - name: six{i}\n    run: echo \"S $PRUN_JOB $(date +%s.%N)\" >> log; echo \"$PRUN_JOB $SLURM_JOB_ID $PRUN_SLOT\" >> ids; sleep 1; echo \"E $PRUN_JOB $(date +%s.%N)\" >> log\n    on_complete: echo \"$PRUN_JOB [${{SLURM_JOB_ID:-}}] $PRUN_JOB_STATUS\" >> hooks\n"
+        ));
+    }
+    let p = Prun::new().jobfile(&y).args(&["-j", "3"]);
+    let r = p.run();
+    r.code(0);
+    let marks = parse_log(&p.read("log"));
+    assert_eq!(marks.len(), 12);
+    assert!(max_concurrency(&marks) <= 3, "{marks:?}");
+    let ids = p.read("ids");
+    assert_eq!(ids.lines().count(), 6);
+    assert!(
+        ids.lines()
+            .all(|l| l.split(' ').nth(1).is_some_and(|id| !id.is_empty())),
+        "not run by Slurm: {ids}"
+    );
+    // Hooks ran here, by prun, outside Slurm.
+    let hooks = p.read("hooks");
+    assert_eq!(hooks.lines().count(), 6);
+    assert!(hooks.lines().all(|l| l.contains(" [] success")), "{hooks}");
+}
+
+#[test]
+fn a_timed_out_step_is_cancelled() {
+    if !slurm() {
+        return;
+    }
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: slurm-timeout\n    timeout: 3s\n    run: sleep 120\n")
+        .args(&["--executor", "slurm", "--grace", "2s"]);
+    let r = p.run();
+    r.code(1);
+    assert!(r.stderr.contains("timed out after 3s"), "{}", r.stderr);
+    assert!(
+        gone_from_squeue("slurm-timeout", Duration::from_secs(20)),
+        "{:?}",
+        prun_jobs_in_squeue("slurm-timeout")
+    );
+}
+
+#[test]
+fn ctrl_c_leaves_no_step_running() {
+    if !slurm() {
+        return;
+    }
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: slurm-int-a\n    run: touch a; sleep 120\n  - name: slurm-int-b\n    run: touch b; sleep 120\n")
+        .args(&["--executor", "slurm", "-j", "2"]);
+    let child = p
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !(p.path("a").exists() && p.path("b").exists()) {
+        assert!(t.elapsed() < Duration::from_secs(60), "steps never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        gone_from_squeue("slurm-int", Duration::from_secs(20)),
+        "{:?}",
+        prun_jobs_in_squeue("slurm-int")
+    );
+}
+
+#[test]
+fn a_bad_partition_is_a_clear_per_job_error() {
+    if !slurm() {
+        return;
+    }
+    let p = Prun::new().jobfile(
+        "executor: slurm\njobs:\n  - name: lost\n    slurm: {partition: no-such-partition}\n    run: touch ran\n  - name: fine\n    run: touch fine\n",
+    );
+    let r = p.run();
+    r.code(1);
+    assert!(p.path("fine").exists() && !p.path("ran").exists());
+    assert!(r.stdout.contains("invalid partition"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains("lost") && r.stderr.contains("failed"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_job_environment_reaches_the_step() {
+    if !slurm() {
+        return;
+    }
+    let p = Prun::new().jobfile(
+        "executor: slurm\nenv: {GREETING: hello}\njobs:\n  - name: envcheck\n    run: echo \"$GREETING $PRUN_JOB $PRUN_SLOT $PRUN_ATTEMPT\" > env.out\n",
+    );
+    p.run().code(0);
+    assert_eq!(p.read("env.out"), "hello envcheck 1 1\n");
+}
