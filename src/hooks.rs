@@ -75,6 +75,9 @@ impl HookShell {
 
 /// The serial hook runner: a thread that takes `HookTask`s in order.
 pub(crate) struct HookRunner {
+    /// Until the first hook is queued: what the thread will need. A run without hooks
+    /// never starts the thread (one thread less at start-up).
+    pending: Option<(HookShell, SyncSender<Event>)>,
     tasks: Option<Sender<HookTask>>,
     thread: Option<JoinHandle<()>>,
     cancelled: Arc<AtomicBool>,
@@ -83,11 +86,22 @@ pub(crate) struct HookRunner {
 }
 
 impl HookRunner {
-    pub(crate) fn spawn(shell: HookShell, events: SyncSender<Event>) -> std::io::Result<Self> {
+    pub(crate) fn new(shell: HookShell, events: SyncSender<Event>) -> Self {
+        HookRunner {
+            pending: Some((shell, events)),
+            tasks: None,
+            thread: None,
+            cancelled: Arc::new(AtomicBool::new(false)),
+            current: Arc::new(AtomicI32::new(0)),
+        }
+    }
+
+    fn start(&mut self) -> std::io::Result<()> {
+        let Some((shell, events)) = self.pending.take() else {
+            return Ok(());
+        };
         let (tx, rx) = mpsc::channel::<HookTask>();
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let current = Arc::new(AtomicI32::new(0));
-        let (stop, cur) = (Arc::clone(&cancelled), Arc::clone(&current));
+        let (stop, cur) = (Arc::clone(&self.cancelled), Arc::clone(&self.current));
         let thread = thread::Builder::new()
             .name("prun-hooks".into())
             .spawn(move || {
@@ -106,19 +120,18 @@ impl HookRunner {
                     }
                 }
             })?;
-        Ok(HookRunner {
-            tasks: Some(tx),
-            thread: Some(thread),
-            cancelled,
-            current,
-        })
+        self.tasks = Some(tx);
+        self.thread = Some(thread);
+        Ok(())
     }
 
-    /// Queues hooks behind any already queued.
-    pub(crate) fn submit(&self, task: HookTask) {
+    /// Queues hooks behind any already queued (starting the hook thread the first time).
+    pub(crate) fn submit(&mut self, task: HookTask) -> std::io::Result<()> {
+        self.start()?;
         if let Some(tx) = &self.tasks {
             let _ = tx.send(task);
         }
+        Ok(())
     }
 
     /// Runs no further hook and kills the one running now (after a second signal).

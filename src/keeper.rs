@@ -17,7 +17,7 @@
 use std::collections::HashSet;
 use std::io::{self, BufRead, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigHandler, Signal, signal};
@@ -29,23 +29,42 @@ const KEEPER_ENV: &str = "PRUN_INTERNAL_KEEPER_GRACE_MS";
 
 /// prun's end of the keeper's pipe.
 pub(crate) struct Keeper {
-    pipe: Option<ChildStdin>,
-    child: Child,
+    pipe: io::PipeWriter,
 }
 
 impl Keeper {
     /// Starts the keeper for a run whose grace period is `grace`.
+    ///
+    /// The pipe exists at once; the keeper itself is spawned on a thread of its own, so
+    /// its start (an exec of prun) is not on the way of the first job. Registrations
+    /// written before it runs wait in the pipe. The write end is non-blocking: should the
+    /// keeper be gone, a registration is lost rather than a worker stalled.
     pub(crate) fn spawn(grace: Duration) -> io::Result<Keeper> {
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .env(KEEPER_ENV, grace.as_millis().to_string())
-            .process_group(0)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        let pipe = child.stdin.take();
-        Ok(Keeper { pipe, child })
+        let (reader, writer) = io::pipe()?;
+        // SAFETY: F_SETFL on a pipe end we own.
+        unsafe {
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&writer);
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            );
+        }
+        std::thread::Builder::new()
+            .name("prun-keeper-start".into())
+            .spawn(move || {
+                // Not waited for: after a run prun closes the pipe and the keeper exits on
+                // its own; waiting would only add its start-up to prun's exit.
+                let _ = Command::new(exe)
+                    .env(KEEPER_ENV, grace.as_millis().to_string())
+                    .process_group(0)
+                    .stdin(Stdio::from(reader))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn();
+            })?;
+        Ok(Keeper { pipe: writer })
     }
 
     /// Registers a process group to stop if prun dies.
@@ -68,17 +87,7 @@ impl Keeper {
         }
         line[n] = b'\n';
         // One write of under PIPE_BUF bytes: atomic, so workers never interleave.
-        if let Some(mut pipe) = self.pipe.as_ref() {
-            let _ = pipe.write_all(&line[..=n]);
-        }
-    }
-}
-
-impl Drop for Keeper {
-    fn drop(&mut self) {
-        // Closing the pipe lets the keeper exit (nothing is registered by now).
-        drop(self.pipe.take());
-        let _ = self.child.wait();
+        let _ = (&self.pipe).write_all(&line[..=n]);
     }
 }
 

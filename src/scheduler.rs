@@ -47,10 +47,11 @@ pub(crate) fn run(
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
     let _signals =
         signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
+    // More workers than jobs could never be busy: a short jobfile starts fewer threads.
     let workers = if plan.mode == Mode::Sync {
         1
     } else {
-        plan.concurrency
+        plan.concurrency.min(plan.jobs.len()).max(1)
     };
     let pool = Pool::new(workers)
         .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
@@ -80,8 +81,7 @@ pub(crate) fn run(
         grace: plan.grace,
         ctx: Arc::clone(&ctx),
     };
-    let hooks = HookRunner::spawn(hook_shell, tx.clone())
-        .map_err(|e| Error::io("starting the hook runner", e))?;
+    let hooks = HookRunner::new(hook_shell, tx.clone());
     let names: Vec<String> = plan.jobs.iter().map(|j| j.name.clone()).collect();
     let mut s = Scheduler {
         terminal: Terminal::new(
@@ -572,14 +572,29 @@ impl Scheduler {
             self.plan.workdir.clone()
         };
         self.pending_hooks += hooks.len();
-        self.hooks.submit(HookTask {
+        let task = HookTask {
             job: Some(job),
             hooks,
             env,
             stdin: json::job(spec, result).to_string().into_bytes(),
             workdir,
             timeout: spec.hook_timeout,
-        });
+        };
+        self.submit_hooks(task);
+    }
+
+    /// Queues hooks; if the hook thread cannot even start, they are reported as failed.
+    fn submit_hooks(&mut self, task: HookTask) {
+        let (job, names): (Option<usize>, Vec<&'static str>) =
+            (task.job, task.hooks.iter().map(|h| h.0).collect());
+        if let Err(e) = self.hooks.submit(task) {
+            self.pending_hooks = self.pending_hooks.saturating_sub(names.len());
+            for hook in names {
+                let reason = format!("cannot start the hook runner: {e}");
+                self.terminal.notice(&reason);
+                self.hook_failures.push(HookFailure { job, hook, reason });
+            }
+        }
     }
 
     fn record_hook(
@@ -659,14 +674,15 @@ impl Scheduler {
             env.push((k.to_owned(), v));
         }
         self.pending_hooks += hooks.len();
-        self.hooks.submit(HookTask {
+        let task = HookTask {
             job: None,
             hooks,
             env,
             stdin: report.into_bytes(),
             workdir: self.plan.workdir.clone(),
             timeout: self.plan.hook_timeout,
-        });
+        };
+        self.submit_hooks(task);
         self.drive(rx, |s| s.pending_hooks == 0);
     }
 }
