@@ -166,3 +166,36 @@ fn the_job_environment_reaches_the_step() {
     p.run().code(0);
     assert_eq!(p.read("env.out"), "hello envcheck 1 1\n");
 }
+
+#[test]
+fn inside_an_allocation_jobs_are_steps_of_it() {
+    if !slurm() {
+        return;
+    }
+    let p = Prun::new().jobfile(
+        "executor: slurm\njobs:\n  - name: step-a\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > a\n  - name: step-b\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > b\n",
+    );
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            "salloc",
+            "--quiet",
+            "--job-name=prun:alloc",
+            "--ntasks=2",
+        ])
+        .arg(crate::util::bin())
+        .args([p.path("jobs.yaml").to_str().unwrap(), "-j", "2"])
+        .current_dir(p.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (a, b) = (p.read("a"), p.read("b"));
+    let (ja, sa) = a.trim().split_once(' ').unwrap();
+    let (jb, sb) = b.trim().split_once(' ').unwrap();
+    assert_eq!(ja, jb, "both steps belong to the one allocation");
+    assert_ne!(sa, sb, "two different steps");
+}
