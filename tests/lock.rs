@@ -1,29 +1,15 @@
 //! The overlap lock: a second run exits 75 at once, or waits with --lock-wait; the lock
 //! never outlives the run that holds it, even one killed with SIGKILL.
 
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
+use std::time::Duration;
 
 use crate::util::Prun;
 
 const SLOW: &str = "jobs:\n  - name: hold\n    run: touch started; sleep 1.5\n";
 
 fn start_holder(p: &Prun) -> Child {
-    let child = p
-        .command()
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !p.path("started").exists() {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "holder never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
+    p.start_until(&["started"], Duration::from_secs(10))
 }
 
 #[test]

@@ -84,7 +84,6 @@ fn a_zero_timeout_is_refused() {
 }
 
 mod signals {
-    use std::process::Stdio;
     use std::time::{Duration, Instant};
 
     use nix::sys::signal::{Signal, kill};
@@ -107,20 +106,7 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
     /// Starts prun on `yaml`, waits for `ready` to exist, sends the signals, and returns
     /// prun's exit code, stderr and how long it took after the first signal.
     fn interrupt(p: &Prun, ready: &[&str], signals: &[Signal]) -> (i32, String, Duration) {
-        let child = p
-            .command()
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while !ready.iter().all(|f| p.path(f).exists()) {
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "jobs never started"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = p.start_until(ready, Duration::from_secs(10));
         let sent = Instant::now();
         for sig in signals {
             kill(Pid::from_raw(child.id() as i32), *sig).unwrap();
@@ -202,17 +188,7 @@ fn jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: touch started; sleep 33.4401 & sleep 33.4402\n  - sleep 33.4403\n")
         .args(&["-j", "2", "--grace", "1s"]);
-    let mut child = p
-        .command()
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = std::time::Instant::now();
-    while !p.path("started").exists() {
-        assert!(t.elapsed() < Duration::from_secs(10));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut child = p.start_until(&["started"], Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(100));
     child.kill().unwrap();
     child.wait().unwrap();

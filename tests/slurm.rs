@@ -2,7 +2,7 @@
 //! starts one on this machine; `.ci/run` does). Without a reachable cluster these tests
 //! say so and pass, unless PRUN_REQUIRE_SLURM=1 (as in CI), where they fail instead.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::util::{Prun, max_concurrency, parse_log};
@@ -106,17 +106,7 @@ fn ctrl_c_leaves_no_step_running() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: slurm-int-a\n    run: touch a; sleep 120\n  - name: slurm-int-b\n    run: touch b; sleep 120\n")
         .args(&["--executor", "slurm", "-j", "2"]);
-    let child = p
-        .command()
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while !(p.path("a").exists() && p.path("b").exists()) {
-        assert!(t.elapsed() < Duration::from_secs(60), "steps never started");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let child = p.start_until(&["a", "b"], Duration::from_secs(60));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,

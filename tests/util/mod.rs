@@ -198,3 +198,22 @@ pub(crate) fn gone_within(marker: &str, limit: Duration) -> bool {
     }
     !alive(marker)
 }
+
+impl Prun {
+    /// Starts prun in the background (stdout discarded, stderr piped) and waits until
+    /// every file in `ready` exists in the temp dir, i.e. until those jobs have started.
+    pub(crate) fn start_until(&self, ready: &[&str], limit: Duration) -> std::process::Child {
+        let child = self
+            .command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn prun");
+        let t = Instant::now();
+        while !ready.iter().all(|f| self.path(f).exists()) {
+            assert!(t.elapsed() < limit, "jobs never started: {ready:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child
+    }
+}
