@@ -78,14 +78,12 @@ impl Keeper {
     }
 
     fn send(&self, op: u8, pgid: i32) {
+        // `+1234\n`, formatted on the stack: this runs twice per job.
         let mut line = [0u8; 16];
         line[0] = op;
-        let mut n = 1;
-        for b in pgid.to_string().bytes() {
-            line[n] = b;
-            n += 1;
-        }
-        line[n] = b'\n';
+        let mut cursor = std::io::Cursor::new(&mut line[1..]);
+        let _ = writeln!(cursor, "{pgid}");
+        let n = cursor.position() as usize;
         // One write of under PIPE_BUF bytes: atomic, so workers never interleave.
         let _ = (&self.pipe).write_all(&line[..=n]);
     }

@@ -485,22 +485,26 @@ impl Scheduler {
             && status != Status::Interrupted
             && !self.stop_starting
             && spec.retry.retry_after(attempt, result.exit_code());
-        let record = AttemptRecord {
-            name: spec.name.clone(),
-            command: spec.run.clone(),
-            attempt,
-            slot: slot.unwrap_or(1),
-            start: result.finished.as_ref().map_or(self.started, |f| f.started),
-            duration: result.duration(),
-            exit_code: result.exit_code(),
-            signal: result.signal(),
-            status,
-        };
-        if let Some(j) = &mut self.joblog {
-            j.record(&record);
-        }
-        if self.plan.timeline.is_some() {
-            self.attempts.push(record);
+        // Only built when a joblog or a timeline wants it: two string copies per attempt
+        // are not for the hot path of a run without them.
+        if self.joblog.is_some() || self.plan.timeline.is_some() {
+            let record = AttemptRecord {
+                name: spec.name.clone(),
+                command: spec.run.clone(),
+                attempt,
+                slot: slot.unwrap_or(1),
+                start: result.finished.as_ref().map_or(self.started, |f| f.started),
+                duration: result.duration(),
+                exit_code: result.exit_code(),
+                signal: result.signal(),
+                status,
+            };
+            if let Some(j) = &mut self.joblog {
+                j.record(&record);
+            }
+            if self.plan.timeline.is_some() {
+                self.attempts.push(record);
+            }
         }
         if let Some(why) = &result.reason {
             let msg = format!("job '{}': {why}", spec.name);
