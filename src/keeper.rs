@@ -1,31 +1,29 @@
 //! The keeper: what stops a run's jobs when prun itself is killed with SIGKILL.
 //!
 //! SIGKILL gives prun no chance to clean up, and the usual Linux answer for children,
-//! `PR_SET_PDEATHSIG`, needs a `pre_exec` hook, which forces std off its posix_spawn fast
-//! path onto fork, and would only reach the job's shell, not its process group. Instead
-//! prun starts one small helper per run: itself again, in a process group of its own,
-//! reading a pipe from prun. Workers write `+PGID` when a job (or hook) starts and `-PGID`
-//! when its group is gone: one small write per event, no fork. When prun dies, however it
-//! dies, the kernel closes the pipe; the keeper reads EOF and sends SIGTERM to every group
-//! still registered, then SIGKILL after the grace period. After a normal run prun closes
-//! the pipe with nothing registered and the keeper exits at once.
+//! `PR_SET_PDEATHSIG`, needs a `pre_exec` hook, which forces spawning off the posix_spawn
+//! fast path onto fork, and would only reach the job's shell, not its process group.
+//! Instead prun forks one small helper per run, before it starts any thread: a copy of
+//! itself (no exec, so no second program load) in a process group of its own, named
+//! `prun-keeper`, reading a pipe from prun. Workers write `+PGID` when a job (or hook)
+//! starts and `-PGID` when its group is gone: one small write per event. When prun dies,
+//! however it dies, the kernel closes the pipe; the keeper reads EOF and sends SIGTERM to
+//! every group still registered, then SIGKILL after the grace period. After a normal run
+//! prun closes the pipe with nothing registered and the keeper exits at once.
 //!
 //! Limits: a job that leaves its process group (`setsid`, `setpgid`) is not followed, and
-//! killing the keeper together with prun (`pkill -9 prun` matches `prun-keeper` too; use
-//! `pkill -x prun`) leaves the jobs running.
+//! SIGKILL sent to the keeper together with prun (`pkill -9 -f prun` matches both; use
+//! `pkill -x prun`) leaves the jobs running. The keeper ignores SIGINT, SIGTERM and SIGHUP:
+//! those are prun's to handle, and prun stops its jobs itself.
 
 use std::collections::HashSet;
 use std::io::{self, BufRead, Write};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode, Stdio};
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigHandler, Signal, signal};
 
 use crate::executor::local::{group_alive, signal_group};
-
-/// The environment variable that makes `prun` run as a keeper.
-const KEEPER_ENV: &str = "PRUN_INTERNAL_KEEPER_GRACE_MS";
 
 /// prun's end of the keeper's pipe.
 pub(crate) struct Keeper {
@@ -33,38 +31,41 @@ pub(crate) struct Keeper {
 }
 
 impl Keeper {
-    /// Starts the keeper for a run whose grace period is `grace`.
+    /// Forks the keeper for a run whose grace period is `grace`.
     ///
-    /// The pipe exists at once; the keeper itself is spawned on a thread of its own, so
-    /// its start (an exec of prun) is not on the way of the first job. Registrations
-    /// written before it runs wait in the pipe. The write end is non-blocking: should the
-    /// keeper be gone, a registration is lost rather than a worker stalled.
+    /// Must be called while prun has a single thread (before the signal thread and the
+    /// pool start): the child then is an ordinary single-threaded copy that may allocate.
+    /// The write end is non-blocking: should the keeper be gone, a registration is lost
+    /// rather than a worker stalled.
     pub(crate) fn spawn(grace: Duration) -> io::Result<Keeper> {
-        let exe = std::env::current_exe()?;
+        debug_assert_eq!(
+            thread_count(),
+            Some(1),
+            "the keeper must be forked before any thread"
+        );
         let (reader, writer) = io::pipe()?;
-        // SAFETY: F_SETFL on a pipe end we own.
-        unsafe {
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&writer);
-            libc::fcntl(
-                fd,
-                libc::F_SETFL,
-                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-            );
+        // SAFETY: prun is single-threaded here (see above), so the child may run any code;
+        // it never returns from `keep`.
+        match unsafe { libc::fork() } {
+            -1 => Err(io::Error::last_os_error()),
+            0 => {
+                drop(writer);
+                keep(reader.into_raw_fd(), grace)
+            }
+            _ => {
+                drop(reader);
+                let fd = writer.as_raw_fd();
+                // SAFETY: F_SETFL on a pipe end we own.
+                unsafe {
+                    libc::fcntl(
+                        fd,
+                        libc::F_SETFL,
+                        libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+                    );
+                }
+                Ok(Keeper { pipe: writer })
+            }
         }
-        std::thread::Builder::new()
-            .name("prun-keeper-start".into())
-            .spawn(move || {
-                // Not waited for: after a run prun closes the pipe and the keeper exits on
-                // its own; waiting would only add its start-up to prun's exit.
-                let _ = Command::new(exe)
-                    .env(KEEPER_ENV, grace.as_millis().to_string())
-                    .process_group(0)
-                    .stdin(Stdio::from(reader))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn();
-            })?;
-        Ok(Keeper { pipe: writer })
     }
 
     /// Registers a process group to stop if prun dies.
@@ -89,18 +90,35 @@ impl Keeper {
     }
 }
 
-/// Runs as the keeper if prun was started as one; returns the exit code then.
-pub fn run_if_keeper() -> Option<ExitCode> {
-    let grace_ms: u64 = std::env::var(KEEPER_ENV).ok()?.parse().ok()?;
+/// The keeper's whole life, in the forked child: detach, read registrations until EOF,
+/// stop what is still registered, exit without running any of prun's exit code paths.
+fn keep(reader: i32, grace: Duration) -> ! {
     name_process(b"prun-keeper\0");
-    // Ctrl-C and hang-ups are meant for prun; the keeper's job starts when prun is gone.
-    // SAFETY: setting a signal to be ignored installs no handler code.
+    // SAFETY: plain syscalls on descriptors this process owns; ignoring a signal installs
+    // no handler code.
     unsafe {
-        let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
-        let _ = signal(Signal::SIGHUP, SigHandler::SigIgn);
+        libc::setpgid(0, 0);
+        for sig in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGPIPE,
+        ] {
+            let _ = signal(sig, SigHandler::SigIgn);
+        }
+        // The pipe becomes stdin; stdout and stderr /dev/null; every other descriptor
+        // (the lock file, prun's end of the pipe) is closed, so the keeper holds nothing
+        // that should end with prun.
+        libc::dup2(reader, 0);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        libc::dup2(null, 1);
+        libc::dup2(null, 2);
+        libc::close_range(3, u32::MAX, 0);
     }
+    // SAFETY: fd 0 is the pipe's read end, owned by this process from here on.
+    let input = unsafe { std::fs::File::from_raw_fd(0) };
     let mut groups: HashSet<i32> = HashSet::new();
-    for line in io::stdin().lock().split(b'\n') {
+    for line in io::BufReader::new(input).split(b'\n') {
         let Ok(line) = line else { break };
         let Some((&op, num)) = line.split_first() else {
             continue;
@@ -116,8 +134,10 @@ pub fn run_if_keeper() -> Option<ExitCode> {
             _ => groups.remove(&pgid),
         };
     }
-    stop_groups(&groups, Duration::from_millis(grace_ms));
-    Some(ExitCode::SUCCESS)
+    stop_groups(&groups, grace);
+    // SAFETY: _exit ends this process without flushing prun's inherited stdio buffers
+    // or running its destructors.
+    unsafe { libc::_exit(0) }
 }
 
 /// SIGTERM to every group, then SIGKILL to what is left after `grace`.
@@ -140,4 +160,15 @@ fn name_process(name: &[u8]) {
     unsafe {
         libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0);
     }
+}
+
+/// The number of threads of this process, from /proc (debug builds only).
+#[cfg(debug_assertions)]
+fn thread_count() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(|d| d.count())
+}
+
+#[cfg(not(debug_assertions))]
+fn thread_count() -> Option<usize> {
+    Some(1)
 }

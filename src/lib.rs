@@ -27,7 +27,6 @@ mod source;
 
 pub use cli::Cli;
 pub use error::{Error, exit};
-pub use keeper::run_if_keeper;
 
 use std::io::IsTerminal;
 use std::time::SystemTime;

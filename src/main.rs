@@ -5,9 +5,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    if let Some(code) = prun::run_if_keeper() {
-        return code;
-    }
     match prun::run(prun::Cli::parse()) {
         Ok(code) => ExitCode::from(code),
         Err(err) => err.report(),

@@ -42,6 +42,16 @@ pub(crate) fn run(
     prior: Vec<Option<JobResult>>,
 ) -> Result<RunSummary, Error> {
     local::become_subreaper();
+    // First, while prun still has one thread: the keeper is forked.
+    let keeper = match Keeper::spawn(plan.grace) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            eprintln!(
+                "prun: warning: cannot start the keeper ({e}); if prun is killed with SIGKILL its jobs will keep running"
+            );
+            None
+        }
+    };
     // Bounded: a job writing faster than prun can print waits, instead of prun's memory
     // growing (each event carries at most 64 KiB of output).
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
@@ -55,15 +65,6 @@ pub(crate) fn run(
     };
     let pool = Pool::new(workers)
         .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
-    let keeper = match Keeper::spawn(plan.grace) {
-        Ok(k) => Some(k),
-        Err(e) => {
-            eprintln!(
-                "prun: warning: cannot start the keeper ({e}); if prun is killed with SIGKILL its jobs will keep running"
-            );
-            None
-        }
-    };
     let ctx = Arc::new(RunContext {
         plan: Arc::clone(&plan),
         run_id: Arc::from(run_id.as_str()),
