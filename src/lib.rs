@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let flag =
         |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let facts = plan::Facts {
-        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cpus: || std::thread::available_parallelism().map_or(1, |n| n.get()),
         base_dir: &base_dir,
         cwd: &cwd,
         path_var: path_var.as_deref(),

@@ -122,7 +122,9 @@ pub(crate) enum Resume {
 
 /// What `resolve` needs to know about the world.
 pub(crate) struct Facts<'a> {
-    pub(crate) cpus: usize,
+    /// The number of CPUs, asked only when neither `-j` nor `concurrency:` says (it reads
+    /// cgroup files: time on every start).
+    pub(crate) cpus: fn() -> usize,
     /// The directory relative paths in the jobfile start from (the jobfile's own).
     pub(crate) base_dir: &'a Path,
     /// `PATH`, to find a `shell:` given by name.
@@ -182,7 +184,7 @@ impl Plan {
                 .help(format!("use at most {MAX_POOL}")));
             }
             (None, Some(c)) => c.value as usize,
-            (None, None) => facts.cpus.max(1),
+            (None, None) => (facts.cpus)().max(1),
         };
         let output = match (cli.quiet, cli.output) {
             (true, Some(o @ (OutputMode::Line | OutputMode::Stream))) => {

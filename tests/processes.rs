@@ -212,6 +212,37 @@ fn simple_commands_skip_the_shell_and_the_rest_use_it() {
 }
 
 #[test]
+fn a_direct_program_is_found_on_path_as_execvp_would_and_keeps_its_argv0() {
+    // PATH=a:b:...: a/tool is not executable, b/tool is; execvp (and the shell) skip the
+    // first. argv[0] stays the word as written, not the file found.
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: found\n    run: tool out\n  - name: argv0\n    run: cp /proc/self/cmdline argv0\n  - name: elsewhere\n    run: touch made-here\n    workdir: sub\n",
+    );
+    for d in ["a", "b", "sub"] {
+        std::fs::create_dir(p.path(d)).unwrap();
+    }
+    std::fs::write(p.path("a/tool"), "#!/bin/sh\necho wrong > \"$1\"\n").unwrap();
+    std::fs::write(p.path("b/tool"), "#!/bin/sh\necho right > \"$1\"\n").unwrap();
+    let mode = |m| std::os::unix::fs::PermissionsExt::from_mode(m);
+    std::fs::set_permissions(p.path("a/tool"), mode(0o644)).unwrap();
+    std::fs::set_permissions(p.path("b/tool"), mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}:{}",
+        p.path("a").display(),
+        p.path("b").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let p = p.env("PATH", &path);
+    p.run().code(0);
+    assert_eq!(p.read("out").trim(), "right");
+    assert_eq!(p.read("argv0"), "cp\0/proc/self/cmdline\0argv0\0");
+    assert!(
+        p.path("sub/made-here").exists(),
+        "the job ran in its workdir"
+    );
+}
+
+#[test]
 fn a_missing_program_reads_as_the_shell_would_say_it() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: nope\n    run: no-such-program-xyz --flag\n")

@@ -107,6 +107,7 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
     };
     let mut spec = SpawnSpec {
         argv: &[],
+        program: None,
         env: req.env_base,
         extra: req.env,
         workdir: req.workdir,
@@ -127,7 +128,9 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         }
         (None, Some(words)) => {
             let argv = words.iter().map(c_string).collect::<io::Result<Vec<_>>>()?;
+            let program = req.env_base.program(&words[0]);
             spec.argv = &argv;
+            spec.program = program.as_deref();
             match spawn::spawn(&spec) {
                 // Not found or not executable: let the shell say so, as it would have.
                 Err(e)
@@ -138,6 +141,7 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
                 {
                     let argv = shell_argv()?;
                     spec.argv = &argv;
+                    spec.program = None;
                     spawn::spawn(&spec)?
                 }
                 other => other?,

@@ -8,20 +8,30 @@
 //! dispositions (prun ignores SIGPIPE, as every Rust program does) and an empty signal
 //! mask; glibc's posix_spawn reports exec and chdir failures as errors.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr;
+use std::sync::Mutex;
 
 use super::Capture;
 
-/// The parent's environment as `KEY=VALUE` C strings, captured once per run.
+/// What every child inherits from prun, captured once per run: the environment as
+/// `KEY=VALUE` C strings, the current directory (a child whose workdir is that directory
+/// needs no chdir) and where on PATH each directly exec'd program is.
 #[derive(Debug, Default)]
 pub(crate) struct EnvBase {
     entries: Vec<CString>,
+    cwd: Option<PathBuf>,
+    /// PATH's directories, or `None` when one of them is relative (then it depends on the
+    /// child's workdir, and posix_spawnp searches in the child as usual).
+    path: Option<Vec<PathBuf>>,
+    /// Program name -> its file on PATH (`None`: not found), filled as programs are met.
+    programs: Mutex<HashMap<Box<str>, Option<CString>>>,
 }
 
 impl EnvBase {
@@ -34,13 +44,49 @@ impl EnvBase {
                 CString::new(kv).ok()
             })
             .collect();
-        EnvBase { entries }
+        let path = std::env::var_os("PATH").and_then(|p| {
+            let dirs: Vec<PathBuf> = std::env::split_paths(&p).collect();
+            dirs.iter().all(|d| d.is_absolute()).then_some(dirs)
+        });
+        EnvBase {
+            entries,
+            cwd: std::env::current_dir().ok(),
+            path,
+            programs: Mutex::default(),
+        }
+    }
+
+    /// The file `name` (a word without `/`) runs, found on PATH once per run the way
+    /// execvp would: the first regular, executable file. `None` leaves the search to
+    /// posix_spawnp in the child. Saves the child one failed exec per PATH directory
+    /// before the program's own, on every spawn.
+    pub(crate) fn program(&self, name: &str) -> Option<CString> {
+        if name.contains('/') {
+            return None;
+        }
+        let dirs = self.path.as_ref()?;
+        let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = programs.get(name) {
+            return found.clone();
+        }
+        let found = dirs.iter().find_map(|d| {
+            let file = c_string(d.join(name)).ok()?;
+            let meta = std::fs::metadata(d.join(name)).ok()?;
+            // SAFETY: access with a NUL-terminated path.
+            let runnable =
+                meta.is_file() && unsafe { libc::access(file.as_ptr(), libc::X_OK) } == 0;
+            runnable.then_some(file)
+        });
+        programs.insert(name.into(), found.clone());
+        found
     }
 }
 
-/// What to run: `argv[0]` is looked up on PATH when it has no `/`.
+/// What to run: `program`, else `argv[0]` looked up on PATH when it has no `/`.
 pub(crate) struct SpawnSpec<'a> {
     pub(crate) argv: &'a [CString],
+    /// The file to exec, when already known (`EnvBase::program`).
+    pub(crate) program: Option<&'a CStr>,
     pub(crate) env: &'a EnvBase,
     /// Variables set over the base; later entries win.
     pub(crate) extra: &'a [(String, String)],
@@ -66,21 +112,35 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
         .map(|a| a.as_ptr().cast_mut())
         .chain([ptr::null_mut()])
         .collect();
-    let workdir = CString::new(s.workdir.as_os_str().as_bytes()).map_err(io::Error::other)?;
-    let actions = FileActions::new(s, &workdir)?;
+    let workdir = if s.env.cwd.as_deref() == Some(s.workdir) {
+        None
+    } else {
+        Some(CString::new(s.workdir.as_os_str().as_bytes()).map_err(io::Error::other)?)
+    };
+    let actions = FileActions::new(s, workdir.as_deref())?;
     let attr = Attr::new()?;
     let mut pid: libc::pid_t = 0;
     // SAFETY: argv and envp are NULL-terminated arrays of pointers to NUL-terminated
     // strings that outlive the call; actions and attr are initialised.
     let rc = unsafe {
-        libc::posix_spawnp(
-            &mut pid,
-            argv[0],
-            &actions.0,
-            &attr.0,
-            argv.as_ptr(),
-            envp.as_ptr(),
-        )
+        match s.program {
+            Some(file) => libc::posix_spawn(
+                &mut pid,
+                file.as_ptr(),
+                &actions.0,
+                &attr.0,
+                argv.as_ptr(),
+                envp.as_ptr(),
+            ),
+            None => libc::posix_spawnp(
+                &mut pid,
+                argv[0],
+                &actions.0,
+                &attr.0,
+                argv.as_ptr(),
+                envp.as_ptr(),
+            ),
+        }
     };
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
@@ -118,7 +178,8 @@ fn env_pointers(base: &[CString], extra: &[CString]) -> Vec<*mut libc::c_char> {
 struct FileActions(libc::posix_spawn_file_actions_t);
 
 impl FileActions {
-    fn new(s: &SpawnSpec<'_>, workdir: &CStr) -> io::Result<Self> {
+    /// `workdir`: where the child must chdir to, if not prun's own directory.
+    fn new(s: &SpawnSpec<'_>, workdir: Option<&CStr>) -> io::Result<Self> {
         let mut fa = MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
         // SAFETY: initialises the actions object before any other use.
         check(unsafe { libc::posix_spawn_file_actions_init(fa.as_mut_ptr()) })?;
@@ -140,8 +201,10 @@ impl FileActions {
             }
             _ => {}
         }
-        // SAFETY: the path is a NUL-terminated string that outlives the spawn.
-        check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut fa.0, workdir.as_ptr()) })?;
+        if let Some(dir) = workdir {
+            // SAFETY: the path is a NUL-terminated string that outlives the spawn.
+            check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut fa.0, dir.as_ptr()) })?;
+        }
         Ok(fa)
     }
 
