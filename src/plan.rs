@@ -168,7 +168,7 @@ impl Plan {
             .or(jf.mode.as_ref().map(|m| m.value))
             .unwrap_or(Mode::Async);
         let concurrency = match (cli.jobs, &jf.concurrency) {
-            (Some(n), _) => n.get(),
+            (Some(n), _) => Some(n.get()),
             (None, Some(c)) if c.value == 0 => {
                 return Err(err(&c.referenced, "concurrency must be at least 1".into())
                     .help("set `concurrency: 1` or more, or remove it to use the number of CPUs"));
@@ -183,8 +183,8 @@ impl Plan {
                 )
                 .help(format!("use at most {MAX_POOL}")));
             }
-            (None, Some(c)) => c.value as usize,
-            (None, None) => (facts.cpus)().max(1),
+            (None, Some(c)) => Some(c.value as usize),
+            (None, None) => None,
         };
         let output = match (cli.quiet, cli.output) {
             (true, Some(o @ (OutputMode::Line | OutputMode::Stream))) => {
@@ -305,6 +305,14 @@ impl Plan {
                 }
             }
         }
+        // By default one slot per CPU; a single job needs one slot whatever the CPUs.
+        let concurrency = concurrency.unwrap_or_else(|| {
+            if jobs.len() <= 1 {
+                1
+            } else {
+                (facts.cpus)().max(1)
+            }
+        });
         Ok(Plan {
             mode,
             concurrency,

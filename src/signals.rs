@@ -5,7 +5,7 @@
 
 use std::io;
 use std::sync::mpsc::SyncSender as Sender;
-use std::thread::{self, JoinHandle};
+use std::thread;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::{Handle, Signals};
@@ -14,14 +14,13 @@ use crate::event::Event;
 
 pub(crate) struct SignalWatch {
     handle: Handle,
-    thread: Option<JoinHandle<()>>,
 }
 
 /// Starts forwarding SIGINT, SIGTERM and SIGHUP to `tx` as `Event::Signal`.
 pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let handle = signals.handle();
-    let thread = thread::Builder::new()
+    thread::Builder::new()
         .name("prun-signals".into())
         .spawn(move || {
             for sig in signals.forever() {
@@ -30,17 +29,13 @@ pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
                 }
             }
         })?;
-    Ok(SignalWatch {
-        handle,
-        thread: Some(thread),
-    })
+    Ok(SignalWatch { handle })
 }
 
 impl Drop for SignalWatch {
+    /// Stops the forwarding; the thread ends on its own. Not joined: waking it and
+    /// waiting for it would add a context switch to every run's exit, for nothing.
     fn drop(&mut self) {
         self.handle.close();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
