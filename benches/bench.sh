@@ -53,7 +53,8 @@ install_tools
 cc -O2 -o "$OUT/floor" benches/floor.c
 cargo build --release --locked -q
 FLOOR=$OUT/floor
-PRUN=target/release/prun
+# .cargo/config.toml builds for the host tuple: binaries are under target/<tuple>/.
+PRUN=target/$(rustc --print host-tuple)/release/prun
 TMPD=$(mktemp -d)
 trap 'rm -rf "$TMPD"' EXIT
 
