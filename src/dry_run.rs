@@ -45,33 +45,35 @@ pub(crate) fn render(plan: &Plan, jobfile: &str) -> String {
             j.run.trim_end().replace('\n', "\n          ")
         );
         if !j.needs.is_empty() {
-            let needs: Vec<&str> = j
-                .needs
-                .iter()
-                .map(|&d| plan.jobs[d].name.as_str())
-                .collect();
+            let needs: Vec<&str> = j.needs.iter().map(|&d| &*plan.jobs[d].name).collect();
             let _ = writeln!(out, "     needs: {}", needs.join(", "));
         }
-        if !j.matrix.is_empty() {
-            let vars: Vec<String> = j.matrix.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        if !j.opts.matrix.is_empty() {
+            let vars: Vec<String> = j
+                .opts
+                .matrix
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             let _ = writeln!(out, "     matrix of '{}': {}", j.base, vars.join(" "));
         }
-        if let Some(t) = j.timeout {
+        if let Some(t) = j.opts.timeout {
             let _ = writeln!(out, "     timeout: {}", humantime::format_duration(t));
         }
-        if j.retry.retries > 0 {
-            let _ = writeln!(out, "     retries: {}", j.retry.retries);
+        if j.opts.retry.retries > 0 {
+            let _ = writeln!(out, "     retries: {}", j.opts.retry.retries);
         }
-        for (hook, cmd) in j
-            .hooks
-            .for_outcome(true)
-            .into_iter()
-            .chain(j.hooks.on_failure.as_deref().map(|c| ("on_failure", c)))
-        {
+        for (hook, cmd) in j.opts.hooks.for_outcome(true).into_iter().chain(
+            j.opts
+                .hooks
+                .on_failure
+                .as_deref()
+                .map(|c| ("on_failure", c)),
+        ) {
             let _ = writeln!(out, "     {hook}: {cmd}");
         }
-        if !j.tags.is_empty() {
-            let _ = writeln!(out, "     tags: {}", j.tags.join(", "));
+        if !j.opts.tags.is_empty() {
+            let _ = writeln!(out, "     tags: {}", j.opts.tags.join(", "));
         }
     }
     let run_hooks: Vec<String> = [

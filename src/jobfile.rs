@@ -13,8 +13,62 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::diagnostic::{Diagnostic, Source};
 
-/// A value with the place in the jobfile it came from.
-pub(crate) type Sp<T> = Spanned<T>;
+/// Where a value was written: 1-based line and column (0, 0 when unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Pos {
+    line: u32,
+    column: u32,
+}
+
+impl Pos {
+    pub(crate) const UNKNOWN: Pos = Pos { line: 0, column: 0 };
+
+    pub(crate) fn line(self) -> u32 {
+        self.line
+    }
+
+    pub(crate) fn column(self) -> u32 {
+        self.column
+    }
+}
+
+impl From<Location> for Pos {
+    fn from(l: Location) -> Pos {
+        if l == Location::UNKNOWN {
+            Pos::UNKNOWN
+        } else {
+            Pos {
+                line: l.line() as u32,
+                column: l.column() as u32,
+            }
+        }
+    }
+}
+
+/// A value with the place in the jobfile it came from. serde-saphyr's `Spanned` keeps two
+/// full locations (about 70 bytes per value); a jobfile of 100,000 jobs holds a few
+/// values per job until the plan is built, so only the line and column are kept.
+#[derive(Debug, Clone)]
+pub(crate) struct Sp<T> {
+    pub(crate) value: T,
+    pub(crate) referenced: Pos,
+}
+
+impl<T> Sp<T> {
+    pub(crate) fn new(value: T, at: Pos) -> Self {
+        Sp {
+            value,
+            referenced: at,
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Spanned::<T>::deserialize(d)?;
+        Ok(Sp::new(s.value, s.referenced.into()))
+    }
+}
 
 /// The whole jobfile.
 #[derive(Debug, Deserialize)]

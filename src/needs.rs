@@ -14,27 +14,26 @@ pub(crate) type RawNeeds = Vec<Sp<String>>;
 /// needs every expansion).
 pub(crate) fn resolve(
     src: &Source,
-    names: &[String],
-    bases: &[String],
+    names: &[&str],
+    bases: &[&str],
     raw: &[Option<RawNeeds>],
 ) -> Result<Vec<Vec<usize>>, Diagnostic> {
     let mut index: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, n) in names.iter().enumerate() {
-        index.entry(n.as_str()).or_default().push(i);
+        index.entry(n).or_default().push(i);
         if bases[i] != *n {
-            index.entry(bases[i].as_str()).or_default().push(i);
+            index.entry(bases[i]).or_default().push(i);
         }
     }
     let mut needs = vec![Vec::new(); names.len()];
     for (job, list) in raw.iter().enumerate() {
         for need in list.iter().flatten() {
             let Some(deps) = index.get(need.value.as_str()) else {
-                let all: Vec<&str> = names.iter().map(String::as_str).collect();
                 let mut msg = format!(
                     "job '{}' needs '{}', which is not a job here",
                     names[job], need.value
                 );
-                if let Some(best) = did_you_mean(&need.value, &all) {
+                if let Some(best) = did_you_mean(&need.value, names) {
                     msg.push_str(&format!(" (did you mean '{best}'?)"));
                 }
                 return Err(
@@ -53,7 +52,7 @@ pub(crate) fn resolve(
         }
     }
     if let Some(cycle) = find_cycle(&needs) {
-        let path: Vec<&str> = cycle.iter().map(|&i| names[i].as_str()).collect();
+        let path: Vec<&str> = cycle.iter().map(|&i| names[i]).collect();
         let first = cycle[0];
         let second = cycle[1];
         let need = raw[first]

@@ -5,15 +5,14 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
-
-use serde_saphyr::Location;
 
 use crate::cli::{Cli, ExecutorKind, OutputMode, Progress};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::executor::simple::simple_words;
 use crate::executor::slurm::{self, SlurmOptions};
-use crate::jobfile::{Env, HumanDuration, JobEntry, JobKeys, Jobfile, Mode, Scalar, Sp};
+use crate::jobfile::{Env, HumanDuration, JobEntry, JobKeys, Jobfile, Mode, Pos, Scalar, Sp};
 use crate::matrix::{self, Matrix};
 use crate::needs::{self, RawNeeds};
 use crate::retry::RetryPolicy;
@@ -47,26 +46,37 @@ impl Hooks {
     }
 }
 
-/// One job, ready to run.
+/// One job, ready to run. Kept small, since a jobfile may hold 100,000 of them: what
+/// jobs usually have in common (environment, workdir, options) sits behind an `Arc`
+/// shared by consecutive jobs that have the same (see `Shared`).
 #[derive(Debug, Clone)]
 pub(crate) struct JobSpec {
     /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
     pub(crate) index: usize,
     /// `base[key=value,...]` for a matrix job, else the name as written.
-    pub(crate) name: String,
-    /// The name as written (without a matrix suffix).
-    pub(crate) base: String,
+    pub(crate) name: Arc<str>,
+    /// The name as written (without a matrix suffix); the same `Arc` as `name` otherwise.
+    pub(crate) base: Arc<str>,
+    pub(crate) run: Arc<str>,
+    /// The run's `env`, then `defaults.env`, then the job's own, then its matrix values,
+    /// later keys winning.
+    pub(crate) env: Arc<[(String, String)]>,
+    pub(crate) workdir: Arc<Path>,
+    /// `run` is exec'd without a shell (a simple command, `executor::simple`).
+    pub(crate) direct: bool,
+    /// Jobs (indices) that must succeed before this one starts.
+    pub(crate) needs: Vec<usize>,
+    pub(crate) opts: Arc<JobOptions>,
+}
+
+/// A job's less common settings, shared between jobs that have the same.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JobOptions {
     /// A matrix job's values (also in `env`).
     pub(crate) matrix: Vec<(String, String)>,
     pub(crate) tags: Vec<String>,
-    pub(crate) run: String,
-    /// The run's `env`, then `defaults.env`, then the job's own, later keys winning.
-    pub(crate) env: Vec<(String, String)>,
-    pub(crate) workdir: PathBuf,
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
-    /// The command's words when it is exec'd without a shell (`executor::simple`).
-    pub(crate) direct: Option<Vec<String>>,
     /// With the Slurm executor: the srun command line the job runs under.
     pub(crate) srun: Option<Vec<String>>,
     /// Its `slurm:` options (the job's over `defaults`'), used with the Slurm executor.
@@ -76,8 +86,41 @@ pub(crate) struct JobSpec {
     /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
-    /// Jobs (indices) that must succeed before this one starts.
-    pub(crate) needs: Vec<usize>,
+}
+
+/// The last environment, workdir and options handed out while jobs are built: the next
+/// job with equal ones shares them instead of holding a copy.
+#[derive(Default)]
+struct Shared {
+    env: Option<Arc<[(String, String)]>>,
+    workdir: Option<Arc<Path>>,
+    opts: Option<Arc<JobOptions>>,
+}
+
+impl Shared {
+    fn env(&mut self, env: Vec<(String, String)>) -> Arc<[(String, String)]> {
+        share(&mut self.env, env, |v| v.into())
+    }
+
+    fn workdir(&mut self, dir: PathBuf) -> Arc<Path> {
+        share(&mut self.workdir, dir, |d| d.into())
+    }
+
+    fn opts(&mut self, opts: JobOptions) -> Arc<JobOptions> {
+        share(&mut self.opts, opts, Arc::new)
+    }
+}
+
+/// `last` again if it equals `value`, else `value` made shared (and remembered).
+fn share<T: ?Sized + PartialEq, V: std::borrow::Borrow<T>>(
+    last: &mut Option<Arc<T>>,
+    value: V,
+    make: impl FnOnce(V) -> Arc<T>,
+) -> Arc<T> {
+    match last {
+        Some(l) if **l == *value.borrow() => Arc::clone(l),
+        _ => Arc::clone(last.insert(make(value))),
+    }
 }
 
 /// Everything the run needs, validated.
@@ -149,7 +192,7 @@ impl Plan {
         src: &Source,
         facts: &Facts<'_>,
     ) -> Result<Plan, Diagnostic> {
-        let err = |loc: &Location, msg: String| Diagnostic::new(src, at(loc), msg);
+        let err = |loc: &Pos, msg: String| Diagnostic::new(src, at(loc), msg);
         if let Some(v) = &jf.version
             && v.value != 1
         {
@@ -251,9 +294,10 @@ impl Plan {
         }
         let mut jobs = Vec::with_capacity(jf.jobs.value.len());
         let mut raw_needs = Vec::with_capacity(jf.jobs.value.len());
-        let mut seen: HashMap<String, Location> = HashMap::new();
+        let mut seen: HashMap<Arc<str>, Pos> = HashMap::new();
+        let mut shared = Shared::default();
         for (i, entry) in jf.jobs.value.into_iter().enumerate() {
-            let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen)?;
+            let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen, &mut shared)?;
             let Some(m) = matrix else {
                 jobs.push(job);
                 raw_needs.push(needs);
@@ -261,20 +305,19 @@ impl Plan {
             };
             for combo in matrix::expand(src, &m)? {
                 let mut j = job.clone();
-                j.name = format!("{}{}", job.name, combo.suffix);
-                j.env.extend(combo.env.iter().cloned());
-                j.matrix = combo.env;
+                j.name = format!("{}{}", job.name, combo.suffix).into();
+                j.env = job.env.iter().chain(&combo.env).cloned().collect();
+                Arc::make_mut(&mut j.opts).matrix = combo.env;
                 jobs.push(j);
                 raw_needs.push(needs.clone());
             }
         }
+        drop(seen);
         if raw_needs.iter().any(Option::is_some) {
-            let names: Vec<String> = jobs.iter().map(|j| j.name.clone()).collect();
-            let bases: Vec<String> = jobs.iter().map(|j| j.base.clone()).collect();
-            for (job, needs) in jobs
-                .iter_mut()
-                .zip(needs::resolve(src, &names, &bases, &raw_needs)?)
-            {
+            let names: Vec<&str> = jobs.iter().map(|j| &*j.name).collect();
+            let bases: Vec<&str> = jobs.iter().map(|j| &*j.base).collect();
+            let resolved = needs::resolve(src, &names, &bases, &raw_needs)?;
+            for (job, needs) in jobs.iter_mut().zip(resolved) {
                 job.needs = needs;
             }
         }
@@ -286,12 +329,13 @@ impl Plan {
         for j in &mut jobs {
             let kind = cli
                 .executor
-                .or(j.executor)
+                .or(j.opts.executor)
                 .or(run_executor)
                 .unwrap_or(ExecutorKind::Local);
             if kind == ExecutorKind::Slurm {
-                let opts = j.slurm.clone().unwrap_or_default();
-                j.srun = Some(slurm::srun_args(&j.name, &opts, j.timeout, grace));
+                let opts = Arc::make_mut(&mut j.opts);
+                let slurm = opts.slurm.clone().unwrap_or_default();
+                opts.srun = Some(slurm::srun_args(&j.name, &slurm, opts.timeout, grace));
             }
         }
         // Simple commands skip the shell, unless the jobfile chose one, or the job sets
@@ -299,9 +343,8 @@ impl Plan {
         // or the job runs under srun.
         if jf.shell.is_none() {
             for j in &mut jobs {
-                if j.srun.is_none() && !j.env.iter().any(|(k, _)| k == "PATH") {
-                    j.direct =
-                        simple_words(&j.run).map(|w| w.into_iter().map(str::to_owned).collect());
+                if j.opts.srun.is_none() && !j.env.iter().any(|(k, _)| k == "PATH") {
+                    j.direct = simple_words(&j.run).is_some();
                 }
             }
         }
@@ -379,25 +422,26 @@ impl JobContext<'_> {
         &self,
         index: usize,
         entry: Sp<JobEntry>,
-        seen: &mut HashMap<String, Location>,
+        seen: &mut HashMap<Arc<str>, Pos>,
+        shared: &mut Shared,
     ) -> Result<WrittenJob, Diagnostic> {
         let here = entry.referenced;
         let keys = match entry.value {
             JobEntry::Bare(run) => JobKeys {
-                run: Some(Sp::new(Scalar(run), here, here)),
+                run: Some(Sp::new(Scalar(run), here)),
                 ..JobKeys::default()
             },
             JobEntry::Full(keys) => *keys,
         };
-        let name = match &keys.name {
+        let name: Arc<str> = match &keys.name {
             Some(n) => {
                 check_name(self.src, n)?;
-                n.value.clone()
+                n.value.as_str().into()
             }
-            None => format!("job-{index}"),
+            None => format!("job-{index}").into(),
         };
         let name_loc = keys.name.as_ref().map_or(here, |n| n.referenced);
-        if let Some(first) = seen.insert(name.clone(), name_loc) {
+        if let Some(first) = seen.insert(Arc::clone(&name), name_loc) {
             return Err(Diagnostic::new(
                 self.src,
                 at(&name_loc),
@@ -432,7 +476,7 @@ impl JobContext<'_> {
                 )
                 .help("a command cannot contain NUL; remove the \\0 escape"));
             }
-            Some(r) if !r.value.0.trim().is_empty() => r.value.0,
+            Some(r) if !r.value.0.trim().is_empty() => Arc::<str>::from(r.value.0),
             Some(r) => {
                 return Err(Diagnostic::new(
                     self.src,
@@ -462,11 +506,8 @@ impl JobContext<'_> {
             job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
         };
         let needs = keys.needs.map(|n| n.value);
-        let spec = JobSpec {
-            index,
-            base: name.clone(),
+        let opts = JobOptions {
             matrix: Vec::new(),
-            direct: None,
             srun: None,
             slurm,
             executor,
@@ -475,10 +516,6 @@ impl JobContext<'_> {
                 .or(self.defaults.tags.clone())
                 .map(|t| t.value)
                 .unwrap_or_default(),
-            name,
-            run,
-            env,
-            workdir,
             hooks: Hooks {
                 on_success: pick(&keys.on_success, &d.on_success),
                 on_failure: pick(&keys.on_failure, &d.on_failure),
@@ -491,7 +528,17 @@ impl JobContext<'_> {
                 .as_ref()
                 .or(d.hook_timeout.as_ref())
                 .map_or(self.hook_timeout, |h| h.value.0),
+        };
+        let spec = JobSpec {
+            index,
+            base: Arc::clone(&name),
+            name,
+            run,
+            env: shared.env(env),
+            workdir: shared.workdir(workdir),
+            direct: false,
             needs: Vec::new(),
+            opts: shared.opts(opts),
         };
         Ok((spec, needs, keys.matrix))
     }
@@ -534,8 +581,8 @@ fn executor_kind(src: &Source, e: &Sp<String>) -> Result<ExecutorKind, Diagnosti
     }
 }
 
-fn at(loc: &Location) -> Option<(usize, usize)> {
-    (*loc != Location::UNKNOWN).then(|| (loc.line() as usize, loc.column() as usize))
+fn at(loc: &Pos) -> Option<(usize, usize)> {
+    (*loc != Pos::UNKNOWN).then(|| (loc.line() as usize, loc.column() as usize))
 }
 
 /// An `env:` map as pairs, refusing names and values the OS cannot pass on.

@@ -9,6 +9,7 @@ use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
 use crate::event::Event;
+use crate::executor::simple::simple_words;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{Capture, Finished, Request, local};
 use crate::keeper::Keeper;
@@ -122,17 +123,22 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
     let plan = &ctx.plan;
     let spec = &plan.jobs[a.job];
     let env = job_env(spec, a.slot, a.attempt, &ctx.run_id);
+    let words = if spec.direct {
+        simple_words(&spec.run)
+    } else {
+        None
+    };
     let req = Request {
         shell: &plan.shell,
         script: &spec.run,
-        direct: spec.direct.as_deref(),
-        wrapper: spec.srun.as_deref(),
+        direct: words.as_deref(),
+        wrapper: spec.opts.srun.as_deref(),
         env_base: &ctx.env_base,
         env: &env,
         workdir: &spec.workdir,
         capture: capture_for(plan.output, plan.log_dir.is_some()),
         stdin: None,
-        timeout: spec.timeout,
+        timeout: spec.opts.timeout,
         grace: plan.grace,
     };
     let mut sink = Sink {
@@ -269,7 +275,7 @@ pub(crate) fn job_env(
 ) -> Vec<(String, String)> {
     let mut env = Vec::with_capacity(spec.env.len() + 5);
     env.extend(spec.env.iter().cloned());
-    env.push(("PRUN_JOB".into(), spec.name.clone()));
+    env.push(("PRUN_JOB".into(), spec.name.to_string()));
     env.push(("PRUN_JOB_INDEX".into(), spec.index.to_string()));
     env.push(("PRUN_SLOT".into(), slot.to_string()));
     env.push(("PRUN_ATTEMPT".into(), attempt.to_string()));

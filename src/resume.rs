@@ -19,7 +19,7 @@ pub(crate) fn prior_results(plan: &Plan) -> Result<Vec<Option<JobResult>>, Error
         .jobs
         .iter()
         .map(|j| {
-            let seen = last.get(&(j.name.clone(), j.run.clone())).copied();
+            let seen = last.get(&(j.name.to_string(), j.run.to_string())).copied();
             match (mode, seen) {
                 (Resume::Succeeded, Some(Status::Success)) => {
                     Some(done("already succeeded (--resume)"))

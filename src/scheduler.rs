@@ -83,7 +83,7 @@ pub(crate) fn run(
         ctx: Arc::clone(&ctx),
     };
     let hooks = HookRunner::new(hook_shell, tx.clone());
-    let names: Vec<String> = plan.jobs.iter().map(|j| j.name.clone()).collect();
+    let names: Vec<Arc<str>> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
     let mut s = Scheduler {
         terminal: Terminal::new(
             TerminalOptions {
@@ -393,9 +393,10 @@ impl Scheduler {
                 output,
             } => {
                 self.pending_hooks = self.pending_hooks.saturating_sub(1);
-                let owner = job.map_or("run", |j| self.plan.jobs[j].name.as_str());
-                let timeout =
-                    job.map_or(self.plan.hook_timeout, |j| self.plan.jobs[j].hook_timeout);
+                let owner = job.map_or("run", |j| &*self.plan.jobs[j].name);
+                let timeout = job.map_or(self.plan.hook_timeout, |j| {
+                    self.plan.jobs[j].opts.hook_timeout
+                });
                 let failed = hooks::failure_reason(&finished, timeout).is_some();
                 self.terminal.hook_output(owner, hook, &output, failed);
                 self.record_hook(job, hook, &finished, timeout);
@@ -469,7 +470,7 @@ impl Scheduler {
         let spec = &self.plan.jobs[job];
         let mut reason = finished.error.clone();
         if finished.timed_out {
-            let t = spec.timeout.unwrap_or_default();
+            let t = spec.opts.timeout.unwrap_or_default();
             reason = Some(format!("timed out after {}", humantime::format_duration(t)));
         } else if finished.leftovers {
             reason = Some("left processes running after it exited; they were terminated".into());
@@ -485,13 +486,13 @@ impl Scheduler {
         let retry = status != Status::Success
             && status != Status::Interrupted
             && !self.stop_starting
-            && spec.retry.retry_after(attempt, result.exit_code());
+            && spec.opts.retry.retry_after(attempt, result.exit_code());
         // Only built when a joblog or a timeline wants it: two string copies per attempt
         // are not for the hot path of a run without them.
         if self.joblog.is_some() || self.plan.timeline.is_some() {
             let record = AttemptRecord {
-                name: spec.name.clone(),
-                command: spec.run.clone(),
+                name: spec.name.to_string(),
+                command: spec.run.to_string(),
                 attempt,
                 slot: slot.unwrap_or(1),
                 start: result.finished.as_ref().map_or(self.started, |f| f.started),
@@ -512,8 +513,8 @@ impl Scheduler {
             self.terminal.notice(&msg);
         }
         if retry {
-            let delay = spec.retry.delay_after(attempt);
-            let of = spec.retry.retries + 1;
+            let delay = spec.opts.retry.delay_after(attempt);
+            let of = spec.opts.retry.retries + 1;
             let msg = format!(
                 "job '{}' attempt {attempt}/{of} {}; retrying in {}",
                 spec.name,
@@ -560,7 +561,11 @@ impl Scheduler {
 
     fn queue_hooks(&mut self, job: usize, result: &JobResult) {
         let spec = &self.plan.jobs[job];
-        let hooks = owned(spec.hooks.for_outcome(result.status == Status::Success));
+        let hooks = owned(
+            spec.opts
+                .hooks
+                .for_outcome(result.status == Status::Success),
+        );
         if hooks.is_empty() {
             return;
         }
@@ -572,7 +577,7 @@ impl Scheduler {
         );
         env.extend(result_env(result));
         let workdir = if spec.workdir.is_dir() {
-            spec.workdir.clone()
+            spec.workdir.to_path_buf()
         } else {
             self.plan.workdir.clone()
         };
@@ -583,7 +588,7 @@ impl Scheduler {
             env,
             stdin: json::job(spec, result).to_string().into_bytes(),
             workdir,
-            timeout: spec.hook_timeout,
+            timeout: spec.opts.hook_timeout,
         };
         self.submit_hooks(task);
     }
@@ -623,7 +628,7 @@ impl Scheduler {
     }
 
     /// The run as it stands, with jobs never started recorded as not run.
-    fn summary(&mut self, names: Vec<String>, run_id: String) -> RunSummary {
+    fn summary(&mut self, names: Vec<Arc<str>>, run_id: String) -> RunSummary {
         let why = match self.signal {
             Some(sig) => format!("not started: interrupted by {}", signal_name(sig)),
             None => "not started: --fail-fast stopped the run".to_owned(),

@@ -18,13 +18,13 @@ pub(crate) fn select(
     for name in names {
         let mut found = false;
         for (i, j) in jobs.iter().enumerate() {
-            if j.name == *name || j.base == *name {
+            if *j.name == **name || *j.base == **name {
                 keep[i] = true;
                 found = true;
             }
         }
         if !found {
-            let all: Vec<&str> = jobs.iter().map(|j| j.base.as_str()).collect();
+            let all: Vec<&str> = jobs.iter().map(|j| &*j.base).collect();
             let mut msg = format!("no job is named '{name}'");
             if let Some(best) = did_you_mean(name, &all) {
                 msg.push_str(&format!(" (did you mean '{best}'?)"));
@@ -36,7 +36,7 @@ pub(crate) fn select(
     for tag in tags {
         let mut found = false;
         for (i, j) in jobs.iter().enumerate() {
-            if j.tags.contains(tag) {
+            if j.opts.tags.contains(tag) {
                 keep[i] = true;
                 found = true;
             }
@@ -44,7 +44,7 @@ pub(crate) fn select(
         if !found {
             let mut known: Vec<&str> = jobs
                 .iter()
-                .flat_map(|j| j.tags.iter().map(String::as_str))
+                .flat_map(|j| j.opts.tags.iter().map(String::as_str))
                 .collect();
             known.sort_unstable();
             known.dedup();

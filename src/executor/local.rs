@@ -128,7 +128,7 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         }
         (None, Some(words)) => {
             let argv = words.iter().map(c_string).collect::<io::Result<Vec<_>>>()?;
-            let program = req.env_base.program(&words[0]);
+            let program = req.env_base.program(words[0]);
             spec.argv = &argv;
             spec.program = program.as_deref();
             match spawn::spawn(&spec) {

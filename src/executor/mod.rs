@@ -26,7 +26,7 @@ pub(crate) struct Request<'a> {
     pub(crate) shell: &'a Path,
     pub(crate) script: &'a str,
     /// The command's words, when it can be exec'd without the shell (`simple`).
-    pub(crate) direct: Option<&'a [String]>,
+    pub(crate) direct: Option<&'a [&'a str]>,
     /// Words to run the command through (`srun ...`): then the command runs as
     /// `<wrapper...> <shell> -c <script>`, and a wrapper that is missing is an error.
     pub(crate) wrapper: Option<&'a [String]>,

@@ -42,9 +42,9 @@ pub(crate) fn write_atomically(
 pub(crate) fn job(spec: &JobSpec, r: &JobResult) -> Value {
     let f = r.finished.as_ref();
     let mut v = json!({
-        "name": spec.name,
+        "name": &*spec.name,
         "index": spec.index,
-        "command": spec.run,
+        "command": &*spec.run,
         "status": r.status.as_str(),
         "exit_code": r.exit_code(),
         "signal": r.signal().map(crate::executor::signal_name),
@@ -82,7 +82,7 @@ pub(crate) fn run(run: &RunSummary, specs: &[JobSpec]) -> Value {
         },
         "jobs": specs.iter().zip(&run.results).map(|(s, r)| job(s, r)).collect::<Vec<_>>(),
         "hook_failures": run.hook_failures.iter().map(|h| json!({
-            "job": h.job.map(|j| specs[j].name.clone()),
+            "job": h.job.map(|j| &*specs[j].name),
             "hook": h.hook,
             "reason": h.reason,
         })).collect::<Vec<_>>(),

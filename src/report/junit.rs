@@ -37,7 +37,7 @@ pub(crate) fn write(
                 s
             }
         };
-        let mut tc = TestCase::new(spec.name.as_str(), status);
+        let mut tc = TestCase::new(&*spec.name, status);
         tc.set_classname(suite);
         tc.set_time(r.duration());
         // Like nextest's default: output is kept for the jobs that did not succeed.

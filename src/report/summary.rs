@@ -55,7 +55,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
         }
     }
     for h in &run.hook_failures {
-        let owner = h.job.map_or("run", |j| run.names[j].as_str());
+        let owner = h.job.map_or("run", |j| &*run.names[j]);
         let _ = writeln!(out, "hook failed: {owner} {}: {}", h.hook, h.reason);
     }
     let t = run.totals();

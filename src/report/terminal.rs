@@ -16,6 +16,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
+use std::sync::Arc;
 
 use crate::cli::OutputMode;
 use crate::report::progress::ProgressView;
@@ -43,7 +44,7 @@ struct Held {
 
 pub(crate) struct Terminal {
     opts: TerminalOptions,
-    names: Vec<String>,
+    names: Vec<Arc<str>>,
     held: Vec<Held>,
     /// With `--keep-order`: the first job whose output has not all been printed.
     head: usize,
@@ -67,7 +68,7 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    pub(crate) fn new(opts: TerminalOptions, names: Vec<String>) -> Self {
+    pub(crate) fn new(opts: TerminalOptions, names: Vec<Arc<str>>) -> Self {
         let n = names.len();
         Terminal {
             opts,
@@ -172,7 +173,7 @@ impl Terminal {
             OutputMode::Group if shown && !output.is_empty() => {
                 let name = match note {
                     Some(n) => format!("{} ({n})", self.names[job]),
-                    None => self.names[job].clone(),
+                    None => self.names[job].to_string(),
                 };
                 let (head, tail) = self.frame(&name, output.ends_with_newline());
                 if !self.opts.keep_order || job == self.head {
@@ -292,7 +293,7 @@ impl Terminal {
             }
             let name = match &note {
                 Some(n) => format!("{} ({n})", self.names[job]),
-                None => self.names[job].clone(),
+                None => self.names[job].to_string(),
             };
             let nl = parts
                 .iter()
