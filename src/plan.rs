@@ -57,7 +57,7 @@ pub(crate) struct JobSpec {
     pub(crate) name: Arc<str>,
     /// The name as written (without a matrix suffix); the same `Arc` as `name` otherwise.
     pub(crate) base: Arc<str>,
-    pub(crate) run: Arc<str>,
+    pub(crate) run: Box<str>,
     /// The run's `env`, then `defaults.env`, then the job's own, then its matrix values,
     /// later keys winning.
     pub(crate) env: Arc<[(String, String)]>,
@@ -476,7 +476,7 @@ impl JobContext<'_> {
                 )
                 .help("a command cannot contain NUL; remove the \\0 escape"));
             }
-            Some(r) if !r.value.0.trim().is_empty() => Arc::<str>::from(r.value.0),
+            Some(r) if !r.value.0.trim().is_empty() => r.value.0.into_boxed_str(),
             Some(r) => {
                 return Err(Diagnostic::new(
                     self.src,

@@ -83,7 +83,7 @@ pub(crate) fn run(
         ctx: Arc::clone(&ctx),
     };
     let hooks = HookRunner::new(hook_shell, tx.clone());
-    let names: Vec<Arc<str>> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
+    let names: Arc<[Arc<str>]> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
     let mut s = Scheduler {
         terminal: Terminal::new(
             TerminalOptions {
@@ -628,7 +628,7 @@ impl Scheduler {
     }
 
     /// The run as it stands, with jobs never started recorded as not run.
-    fn summary(&mut self, names: Vec<Arc<str>>, run_id: String) -> RunSummary {
+    fn summary(&mut self, names: Arc<[Arc<str>]>, run_id: String) -> RunSummary {
         let why = match self.signal {
             Some(sig) => format!("not started: interrupted by {}", signal_name(sig)),
             None => "not started: --fail-fast stopped the run".to_owned(),

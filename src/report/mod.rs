@@ -160,7 +160,8 @@ pub(crate) struct RunSummary {
     pub(crate) started: SystemTime,
     pub(crate) duration: Duration,
     /// In jobfile order, one per job.
-    pub(crate) names: Vec<std::sync::Arc<str>>,
+    /// Shared with the terminal.
+    pub(crate) names: std::sync::Arc<[std::sync::Arc<str>]>,
     pub(crate) results: Vec<JobResult>,
     pub(crate) hook_failures: Vec<HookFailure>,
     /// The signal that interrupted the run, if one did.

@@ -12,6 +12,7 @@
 //!
 //! Only the scheduler calls this, so nothing here needs a lock.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
@@ -35,17 +36,14 @@ pub(crate) struct TerminalOptions {
     pub(crate) progress: bool,
 }
 
-/// One job's held output, for `--keep-order`.
-#[derive(Default)]
-struct Held {
-    bytes: Spool,
-    ended: bool,
-}
-
 pub(crate) struct Terminal {
     opts: TerminalOptions,
-    names: Vec<Arc<str>>,
-    held: Vec<Held>,
+    names: Arc<[Arc<str>]>,
+    /// Output held back, by job: for `--keep-order`, and in group mode while another
+    /// block owns stdout. Only jobs with something held have an entry.
+    held: HashMap<usize, Spool>,
+    /// With `--keep-order`: which jobs have ended (empty otherwise).
+    ended: Vec<bool>,
     /// With `--keep-order`: the first job whose output has not all been printed.
     head: usize,
     /// Line mode: a job's last incomplete line, kept until its newline arrives.
@@ -68,11 +66,12 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    pub(crate) fn new(opts: TerminalOptions, names: Vec<Arc<str>>) -> Self {
+    pub(crate) fn new(opts: TerminalOptions, names: Arc<[Arc<str>]>) -> Self {
         let n = names.len();
         Terminal {
             opts,
-            held: (0..n).map(|_| Held::default()).collect(),
+            held: HashMap::new(),
+            ended: vec![false; if opts.keep_order { n } else { 0 }],
             head: 0,
             partial: vec![Vec::new(); if opts.mode == OutputMode::Line { n } else { 0 }],
             notices: Vec::new(),
@@ -163,7 +162,7 @@ impl Terminal {
             OutputMode::Group if self.owner.is_some() || self.pending.contains(&job) => {
                 // Another block is being printed: this one waits for it, whole.
                 self.pending.retain(|&j| j != job);
-                let held = std::mem::take(&mut self.held[job].bytes);
+                let held = self.held.remove(&job).unwrap_or_default();
                 if shown {
                     self.waiting
                         .push_back((job, vec![held, output], note.map(str::to_owned)));
@@ -183,7 +182,7 @@ impl Terminal {
                         out.write_all(tail.as_bytes())
                     });
                 } else {
-                    let held = &mut self.held[job].bytes;
+                    let held = self.held.entry(job).or_default();
                     held.push(head.as_bytes());
                     let _ = output.write_to(&mut SpoolWriter(held));
                     held.push(tail.as_bytes());
@@ -205,7 +204,7 @@ impl Terminal {
             self.write(line.as_bytes());
         }
         if self.opts.keep_order && last {
-            self.held[job].ended = true;
+            self.ended[job] = true;
             self.advance();
         }
     }
@@ -242,7 +241,7 @@ impl Terminal {
                 if !self.pending.contains(&job) {
                     self.pending.push(job);
                 }
-                self.held[job].bytes.push(bytes);
+                self.held.entry(job).or_default().push(bytes);
             }
             None => {
                 self.owner = Some(job);
@@ -312,7 +311,7 @@ impl Terminal {
         if !self.pending.is_empty() {
             let job = self.pending.remove(0);
             self.owner = Some(job);
-            let mut held = std::mem::take(&mut self.held[job].bytes);
+            let mut held = self.held.remove(&job).unwrap_or_default();
             let (head, _) = self.frame(&self.names[job].clone(), true);
             self.write(head.as_bytes());
             self.owner_last = if held.ends_with_newline() {
@@ -346,16 +345,15 @@ impl Terminal {
         if !self.opts.keep_order || job == self.head {
             self.write(bytes);
         } else {
-            self.held[job].bytes.push(bytes);
+            self.held.entry(job).or_default().push(bytes);
         }
     }
 
     /// Moves the head past jobs that have ended, printing what each held.
     fn advance(&mut self) {
-        while self.head < self.held.len() && self.held[self.head].ended {
+        while self.head < self.ended.len() && self.ended[self.head] {
             self.head += 1;
-            if self.head < self.held.len() {
-                let mut held = std::mem::take(&mut self.held[self.head].bytes);
+            if let Some(mut held) = self.held.remove(&self.head) {
                 self.suspended_out(|out| held.write_to(out));
             }
         }
