@@ -16,6 +16,9 @@ pub(crate) enum Event {
         output: Spool,
         /// The end of its output, when reports need it.
         tail: Vec<u8>,
+        /// The last byte it wrote to stdout itself, as the owner of a big block (see
+        /// `pool::DirectStream`).
+        direct_last: Option<u8>,
     },
     /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
     HookDone {

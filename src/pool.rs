@@ -4,7 +4,7 @@
 //! rayon never queues work and a job starts the moment it is handed over.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
@@ -55,6 +55,7 @@ impl Pool {
                     ),
                     output: Spool::new(),
                     tail: Vec::new(),
+                    direct_last: None,
                 });
             }
         });
@@ -88,6 +89,36 @@ pub(crate) struct RunContext {
     pub(crate) groups: Vec<AtomicI32>,
     /// Once prun has been told to stop: the signal for any group that starts after that.
     pub(crate) stop_signal: AtomicI32,
+    /// Group mode: which job's worker may write its big block to stdout itself.
+    pub(crate) direct: DirectStream,
+}
+
+/// A big grouped block printed by the job's own worker instead of through the scheduler.
+///
+/// Once a block passes `STREAM_AFTER` its worker passes the output on in chunks, and the
+/// scheduler makes it the owner of stdout if nothing else is printing. Every chunk would
+/// then cross to the scheduler's thread and be copied once more; instead, the scheduler
+/// publishes here which job owns stdout together with how many of its chunks it has
+/// printed. A worker whose job owns stdout, and all of whose chunks are printed, writes
+/// the rest itself, straight to fd 1 (nothing else writes to stdout while a block owns
+/// it). The scheduler clears the token when the job ends; the worker reports its last
+/// byte with the end, for the block's footer.
+#[derive(Debug, Default)]
+pub(crate) struct DirectStream(AtomicU64);
+
+impl DirectStream {
+    /// The token for `job` owning stdout with `printed` of its chunks printed.
+    pub(crate) fn token(job: usize, printed: u32) -> u64 {
+        ((job as u64 + 1) << 32) | u64::from(printed)
+    }
+
+    pub(crate) fn publish(&self, token: u64) {
+        self.0.store(token, Ordering::Release);
+    }
+
+    fn allows(&self, job: usize, sent: u32) -> bool {
+        self.0.load(Ordering::Acquire) == Self::token(job, sent)
+    }
 }
 
 impl RunContext {
@@ -147,6 +178,10 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         spool: Spool::new(),
         may_stream: ctx.stream_group,
         streaming: false,
+        sent: 0,
+        direct: &ctx.direct,
+        direct_last: None,
+        stdout_closed: false,
         tail: Vec::new(),
         keep_tail: ctx.keep_tail,
         log: log_path(plan, spec).and_then(|p| open_log(&p, a.attempt)),
@@ -182,6 +217,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         finished,
         output: sink.spool,
         tail: sink.tail,
+        direct_last: sink.direct_last,
     });
 }
 
@@ -195,6 +231,12 @@ struct Sink<'a> {
     /// scheduler can print a big block straight through instead of spooling it.
     may_stream: bool,
     streaming: bool,
+    /// Chunks passed on to the scheduler while streaming.
+    sent: u32,
+    direct: &'a DirectStream,
+    /// The last byte written to stdout directly; stdout is closed once writing failed.
+    direct_last: Option<u8>,
+    stdout_closed: bool,
     tail: Vec<u8>,
     keep_tail: bool,
     log: Option<std::fs::File>,
@@ -216,7 +258,13 @@ impl Sink<'_> {
             }
         }
         match self.mode {
-            OutputMode::Group if self.streaming => self.send(bytes.to_vec()),
+            OutputMode::Group if self.streaming => {
+                if self.direct.allows(self.job, self.sent) {
+                    self.write_direct(bytes);
+                } else {
+                    self.send(bytes.to_vec());
+                }
+            }
             OutputMode::Group => {
                 self.spool.push(bytes);
                 if self.may_stream && self.spool.len() > STREAM_AFTER {
@@ -236,11 +284,29 @@ impl Sink<'_> {
         }
     }
 
-    fn send(&self, bytes: Vec<u8>) {
+    fn send(&mut self, bytes: Vec<u8>) {
+        self.sent = self.sent.wrapping_add(1);
         let _ = self.tx.send(Event::Output {
             job: self.job,
             bytes,
         });
+    }
+
+    /// Writes to fd 1 as the owner of stdout. A closed stdout (`prun ... | head`) loses
+    /// the output but does not stop the job, as in the terminal.
+    fn write_direct(&mut self, mut bytes: &[u8]) {
+        if let Some(&b) = bytes.last() {
+            self.direct_last = Some(b);
+        }
+        while !bytes.is_empty() && !self.stdout_closed {
+            // SAFETY: writes from a valid slice to fd 1, which prun never closes.
+            let n = unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
+            if n >= 0 {
+                bytes = &bytes[n as usize..];
+            } else if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                self.stdout_closed = true;
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! grace period; hooks of the interrupted jobs and the run-level hooks still run. A second
 //! signal kills every job group and the running hook at once and runs no more hooks.
 
+use crate::cli::OutputMode;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -23,7 +24,7 @@ use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::jobfile::Mode;
 use crate::keeper::Keeper;
 use crate::plan::Plan;
-use crate::pool::{self, Attempt, Pool, RunContext};
+use crate::pool::{self, Attempt, DirectStream, Pool, RunContext};
 use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;
 use crate::report::terminal::{Terminal, TerminalOptions};
@@ -74,6 +75,7 @@ pub(crate) fn run(
         env_base: EnvBase::capture(),
         groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
         stop_signal: AtomicI32::new(0),
+        direct: DirectStream::default(),
     });
     let joblog = plan.joblog.as_deref().map(Joblog::open).transpose()?;
     let hook_shell = HookShell {
@@ -115,6 +117,11 @@ pub(crate) fn run(
         pending_hooks: 0,
         stop_starting: false,
         hook_failures: Vec::new(),
+        direct_streams: plan.output == OutputMode::Group
+            && ctx.stream_group
+            && !plan.progress
+            && !plan.github,
+        passed_on: HashMap::new(),
         signal: None,
         killed: false,
         kill_at: None,
@@ -190,6 +197,11 @@ struct Scheduler {
     attempts: Vec<AttemptRecord>,
     /// The end of each job's output, for the JUnit report.
     tails: Vec<Vec<u8>>,
+    /// Group mode without a progress bar or GitHub groups: the owner of stdout may print
+    /// its block itself (`pool::DirectStream`).
+    direct_streams: bool,
+    /// Chunks each streaming job has passed on, for `DirectStream` tokens.
+    passed_on: HashMap<usize, u32>,
     /// The first signal received, if any.
     signal: Option<i32>,
     /// A second signal came: everything was killed, no more hooks run.
@@ -373,18 +385,35 @@ impl Scheduler {
 
     fn handle(&mut self, ev: Event) {
         match ev {
-            Event::Output { job, bytes } => self.terminal.job_output(job, &bytes),
+            Event::Output { job, bytes } => {
+                self.terminal.job_output(job, &bytes);
+                if self.direct_streams {
+                    let n = self.passed_on.entry(job).or_default();
+                    *n = n.wrapping_add(1);
+                    self.publish_direct();
+                }
+            }
             Event::Ended {
                 job,
                 attempt,
                 finished,
                 output,
                 tail,
+                direct_last,
             } => {
                 if let Some(t) = self.tails.get_mut(job) {
                     *t = tail;
                 }
+                if self.direct_streams {
+                    if let Some(b) = direct_last {
+                        self.terminal.owner_wrote(job, b);
+                    }
+                    self.passed_on.remove(&job);
+                }
                 self.job_ended(job, attempt, finished, output);
+                if self.direct_streams {
+                    self.publish_direct();
+                }
             }
             Event::HookDone {
                 job,
@@ -403,6 +432,15 @@ impl Scheduler {
             }
             Event::Signal(sig) => self.on_signal(sig),
         }
+    }
+
+    /// Tells workers which job owns stdout and how many of its chunks are printed (see
+    /// `pool::DirectStream`).
+    fn publish_direct(&mut self) {
+        let token = self.terminal.owner().map_or(0, |job| {
+            DirectStream::token(job, self.passed_on.get(&job).copied().unwrap_or(0))
+        });
+        self.ctx.direct.publish(token);
     }
 
     fn on_signal(&mut self, sig: i32) {

@@ -265,3 +265,43 @@ fn big_blocks_streamed_through_never_mix() {
         }
     }
 }
+
+/// Big blocks are written by their job's own worker once they own stdout: every line
+/// arrives, in order, in its own block, with the block's end status after it.
+#[test]
+fn big_blocks_printed_by_their_worker_keep_every_line_in_order() {
+    let y = "jobs:
+  - name: a
+    run: seq 1 300000
+  - name: b
+    run: seq 2000000 2300000
+  - name: c
+    run: seq 3000000 3200000; printf no-newline; exit 3
+";
+    for _ in 0..3 {
+        let r = Prun::new().jobfile(y).args(&["-j", "3"]).run();
+        r.code(1);
+        let mut b = blocks(&r.stdout);
+        // c's block: printed as it came, its header before its status was known and a
+        // status line after it; or printed whole after waiting, the status in its header.
+        if let Some(i) = b.iter().position(|x| x.0 == "c") {
+            assert_eq!(b[i + 1], ("c (failed, exit 3)".to_owned(), Vec::new()));
+            b.remove(i + 1);
+            b[i].0 = "c (failed, exit 3)".to_owned();
+        }
+        let mut heads: Vec<&str> = b.iter().map(|x| x.0.as_str()).collect();
+        heads.sort_unstable();
+        assert_eq!(heads, ["a", "b", "c (failed, exit 3)"]);
+        for (head, lines) in &b {
+            let want: Vec<String> = match head.as_str() {
+                "a" => (1..=300000).map(|i| i.to_string()).collect(),
+                "b" => (2000000..=2300000).map(|i| i.to_string()).collect(),
+                _ => (3000000..=3200000)
+                    .map(|i| i.to_string())
+                    .chain(["no-newline".to_owned()])
+                    .collect(),
+            };
+            assert!(*lines == want, "block {head} differs");
+        }
+    }
+}

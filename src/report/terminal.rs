@@ -252,6 +252,18 @@ impl Terminal {
         }
     }
 
+    /// The job whose block is being printed as it comes, if one is.
+    pub(crate) fn owner(&self) -> Option<usize> {
+        self.owner
+    }
+
+    /// The owner printed its block itself up to here; `last` is its last byte.
+    pub(crate) fn owner_wrote(&mut self, job: usize, last: u8) {
+        if self.owner == Some(job) {
+            self.owner_last = Some(last);
+        }
+    }
+
     fn write_owned(&mut self, bytes: &[u8]) {
         if let Some(&b) = bytes.last() {
             self.owner_last = Some(b);
