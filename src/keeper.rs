@@ -17,7 +17,7 @@
 //! those are prun's to handle, and prun stops its jobs itself.
 
 use std::collections::HashSet;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
 use std::time::{Duration, Instant};
 
@@ -116,28 +116,58 @@ fn keep(reader: i32, grace: Duration) -> ! {
         libc::close_range(3, u32::MAX, 0);
     }
     // SAFETY: fd 0 is the pipe's read end, owned by this process from here on.
-    let input = unsafe { std::fs::File::from_raw_fd(0) };
+    let mut input = unsafe { std::fs::File::from_raw_fd(0) };
     let mut groups: HashSet<i32> = HashSet::new();
-    for line in io::BufReader::new(input).split(b'\n') {
-        let Ok(line) = line else { break };
-        let Some((&op, num)) = line.split_first() else {
-            continue;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut have = 0;
+    loop {
+        let n = match input.read(&mut buf[have..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         };
-        let Some(pgid) = std::str::from_utf8(num)
-            .ok()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        match op {
-            b'+' => groups.insert(pgid),
-            _ => groups.remove(&pgid),
-        };
+        have += n;
+        let complete = buf[..have]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        for line in buf[..complete].split(|&b| b == b'\n') {
+            apply(&mut groups, line);
+        }
+        buf.copy_within(complete..have, 0);
+        have -= complete;
+        // Registrations wait in the pipe, and EOF comes after all of them, so nothing is
+        // lost by reading them in batches: one wake-up per BATCH instead of two per job,
+        // each taking a core from the jobs.
+        std::thread::sleep(BATCH);
     }
     stop_groups(&groups, grace);
     // SAFETY: _exit ends this process without flushing prun's inherited stdio buffers
     // or running its destructors.
     unsafe { libc::_exit(0) }
+}
+
+/// How long the keeper lets registrations gather in the pipe between reads. At the
+/// fastest spawn rate seen here (about 5,000 jobs/s) the pipe holds 8,000 registrations,
+/// well over what arrives in this time.
+const BATCH: Duration = Duration::from_millis(10);
+
+/// Applies one `+PGID` / `-PGID` line.
+fn apply(groups: &mut HashSet<i32>, line: &[u8]) {
+    let Some((&op, num)) = line.split_first() else {
+        return;
+    };
+    let Some(pgid) = std::str::from_utf8(num)
+        .ok()
+        .and_then(|s| s.parse::<i32>().ok())
+    else {
+        return;
+    };
+    match op {
+        b'+' => groups.insert(pgid),
+        _ => groups.remove(&pgid),
+    };
 }
 
 /// SIGTERM to every group, then SIGKILL to what is left after `grace`.
