@@ -270,3 +270,37 @@ fn a_slurm_job_without_srun_says_what_is_missing() {
         r.stderr
     );
 }
+
+/// A job starts as a fresh program would: no signal blocked, SIGPIPE not ignored (prun
+/// ignores it, as every Rust program does), none of prun's handlers.
+#[test]
+fn jobs_start_with_default_signal_dispositions_and_an_empty_mask() {
+    let r = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: direct\n    run: cat /proc/self/status\n  - name: shell\n    run: cat /proc/self/status; true\n  - name: pipe\n    run: yes | head -n 1\n",
+        )
+        .run();
+    r.code(0);
+    let field = |block: &str, key: &str| -> u64 {
+        let start = r.stdout.find(&format!("── {block}\n")).expect(block);
+        let line = r.stdout[start..]
+            .lines()
+            .find(|l| l.starts_with(key))
+            .expect(key);
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    for block in ["direct", "shell"] {
+        assert_eq!(field(block, "SigBlk:"), 0, "{block}: blocked signals");
+        let sigpipe = 1 << (libc::SIGPIPE - 1);
+        assert_eq!(
+            field(block, "SigIgn:") & sigpipe,
+            0,
+            "{block}: SIGPIPE ignored"
+        );
+    }
+    assert!(
+        !r.stdout.contains("Broken pipe") && r.stdout.contains("── pipe\ny\n"),
+        "{}",
+        r.stdout
+    );
+}

@@ -6,6 +6,7 @@ pub(crate) mod local;
 pub(crate) mod simple;
 pub(crate) mod slurm;
 pub(crate) mod spawn;
+mod vfork;
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};

@@ -1,12 +1,15 @@
-//! Starting a process with `posix_spawn` directly: the floor on spawn cost.
+//! Starting a job's process: the floor on spawn cost.
 //!
-//! `std::process::Command` also uses posix_spawn, but as soon as one environment variable
-//! is set it copies the whole parent environment into a map and back, for every spawn;
+//! `std::process::Command` uses posix_spawn, but as soon as one environment variable is
+//! set it copies the whole parent environment into a map and back, for every spawn;
 //! that, not the spawn, was prun's largest per-job cost. Here the parent environment is
 //! captured once per run (`EnvBase`), and each spawn builds only an array of pointers to
-//! it plus the job's own variables. The child gets its own process group, default signal
-//! dispositions (prun ignores SIGPIPE, as every Rust program does) and an empty signal
-//! mask; glibc's posix_spawn reports exec and chdir failures as errors.
+//! it plus the job's own variables. When the program's file is known (a path, or found
+//! on PATH once per run) the child is started by `vfork`, which resets only the signals
+//! prun handles; otherwise glibc's posix_spawnp searches PATH in the child. Either way
+//! the child gets its own process group, default signal dispositions (prun ignores
+//! SIGPIPE, as every Rust program does) and an empty signal mask, and exec and chdir
+//! failures come back as errors.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
@@ -117,6 +120,26 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
     } else {
         Some(CString::new(s.workdir.as_os_str().as_bytes()).map_err(io::Error::other)?)
     };
+    // The program's file, when known here: then the fast path (`vfork`).
+    let path = match s.program {
+        Some(p) => Some(p),
+        None if s.argv[0].as_bytes().contains(&b'/') => Some(s.argv[0].as_c_str()),
+        None => None,
+    };
+    if let Some(path) = path {
+        return super::vfork::spawn(&super::vfork::ChildArgs {
+            path,
+            argv: &argv,
+            envp: &envp,
+            workdir: workdir.as_deref(),
+            stdin: s.stdin,
+            out: match s.capture {
+                Capture::Pipe => s.out,
+                _ => None,
+            },
+            null_out: s.capture == Capture::Null,
+        });
+    }
     let actions = FileActions::new(s, workdir.as_deref())?;
     let attr = Attr::new()?;
     let mut pid: libc::pid_t = 0;
