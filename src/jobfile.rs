@@ -174,14 +174,72 @@ pub(crate) struct JobKeys {
     pub(crate) matrix: Option<Sp<crate::matrix::Matrix>>,
     pub(crate) tags: Option<Sp<Vec<String>>>,
     pub(crate) executor: Option<Sp<String>>,
-    pub(crate) slurm: Option<Sp<crate::executor::slurm::SlurmOptions>>,
+    pub(crate) slurm: Option<Sp<Box<crate::executor::slurm::SlurmOptions>>>,
 }
 
-/// One entry of `jobs:`: a bare string is a job whose command is that string.
+/// Declares `JobField`, one variant per key of `JobKeys`, and the conversions between a
+/// `JobKeys` and the list of the keys it has.
+macro_rules! job_fields {
+    ($($key:ident: $ty:ty => $variant:ident),* $(,)?) => {
+        /// One key a job has, with its value.
+        #[derive(Debug)]
+        pub(crate) enum JobField {
+            $($variant(Sp<$ty>),)*
+        }
+
+        impl JobKeys {
+            /// The keys present, in a list sized to them.
+            fn into_fields(self) -> Box<[JobField]> {
+                let mut fields = Vec::new();
+                $(if let Some(v) = self.$key {
+                    fields.push(JobField::$variant(v));
+                })*
+                fields.into_boxed_slice()
+            }
+
+            /// The keys back from `into_fields`.
+            pub(crate) fn from_fields(fields: Box<[JobField]>) -> JobKeys {
+                let mut keys = JobKeys::default();
+                for f in fields {
+                    match f {
+                        $(JobField::$variant(v) => keys.$key = Some(v),)*
+                    }
+                }
+                keys
+            }
+        }
+    };
+}
+
+job_fields! {
+    name: String => Name,
+    run: Scalar => Run,
+    env: Env => Env,
+    workdir: String => Workdir,
+    on_success: Scalar => OnSuccess,
+    on_failure: Scalar => OnFailure,
+    on_complete: Scalar => OnComplete,
+    hook_timeout: HumanDuration => HookTimeout,
+    timeout: HumanDuration => Timeout,
+    retries: i64 => Retries,
+    retry_delay: HumanDuration => RetryDelay,
+    retry_delay_max: HumanDuration => RetryDelayMax,
+    backoff: String => Backoff,
+    retry_on_exit: Vec<i64> => RetryOnExit,
+    needs: Vec<Sp<String>> => Needs,
+    matrix: crate::matrix::Matrix => Matrix,
+    tags: Vec<String> => Tags,
+    executor: String => Executor,
+    slurm: Box<crate::executor::slurm::SlurmOptions> => Slurm,
+}
+
+/// One entry of `jobs:`: a bare string is a job whose command is that string. A mapping
+/// keeps only the keys it has (a whole `JobKeys` is 660 bytes, and a generated jobfile
+/// may have 100,000 entries waiting for the plan).
 #[derive(Debug)]
 pub(crate) enum JobEntry {
     Bare(String),
-    Full(Box<JobKeys>),
+    Full(Box<[JobField]>),
 }
 
 impl<'de> Deserialize<'de> for JobEntry {
@@ -207,7 +265,7 @@ impl<'de> Deserialize<'de> for JobEntry {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<JobEntry, A::Error> {
                 let keys = JobKeys::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(JobEntry::Full(Box::new(keys)))
+                Ok(JobEntry::Full(keys.into_fields()))
             }
         }
         d.deserialize_any(V)
@@ -225,7 +283,20 @@ pub(crate) fn parse(src: &Source) -> Result<Jobfile, Diagnostic> {
             "a jobfile is a YAML mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo hello",
         ));
     }
-    serde_saphyr::from_str::<Jobfile>(&src.text).map_err(|e| yaml_error(src, &e))
+    // serde-saphyr's default budget (250,000 nodes, 1,000,000 events) guards against
+    // hostile YAML; a jobfile is trusted (it holds shell commands), and a generated one of
+    // 100,000 mapping jobs has more nodes than that. The node and event caps grow with the
+    // file (a node takes at least a byte or two of text); the caps on aliases and anchors,
+    // which guard against expansion bombs, stay.
+    let n = src.text.len();
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: n.max(250_000),
+            max_events: n.saturating_mul(2).max(1_000_000),
+        },
+    };
+    serde_saphyr::from_str_with_options::<Jobfile>(&src.text, options)
+        .map_err(|e| yaml_error(src, &e))
 }
 
 /// Turns a serde-saphyr error into a diagnostic with a fix.

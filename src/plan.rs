@@ -431,7 +431,7 @@ impl JobContext<'_> {
                 run: Some(Sp::new(Scalar(run), here)),
                 ..JobKeys::default()
             },
-            JobEntry::Full(keys) => *keys,
+            JobEntry::Full(fields) => JobKeys::from_fields(fields),
         };
         let name: Arc<str> = match &keys.name {
             Some(n) => {
@@ -547,8 +547,8 @@ impl JobContext<'_> {
 impl JobContext<'_> {
     /// The job's `slurm:` options over the defaults'.
     fn slurm(&self, keys: &JobKeys) -> Option<SlurmOptions> {
-        let d = self.defaults.slurm.as_ref().map(|s| s.value.clone());
-        match (keys.slurm.as_ref().map(|s| s.value.clone()), d) {
+        let d = self.defaults.slurm.as_ref().map(|s| (*s.value).clone());
+        match (keys.slurm.as_ref().map(|s| (*s.value).clone()), d) {
             (Some(j), Some(d)) => Some(j.or(&d)),
             (j, d) => j.or(d),
         }

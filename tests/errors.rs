@@ -216,3 +216,16 @@ error_case!(
     "jobs:\n  - touch ran\n",
     &["--lock", "x.lock", "--lock-wait", "forever"]
 );
+
+/// A generated jobfile of 51,000 mapping jobs has 255,000 YAML nodes, over serde-saphyr's
+/// default budget of 250,000: prun's budget grows with the file, so it is accepted.
+#[test]
+fn a_jobfile_past_the_yaml_default_node_budget_is_accepted() {
+    let mut y = String::from("jobs:\n");
+    for i in 1..=51_000 {
+        y.push_str(&format!("  - name: j{i}\n    run: echo {i}\n"));
+    }
+    let r = Prun::new().jobfile(&y).arg("--check").run();
+    r.code(0);
+    assert!(r.stderr.contains("valid, 51000 job(s)"), "{}", r.stderr);
+}
