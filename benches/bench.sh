@@ -2,7 +2,7 @@
 # benches/bench.sh - prun against the process-spawn floor and the runners people use
 # instead (xargs -P, GNU parallel, rust-parallel), measured in one session.
 #
-#   bash benches/bench.sh              # full run (about 20 min on 2 cores) -> BENCHMARKS.md
+#   bash benches/bench.sh              # full run (about 30 min on 2 cores) -> BENCHMARKS.md
 #   QUICK=1 bash benches/bench.sh      # regression guard for CI (well under a minute):
 #                                      # fails if prun is slower than xargs on this machine
 #
@@ -37,7 +37,6 @@ install_tools() {
   [[ -x /usr/bin/time ]] || want+=(time)
   if [[ $QUICK != 1 ]]; then
     command -v parallel >/dev/null || want+=(parallel)
-    command -v hyperfine >/dev/null || want+=(hyperfine)
   fi
   if ((${#want[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     say "installing ${want[*]} (Debian packages)"
@@ -66,6 +65,14 @@ make_inputs() {
   { echo "jobs:"; sed 's/.*/  - "true"/' "$TMPD/true-$n.txt"; } >"$TMPD/true-$n.yaml"
   { echo "shell: /bin/sh"; cat "$TMPD/true-$n.yaml"; } >"$TMPD/truesh-$n.yaml"
   { echo "jobs:"; sed 's/.*/  - &/' "$TMPD/echo-$n.txt"; } >"$TMPD/echo-$n.yaml"
+  # The same jobs with hooks configured, as a cron jobfile has them: a per-job on_failure
+  # (not run: the jobs succeed) and run-level on_failure and on_complete (run once).
+  for f in truesh echo; do
+    { printf 'on_failure: echo the run failed >&2\non_complete: "true"\n'
+      printf 'defaults:\n  on_failure: echo "$PRUN_JOB failed" >&2\n'
+      grep -v '^shell:' "$TMPD/$f-$n.yaml"; } >"$TMPD/$f-hooks-$n.yaml"
+  done
+  sed -i '1i shell: /bin/sh' "$TMPD/truesh-hooks-$n.yaml"
 }
 
 # cmd CASE N J TOOL -> the command line
@@ -78,6 +85,7 @@ cmd() {
     prun-none) echo "$PRUN $TMPD/$c-$n.yaml -j $j --output none" ;;
     prun-sh-none) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output none" ;;
     prun-group) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output group" ;;
+    prun-hooks) echo "$PRUN $TMPD/${c/true/truesh}-hooks-$n.yaml -j $j --output group" ;;
     xargs) echo "xargs -a $TMPD/$c-$n.txt -d '\\n' -n 1 -P $j /bin/sh -c" ;;
     rust-parallel) echo "rust-parallel -i $TMPD/$c-$n.txt -j $j -s --shell-path /bin/sh" ;;
     parallel) echo "env PARALLEL_SHELL=/bin/sh parallel --will-cite -j $j -a $TMPD/$c-$n.txt" ;;
@@ -158,29 +166,30 @@ if has throughput; then
   make_inputs "$N"
   for c in true echo; do
     for j in 2 5; do
-      tools=(prun-none prun-group xargs rust-parallel parallel)
-      [[ $c == true ]] && tools=(prun-none prun-sh-none prun-group xargs rust-parallel parallel)
+      tools=(prun-none prun-group prun-hooks xargs rust-parallel parallel)
+      [[ $c == true ]] && tools=(prun-none prun-sh-none prun-group prun-hooks xargs rust-parallel parallel)
       paired "$c" "$N" "$j" floor "${tools[@]}"
     done
   done
 fi
 
 STARTUP=""
-if has startup && command -v hyperfine >/dev/null; then
+if has startup; then
   make_inputs 1
-  hyperfine -N --warmup 5 --runs 40 --export-json "$TMPD/startup.json" \
-    -n floor "$FLOOR 1 1 /bin/sh -c true" \
-    -n xargs "xargs -a $TMPD/true-1.txt -d '\\n' -n 1 /bin/sh -c" \
-    -n prun "$PRUN $TMPD/truesh-1.yaml" \
-    -n "prun (direct exec)" "$PRUN $TMPD/true-1.yaml" \
-    >&2
-  STARTUP=$(python3 -c '
-import json,sys
-r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
-x = r["xargs"]["median"]
-for k in ("floor", "xargs", "prun", "prun (direct exec)"):
-    print("| %s | %.2f ms | %.2f |" % (k, r[k]["median"] * 1000, r[k]["median"] / x))
-' "$TMPD/startup.json")
+  cc -O2 -o "$OUT/alternate" benches/alternate.c
+  # Paired by alternation (benches/alternate.c): each round runs every command once.
+  say "== start-up: one job, $((ROUNDS * 100)) alternating rounds"
+  mapfile -t su < <("$OUT/alternate" $((ROUNDS * 100)) \
+    "xargs -a $TMPD/true-1.txt -n 1 /bin/sh -c" \
+    "$FLOOR 1 1 /bin/sh -c true" \
+    "$PRUN $TMPD/truesh-1.yaml" \
+    "$PRUN $TMPD/true-1.yaml")
+  names=(xargs floor "prun (shell)" "prun (direct exec)")
+  for i in 0 1 2 3; do
+    read -r ms ratio <<<"${su[$i]}"
+    STARTUP+="| ${names[$i]} | $ms ms | $ratio |"$'\n'
+    say "   ${names[$i]}: $ms ms ($ratio x xargs)"
+  done
 fi
 
 SLEEP=""
@@ -223,9 +232,16 @@ fi
 BIG=""
 if has big; then
   seq "$BIG_N" | sed 's/^/  - echo /' | { echo "jobs:"; cat; } >"$TMPD/big.yaml"
-  read -r cw cm _ <<<"$(run_one "$PRUN $TMPD/big.yaml --check")"
-  read -r bw bm brc <<<"$(run_one "$PRUN $TMPD/big.yaml -j 5 --output none")"
-  BIG="| $BIG_N jobs (\`echo N\`) | $(du -h "$TMPD/big.yaml" | cut -f1) | ${cw} s, $(echo "$cm / 1024" | bc) MB | ${bw} s, $(echo "$bm / 1024" | bc) MB (exit $brc) |"
+  seq "$BIG_N" | awk '{ print "  - name: job" $1 "\n    run: echo " $1 "\n    timeout: 1m" }' |
+    { echo "jobs:"; cat; } >"$TMPD/bigmap.yaml"
+  for f in big bigmap; do
+    say "== $f.yaml: --check and a full run"
+    read -r cw cm _ <<<"$(run_one "$PRUN $TMPD/$f.yaml --check")"
+    read -r bw bm brc <<<"$(run_one "$PRUN $TMPD/$f.yaml -j 5 --output none")"
+    what="\`echo N\`"
+    [[ $f == bigmap ]] && what="name, run, timeout"
+    BIG+="| $BIG_N jobs ($what) | $(du -h "$TMPD/$f.yaml" | cut -f1) | $(printf %.2f "$cw") s, $(echo "$cm / 1024" | bc) MB | $(printf %.1f "$bw") s, $(echo "$bm / 1024" | bc) MB (exit $brc) |"$'\n'
+  done
 fi
 
 # ------------------------------------------------------------------ report
@@ -237,7 +253,7 @@ fi
   echo "## Machine and versions"
   echo
   echo "- $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
-  echo "- prun $($PRUN --version | cut -d' ' -f2) (release build); floor: benches/floor.c (cc -O2, posix_spawnp + wait)"
+  echo "- prun $($PRUN --version | cut -d' ' -f2) (release build, $(file -b "$PRUN" | grep -o 'static-pie linked\|dynamically linked')); floor: benches/floor.c (cc -O2, posix_spawnp + wait)"
   echo "- $(xargs --version | head -1); $(parallel --version 2>/dev/null | head -1 || echo 'GNU parallel: not installed'); $(rust-parallel --version 2>/dev/null || echo 'rust-parallel: not installed')"
   echo "- /bin/sh is $(readlink -f /bin/sh)"
   echo
@@ -245,29 +261,33 @@ fi
   echo
   echo "The floor runs \`/bin/sh -c CMD\` per job. \`prun (none)\` is \`--output none\`; for \`true\`"
   echo "jobs it execs \`true\` directly (a simple command), \`prun (sh, none)\` forces the shell"
-  echo "with \`shell: /bin/sh\`. \`prun (group)\` is the default grouped output, through the shell."
+  echo "with \`shell: /bin/sh\`. \`prun (group)\` is the default grouped output, through the shell;"
+  echo "\`prun (hooks)\` the same with hooks configured as a cron jobfile has them (a per-job"
+  echo "\`on_failure\`, not run as the jobs succeed, and run-level \`on_failure\` and \`on_complete\`)."
+  echo "Peak RSS is prun's, with \`--output none\` and grouped."
   echo
-  echo "| case | -j | floor wall | prun (none) | prun (sh, none) | prun (group) | xargs -P | rust-parallel | GNU parallel | prun peak RSS |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| case | -j | floor wall | prun (none) | prun (sh, none) | prun (group) | prun (hooks) | xargs -P | rust-parallel | GNU parallel | prun peak RSS |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in true echo; do
     for j in 2 5; do
       fw=$(awk -F'\t' -v c=$c -v j=$j '$1 == c && $3 == j { s += $9; k++ } END { if (k) printf "%.2f s", s / k }' "$RAW")
       line="| $c | $j | $fw"
-      for t in prun-none prun-sh-none prun-group xargs rust-parallel parallel; do
+      for t in prun-none prun-sh-none prun-group prun-hooks xargs rust-parallel parallel; do
         read -r _ r _ <<<"$(medians $c "$N" $j $t)"
         line="$line | $r"
       done
       read -r _ _ m <<<"$(medians $c "$N" $j prun-none)"
-      echo "$line | $m MB |"
+      read -r _ _ mg <<<"$(medians $c "$N" $j prun-group)"
+      echo "$line | $m MB, $mg MB |"
     done
   done
   if [[ -n $STARTUP ]]; then
     echo
-    echo "## Start-up: one job, hyperfine median of 40 runs"
+    echo "## Start-up: one \`true\` job, median of $((ROUNDS * 100)) alternating rounds (benches/alternate.c)"
     echo
     echo "| runner | median | ratio to xargs |"
     echo "| --- | ---: | ---: |"
-    echo "$STARTUP"
+    printf '%s' "$STARTUP"
   fi
   if [[ -n $SLEEP ]]; then
     echo
@@ -291,7 +311,7 @@ fi
     echo
     echo "| jobfile | size | \`--check\`: time, peak RSS | full run at -j 5, \`--output none\`: time, peak RSS |"
     echo "| --- | ---: | ---: | ---: |"
-    echo "$BIG"
+    printf '%s' "$BIG"
   fi
   echo
   echo "Raw rows: \`$RAW\` (case, N, -j, runner, round, wall s, peak RSS KiB, exit code, floor wall s)."
