@@ -31,6 +31,9 @@ const GROUP_CHECK: Duration = Duration::from_millis(20);
 const SETTLE: Duration = Duration::from_millis(50);
 /// How long after SIGKILL a group may take to disappear before prun stops waiting.
 const KILL_SETTLE: Duration = Duration::from_secs(1);
+/// How long a command with its output still open runs before prun opens a pidfd to see
+/// it exit (a background process may hold the output open after the command is gone).
+const LAZY_PIDFD: Duration = Duration::from_millis(20);
 /// How long output is still drained from a process that escaped the group.
 const ESCAPED_DRAIN: Duration = Duration::from_millis(200);
 
@@ -254,14 +257,19 @@ impl Supervisor {
         if pipe.is_none() && self.deadline.is_none() {
             status = self.reap_blocking();
         }
-        let pidfd = if status.is_none() {
-            pidfd_open(self.pgid)
-        } else {
-            None
-        };
+        // The pidfd is opened only once the command has run for LAZY_PIDFD or closed its
+        // output: most jobs end before, seen by EOF on their pipe and one blocking wait.
+        let started = Instant::now();
+        let mut pidfd: Option<OwnedFd> = None;
+        let mut no_pidfd = false;
         let mut drain_until: Option<Instant> = None;
         loop {
             let now = Instant::now();
+            let lazy = status.is_none() && pidfd.is_none() && !no_pidfd;
+            if lazy && (pipe.is_none() || now >= started + LAZY_PIDFD) {
+                pidfd = pidfd_open(self.pgid);
+                no_pidfd = pidfd.is_none();
+            }
             self.enforce_limits(now, status.is_some());
             if let Some(st) = status {
                 let group_done = self.kill_at.is_none() || self.gave_up || !group_alive(self.pgid);
@@ -273,7 +281,11 @@ impl Supervisor {
                     drain_until = Some(now + ESCAPED_DRAIN);
                 }
             }
-            let wait = self.next_wake(now, status.is_some(), drain_until);
+            let mut wait = self.next_wake(now, status.is_some(), drain_until);
+            if status.is_none() && pidfd.is_none() && !no_pidfd {
+                let left = (started + LAZY_PIDFD).saturating_duration_since(now);
+                wait = Some(wait.map_or(left, |w| w.min(left)));
+            }
             let child_fd = status
                 .is_none()
                 .then(|| pidfd.as_ref().map(AsRawFd::as_raw_fd));
@@ -282,17 +294,25 @@ impl Supervisor {
                 child_fd.flatten(),
                 pipe_fd,
                 wait,
-                status.is_none() && pidfd.is_none(),
+                status.is_none() && no_pidfd,
             );
             if pipe_ready && let Some(p) = pipe.as_mut() {
                 match p.read(buf) {
-                    Ok(0) => pipe = None,
+                    Ok(0) => {
+                        pipe = None;
+                        // The output is closed: the command is (nearly always) exiting.
+                        // Without a deadline to watch, a blocking wait saves the poll
+                        // round for the pidfd, and its wake-up, on every job.
+                        if status.is_none() && self.deadline.is_none() && self.kill_at.is_none() {
+                            status = self.reap_blocking();
+                        }
+                    }
                     Ok(n) => on_output(&buf[..n]),
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(_) => pipe = None,
                 }
             }
-            if status.is_none() && (child_ready || pidfd.is_none()) {
+            if status.is_none() && (child_ready || no_pidfd) {
                 status = self.reap();
             }
         }
