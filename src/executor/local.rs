@@ -5,7 +5,8 @@
 //! the group after the command exits is terminated the same way.
 //!
 //! A simple command (see `simple`) is exec'd directly; anything else runs as
-//! `<shell> -c <script>`. Spawning is posix_spawn (`spawn`), never fork.
+//! `<shell> -c <script>`. Spawning (`spawn`) is a vfork-style child or posix_spawnp,
+//! never fork.
 
 use std::cell::RefCell;
 use std::ffi::CString;
@@ -265,10 +266,11 @@ impl Supervisor {
         let mut drain_until: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            let lazy = status.is_none() && pidfd.is_none() && !no_pidfd;
+            let mut lazy = status.is_none() && pidfd.is_none() && !no_pidfd;
             if lazy && (pipe.is_none() || now >= started + LAZY_PIDFD) {
                 pidfd = pidfd_open(self.pgid);
                 no_pidfd = pidfd.is_none();
+                lazy = false;
             }
             self.enforce_limits(now, status.is_some());
             if let Some(st) = status {
@@ -282,7 +284,7 @@ impl Supervisor {
                 }
             }
             let mut wait = self.next_wake(now, status.is_some(), drain_until);
-            if status.is_none() && pidfd.is_none() && !no_pidfd {
+            if lazy {
                 let left = (started + LAZY_PIDFD).saturating_duration_since(now);
                 wait = Some(wait.map_or(left, |w| w.min(left)));
             }

@@ -19,7 +19,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::ptr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::Capture;
 
@@ -34,7 +34,7 @@ pub(crate) struct EnvBase {
     /// child's workdir, and posix_spawnp searches in the child as usual).
     path: Option<Vec<PathBuf>>,
     /// Program name -> its file on PATH (`None`: not found), filled as programs are met.
-    programs: Mutex<HashMap<Box<str>, Option<CString>>>,
+    programs: Mutex<HashMap<Box<str>, Option<Arc<CStr>>>>,
 }
 
 impl EnvBase {
@@ -63,7 +63,7 @@ impl EnvBase {
     /// execvp would: the first regular, executable file. `None` leaves the search to
     /// posix_spawnp in the child. Saves the child one failed exec per PATH directory
     /// before the program's own, on every spawn.
-    pub(crate) fn program(&self, name: &str) -> Option<CString> {
+    pub(crate) fn program(&self, name: &str) -> Option<Arc<CStr>> {
         if name.contains('/') {
             return None;
         }
@@ -73,19 +73,20 @@ impl EnvBase {
             return found.clone();
         }
         let found = dirs.iter().find_map(|d| {
-            let file = c_string(d.join(name)).ok()?;
-            let meta = std::fs::metadata(d.join(name)).ok()?;
+            let path = d.join(name);
+            let file = c_string(&path).ok()?;
             // SAFETY: access with a NUL-terminated path.
             let runnable =
-                meta.is_file() && unsafe { libc::access(file.as_ptr(), libc::X_OK) } == 0;
-            runnable.then_some(file)
+                path.is_file() && unsafe { libc::access(file.as_ptr(), libc::X_OK) } == 0;
+            runnable.then(|| Arc::from(file))
         });
         programs.insert(name.into(), found.clone());
         found
     }
 }
 
-/// What to run: `program`, else `argv[0]` looked up on PATH when it has no `/`.
+/// What to run: `program`, else `argv[0]` (looked up on PATH in the child when it has no
+/// `/`).
 pub(crate) struct SpawnSpec<'a> {
     pub(crate) argv: &'a [CString],
     /// The file to exec, when already known (`EnvBase::program`).
@@ -146,24 +147,14 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
     // SAFETY: argv and envp are NULL-terminated arrays of pointers to NUL-terminated
     // strings that outlive the call; actions and attr are initialised.
     let rc = unsafe {
-        match s.program {
-            Some(file) => libc::posix_spawn(
-                &mut pid,
-                file.as_ptr(),
-                &actions.0,
-                &attr.0,
-                argv.as_ptr(),
-                envp.as_ptr(),
-            ),
-            None => libc::posix_spawnp(
-                &mut pid,
-                argv[0],
-                &actions.0,
-                &attr.0,
-                argv.as_ptr(),
-                envp.as_ptr(),
-            ),
-        }
+        libc::posix_spawnp(
+            &mut pid,
+            argv[0],
+            &actions.0,
+            &attr.0,
+            argv.as_ptr(),
+            envp.as_ptr(),
+        )
     };
     if rc != 0 {
         return Err(io::Error::from_raw_os_error(rc));
