@@ -117,10 +117,7 @@ pub(crate) fn run(
         pending_hooks: 0,
         stop_starting: false,
         hook_failures: Vec::new(),
-        direct_streams: plan.output == OutputMode::Group
-            && ctx.stream_group
-            && !plan.progress
-            && !plan.github,
+        direct_streams: plan.output == OutputMode::Group && ctx.stream_group && !plan.progress,
         passed_on: HashMap::new(),
         signal: None,
         killed: false,
@@ -197,8 +194,8 @@ struct Scheduler {
     attempts: Vec<AttemptRecord>,
     /// The end of each job's output, for the JUnit report.
     tails: Vec<Vec<u8>>,
-    /// Group mode without a progress bar or GitHub groups: the owner of stdout may print
-    /// its block itself (`pool::DirectStream`).
+    /// Group mode without a progress bar (which draws between blocks): the owner of
+    /// stdout may print its block itself (`pool::DirectStream`).
     direct_streams: bool,
     /// Chunks each streaming job has passed on, for `DirectStream` tokens.
     passed_on: HashMap<usize, u32>,

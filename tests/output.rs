@@ -305,3 +305,37 @@ fn big_blocks_printed_by_their_worker_keep_every_line_in_order() {
         }
     }
 }
+
+/// While a big block is printed as it comes, nothing else lands inside it: another job's
+/// block, its hook's block and its GitHub `::error` annotation all wait until it ends.
+#[test]
+fn nothing_lands_inside_a_block_printed_as_it_comes() {
+    let y = "jobs:
+  - name: big
+    run: seq 1 200000; sleep 1; seq 200001 300000
+  - name: small
+    run: sleep 0.3; echo small; exit 4
+    on_complete: echo hook-out
+";
+    let r = Prun::new()
+        .jobfile(y)
+        .args(&["-j", "2"])
+        .env("GITHUB_ACTIONS", "true")
+        .run();
+    r.code(1);
+    let start = r.stdout.find("::group::big\n").expect("big's group") + "::group::big\n".len();
+    let end = start + r.stdout[start..].find("::endgroup::\n").expect("big's end");
+    let want: String = (1..=300000).map(|i| format!("{i}\n")).collect();
+    assert!(r.stdout[start..end] == want, "big's block was interrupted");
+    for other in [
+        "::group::small (failed, exit 4)\nsmall\n",
+        "hook-out\n",
+        "::error title=prun: job small failed::",
+    ] {
+        let at = r
+            .stdout
+            .find(other)
+            .unwrap_or_else(|| panic!("{other:?} missing"));
+        assert!(at > end, "{other:?} printed inside big's block");
+    }
+}

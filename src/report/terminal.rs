@@ -56,8 +56,8 @@ pub(crate) struct Terminal {
     owner: Option<usize>,
     /// Jobs that passed output on while another owned stdout (held in `held`).
     pending: Vec<usize>,
-    /// Blocks of ended jobs waiting for the owner: (job, parts, note).
-    waiting: std::collections::VecDeque<(usize, Vec<Spool>, Option<String>)>,
+    /// What waits for the owner of stdout to finish its block, in order.
+    waiting: std::collections::VecDeque<Waiting>,
     /// The last byte printed of the owner's block.
     owner_last: Option<u8>,
     out: io::Stdout,
@@ -164,8 +164,11 @@ impl Terminal {
                 self.pending.retain(|&j| j != job);
                 let held = self.held.remove(&job).unwrap_or_default();
                 if shown {
-                    self.waiting
-                        .push_back((job, vec![held, output], note.map(str::to_owned)));
+                    self.waiting.push_back(Waiting::Block {
+                        job,
+                        parts: vec![held, output],
+                        note: note.map(str::to_owned),
+                    });
                 }
                 self.release();
             }
@@ -201,7 +204,7 @@ impl Terminal {
             && let Some(n) = note
         {
             let line = format!("::error title=prun: job {} failed::{n}\n", self.names[job]);
-            self.write(line.as_bytes());
+            self.write_outside_blocks(line.into_bytes());
         }
         if self.opts.keep_order && last {
             self.ended[job] = true;
@@ -218,7 +221,8 @@ impl Terminal {
         let text = match self.opts.mode {
             OutputMode::Group => {
                 let (head, tail) = self.frame(&name, output.ends_with(b"\n"));
-                [head.as_bytes(), output, tail.as_bytes()].concat()
+                return self
+                    .write_outside_blocks([head.as_bytes(), output, tail.as_bytes()].concat());
             }
             OutputMode::Line => {
                 let mut o = output.to_vec();
@@ -292,13 +296,30 @@ impl Terminal {
         self.release();
     }
 
+    /// Writes `text` now, or, while a block is being printed as it comes, after it: no
+    /// other output (a hook's block, a GitHub annotation) may land inside that block.
+    fn write_outside_blocks(&mut self, text: Vec<u8>) {
+        if self.owner.is_some() {
+            self.waiting.push_back(Waiting::Text(text));
+        } else {
+            self.write(&text);
+        }
+    }
+
     /// With no owner: print the blocks that waited, then let a job that is still passing
     /// output on become the owner.
     fn release(&mut self) {
         if self.owner.is_some() {
             return;
         }
-        while let Some((job, mut parts, note)) = self.waiting.pop_front() {
+        while let Some(w) = self.waiting.pop_front() {
+            let (job, mut parts, note) = match w {
+                Waiting::Text(text) => {
+                    self.write(&text);
+                    continue;
+                }
+                Waiting::Block { job, parts, note } => (job, parts, note),
+            };
             if parts.iter().all(Spool::is_empty) {
                 continue;
             }
@@ -398,6 +419,18 @@ impl Terminal {
             None => f(),
         }
     }
+}
+
+/// Output held back while another job's block owns stdout.
+enum Waiting {
+    /// An ended job's block: what it passed on while waiting, and the rest.
+    Block {
+        job: usize,
+        parts: Vec<Spool>,
+        note: Option<String>,
+    },
+    /// Text printed by prun itself (a hook's block, an annotation).
+    Text(Vec<u8>),
 }
 
 /// Lets a spool be the target of `Spool::write_to` (held blocks copied into held output).
