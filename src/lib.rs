@@ -48,6 +48,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         cwd: &cwd,
         path_var: path_var.as_deref(),
         stderr_is_terminal: std::io::stderr().is_terminal(),
+        stdout_is_terminal: std::io::stdout().is_terminal(),
         is_ci: flag("CI"),
         github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
     };

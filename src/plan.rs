@@ -175,6 +175,7 @@ pub(crate) struct Facts<'a> {
     /// The current directory, for paths given on the command line.
     pub(crate) cwd: &'a Path,
     pub(crate) stderr_is_terminal: bool,
+    pub(crate) stdout_is_terminal: bool,
     /// `CI` is set (to anything but `false`/`0`).
     pub(crate) is_ci: bool,
     /// `GITHUB_ACTIONS=true`.
@@ -385,7 +386,16 @@ impl Plan {
             progress: match cli.progress {
                 Progress::Always => true,
                 Progress::Never => false,
-                Progress::Auto => facts.stderr_is_terminal && !facts.is_ci && !cli.quiet,
+                // Streamed jobs write to the terminal themselves, under the bar: a bar
+                // drawn there would be left behind in pieces.
+                Progress::Auto => {
+                    let jobs_write_to_the_terminal =
+                        output == OutputMode::Stream && facts.stdout_is_terminal;
+                    facts.stderr_is_terminal
+                        && !facts.is_ci
+                        && !cli.quiet
+                        && !jobs_write_to_the_terminal
+                }
             },
             log_dir: cli.log_dir.as_ref().map(|d| facts.cwd.join(d)),
             joblog: cli.joblog.clone(),

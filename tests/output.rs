@@ -339,3 +339,47 @@ fn nothing_lands_inside_a_block_printed_as_it_comes() {
         assert!(at > end, "{other:?} printed inside big's block");
     }
 }
+
+/// In a real terminal (a pty from util-linux `script`) the progress bar is drawn for
+/// grouped output, but not when streamed jobs write to that terminal themselves: the bar
+/// would be left behind in pieces between their lines.
+#[test]
+fn the_progress_bar_stays_out_of_streamed_output_in_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIPPED: no `script` (util-linux) to make a terminal");
+        return;
+    }
+    let in_terminal = |mode: &str| {
+        let p = Prun::new().jobfile(&format!(
+            "mode: {mode}\njobs:\n  - sleep 0.3; echo one\n  - sleep 0.3; echo two\n"
+        ));
+        let cmd = format!(
+            "{} {}",
+            crate::util::bin().display(),
+            p.path("jobs.yaml").display()
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
+            .output()
+            .expect("script runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let grouped = in_terminal("async");
+    assert!(
+        grouped.contains("] 2/2"),
+        "no bar in a terminal: {grouped:?}"
+    );
+    let streamed = in_terminal("sync");
+    assert!(
+        !streamed.contains("] 0/2") && !streamed.contains("] 1/2"),
+        "{streamed:?}"
+    );
+    assert!(streamed.contains("one\r\ntwo\r\n"), "{streamed:?}");
+}
