@@ -8,11 +8,7 @@ use crate::plan::Plan;
 
 pub(crate) fn render(plan: &Plan, jobfile: &str) -> String {
     let mut out = String::new();
-    let slots = if plan.mode == Mode::Sync {
-        1
-    } else {
-        plan.concurrency
-    };
+    let slots = plan.slots();
     let _ = writeln!(
         out,
         "{jobfile}: {} job{}, {} mode, {slots} slot{}, output {}{}",

@@ -62,7 +62,7 @@ impl Error {
 
     /// Prints the error to stderr and returns the exit code to leave with.
     pub fn report(self) -> ExitCode {
-        eprintln!("error: {self}");
+        crate::report::console::eprint(&format!("error: {self}\n"));
         ExitCode::from(self.exit_code())
     }
 }

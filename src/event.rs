@@ -2,24 +2,15 @@
 //! only the scheduler decides what follows from them.
 
 use crate::executor::Finished;
+use crate::report::Status;
 use crate::report::spool::Spool;
 
 #[derive(Debug)]
 pub(crate) enum Event {
     /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
     Output { job: usize, bytes: Vec<u8> },
-    /// A job's attempt ended; `output` is all it wrote in group mode.
-    Ended {
-        job: usize,
-        attempt: u32,
-        finished: Finished,
-        output: Spool,
-        /// The end of its output, when reports need it.
-        tail: Vec<u8>,
-        /// The last byte it wrote to stdout itself, as the owner of a big block (see
-        /// `pool::DirectStream`).
-        direct_last: Option<u8>,
-    },
+    /// A job's attempt ended.
+    Ended(Box<Ended>),
     /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
     HookDone {
         job: Option<usize>,
@@ -29,4 +20,42 @@ pub(crate) enum Event {
     },
     /// prun received SIGINT, SIGTERM or SIGHUP.
     Signal(i32),
+}
+
+/// How one attempt of a job ended, as its worker saw it.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) job: usize,
+    pub(crate) attempt: u32,
+    pub(crate) finished: Finished,
+    /// `Status::of_attempt` as the worker recorded it in the joblog.
+    pub(crate) status: Status,
+    /// All it wrote, in group mode.
+    pub(crate) output: Spool,
+    /// The end of its output, when reports need it.
+    pub(crate) tail: Vec<u8>,
+    /// The last byte it wrote to stdout itself, as the owner of a big block (see
+    /// `pool::DirectStream`).
+    pub(crate) direct_last: Option<u8>,
+    /// Writing to stdout as that owner failed.
+    pub(crate) stdout_error: Option<std::io::Error>,
+    /// Its `--log-dir` file could not be opened or written: why.
+    pub(crate) log_error: Option<String>,
+}
+
+impl Ended {
+    /// An attempt that ended with nothing to report yet (fields are then filled in).
+    pub(crate) fn new(job: usize, attempt: u32) -> Self {
+        Ended {
+            job,
+            attempt,
+            finished: Finished::not_started(String::new()),
+            status: Status::Failed,
+            output: Spool::new(),
+            tail: Vec::new(),
+            direct_last: None,
+            stdout_error: None,
+            log_error: None,
+        }
+    }
 }

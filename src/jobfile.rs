@@ -102,11 +102,13 @@ pub enum Mode {
     Async,
 }
 
-/// An environment map. Values may be written as strings, numbers or booleans; they are
-/// passed to the job as the text that was written.
+/// An environment map. Values are passed to the job exactly as written (see `Scalar`).
 pub(crate) type Env = BTreeMap<String, Scalar>;
 
-/// A YAML scalar read as text (`PORT: 8080` gives "8080").
+/// A YAML scalar read as the text that was written, quotes removed: `VER: 1.10` gives
+/// "1.10", `ON: yes` gives "yes", `OCT: 010` gives "010", `~` gives "~" and an empty
+/// value "". Nothing is re-printed from a parsed number, boolean or date, so what reaches
+/// a process is what the file says (the "Python 3.10 became 3.1" trap).
 #[derive(Debug, Clone)]
 pub(crate) struct Scalar(pub(crate) String);
 
@@ -121,20 +123,13 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
                 Ok(Scalar(v.to_owned()))
             }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
-                Ok(Scalar(v.to_string()))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(v))
             }
         }
-        d.deserialize_any(V)
+        // A string target makes serde-saphyr hand over the scalar's text instead of
+        // inferring a type from it (with `null_as_string`, also for `~` and empty).
+        d.deserialize_string(V)
     }
 }
 
@@ -289,11 +284,16 @@ pub(crate) fn parse(src: &Source) -> Result<Jobfile, Diagnostic> {
     // file (a node takes at least a byte or two of text); the caps on aliases and anchors,
     // which guard against expansion bombs, stay.
     let n = src.text.len();
+    // Scalars are text as written (see `Scalar`); where a type is still inferred (a bare
+    // job), only `true`/`false` are booleans and `010` stays text.
     let options = serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_nodes: n.max(250_000),
             max_events: n.saturating_mul(2).max(1_000_000),
         },
+        null_as_string: true,
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
     };
     serde_saphyr::from_str_with_options::<Jobfile>(&src.text, options)
         .map_err(|e| yaml_error(src, &e))

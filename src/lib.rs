@@ -9,11 +9,13 @@ mod dry_run;
 mod error;
 mod event;
 mod executor;
+mod files;
 mod hooks;
 mod jobfile;
 mod keeper;
 mod lock;
 mod matrix;
+mod names;
 mod needs;
 mod plan;
 mod pool;
@@ -27,6 +29,8 @@ mod source;
 
 pub use cli::Cli;
 pub use error::{Error, exit};
+
+use report::console;
 
 use std::io::IsTerminal;
 use std::time::SystemTime;
@@ -54,20 +58,28 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
     if cli.check {
-        eprintln!("prun: {}: valid, {} job(s)", src.name, plan.jobs.len());
+        console::eprint(&format!(
+            "prun: {}: valid, {} job(s)\n",
+            src.name,
+            plan.jobs.len()
+        ));
         return Ok(exit::SUCCESS);
     }
     if cli.dry_run {
-        print!("{}", dry_run::render(&plan, &src.name));
+        console::print(&dry_run::render(&plan, &src.name))
+            .map_err(|e| Error::io("writing the plan to stdout", e))?;
         return Ok(exit::SUCCESS);
     }
+    // Everything that can be checked before the run is: a typo in a path must not cost
+    // the whole night.
     if plan.lock_wait.is_some() && plan.lock.is_none() {
         return Err(Error::Usage(
             "--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile".into(),
         ));
     }
+    check_report_paths(&plan)?;
     if let Some(dir) = &plan.log_dir {
-        std::fs::create_dir_all(dir).map_err(|e| {
+        files::create_dir(dir).map_err(|e| {
             Error::Usage(format!(
                 "cannot create the log directory {}: {e}",
                 dir.display()
@@ -79,15 +91,46 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         None => None,
     };
     let prior = resume::prior_results(&plan)?;
+    let joblog = plan
+        .joblog
+        .as_deref()
+        .map(report::joblog::Joblog::open)
+        .transpose()?;
     let plan = std::sync::Arc::new(plan);
-    let summary = scheduler::run(std::sync::Arc::clone(&plan), new_run_id(), prior)?;
-    let quiet = plan.quiet;
-    let written = report::write_files(&plan, &src.name, &summary);
-    if !(quiet && summary.exit_code() == exit::SUCCESS) {
-        eprint!("{}", report::summary::render(&summary));
+    let summary = scheduler::run(std::sync::Arc::clone(&plan), new_run_id(), prior, joblog)?;
+    let unwritten = report::write_files(&plan, &src.name, &summary);
+    if !(plan.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
+        console::eprint(&report::summary::render(&summary));
     }
-    written?;
-    Ok(summary.exit_code())
+    for e in &unwritten {
+        console::eprint(&format!("prun: error: {e}\n"));
+    }
+    let code = summary.exit_code();
+    Ok(if code == exit::SUCCESS && !unwritten.is_empty() {
+        exit::FAILURE
+    } else {
+        code
+    })
+}
+
+/// `--report`, `--junit`, `--timeline`: each must be creatable before anything runs.
+fn check_report_paths(plan: &plan::Plan) -> Result<(), Error> {
+    let paths = [
+        ("--report", &plan.report),
+        ("--junit", &plan.junit),
+        ("--timeline", &plan.timeline),
+    ];
+    for (flag, path) in paths {
+        if let Some(p) = path {
+            files::check_can_write(p).map_err(|e| {
+                Error::Usage(format!(
+                    "{flag} {}: cannot be written ({e}); give a path in a directory that exists and is writable",
+                    p.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// A run id that sorts by time and is unique on this host: `20261127T042733Z-4242`.

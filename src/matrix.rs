@@ -1,6 +1,7 @@
 //! `matrix:` expansion: a map of lists becomes one job per combination, named
 //! `name[key=value,...]`, with each value passed as an environment variable `key` —
-//! never pasted into the command text, so values need no quoting.
+//! never pasted into the command text, so values need no quoting. In the name a value is
+//! shown escaped (`names::escape_value`); the variable gets it exactly as written.
 
 use std::fmt;
 
@@ -101,17 +102,28 @@ pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Vec<Combination>, D
             })
             .collect();
     }
-    Ok(combos
+    let combos: Vec<Combination> = combos
         .into_iter()
         .map(|env| Combination {
             suffix: format!(
                 "[{}]",
                 env.iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v)| format!("{k}={}", crate::names::escape_value(v)))
                     .collect::<Vec<_>>()
                     .join(",")
             ),
             env,
         })
-        .collect())
+        .collect();
+    // Values holding `,` and `=` could spell the same name twice.
+    let mut seen = std::collections::HashSet::with_capacity(combos.len());
+    for c in &combos {
+        if !seen.insert(c.suffix.as_str()) {
+            return fail(
+                format!("this matrix makes two jobs named '{}'", c.suffix),
+                "values containing ',' and '=' can read as other keys; change them",
+            );
+        }
+    }
+    Ok(combos)
 }

@@ -146,21 +146,23 @@ pub(crate) struct Plan {
     pub(crate) progress: bool,
     pub(crate) log_dir: Option<PathBuf>,
     pub(crate) joblog: Option<PathBuf>,
-    pub(crate) resume: Resume,
+    /// `--resume` / `--resume-failed`: jobs whose last joblog record is a success of
+    /// the same command are not run again.
+    pub(crate) resume: bool,
     pub(crate) report: Option<PathBuf>,
     pub(crate) junit: Option<PathBuf>,
     pub(crate) timeline: Option<PathBuf>,
     pub(crate) jobs: Vec<JobSpec>,
 }
 
-/// `--resume` / `--resume-failed`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Resume {
-    No,
-    /// Skip what already succeeded.
-    Succeeded,
-    /// Run only what failed last time.
-    Failed,
+impl Plan {
+    /// How many slots the pool has: one in sync mode, else the concurrency.
+    pub(crate) fn slots(&self) -> usize {
+        match self.mode {
+            Mode::Sync => 1,
+            Mode::Async => self.concurrency,
+        }
+    }
 }
 
 /// What `resolve` needs to know about the world.
@@ -399,13 +401,7 @@ impl Plan {
             },
             log_dir: cli.log_dir.as_ref().map(|d| facts.cwd.join(d)),
             joblog: cli.joblog.clone(),
-            resume: if cli.resume {
-                Resume::Succeeded
-            } else if cli.resume_failed {
-                Resume::Failed
-            } else {
-                Resume::No
-            },
+            resume: cli.resume || cli.resume_failed,
             report: cli.report.clone(),
             junit: cli.junit.clone(),
             timeline: cli.timeline.clone(),

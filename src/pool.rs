@@ -8,13 +8,16 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
-use crate::event::Event;
+use crate::event::{Ended, Event};
 use crate::executor::simple::simple_words;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{Capture, Finished, Request, local};
+use crate::files::{self, InPlace};
 use crate::keeper::Keeper;
 use crate::plan::{JobSpec, Plan};
+use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;
+use crate::report::{AttemptRecord, Status};
 
 pub(crate) struct Pool {
     pool: rayon::ThreadPool,
@@ -47,16 +50,12 @@ impl Pool {
                 run_attempt(&ctx, &a, &tx)
             }));
             if ran.is_err() {
-                let _ = tx.send(Event::Ended {
-                    job: a.job,
-                    attempt: a.attempt,
+                let _ = tx.send(Event::Ended(Box::new(Ended {
                     finished: Finished::not_started(
                         "internal error in prun's worker (a bug: please report it)".into(),
                     ),
-                    output: Spool::new(),
-                    tail: Vec::new(),
-                    direct_last: None,
-                });
+                    ..Ended::new(a.job, a.attempt)
+                })));
             }
         });
     }
@@ -91,6 +90,8 @@ pub(crate) struct RunContext {
     pub(crate) stop_signal: AtomicI32,
     /// Group mode: which job's worker may write its big block to stdout itself.
     pub(crate) direct: DirectStream,
+    /// `--joblog`: each worker appends its attempt's line the moment it has reaped it.
+    pub(crate) joblog: Option<Joblog>,
 }
 
 /// A big grouped block printed by the job's own worker instead of through the scheduler.
@@ -143,11 +144,12 @@ pub(crate) fn send(pgid: i32, sig: i32) {
 /// How much of the end of a job's output is kept for reports.
 pub(crate) const TAIL: usize = 64 * 1024;
 
-/// The log file of a job under `--log-dir`.
+/// The log file of a job under `--log-dir` (its name made a safe file name, see
+/// `names::file_name`).
 pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf> {
     plan.log_dir
         .as_ref()
-        .map(|d| d.join(format!("{}.log", spec.name)))
+        .map(|d| d.join(format!("{}.log", crate::names::file_name(&spec.name))))
 }
 
 fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
@@ -172,6 +174,12 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         timeout: spec.opts.timeout,
         grace: plan.grace,
     };
+    let log_path = log_path(plan, spec);
+    let (log, log_error) = match log_path.as_deref().map(|p| open_log(p, a.attempt)) {
+        Some(Ok(f)) => (Some(f), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
     let mut sink = Sink {
         job: a.job,
         mode: plan.output,
@@ -181,10 +189,12 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         sent: 0,
         direct: &ctx.direct,
         direct_last: None,
-        stdout_closed: false,
+        stdout_error: None,
         tail: Vec::new(),
         keep_tail: ctx.keep_tail,
-        log: log_path(plan, spec).and_then(|p| open_log(&p, a.attempt)),
+        log,
+        log_path,
+        log_error,
         tx,
     };
     let job = a.job;
@@ -211,14 +221,23 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
     {
         k.ended(group);
     }
-    let _ = tx.send(Event::Ended {
-        job,
-        attempt: a.attempt,
+    // Before anything else can happen to prun: the record --resume trusts.
+    let stopping = ctx.stop_signal.load(Ordering::SeqCst) != 0;
+    let status = Status::of_attempt(&finished, stopping);
+    if let Some(j) = &ctx.joblog {
+        let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, status);
+        j.record(&record, &spec.run);
+    }
+    let _ = tx.send(Event::Ended(Box::new(Ended {
+        status,
         finished,
         output: sink.spool,
         tail: sink.tail,
         direct_last: sink.direct_last,
-    });
+        stdout_error: sink.stdout_error,
+        log_error: sink.log_error,
+        ..Ended::new(job, a.attempt)
+    })));
 }
 
 /// Where a worker puts the output it reads: the log file, then the spool (group mode) or
@@ -234,12 +253,16 @@ struct Sink<'a> {
     /// Chunks passed on to the scheduler while streaming.
     sent: u32,
     direct: &'a DirectStream,
-    /// The last byte written to stdout directly; stdout is closed once writing failed.
+    /// The last byte written to stdout directly.
     direct_last: Option<u8>,
-    stdout_closed: bool,
+    /// Writing to stdout directly failed (nothing more is written there).
+    stdout_error: Option<std::io::Error>,
     tail: Vec<u8>,
     keep_tail: bool,
     log: Option<std::fs::File>,
+    log_path: Option<std::path::PathBuf>,
+    /// Why the log file is incomplete, once opening or writing it failed.
+    log_error: Option<String>,
     tx: &'a Sender<Event>,
 }
 
@@ -247,9 +270,11 @@ impl Sink<'_> {
     fn take(&mut self, bytes: &[u8]) {
         use std::io::Write;
         if let Some(f) = &mut self.log
-            && f.write_all(bytes).is_err()
+            && let Err(e) = f.write_all(bytes)
         {
             self.log = None;
+            let path = self.log_path.as_deref().unwrap_or(std::path::Path::new(""));
+            self.log_error = Some(format!("writing {} failed: {e}", path.display()));
         }
         if self.keep_tail {
             self.tail.extend_from_slice(bytes);
@@ -292,19 +317,25 @@ impl Sink<'_> {
         });
     }
 
-    /// Writes to fd 1 as the owner of stdout. A closed stdout (`prun ... | head`) loses
-    /// the output but does not stop the job, as in the terminal.
+    /// Writes to fd 1 as the owner of stdout. A closed or full stdout (`prun ... | head`,
+    /// `> /dev/full`) loses the output but does not stop the job; the error goes to the
+    /// scheduler with the job's end, which reports it.
     fn write_direct(&mut self, mut bytes: &[u8]) {
         if let Some(&b) = bytes.last() {
             self.direct_last = Some(b);
         }
-        while !bytes.is_empty() && !self.stdout_closed {
+        while !bytes.is_empty() && self.stdout_error.is_none() {
             // SAFETY: writes from a valid slice to fd 1, which prun never closes.
             let n = unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
-            if n >= 0 {
+            if n > 0 {
                 bytes = &bytes[n as usize..];
-            } else if std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-                self.stdout_closed = true;
+            } else if n == 0 {
+                self.stdout_error = Some(std::io::ErrorKind::WriteZero.into());
+            } else {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    self.stdout_error = Some(e);
+                }
             }
         }
     }
@@ -313,22 +344,20 @@ impl Sink<'_> {
 /// In group mode, a job whose output passes this size is passed on as it comes.
 const STREAM_AFTER: u64 = 256 * 1024;
 
-/// Opens a job's log file: new for its first attempt, appended to (under a marker line)
-/// for later ones.
-fn open_log(path: &std::path::Path, attempt: u32) -> Option<std::fs::File> {
+/// Opens a job's log file (never through a link, see `files`): emptied for its first
+/// attempt, appended to (under a marker line) for later ones.
+fn open_log(path: &std::path::Path, attempt: u32) -> std::io::Result<std::fs::File> {
     use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.create(true);
-    if attempt == 1 {
-        opts.write(true).truncate(true);
+    let how = if attempt == 1 {
+        InPlace::Truncate
     } else {
-        opts.append(true);
-    }
-    let mut f = opts.open(path).ok()?;
+        InPlace::Append
+    };
+    let mut f = files::open_in_place(path, how)?;
     if attempt > 1 {
-        let _ = writeln!(f, "── attempt {attempt}");
+        writeln!(f, "── attempt {attempt}")?;
     }
-    Some(f)
+    Ok(f)
 }
 
 /// A job's environment: the jobfile's `env` merged into the job's, then prun's own

@@ -16,6 +16,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::Error;
+use crate::event::Ended;
 use crate::event::Event;
 use crate::executor::local;
 use crate::executor::spawn::EnvBase;
@@ -28,7 +29,9 @@ use crate::pool::{self, Attempt, DirectStream, Pool, RunContext};
 use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;
 use crate::report::terminal::{Terminal, TerminalOptions};
-use crate::report::{AttemptRecord, HookFailure, JobResult, RunSummary, Status, json};
+use crate::report::{
+    AttemptRecord, EarlierAttempt, HookFailure, JobResult, RunSummary, Status, console, json,
+};
 use crate::signals;
 
 /// How many events may wait for the scheduler before their senders block.
@@ -41,15 +44,17 @@ pub(crate) fn run(
     plan: Arc<Plan>,
     run_id: String,
     prior: Vec<Option<JobResult>>,
+    joblog: Option<Joblog>,
 ) -> Result<RunSummary, Error> {
     local::become_subreaper();
+    signals::ignore_file_size_signal();
     // First, while prun still has one thread: the keeper is forked.
     let keeper = match Keeper::spawn(plan.grace) {
         Ok(k) => Some(k),
         Err(e) => {
-            eprintln!(
-                "prun: warning: cannot start the keeper ({e}); if prun is killed with SIGKILL its jobs will keep running"
-            );
+            console::eprint(&format!(
+                "prun: warning: cannot start the keeper ({e}); if prun is killed with SIGKILL its jobs will keep running\n"
+            ));
             None
         }
     };
@@ -76,8 +81,8 @@ pub(crate) fn run(
         groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
         stop_signal: AtomicI32::new(0),
         direct: DirectStream::default(),
+        joblog,
     });
-    let joblog = plan.joblog.as_deref().map(Joblog::open).transpose()?;
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
         capture: pool::capture_for(plan.output, false),
@@ -98,7 +103,7 @@ pub(crate) fn run(
             names.clone(),
         ),
         results: prior,
-        joblog,
+        carried: HashMap::new(),
         attempts: Vec::new(),
         tails: vec![
             Vec::new();
@@ -133,7 +138,10 @@ pub(crate) fn run(
     };
     s.drive(&rx, |s| s.all_done());
     let mut summary = s.summary(names, run_id);
+    summary.output_errors = s.output_errors(&summary.results);
     s.run_level_hooks(&rx, &mut summary);
+    // A failure to write stdout while the run-level hooks printed counts too.
+    summary.output_errors = s.output_errors(&summary.results);
     s.terminal.finish();
     if summary.exit_code() != 0 {
         s.terminal.flush_notices();
@@ -175,6 +183,9 @@ struct Scheduler {
     tx: Sender<Event>,
     terminal: Terminal,
     results: Vec<Option<JobResult>>,
+    /// The previous attempt of each job being retried: its history goes into the
+    /// result of the next one.
+    carried: HashMap<usize, JobResult>,
     /// `slots[i]` is true while slot i+1 is taken.
     slots: Vec<bool>,
     slot_of: HashMap<usize, usize>,
@@ -189,7 +200,6 @@ struct Scheduler {
     pending_hooks: usize,
     stop_starting: bool,
     hook_failures: Vec<HookFailure>,
-    joblog: Option<Joblog>,
     /// Every ended attempt, for the timeline.
     attempts: Vec<AttemptRecord>,
     /// The end of each job's output, for the JUnit report.
@@ -257,6 +267,7 @@ impl Scheduler {
             && let Some(pos) = self.retries.iter().position(|r| r.at <= now)
         {
             let r = self.retries.remove(pos);
+            self.carried.insert(r.job, r.last);
             self.launch(r.job, r.attempt);
         }
         if self.stop_starting {
@@ -272,7 +283,10 @@ impl Scheduler {
             let job = self.next;
             self.next += 1;
             if self.results[job].is_some() {
-                continue; // done in an earlier run (--resume)
+                // Done in an earlier run (--resume): nothing to print, but the terminal
+                // must not wait for it (--keep-order) and the progress counts it.
+                self.terminal.job_ended(job, Spool::new(), None, true);
+                continue;
             }
             match self.needs_state(job) {
                 NeedsState::Ready => self.launch(job, 1),
@@ -355,12 +369,8 @@ impl Scheduler {
         let msg = format!("job '{}' {why}", self.plan.jobs[job].name);
         self.terminal.notice(&msg);
         let result = JobResult {
-            status: Status::Skipped,
-            attempts: 0,
-            slot: None,
-            finished: None,
             reason: Some(why),
-            log: None,
+            ..JobResult::new(Status::Skipped)
         };
         self.terminal.job_ended(job, Spool::new(), None, true);
         self.finalize(job, result);
@@ -390,24 +400,21 @@ impl Scheduler {
                     self.publish_direct();
                 }
             }
-            Event::Ended {
-                job,
-                attempt,
-                finished,
-                output,
-                tail,
-                direct_last,
-            } => {
+            Event::Ended(mut e) => {
+                let job = e.job;
                 if let Some(t) = self.tails.get_mut(job) {
-                    *t = tail;
+                    *t = std::mem::take(&mut e.tail);
+                }
+                if let Some(err) = e.stdout_error.take() {
+                    self.terminal.stdout_failed(err);
                 }
                 if self.direct_streams {
-                    if let Some(b) = direct_last {
+                    if let Some(b) = e.direct_last {
                         self.terminal.owner_wrote(job, b);
                     }
                     self.passed_on.remove(&job);
                 }
-                self.job_ended(job, attempt, finished, output);
+                self.job_ended(*e);
                 if self.direct_streams {
                     self.publish_direct();
                 }
@@ -457,7 +464,7 @@ impl Scheduler {
         self.stop();
         self.ctx.stop_signal.store(sig, Ordering::SeqCst);
         self.ctx.signal_running(sig);
-        self.kill_at = Some(Instant::now() + self.plan.grace);
+        self.kill_at = Some(later(self.plan.grace));
         let msg = format!(
             "{name}: starting no new jobs; sent {name} to {} running job{}, SIGKILL in {} (send it again to kill now)",
             self.running.len(),
@@ -484,7 +491,16 @@ impl Scheduler {
         self.ctx.signal_running(libc::SIGKILL);
     }
 
-    fn job_ended(&mut self, job: usize, attempt: u32, finished: Finished, output: Spool) {
+    fn job_ended(&mut self, e: Ended) {
+        let Ended {
+            job,
+            attempt,
+            finished,
+            status,
+            output,
+            log_error,
+            ..
+        } = e;
         self.running.remove(&job);
         let slot = self.slot_of.remove(&job);
         if let Some(s) = slot {
@@ -493,15 +509,6 @@ impl Scheduler {
         if self.running.is_empty() {
             self.kill_at = None;
         }
-        let status = if finished.success() {
-            Status::Success
-        } else if finished.timed_out {
-            Status::TimedOut
-        } else if self.signal.is_some() {
-            Status::Interrupted
-        } else {
-            Status::Failed
-        };
         let spec = &self.plan.jobs[job];
         let mut reason = finished.error.clone();
         if finished.timed_out {
@@ -510,38 +517,42 @@ impl Scheduler {
         } else if finished.leftovers {
             reason = Some("left processes running after it exited; they were terminated".into());
         }
-        let result = JobResult {
-            status,
+        let log = pool::log_path(&self.plan, spec);
+        if let (Some(why), Some(path)) = (&log_error, &log) {
+            let msg = format!(
+                "job '{}': its log {} is incomplete: {why}",
+                spec.name,
+                path.display()
+            );
+            self.terminal.notice(&msg);
+        }
+        let mut result = JobResult {
             attempts: attempt,
             slot,
             finished: Some(finished),
             reason,
-            log: pool::log_path(&self.plan, spec),
+            log,
+            log_error,
+            ..JobResult::new(status)
         };
+        if let Some(prev) = self.carried.remove(&job) {
+            result.log_error = prev.log_error.clone().or(result.log_error);
+            result.earlier = prev.earlier;
+            if let Some(f) = prev.finished {
+                result.earlier.push(EarlierAttempt {
+                    status: prev.status,
+                    finished: f,
+                });
+            }
+        }
         let retry = status != Status::Success
             && status != Status::Interrupted
             && !self.stop_starting
             && spec.opts.retry.retry_after(attempt, result.exit_code());
-        // Only built when a joblog or a timeline wants it: two string copies per attempt
-        // are not for the hot path of a run without them.
-        if self.joblog.is_some() || self.plan.timeline.is_some() {
-            let record = AttemptRecord {
-                name: spec.name.to_string(),
-                command: spec.run.to_string(),
-                attempt,
-                slot: slot.unwrap_or(1),
-                start: result.finished.as_ref().map_or(self.started, |f| f.started),
-                duration: result.duration(),
-                exit_code: result.exit_code(),
-                signal: result.signal(),
-                status,
-            };
-            if let Some(j) = &mut self.joblog {
-                j.record(&record);
-            }
-            if self.plan.timeline.is_some() {
-                self.attempts.push(record);
-            }
+        if self.plan.timeline.is_some() {
+            let f = result.finished.as_ref().expect("set above");
+            let record = AttemptRecord::new(spec, attempt, slot.unwrap_or(1), f, status);
+            self.attempts.push(record);
         }
         if let Some(why) = &result.reason {
             let msg = format!("job '{}': {why}", spec.name);
@@ -560,7 +571,7 @@ impl Scheduler {
             let note = format!("attempt {attempt}/{of} {}", outcome_note(&result));
             self.terminal.job_ended(job, output, Some(&note), false);
             self.retries.push(Retry {
-                at: Instant::now() + delay,
+                at: later(delay),
                 job,
                 attempt: attempt + 1,
                 last: result,
@@ -575,10 +586,30 @@ impl Scheduler {
         self.finalize(job, result);
     }
 
-    /// Starts no new job or retry; a job waiting for its retry keeps its last result.
+    /// Starts no new job or retry; a job waiting for its retry keeps its last result,
+    /// and its reason says that its retries were cancelled, and why.
     fn stop(&mut self) {
         self.stop_starting = true;
-        for r in std::mem::take(&mut self.retries) {
+        let cause = match self.signal {
+            Some(sig) => format!("interrupted by {}", signal_name(sig)),
+            None => "--fail-fast stopped the run".to_owned(),
+        };
+        for mut r in std::mem::take(&mut self.retries) {
+            let of = self.plan.jobs[r.job].opts.retry.retries + 1;
+            let cancelled = format!(
+                "its retries were cancelled after attempt {}/{of}: {cause}",
+                r.attempt - 1
+            );
+            r.last.reason = Some(match r.last.reason.take() {
+                Some(why) => format!("{why}; {cancelled}"),
+                None => cancelled,
+            });
+            let msg = format!(
+                "job '{}': {}",
+                self.plan.jobs[r.job].name,
+                r.last.reason.as_deref().unwrap_or("")
+            );
+            self.terminal.notice(&msg);
             let note = outcome_note(&r.last);
             self.terminal
                 .job_ended(r.job, Spool::new(), Some(&note), true);
@@ -650,14 +681,21 @@ impl Scheduler {
         timeout: Duration,
     ) {
         if let Some(reason) = hooks::failure_reason(f, timeout) {
-            let msg = match job {
-                Some(j) => format!(
-                    "hook {hook} of '{}' failed: {reason}",
-                    self.plan.jobs[j].name
+            let (msg, title) = match job {
+                Some(j) => {
+                    let name = &self.plan.jobs[j].name;
+                    (
+                        format!("hook {hook} of '{name}' failed: {reason}"),
+                        format!("prun: hook {hook} of job {name} failed"),
+                    )
+                }
+                None => (
+                    format!("run-level hook {hook} failed: {reason}"),
+                    format!("prun: run-level hook {hook} failed"),
                 ),
-                None => format!("run-level hook {hook} failed: {reason}"),
             };
             self.terminal.notice(&msg);
+            self.terminal.annotate(&title, &reason);
             self.hook_failures.push(HookFailure { job, hook, reason });
         }
     }
@@ -682,7 +720,33 @@ impl Scheduler {
             signal: self.signal,
             attempts: Vec::new(),
             tails: Vec::new(),
+            output_errors: Vec::new(),
         }
+    }
+
+    /// What prun could not deliver or record, so far: stdout (but not a reader that
+    /// left), stderr, log files, the joblog. Each makes the exit code 1.
+    fn output_errors(&self, results: &[JobResult]) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(e) = self.terminal.stdout_error()
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            errors.push(format!(
+                "writing to stdout failed ({e}): job output was lost"
+            ));
+        }
+        if console::stderr_failed() {
+            errors.push("writing to stderr failed: prun's messages were lost".to_owned());
+        }
+        for (spec, r) in self.plan.jobs.iter().zip(results) {
+            if let Some(e) = &r.log_error {
+                errors.push(format!("the log of job '{}' is incomplete: {e}", spec.name));
+            }
+        }
+        if let Some(e) = self.ctx.joblog.as_ref().and_then(Joblog::failure) {
+            errors.push(e.to_owned());
+        }
+        errors
     }
 
     /// `on_success` / `on_failure`, then `on_complete`, with the run's counters and the
@@ -744,6 +808,14 @@ impl Drop for Scheduler {
 
 fn owned(hooks: Vec<(&'static str, &str)>) -> Vec<(&'static str, String)> {
     hooks.into_iter().map(|(n, c)| (n, c.to_owned())).collect()
+}
+
+/// `now + d`, or far in the future when that cannot be represented (a `30d` timeout is
+/// fine; `retry_delay: 1000000y` must not crash prun).
+pub(crate) fn later(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// How a job that did not succeed ended, in a few words: `failed, exit 3`.

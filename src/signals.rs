@@ -32,6 +32,16 @@ pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
     Ok(SignalWatch { handle })
 }
 
+/// A file size limit (`ulimit -f`) reached while prun writes a log or its stdout must be
+/// a write error prun reports, not SIGXFSZ killing prun and leaving its jobs to the
+/// keeper. Jobs get the default disposition back (`executor::vfork`).
+pub(crate) fn ignore_file_size_signal() {
+    // SAFETY: setting a signal to SIG_IGN installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 impl Drop for SignalWatch {
     /// Stops the forwarding; the thread ends on its own. Not joined: waking it and
     /// waiting for it would add a context switch to every run's exit, for nothing.

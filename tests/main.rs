@@ -5,6 +5,7 @@ mod util;
 
 mod errors;
 mod examples;
+mod honest;
 mod hooks;
 mod lock;
 mod needs;

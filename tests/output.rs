@@ -330,7 +330,7 @@ fn nothing_lands_inside_a_block_printed_as_it_comes() {
     for other in [
         "::group::small (failed, exit 4)\nsmall\n",
         "hook-out\n",
-        "::error title=prun: job small failed::",
+        "::error title=prun%3A job small failed::",
     ] {
         let at = r
             .stdout

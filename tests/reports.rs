@@ -267,7 +267,10 @@ fn resume_runs_every_job_exactly_once_after_a_crash() {
         "each job succeeded exactly once in all"
     );
     // The summary of a small run lists every job; those done before say so.
-    let skipped = r.stderr.matches("already succeeded (--resume)").count();
+    let skipped = r
+        .stderr
+        .matches("already succeeded in an earlier run (--resume)")
+        .count();
     assert_eq!(skipped, done_before.len(), "{}", r.stderr);
 }
 
@@ -344,7 +347,7 @@ fn github_actions_get_groups_and_error_annotations() {
     r.code(1);
     assert_eq!(
         r.stdout,
-        "::group::fine\nok\n::endgroup::\n::group::bad (failed, exit 1)\nno\n::endgroup::\n::error title=prun: job bad failed::failed, exit 1\n"
+        "::group::fine\nok\n::endgroup::\n::group::bad (failed, exit 1)\nno\n::endgroup::\n::error title=prun%3A job bad failed::failed, exit 1\n"
     );
 }
 

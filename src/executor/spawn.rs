@@ -256,10 +256,11 @@ impl Attr {
             let mut none = MaybeUninit::<libc::sigset_t>::uninit();
             libc::sigemptyset(none.as_mut_ptr());
             let none = none.assume_init();
-            // Only SIGPIPE, which prun itself ignores; what prun inherited ignored (under
-            // nohup, say) stays ignored for its jobs, as with std's Command.
+            // Only SIGPIPE and SIGXFSZ, which prun itself ignores; what prun inherited
+            // ignored (under nohup, say) stays ignored for its jobs, as with std's Command.
             let mut defaults = none;
             libc::sigaddset(&mut defaults, libc::SIGPIPE);
+            libc::sigaddset(&mut defaults, libc::SIGXFSZ);
             check(libc::posix_spawnattr_setpgroup(&mut attr.0, 0))?;
             check(libc::posix_spawnattr_setsigmask(&mut attr.0, &none))?;
             check(libc::posix_spawnattr_setsigdefault(&mut attr.0, &defaults))?;

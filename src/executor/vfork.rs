@@ -56,8 +56,9 @@ thread_local! {
     static STACK_MEM: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(STACK));
 }
 
-/// Signals with a handler in prun, plus SIGPIPE (ignored by every Rust program): what the
-/// child resets to the default before exec. What prun inherited ignored (under nohup,
+/// Signals with a handler in prun, plus SIGPIPE (ignored by every Rust program) and
+/// SIGXFSZ (ignored by prun, see `signals`): what the child resets to the default before
+/// exec. What prun inherited ignored (under nohup,
 /// say) stays ignored for its jobs, as with std's Command. Read at the first spawn, after
 /// prun has installed its handlers.
 fn handled_signals() -> &'static [libc::c_int] {
@@ -72,6 +73,7 @@ fn handled_signals() -> &'static [libc::c_int] {
                 // SAFETY: initialised by sigaction (or still zeroed).
                 let handler = unsafe { old.assume_init() }.sa_sigaction;
                 ok && (sig == libc::SIGPIPE
+                    || sig == libc::SIGXFSZ
                     || (handler != libc::SIG_DFL && handler != libc::SIG_IGN))
             })
             .collect()

@@ -1,19 +1,23 @@
-//! `--joblog FILE`: one tab-separated line per ended attempt, appended and flushed the
-//! moment the attempt ends, so the file is complete up to the last attempt even after a
-//! crash. `--resume` / `--resume-failed` read it back, keyed on job name *and* command:
-//! a job whose command changed is not considered done.
+//! `--joblog FILE`: one tab-separated line per ended attempt, appended by the job's worker
+//! the moment it has reaped the job, so the file is complete up to the last ended attempt
+//! even after a crash. `--resume` reads it back (see `resume.rs`).
 //!
 //! Format (version 1), after a `#` header line:
 //! `name  attempt  start  duration  exit_code  signal  status  command`
-//! with `-` for no exit code or signal, and `\t`, `\n`, `\\` escaped in the command.
+//! with `-` for no exit code or signal. Text fields (name, command) are escaped so a line
+//! is always one line of eight fields and reads back exactly: `\\` for a backslash, `\t`,
+//! `\n`, `\r`, and `\xHH` for any other control character. A value written into a job's
+//! name or command can therefore never add a line or a field (and never forge a record).
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::{AttemptRecord, Status};
 use crate::error::Error;
+use crate::files::{self, InPlace};
 
 const HEADER: &str =
     "# prun joblog v1\tname\tattempt\tstart\tduration\texit_code\tsignal\tstatus\tcommand\n";
@@ -21,16 +25,16 @@ const HEADER: &str =
 pub(crate) struct Joblog {
     file: File,
     path: PathBuf,
+    /// The first write that failed: the joblog is incomplete from there on.
+    failed: OnceLock<String>,
 }
 
 impl Joblog {
-    /// Opens FILE for appending, writing the header if it is new or empty.
+    /// Opens FILE for appending (never through a link), writing the header if it is new
+    /// or empty.
     pub(crate) fn open(path: &Path) -> Result<Joblog, Error> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| Error::Usage(format!("cannot open the joblog {}: {e}", path.display())))?;
+        let mut file = files::open_in_place(path, InPlace::Append)
+            .map_err(|e| Error::Usage(format!("cannot open the joblog: {e}")))?;
         let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         if empty {
             file.write_all(HEADER.as_bytes())
@@ -39,34 +43,49 @@ impl Joblog {
         Ok(Joblog {
             file,
             path: path.to_owned(),
+            failed: OnceLock::new(),
         })
     }
 
-    /// Appends one attempt, in a single write.
-    pub(crate) fn record(&mut self, a: &AttemptRecord) {
+    /// Appends one attempt of the job whose command is `command`, in a single write
+    /// (several workers append at once: one `write(2)` to an `O_APPEND` file never
+    /// interleaves with another).
+    pub(crate) fn record(&self, a: &AttemptRecord, command: &str) {
         let line = format!(
             "{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\n",
-            a.name,
+            escape(&a.name),
             a.attempt,
             super::json::timestamp(a.start),
             a.duration.as_secs_f64(),
             a.exit_code.map_or("-".to_owned(), |c| c.to_string()),
             a.signal.map_or("-", crate::executor::signal_name),
             a.status.as_str(),
-            escape(&a.command)
+            escape(command)
         );
-        if let Err(e) = self.file.write_all(line.as_bytes()) {
-            eprintln!(
-                "prun: warning: cannot append to the joblog {}: {e}",
+        if let Err(e) = (&self.file).write_all(line.as_bytes()) {
+            let _ = self.failed.set(format!(
+                "the joblog {} is incomplete: writing it failed ({e}); a later --resume will run those jobs again",
                 self.path.display()
-            );
+            ));
         }
+    }
+
+    /// Why the joblog is incomplete, if a write failed.
+    pub(crate) fn failure(&self) -> Option<&str> {
+        self.failed.get().map(String::as_str)
     }
 }
 
-/// What an earlier run's joblog says about each (name, command): the last status seen.
-pub(crate) fn read(path: &Path) -> Result<HashMap<(String, String), Status>, Error> {
-    let text = match std::fs::read_to_string(path) {
+/// A job's last record in a joblog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LastRecord {
+    pub(crate) status: Status,
+    pub(crate) command: String,
+}
+
+/// What an earlier run's joblog says about each job name: its last record.
+pub(crate) fn read(path: &Path) -> Result<HashMap<String, LastRecord>, Error> {
+    let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => {
@@ -76,32 +95,55 @@ pub(crate) fn read(path: &Path) -> Result<HashMap<(String, String), Status>, Err
             )));
         }
     };
+    let text = String::from_utf8_lossy(&text);
+    parse(&text).map_err(|line| {
+        Error::Usage(format!(
+            "{}:{line}: not a prun joblog line; give --joblog a file prun wrote, or a new file",
+            path.display(),
+        ))
+    })
+}
+
+/// Parses joblog text; `Err(n)` names the first line (1-based) that is not a record. A
+/// last line without its newline (prun killed in the middle of writing it, or a full
+/// disk) is not a record, and is ignored.
+fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
+    let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
     let mut last = HashMap::new();
-    for (n, line) in text.lines().enumerate() {
+    for (n, line) in complete.lines().enumerate() {
         if line.starts_with('#') || line.is_empty() {
             continue;
         }
-        let f: Vec<&str> = line.splitn(8, '\t').collect();
-        let status = f.get(6).and_then(|s| Status::parse(s));
-        let (Some(status), Some(command)) = (status, f.get(7)) else {
-            return Err(Error::Usage(format!(
-                "{}:{}: not a prun joblog line; give --joblog a file prun wrote, or a new file",
-                path.display(),
-                n + 1
-            )));
+        let f: Vec<&str> = line.split('\t').collect();
+        let record = (f.len() == 8)
+            .then(|| Some((unescape(f[0])?, Status::parse(f[6])?, unescape(f[7])?)))
+            .flatten();
+        let Some((name, status, command)) = record else {
+            return Err(n + 1);
         };
-        last.insert((f[0].to_owned(), unescape(command)), status);
+        last.insert(name, LastRecord { status, command });
     }
     Ok(last)
 }
 
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('\t', "\\t")
-        .replace('\n', "\\n")
+/// `s` as one joblog field: no tab, newline or other control character.
+pub(crate) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
-fn unescape(s: &str) -> String {
+/// The text `escape` was given, or `None` if `s` is not its output.
+fn unescape(s: &str) -> Option<String> {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
@@ -109,14 +151,20 @@ fn unescape(s: &str) -> String {
             out.push(c);
             continue;
         }
-        match chars.next() {
-            Some('t') => out.push('\t'),
-            Some('n') => out.push('\n'),
-            Some(other) => out.push(other),
-            None => out.push('\\'),
+        match chars.next()? {
+            '\\' => out.push('\\'),
+            't' => out.push('\t'),
+            'n' => out.push('\n'),
+            'r' => out.push('\r'),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                let b = u8::from_str_radix(&hex, 16).ok().filter(u8::is_ascii)?;
+                out.push(char::from(b));
+            }
+            _ => return None,
         }
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -124,9 +172,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commands_survive_the_round_trip() {
-        let cmd = "printf 'a\\tb\\n' | tr -d '\\\\'\nsecond line\twith tab";
-        assert_eq!(unescape(&escape(cmd)), cmd);
-        assert!(!escape(cmd).contains(['\n', '\t']));
+    fn text_fields_survive_the_round_trip() {
+        for s in [
+            "printf 'a\\tb\\n' | tr -d '\\\\'\nsecond line\twith tab",
+            "esc \x1b[31m red \x07 bell \r\n del \x7f",
+            "build[v=a\tb\n-\tsuccess\tforged]",
+            "plain",
+            "",
+        ] {
+            let e = escape(s);
+            assert!(!e.contains(|c: char| c.is_ascii_control()), "{e:?}");
+            assert_eq!(unescape(&e).as_deref(), Some(s));
+        }
+    }
+
+    #[test]
+    fn a_crafted_name_cannot_forge_a_record() {
+        let forged = "x\t1\tT\t0.1\t0\t-\tsuccess\tcmd\nvictim";
+        let line = format!("{}\t1\tT\t0.1\t1\t-\tfailed\tcmd\n", escape(forged));
+        let text = format!("{HEADER}{line}");
+        let got = parse(&text).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[forged].status, Status::Failed);
+        assert!(!got.contains_key("victim"));
+    }
+
+    #[test]
+    fn the_last_record_of_a_name_wins_and_a_torn_last_line_is_ignored() {
+        let text = format!(
+            "{HEADER}a\t1\tT\t0.1\t1\t-\tfailed\tv1\na\t2\tT\t0.1\t0\t-\tsuccess\tv1\nb\t1\tT\t0.1\t0\t-\tsucc"
+        );
+        let got = parse(&text).unwrap();
+        assert_eq!(got["a"].status, Status::Success);
+        assert!(!got.contains_key("b"));
+        assert_eq!(parse("a\tb\n"), Err(1));
     }
 }

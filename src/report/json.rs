@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use super::{JobResult, RunSummary};
+use super::{JobResult, RunSummary, Status};
+use crate::executor::Finished;
 use crate::plan::JobSpec;
 
 /// The version of the JSON schemas below.
@@ -15,27 +16,6 @@ pub(crate) const SCHEMA_VERSION: u32 = 1;
 /// RFC 3339 UTC time with milliseconds.
 pub(crate) fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory and a rename,
-/// so readers never see half a report.
-pub(crate) fn write_atomically(
-    path: &std::path::Path,
-    bytes: &[u8],
-) -> Result<(), crate::error::Error> {
-    use std::io::Write;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        crate::error::Error::io(format!("writing {}", path.display()), e)
-    })
 }
 
 /// One job's result, as a hook reads it on stdin.
@@ -50,14 +30,39 @@ pub(crate) fn job(spec: &JobSpec, r: &JobResult) -> Value {
         "signal": r.signal().map(crate::executor::signal_name),
         "attempts": r.attempts,
         "slot": r.slot,
-        "start": f.map(|f| timestamp(f.started)),
+        "start": r.started().map(timestamp),
         "duration": r.duration().as_secs_f64(),
         "reason": r.reason,
     });
+    if f.is_some() {
+        let earlier = r.earlier.iter().map(|e| (e.status, &e.finished));
+        let all = earlier.chain(f.map(|f| (r.status, f)));
+        v["attempt_details"] = all
+            .enumerate()
+            .map(|(i, (status, f))| attempt(i + 1, status, f))
+            .collect();
+    }
     if let Some(log) = &r.log {
         v["log"] = json!(log.display().to_string());
+        v["log_complete"] = json!(r.log_error.is_none());
+        if let Some(e) = &r.log_error {
+            v["log_error"] = json!(e);
+        }
     }
     v
+}
+
+/// One attempt of a job, for `attempt_details`.
+fn attempt(n: usize, status: Status, f: &Finished) -> Value {
+    let exit = f.exit.unwrap_or_default();
+    json!({
+        "attempt": n,
+        "status": status.as_str(),
+        "exit_code": exit.code,
+        "signal": exit.signal.map(crate::executor::signal_name),
+        "start": timestamp(f.started),
+        "duration": f.duration.as_secs_f64(),
+    })
 }
 
 /// The whole run.
@@ -86,5 +91,6 @@ pub(crate) fn run(run: &RunSummary, specs: &[JobSpec]) -> Value {
             "hook": h.hook,
             "reason": h.reason,
         })).collect::<Vec<_>>(),
+        "output_errors": run.output_errors,
     })
 }

@@ -2,6 +2,7 @@
 //! (`terminal`), the summary table (`summary`) and the JSON summary (`json`). The
 //! scheduler owns the `RunSummary`; these modules only read it.
 
+pub(crate) mod console;
 pub(crate) mod joblog;
 pub(crate) mod json;
 pub(crate) mod junit;
@@ -75,6 +76,20 @@ impl Status {
             Status::Failed | Status::TimedOut | Status::Interrupted
         )
     }
+
+    /// How one attempt ended; `stopping` when prun had been told to stop (a signal) by
+    /// the time it ended.
+    pub(crate) fn of_attempt(f: &Finished, stopping: bool) -> Status {
+        if f.success() {
+            Status::Success
+        } else if f.timed_out {
+            Status::TimedOut
+        } else if stopping {
+            Status::Interrupted
+        } else {
+            Status::Failed
+        }
+    }
 }
 
 impl fmt::Display for Status {
@@ -86,8 +101,7 @@ impl fmt::Display for Status {
 /// One ended attempt of a job: a joblog line, a bar in the timeline.
 #[derive(Debug, Clone)]
 pub(crate) struct AttemptRecord {
-    pub(crate) name: String,
-    pub(crate) command: String,
+    pub(crate) name: std::sync::Arc<str>,
     pub(crate) attempt: u32,
     pub(crate) slot: usize,
     pub(crate) start: SystemTime,
@@ -95,6 +109,29 @@ pub(crate) struct AttemptRecord {
     pub(crate) exit_code: Option<i32>,
     pub(crate) signal: Option<i32>,
     pub(crate) status: Status,
+}
+
+impl AttemptRecord {
+    /// The record of attempt `attempt` of `spec`, run in `slot`, that ended as `f`.
+    pub(crate) fn new(
+        spec: &crate::plan::JobSpec,
+        attempt: u32,
+        slot: usize,
+        f: &Finished,
+        status: Status,
+    ) -> Self {
+        let exit = f.exit.unwrap_or_default();
+        AttemptRecord {
+            name: std::sync::Arc::clone(&spec.name),
+            attempt,
+            slot,
+            start: f.started,
+            duration: f.duration,
+            exit_code: exit.code,
+            signal: exit.signal,
+            status,
+        }
+    }
 }
 
 /// A hook that did not succeed.
@@ -114,21 +151,42 @@ pub(crate) struct JobResult {
     pub(crate) slot: Option<usize>,
     /// The last attempt, when there was one.
     pub(crate) finished: Option<Finished>,
+    /// The attempts before the last one, oldest first (empty unless it was retried).
+    pub(crate) earlier: Vec<EarlierAttempt>,
     /// Why it was skipped, not run, or could not start.
     pub(crate) reason: Option<String>,
     /// Its output file, with `--log-dir`.
     pub(crate) log: Option<std::path::PathBuf>,
+    /// Writing its log file failed (the file is incomplete): why.
+    pub(crate) log_error: Option<String>,
+}
+
+/// An attempt of a retried job that was followed by another.
+#[derive(Debug, Clone)]
+pub(crate) struct EarlierAttempt {
+    pub(crate) status: Status,
+    pub(crate) finished: Finished,
 }
 
 impl JobResult {
-    pub(crate) fn not_run(reason: &str) -> Self {
+    /// A result with `status` and nothing else known.
+    pub(crate) fn new(status: Status) -> Self {
         JobResult {
-            status: Status::NotRun,
+            status,
             attempts: 0,
             slot: None,
             finished: None,
-            reason: Some(reason.to_owned()),
+            earlier: Vec::new(),
+            reason: None,
             log: None,
+            log_error: None,
+        }
+    }
+
+    pub(crate) fn not_run(reason: &str) -> Self {
+        JobResult {
+            reason: Some(reason.to_owned()),
+            ..JobResult::new(Status::NotRun)
         }
     }
 
@@ -146,10 +204,27 @@ impl JobResult {
             .and_then(|e| e.signal)
     }
 
+    /// From the start of its first attempt to the end of its last (retry delays
+    /// included).
     pub(crate) fn duration(&self) -> Duration {
-        self.finished
-            .as_ref()
-            .map_or(Duration::ZERO, |f| f.duration)
+        let Some(last) = &self.finished else {
+            return Duration::ZERO;
+        };
+        match self.earlier.first() {
+            Some(first) => (last.started + last.duration)
+                .duration_since(first.finished.started)
+                .unwrap_or(last.duration),
+            None => last.duration,
+        }
+    }
+
+    /// When its first attempt started.
+    pub(crate) fn started(&self) -> Option<SystemTime> {
+        self.earlier
+            .first()
+            .map(|e| &e.finished)
+            .or(self.finished.as_ref())
+            .map(|f| f.started)
     }
 }
 
@@ -170,6 +245,9 @@ pub(crate) struct RunSummary {
     pub(crate) attempts: Vec<AttemptRecord>,
     /// The end of each job's output (kept only for `--junit`).
     pub(crate) tails: Vec<Vec<u8>>,
+    /// Output prun could not deliver or record (stdout, log files, the joblog): each
+    /// makes the exit code 1.
+    pub(crate) output_errors: Vec<String>,
 }
 
 /// Counts of job outcomes.
@@ -205,7 +283,8 @@ impl RunSummary {
             return exit::SIGNAL_BASE.saturating_add(sig as u8);
         }
         let t = self.totals();
-        if t.succeeded == t.total && self.hook_failures.is_empty() {
+        if t.succeeded == t.total && self.hook_failures.is_empty() && self.output_errors.is_empty()
+        {
             exit::SUCCESS
         } else {
             exit::FAILURE
@@ -214,46 +293,38 @@ impl RunSummary {
 }
 
 /// Writes the reports asked for (`--report`, `--junit`, `--timeline`) after a run. Every
-/// one is attempted; the first failure is returned.
+/// one is attempted; returns what went wrong, one message per report that could not be
+/// written (the caller prints them, once).
 pub(crate) fn write_files(
     plan: &crate::plan::Plan,
     jobfile: &str,
     run: &RunSummary,
-) -> Result<(), crate::error::Error> {
-    let mut first_err = None;
-    let mut keep = |r: Result<(), crate::error::Error>| {
-        if let Err(e) = r {
-            eprintln!("prun: {e}");
-            first_err.get_or_insert(e);
+) -> Vec<String> {
+    let mut failed = Vec::new();
+    let mut write = |path: &Option<std::path::PathBuf>, render: &dyn Fn() -> String| {
+        if let Some(path) = path
+            && let Err(e) = crate::files::write_atomically(path, render().as_bytes())
+        {
+            failed.push(format!("cannot write {}: {e}", path.display()));
         }
     };
-    if let Some(path) = &plan.report {
-        let text = format!("{:#}\n", json::run(run, &plan.jobs));
-        keep(json::write_atomically(path, text.as_bytes()));
-    }
-    if let Some(path) = &plan.junit {
-        keep(junit::write(path, run, &plan.jobs, &run.tails, jobfile));
-    }
-    if let Some(path) = &plan.timeline {
-        let slots = if plan.mode == crate::jobfile::Mode::Sync {
-            1
-        } else {
-            plan.concurrency
-        };
+    write(&plan.report, &|| {
+        format!("{:#}\n", json::run(run, &plan.jobs))
+    });
+    write(&plan.junit, &|| {
+        junit::render(run, &plan.jobs, &run.tails, jobfile)
+    });
+    write(&plan.timeline, &|| {
         let title = format!("prun {jobfile} — run {}", run.run_id);
-        keep(timeline::write(
-            path,
+        timeline::render(
             &title,
             &run.attempts,
-            slots,
+            plan.slots(),
             run.started,
             run.duration,
-        ));
-    }
-    match first_err {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+        )
+    });
+    failed
 }
 
 /// Seconds with two decimals, as shown to people (`1.25s`).

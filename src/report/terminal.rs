@@ -20,6 +20,7 @@ use std::os::fd::FromRawFd;
 use std::sync::Arc;
 
 use crate::cli::OutputMode;
+use crate::report::console;
 use crate::report::progress::ProgressView;
 use crate::report::spool::Spool;
 
@@ -63,6 +64,8 @@ pub(crate) struct Terminal {
     out: io::Stdout,
     /// fd 1 itself (never closed by prun), for `suspended_out`.
     fd1: ManuallyDrop<File>,
+    /// The first error writing to stdout; from then on nothing more is written there.
+    stdout_error: Option<io::Error>,
 }
 
 impl Terminal {
@@ -85,23 +88,50 @@ impl Terminal {
             // SAFETY: fd 1 is open for the life of the process; ManuallyDrop keeps this
             // File from closing it.
             fd1: ManuallyDrop::new(unsafe { File::from_raw_fd(1) }),
+            stdout_error: None,
         }
     }
 
-    /// A line from prun itself, on stderr (kept back in quiet mode).
+    /// A line from prun itself, on stderr (kept back in quiet mode). Control characters
+    /// in it (from a path, a value) are shown escaped.
     pub(crate) fn notice(&mut self, msg: &str) {
+        let msg = crate::names::printable(msg);
         if self.opts.quiet {
-            self.notices.push(msg.to_owned());
+            self.notices.push(msg.into_owned());
         } else {
-            self.suspended(|| eprintln!("prun: {msg}"));
+            self.suspended(|| console::eprint(&format!("prun: {msg}\n")));
         }
     }
 
     /// Quiet mode, once the run turned out to fail: the notices kept back.
     pub(crate) fn flush_notices(&mut self) {
         for n in std::mem::take(&mut self.notices) {
-            eprintln!("prun: {n}");
+            console::eprint(&format!("prun: {n}\n"));
         }
+    }
+
+    /// Writing to stdout failed (here, or in a worker printing a big block): say so once,
+    /// and write nothing more there. A reader that left (`| head`, EPIPE) is normal; any
+    /// other error (a full disk, `> /dev/full`) loses output, and the run's exit code
+    /// will say so. Either way every job and hook still runs.
+    pub(crate) fn stdout_failed(&mut self, e: io::Error) {
+        if self.stdout_error.is_some() {
+            return;
+        }
+        let msg = if e.kind() == io::ErrorKind::BrokenPipe {
+            "stdout was closed by its reader: job output from here on is not shown (the jobs still run)".to_owned()
+        } else {
+            format!(
+                "cannot write to stdout ({e}): job output from here on is lost (the jobs still run)"
+            )
+        };
+        self.stdout_error = Some(e);
+        self.notice(&msg);
+    }
+
+    /// The first error writing to stdout, if there was one.
+    pub(crate) fn stdout_error(&self) -> Option<&io::Error> {
+        self.stdout_error.as_ref()
     }
 
     /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
@@ -203,13 +233,27 @@ impl Terminal {
             && last
             && let Some(n) = note
         {
-            let line = format!("::error title=prun: job {} failed::{n}\n", self.names[job]);
-            self.write_outside_blocks(line.into_bytes());
+            let title = format!("prun: job {} failed", self.names[job]);
+            self.annotate(&title, n);
         }
         if self.opts.keep_order && last {
             self.ended[job] = true;
             self.advance();
         }
+    }
+
+    /// Under GitHub Actions: an `::error` annotation, escaped by the workflow-command
+    /// rules (a `,` or `:` in a matrix name must not end the title).
+    pub(crate) fn annotate(&mut self, title: &str, message: &str) {
+        if !self.opts.github {
+            return;
+        }
+        let line = format!(
+            "::error title={}::{}\n",
+            github_property(title),
+            github_data(message)
+        );
+        self.write_outside_blocks(line.into_bytes());
     }
 
     /// A hook's captured output, shown as if it were a job named `job:hook`.
@@ -356,8 +400,17 @@ impl Terminal {
         }
     }
 
-    /// The run is over: take the progress bar down.
+    /// The run is over: print what is still held back (with `--keep-order`, the output
+    /// of jobs that ended after one that never did: a job not run after `--fail-fast` or
+    /// a signal), in jobfile order, and take the progress bar down.
     pub(crate) fn finish(&mut self) {
+        let mut held: Vec<usize> = self.held.keys().copied().collect();
+        held.sort_unstable();
+        for job in held {
+            if let Some(mut h) = self.held.remove(&job) {
+                self.suspended_out(|out| h.write_to(out));
+            }
+        }
         if let Some(p) = self.progress.take() {
             p.finish();
         }
@@ -367,6 +420,7 @@ impl Terminal {
     fn frame(&self, name: &str, ends_with_newline: bool) -> (String, String) {
         let nl = if ends_with_newline { "" } else { "\n" };
         if self.opts.github {
+            let name = github_data(name);
             (format!("::group::{name}\n"), format!("{nl}::endgroup::\n"))
         } else {
             (format!("── {name}\n"), nl.to_owned())
@@ -398,19 +452,26 @@ impl Terminal {
         }
     }
 
-    /// Runs `f` on locked stdout with the progress bar hidden, then flushes. A closed
-    /// stdout (`prun ... | head`) must not stop the run: jobs still run and their hooks
-    /// still fire; only their output is lost.
+    /// Runs `f` on locked stdout with the progress bar hidden, then flushes. A failed
+    /// write must not stop the run: jobs still run and their hooks still fire; only
+    /// their output is lost, and that is said once (`stdout_failed`).
     ///
     /// Writes go to fd 1 through a block-sized buffer of their own, not through std's
     /// line-buffered stdout, which scans every byte for newlines and copies it once more;
     /// big writes (a spooled block) pass the buffer by and go to the kernel directly.
-    fn suspended_out(&self, f: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>) {
+    fn suspended_out(&mut self, f: impl FnOnce(&mut BufWriter<&File>) -> io::Result<()>) {
+        if self.stdout_error.is_some() {
+            return;
+        }
+        let mut result = Ok(());
         self.suspended(|| {
             let _lock = self.out.lock();
             let mut out = BufWriter::with_capacity(64 * 1024, &*self.fd1);
-            let _ = f(&mut out).and_then(|()| out.flush());
+            result = f(&mut out).and_then(|()| out.flush());
         });
+        if let Err(e) = result {
+            self.stdout_failed(e);
+        }
     }
 
     fn suspended(&self, f: impl FnOnce()) {
@@ -447,6 +508,18 @@ impl Write for SpoolWriter<'_> {
     }
 }
 
+/// Workflow-command data (`::error ...::DATA`, a group's title): `%`, CR and LF escaped.
+fn github_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow-command property value (`title=...`): as data, plus `:` and `,`.
+fn github_property(s: &str) -> String {
+    github_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// `[name] ` before every line of `text`, which ends with a newline.
 fn prefix_lines(name: &str, text: &[u8]) -> Vec<u8> {
     let lines = text.iter().filter(|&&b| b == b'\n').count();
@@ -467,5 +540,17 @@ mod tests {
     #[test]
     fn prefixes_every_line() {
         assert_eq!(prefix_lines("a", b"x\ny\n"), b"[a] x\n[a] y\n");
+    }
+
+    #[test]
+    fn workflow_commands_are_escaped() {
+        assert_eq!(
+            github_property("prun: job b[os=a,v=1] failed"),
+            "prun%3A job b[os=a%2Cv=1] failed"
+        );
+        assert_eq!(
+            github_data("50% done\r\nnext: x"),
+            "50%25 done%0D%0Anext: x"
+        );
     }
 }

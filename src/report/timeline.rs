@@ -4,11 +4,9 @@
 //! the pool, at a glance.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::{AttemptRecord, Status};
-use crate::error::Error;
 
 const LEFT: f64 = 70.0;
 const PLOT_W: f64 = 1000.0;
@@ -17,20 +15,8 @@ const ROW: f64 = 28.0;
 const BAR: f64 = 20.0;
 const CHAR_W: f64 = 7.0;
 
-/// Writes the timeline of `attempts` on `slots` rows.
-pub(crate) fn write(
-    path: &Path,
-    title: &str,
-    attempts: &[AttemptRecord],
-    slots: usize,
-    start: SystemTime,
-    total: Duration,
-) -> Result<(), Error> {
-    let svg = render(title, attempts, slots, start, total);
-    super::json::write_atomically(path, svg.as_bytes())
-}
-
-fn render(
+/// The timeline of `attempts` on `slots` rows, as SVG.
+pub(crate) fn render(
     title: &str,
     attempts: &[AttemptRecord],
     slots: usize,
@@ -74,7 +60,7 @@ fn render(
         let label = if a.attempt > 1 {
             format!("{} #{}", a.name, a.attempt)
         } else {
-            a.name.clone()
+            a.name.to_string()
         };
         let how = match (a.exit_code, a.signal) {
             (Some(c), _) => format!("exit {c}"),

@@ -95,7 +95,13 @@ impl Prun {
     }
 
     pub(crate) fn run(&self) -> Run {
+        self.run_with(&[])
+    }
+
+    /// Runs prun with `extra` arguments after the ones given so far.
+    pub(crate) fn run_with(&self, extra: &[&str]) -> Run {
         let mut cmd = self.command();
+        cmd.args(extra);
         cmd.stdin(if self.stdin.is_some() {
             Stdio::piped()
         } else {

@@ -1,0 +1,180 @@
+//! Files prun writes for the user: the joblog, `--log-dir` logs, the reports. prun often
+//! runs as root from cron, in directories other users can write to, so every one of them
+//! is opened so that a planted link or file cannot turn the write against another file:
+//!
+//! - files written in place (joblog, logs) are opened with `O_NOFOLLOW` and must be
+//!   regular files with a single link, owned by prun's user when prun would truncate them;
+//! - reports are written whole to a new file of an unpredictable name in the target's
+//!   directory (`O_EXCL`, through the `tempfile` crate) and renamed over the target, which
+//!   replaces a link instead of following it;
+//! - nothing is created world-writable: files get mode `FILE_MODE`, directories
+//!   `DIR_MODE` (the umask may narrow both).
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Mode of the files prun creates (joblog, logs, reports, lock file).
+pub(crate) const FILE_MODE: u32 = 0o644;
+/// Mode of the directories prun creates (`--log-dir`).
+pub(crate) const DIR_MODE: u32 = 0o755;
+
+/// How a file written in place is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InPlace {
+    /// Appended to (the joblog, a log's later attempts).
+    Append,
+    /// Emptied first (a log's first attempt).
+    Truncate,
+}
+
+/// Opens `path` for writing in place, creating it with `FILE_MODE`. Refuses a symbolic
+/// link, anything but a regular file, a file with other hard links, and (to truncate) a
+/// file of another user.
+pub(crate) fn open_in_place(path: &Path, how: InPlace) -> io::Result<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true)
+        .create(true)
+        .mode(FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    if how == InPlace::Append {
+        opts.append(true);
+    }
+    let file = opts.open(path).map_err(|e| explain_open(path, e))?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refused(path, "is not a regular file"));
+    }
+    if meta.nlink() > 1 {
+        return Err(refused(
+            path,
+            "has other hard links (prun would write into a file that is also elsewhere)",
+        ));
+    }
+    if how == InPlace::Truncate {
+        // SAFETY: geteuid has no preconditions.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me && meta.len() > 0 {
+            return Err(refused(
+                path,
+                &format!("belongs to another user (uid {})", meta.uid()),
+            ));
+        }
+        file.set_len(0)?;
+    }
+    Ok(file)
+}
+
+/// Writes `bytes` to `path` whole, or not at all: a new file of an unpredictable name in
+/// the same directory, synced, then renamed over `path`. Readers never see half a report,
+/// and a link planted at `path` (or at any guessable temporary name) is replaced, not
+/// followed.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = temp_beside(path)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Checks, before anything runs, that `write_atomically(path, ..)` can succeed: the
+/// directory exists and prun may create a file there (by creating one and removing it),
+/// and `path` is not a directory.
+pub(crate) fn check_can_write(path: &Path) -> io::Result<()> {
+    if path.is_dir() {
+        return Err(io::Error::other("is a directory"));
+    }
+    temp_beside(path).map(drop)
+}
+
+/// A new temporary file in `path`'s directory, named `.<name>.XXXXXX.tmp`.
+fn temp_beside(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{name}.");
+    tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(FILE_MODE))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            if e.kind() == io::ErrorKind::NotFound {
+                io::Error::new(
+                    e.kind(),
+                    format!("the directory {} does not exist", dir.display()),
+                )
+            } else {
+                e
+            }
+        })
+}
+
+/// Creates directory `dir` (and its parents) with `DIR_MODE`.
+pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(DIR_MODE)
+        .create(dir)
+}
+
+/// The error for a file prun will not write.
+fn refused(path: &Path, why: &str) -> io::Error {
+    io::Error::other(format!("{} {why}", path.display()))
+}
+
+/// Names the common refusals of `open` in prun's words.
+fn explain_open(path: &Path, e: io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(libc::ELOOP) => refused(
+            path,
+            "is a symbolic link; prun does not write through links (a link could point it at any file): give the file's own path",
+        ),
+        Some(libc::ENXIO) => refused(path, "is not a regular file"),
+        _ => io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_and_shared_files_are_refused_and_nothing_is_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep me").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(open_in_place(&link, InPlace::Append).is_err());
+        assert!(open_in_place(&link, InPlace::Truncate).is_err());
+        let hard = dir.path().join("hard");
+        std::fs::hard_link(&victim, &hard).unwrap();
+        assert!(open_in_place(&hard, InPlace::Truncate).is_err());
+        // A report written over a link replaces the link.
+        write_atomically(&link, b"report").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "report");
+        assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn files_are_created_with_the_documented_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("r.json");
+        write_atomically(&f, b"{}").unwrap();
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & !FILE_MODE, 0, "{mode:o}");
+        let l = dir.path().join("a.log");
+        drop(open_in_place(&l, InPlace::Truncate).unwrap());
+        let mode = std::fs::metadata(&l).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & !FILE_MODE, 0, "{mode:o}");
+    }
+}
