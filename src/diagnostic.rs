@@ -16,7 +16,10 @@ pub(crate) struct Source {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     file: String,
-    at: Option<(usize, usize)>,
+    /// Line and column, 1-based.
+    at: Option<(u32, u32)>,
+    /// The column of the caret in `line_text` (which may show only part of the line).
+    caret: u32,
     line_text: Option<String>,
     message: String,
     help: Option<String>,
@@ -29,11 +32,19 @@ impl Diagnostic {
         at: Option<(usize, usize)>,
         message: impl Into<String>,
     ) -> Self {
-        let line_text = at.and_then(|(l, _)| src.text.lines().nth(l.saturating_sub(1)));
+        let line = at.and_then(|(l, _)| src.text.lines().nth(l.saturating_sub(1)));
+        let (line_text, at) = match (line, at) {
+            (Some(text), Some((l, col))) => {
+                let (shown, caret) = snippet(text, col);
+                (Some(shown), Some((l, col, caret)))
+            }
+            _ => (None, at.map(|(l, c)| (l, c, c))),
+        };
         Diagnostic {
             file: src.name.clone(),
-            at,
-            line_text: line_text.map(str::to_owned),
+            at: at.map(|(l, c, _)| (l as u32, c as u32)),
+            caret: at.map_or(0, |(_, _, caret)| caret as u32),
+            line_text,
             message: message.into(),
             help: None,
         }
@@ -44,6 +55,7 @@ impl Diagnostic {
         Diagnostic {
             file: name.to_owned(),
             at: None,
+            caret: 0,
             line_text: None,
             message: message.into(),
             help: None,
@@ -53,7 +65,8 @@ impl Diagnostic {
     /// An error at a place whose line cannot be shown (e.g. it is not valid text).
     pub(crate) fn located(name: &str, at: (usize, usize), message: impl Into<String>) -> Self {
         Diagnostic {
-            at: Some(at),
+            at: Some((at.0 as u32, at.1 as u32)),
+            caret: at.1 as u32,
             ..Diagnostic::file(name, message)
         }
     }
@@ -76,13 +89,13 @@ impl fmt::Display for Diagnostic {
             Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message)?,
             None => write!(f, "{}: {}", self.file, self.message)?,
         }
-        if let (Some((line, col)), Some(text)) = (self.at, &self.line_text) {
+        if let (Some((line, _)), Some(text)) = (self.at, &self.line_text) {
             let num = line.to_string();
             let pad = " ".repeat(num.len());
             // Keep tabs as tabs so the caret lines up under them.
             let lead: String = text
                 .chars()
-                .take(col.saturating_sub(1))
+                .take(self.caret.saturating_sub(1) as usize)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             write!(f, "\n{pad} |\n{num} | {text}\n{pad} | {lead}^")?;
@@ -95,6 +108,36 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// How much of a long line is shown on each side of the caret.
+const SNIPPET_RADIUS: usize = 60;
+
+/// The part of `line` to show under an error at column `col` (1-based), and the caret's
+/// column in it: a long line is cut to a window around the column (`…` where it was cut),
+/// and control characters other than tabs are shown as `�`, so neither a 100 MB line nor
+/// an escape sequence reaches the terminal.
+fn snippet(line: &str, col: usize) -> (String, usize) {
+    let col = col.max(1);
+    let first = col.saturating_sub(SNIPPET_RADIUS + 1);
+    let mut shown = String::new();
+    let mut caret = col;
+    if first > 0 {
+        shown.push('…');
+        caret = col - first + 1;
+    }
+    for (taken, c) in line.chars().skip(first).enumerate() {
+        if taken == 2 * SNIPPET_RADIUS + 1 {
+            shown.push('…');
+            break;
+        }
+        shown.push(if c.is_control() && c != '\t' {
+            '\u{fffd}'
+        } else {
+            c
+        });
+    }
+    (shown, caret)
 }
 
 /// Rewrites a YAML/serde message into prun's words, with a fix where one is known.
@@ -263,6 +306,16 @@ mod tests {
         assert_eq!(did_you_mean("timout", &keys), Some("timeout"));
         assert_eq!(did_you_mean("rnu", &keys), Some("run"));
         assert_eq!(did_you_mean("colour", &keys), None);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_caret() {
+        let line = format!("{}X{}", "a".repeat(1000), "b".repeat(1000));
+        let (shown, caret) = snippet(&line, 1001);
+        assert!(shown.chars().count() <= 2 * SNIPPET_RADIUS + 3, "{shown}");
+        assert_eq!(shown.chars().nth(caret - 1), Some('X'));
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(snippet("ab\x1b[31m", 1), ("ab\u{fffd}[31m".to_owned(), 1));
     }
 
     #[test]

@@ -52,6 +52,7 @@ impl HookShell {
             stdin: Some(&task.stdin),
             timeout: Some(task.timeout),
             grace: self.grace,
+            stop: self.ctx.stop_clock.as_ref(),
         };
         let mut output = Vec::new();
         let keeper = self.ctx.keeper.as_ref();
@@ -154,12 +155,18 @@ impl Drop for HookRunner {
 }
 
 /// Why a hook counts as failed, or `None` if it succeeded.
-pub(crate) fn failure_reason(f: &Finished, timeout: Duration) -> Option<String> {
+pub(crate) fn failure_reason(f: &Finished, timeout: Duration, grace: Duration) -> Option<String> {
     if f.success() {
         return None;
     }
     if let Some(e) = &f.error {
         return Some(e.clone());
+    }
+    if f.cut_short {
+        return Some(format!(
+            "stopped after the grace period ({}): prun was interrupted",
+            humantime::format_duration(grace)
+        ));
     }
     if f.timed_out {
         return Some(format!(

@@ -176,7 +176,7 @@ fn stop_groups(groups: &HashSet<i32>, grace: Duration) {
     for &g in &live {
         signal_group(g, Signal::SIGTERM);
     }
-    let deadline = Instant::now() + grace;
+    let deadline = crate::executor::after(Instant::now(), grace);
     while Instant::now() < deadline && live.iter().any(|&g| group_alive(g)) {
         std::thread::sleep(Duration::from_millis(20));
     }

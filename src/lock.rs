@@ -1,11 +1,17 @@
 //! The cron overlap lock (`--lock FILE`, `lock:`): an advisory `flock` on FILE held for the
 //! whole run. A second run finds it held and exits 75 at once, or waits `--lock-wait`.
 //! The kernel drops the lock when prun's descriptor closes, on every exit path including
-//! SIGKILL, so it is never left stale. FILE records who holds it, for the message.
+//! SIGKILL, so it is never left stale.
+//!
+//! Like `flock(1)`, prun never writes to the lock file: it is opened read-only, created
+//! (mode 0644) if missing, never truncated, and never through a symbolic link, so a link
+//! planted at the lock's path cannot make root's prun touch another file. Who holds the
+//! lock is read from the kernel (`/proc/locks`), not from the file: the message names the
+//! holder's pid, program and start time, and is never half-written.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::error::Error;
@@ -22,57 +28,130 @@ pub(crate) struct Lock {
 impl Lock {
     /// Takes the lock on `path`, waiting up to `wait` for another run to release it.
     pub(crate) fn acquire(path: &Path, wait: Option<Duration>) -> Result<Lock, Error> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot open the lock file {}: {e}; give a path in a directory that exists and is writable",
-                    path.display()
-                ))
-            })?;
-        let deadline = wait.map(|w| Instant::now() + w);
+        let file = open(path)?;
+        let deadline = wait.map(|w| crate::executor::after(Instant::now(), w));
         loop {
             match file.try_lock() {
-                Ok(()) => break,
+                Ok(()) => return Ok(Lock { _file: file }),
                 Err(TryLockError::WouldBlock) => {
                     if deadline.is_some_and(|d| Instant::now() < d) {
                         std::thread::sleep(POLL);
                         continue;
                     }
-                    return Err(held(path, &mut file, wait));
+                    return Err(held(path, &file, wait));
                 }
                 Err(TryLockError::Error(e)) => {
                     return Err(Error::io(format!("locking {}", path.display()), e));
                 }
             }
         }
-        let stamp = crate::report::json::timestamp(SystemTime::now());
-        let _ = file.set_len(0);
-        let _ = writeln!(file, "pid {} since {stamp}", std::process::id());
-        Ok(Lock { _file: file })
     }
 }
 
-fn held(path: &Path, file: &mut File, wait: Option<Duration>) -> Error {
-    let mut holder = String::new();
-    let _ = file.seek(SeekFrom::Start(0));
-    let _ = file.take(200).read_to_string(&mut holder);
-    let holder = holder.trim();
-    let who = if holder.is_empty() {
-        String::new()
-    } else {
-        format!(" (held by {holder})")
+/// Opens (or creates) the lock file read-only, refusing a link and anything but a
+/// regular file.
+fn open(path: &Path) -> Result<File, Error> {
+    let usage = |why: String| {
+        Error::Usage(format!(
+            "cannot open the lock file {}: {why}",
+            path.display()
+        ))
     };
+    let file = OpenOptions::new()
+        .read(true)
+        .mode(crate::files::FILE_MODE)
+        .custom_flags(libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => usage(
+                "it is a symbolic link; prun does not follow links for its lock (a link could point it at any file): give the lock file's own path".into(),
+            ),
+            _ => usage(format!(
+                "{e}; give a path in a directory that exists and is writable"
+            )),
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if !meta.is_file() {
+        return Err(usage("it is not a regular file".into()));
+    }
+    Ok(file)
+}
+
+fn held(path: &Path, file: &File, wait: Option<Duration>) -> Error {
+    let who = file
+        .metadata()
+        .ok()
+        .and_then(|m| holder(m.dev(), m.ino()))
+        .map(|h| format!(" (held by {h})"))
+        .unwrap_or_default();
     let waited = match wait {
         Some(w) => format!(" after waiting {}", humantime::format_duration(w)),
         None => String::new(),
     };
     Error::LockHeld(format!(
         "another prun run holds the lock {}{who}{waited}; nothing was run. Use --lock-wait DUR to wait for it",
-        PathBuf::from(path).display()
+        path.display()
     ))
+}
+
+/// Who holds the flock on the file `dev`/`ino`, from `/proc/locks`: `pid 4242 (prun)
+/// since 2026-11-29T02:00:00Z`.
+fn holder(dev: u64, ino: u64) -> Option<String> {
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    let pid = holder_pid(&locks, libc::major(dev), libc::minor(dev), ino)?;
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let mut who = format!("pid {pid}");
+    if !comm.trim().is_empty() {
+        who.push_str(&format!(" ({})", crate::names::printable(comm.trim())));
+    }
+    if let Some(t) = started(pid) {
+        who.push_str(&format!(" since {}", humantime::format_rfc3339_seconds(t)));
+    }
+    Some(who)
+}
+
+/// The pid of the FLOCK holder of `major:minor:ino` in `/proc/locks` text.
+fn holder_pid(locks: &str, major: u32, minor: u32, ino: u64) -> Option<u32> {
+    let want = format!("{major:02x}:{minor:02x}:{ino}");
+    locks.lines().find_map(|line| {
+        // `1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF`; waiters have `->`.
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f.get(1) == Some(&"FLOCK") && f.get(5) == Some(&want.as_str()))
+            .then(|| f.get(4)?.parse().ok())
+            .flatten()
+    })
+}
+
+/// When process `pid` started (field 22 of /proc/PID/stat, after boot time).
+fn started(pid: u32) -> Option<SystemTime> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let ticks: u64 = rest.split_whitespace().nth(19)?.parse().ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Some(
+        SystemTime::UNIX_EPOCH
+            + Duration::from_secs(boot)
+            + Duration::from_millis(ticks * 1000 / hz),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_holder_of_a_flock() {
+        let locks = "1: POSIX  ADVISORY  WRITE 11 fe:00:77 0 EOF\n2: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF\n2: -> FLOCK  ADVISORY  WRITE 99 fe:00:1234 0 EOF\n";
+        assert_eq!(holder_pid(locks, 0xfe, 0, 1234), Some(4242));
+        assert_eq!(holder_pid(locks, 0xfe, 0, 77), None);
+        assert!(started(std::process::id()).is_some());
+    }
 }

@@ -68,6 +68,41 @@ pub(crate) fn resolve(
     Ok(needs)
 }
 
+/// In sync mode jobs run in file order, one at a time, so a job can only need jobs above
+/// it: a need on a later job could never be met. Refused before anything runs, at the
+/// need that points down.
+pub(crate) fn check_sync_order(
+    src: &Source,
+    names: &[&str],
+    bases: &[&str],
+    raw: &[Option<RawNeeds>],
+    needs: &[Vec<usize>],
+) -> Result<(), Diagnostic> {
+    for (job, deps) in needs.iter().enumerate() {
+        let Some(&later) = deps.iter().find(|&&d| d > job) else {
+            continue;
+        };
+        let need = raw[job]
+            .iter()
+            .flatten()
+            .find(|n| n.value == names[later] || n.value == bases[later])
+            .expect("a resolved need comes from a written one");
+        return Err(at(
+            src,
+            need,
+            format!(
+                "job '{}' needs '{}', which comes later in a sync jobfile",
+                names[job], need.value
+            ),
+        )
+        .help(format!(
+            "in sync mode jobs run one at a time in file order: move '{}' above '{}', or use `mode: async`",
+            need.value, bases[job]
+        )));
+    }
+    Ok(())
+}
+
 /// A cycle as a path that starts and ends at the same job, if there is one.
 fn find_cycle(needs: &[Vec<usize>]) -> Option<Vec<usize>> {
     // 0 = unvisited, 1 = on the current path, 2 = done. Iterative DFS: deep chains of

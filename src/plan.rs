@@ -320,6 +320,9 @@ impl Plan {
             let names: Vec<&str> = jobs.iter().map(|j| &*j.name).collect();
             let bases: Vec<&str> = jobs.iter().map(|j| &*j.base).collect();
             let resolved = needs::resolve(src, &names, &bases, &raw_needs)?;
+            if mode == Mode::Sync {
+                needs::check_sync_order(src, &names, &bases, &raw_needs, &resolved)?;
+            }
             for (job, needs) in jobs.iter_mut().zip(resolved) {
                 job.needs = needs;
             }

@@ -11,7 +11,7 @@ use crate::cli::OutputMode;
 use crate::event::{Ended, Event};
 use crate::executor::simple::simple_words;
 use crate::executor::spawn::EnvBase;
-use crate::executor::{Capture, Finished, Request, local};
+use crate::executor::{Capture, Finished, Request, StopClock, local};
 use crate::files::{self, InPlace};
 use crate::keeper::Keeper;
 use crate::plan::{JobSpec, Plan};
@@ -92,6 +92,8 @@ pub(crate) struct RunContext {
     pub(crate) direct: DirectStream,
     /// `--joblog`: each worker appends its attempt's line the moment it has reaped it.
     pub(crate) joblog: Option<Joblog>,
+    /// Set at prun's first signal: from then on each hook gets at most the grace period.
+    pub(crate) stop_clock: Option<StopClock>,
 }
 
 /// A big grouped block printed by the job's own worker instead of through the scheduler.
@@ -173,6 +175,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         stdin: None,
         timeout: spec.opts.timeout,
         grace: plan.grace,
+        stop: None,
     };
     let log_path = log_path(plan, spec);
     let (log, log_error) = match log_path.as_deref().map(|p| open_log(p, a.attempt)) {

@@ -20,7 +20,7 @@ use crate::event::Ended;
 use crate::event::Event;
 use crate::executor::local;
 use crate::executor::spawn::EnvBase;
-use crate::executor::{Finished, signal_name};
+use crate::executor::{self, Finished, StopClock, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::jobfile::Mode;
 use crate::keeper::Keeper;
@@ -82,6 +82,7 @@ pub(crate) fn run(
         stop_signal: AtomicI32::new(0),
         direct: DirectStream::default(),
         joblog,
+        stop_clock: StopClock::new().ok(),
     });
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
@@ -105,6 +106,7 @@ pub(crate) fn run(
         results: prior,
         carried: HashMap::new(),
         attempts: Vec::new(),
+        lost: Vec::new(),
         tails: vec![
             Vec::new();
             if plan.junit.is_some() {
@@ -202,6 +204,8 @@ struct Scheduler {
     hook_failures: Vec<HookFailure>,
     /// Every ended attempt, for the timeline.
     attempts: Vec<AttemptRecord>,
+    /// Other things prun could not deliver (see `output_errors`).
+    lost: Vec<String>,
     /// The end of each job's output, for the JUnit report.
     tails: Vec<Vec<u8>>,
     /// Group mode without a progress bar (which draws between blocks): the owner of
@@ -291,13 +295,7 @@ impl Scheduler {
             match self.needs_state(job) {
                 NeedsState::Ready => self.launch(job, 1),
                 NeedsState::Blocked(why) => self.skip(job, why),
-                NeedsState::Waiting if sync => {
-                    let why = format!(
-                        "skipped: needs {}, which comes later in a sync jobfile",
-                        self.unmet(job)
-                    );
-                    self.skip(job, why);
-                }
+                // (Never in sync mode: a need on a later job is a jobfile error there.)
                 NeedsState::Waiting => self.blocked.push(job),
             }
         }
@@ -347,21 +345,6 @@ impl Scheduler {
         } else {
             NeedsState::Ready
         }
-    }
-
-    /// The needs of `job` that have not succeeded, for messages: `'a', 'b'`.
-    fn unmet(&self, job: usize) -> String {
-        let names: Vec<String> = self.plan.jobs[job]
-            .needs
-            .iter()
-            .filter(|&&d| {
-                !self.results[d]
-                    .as_ref()
-                    .is_some_and(|r| r.status == Status::Success)
-            })
-            .map(|&d| format!("'{}'", self.plan.jobs[d].name))
-            .collect();
-        names.join(", ")
     }
 
     /// Records a job as skipped and runs its hooks.
@@ -430,7 +413,7 @@ impl Scheduler {
                 let timeout = job.map_or(self.plan.hook_timeout, |j| {
                     self.plan.jobs[j].opts.hook_timeout
                 });
-                let failed = hooks::failure_reason(&finished, timeout).is_some();
+                let failed = hooks::failure_reason(&finished, timeout, self.plan.grace).is_some();
                 self.terminal.hook_output(owner, hook, &output, failed);
                 self.record_hook(job, hook, &finished, timeout);
             }
@@ -447,30 +430,38 @@ impl Scheduler {
         self.ctx.direct.publish(token);
     }
 
+    /// The first SIGINT/SIGTERM/SIGHUP stops the run gently: nothing new starts, running
+    /// jobs get the signal and SIGKILL after the grace period, and every hook still to
+    /// run (the one running now included) gets at most the grace period. A second
+    /// signal, of any kind, kills every job and hook at once.
     fn on_signal(&mut self, sig: i32) {
         let name = signal_name(sig);
-        let only_hooks_left = self.running.is_empty()
-            && self.retries.is_empty()
-            && (self.next == self.plan.jobs.len() || self.stop_starting);
-        if self.signal.is_some() || only_hooks_left {
-            // A second signal, or one while only hooks are left: stop everything now.
-            self.signal.get_or_insert(sig);
+        if self.signal.is_some() {
             self.kill_everything();
-            self.terminal
-                .notice(&format!("{name} again: killed every job and hook"));
+            self.terminal.notice(&format!(
+                "{name}, a second signal: killed every job and hook; no more hooks run"
+            ));
             return;
         }
         self.signal = Some(sig);
         self.stop();
         self.ctx.stop_signal.store(sig, Ordering::SeqCst);
         self.ctx.signal_running(sig);
-        self.kill_at = Some(later(self.plan.grace));
-        let msg = format!(
-            "{name}: starting no new jobs; sent {name} to {} running job{}, SIGKILL in {} (send it again to kill now)",
-            self.running.len(),
-            if self.running.len() == 1 { "" } else { "s" },
-            humantime::format_duration(self.plan.grace)
-        );
+        if let Some(clock) = &self.ctx.stop_clock {
+            clock.stop_now();
+        }
+        let grace = humantime::format_duration(self.plan.grace);
+        let hooks = format!("each hook still to run gets at most {grace}");
+        let msg = if self.running.is_empty() {
+            format!("{name}: no job is running; {hooks} (send a signal again to kill now)")
+        } else {
+            self.kill_at = Some(executor::after(Instant::now(), self.plan.grace));
+            let n = self.running.len();
+            format!(
+                "{name}: starting no new jobs; sent {name} to {n} running job{}, SIGKILL in {grace}; {hooks} (send a signal again to kill now)",
+                if n == 1 { "" } else { "s" },
+            )
+        };
         self.terminal.notice(&msg);
     }
 
@@ -571,7 +562,7 @@ impl Scheduler {
             let note = format!("attempt {attempt}/{of} {}", outcome_note(&result));
             self.terminal.job_ended(job, output, Some(&note), false);
             self.retries.push(Retry {
-                at: later(delay),
+                at: executor::after(Instant::now(), delay),
                 job,
                 attempt: attempt + 1,
                 last: result,
@@ -652,7 +643,8 @@ impl Scheduler {
             job: Some(job),
             hooks,
             env,
-            stdin: json::job(spec, result).to_string().into_bytes(),
+            // One line, ending with a newline, so `read -r` in a hook gets all of it.
+            stdin: format!("{}\n", json::job(spec, result)).into_bytes(),
             workdir,
             timeout: spec.opts.hook_timeout,
         };
@@ -680,7 +672,7 @@ impl Scheduler {
         f: &Finished,
         timeout: Duration,
     ) {
-        if let Some(reason) = hooks::failure_reason(f, timeout) {
+        if let Some(reason) = hooks::failure_reason(f, timeout, self.plan.grace) {
             let (msg, title) = match job {
                 Some(j) => {
                     let name = &self.plan.jobs[j].name;
@@ -746,6 +738,7 @@ impl Scheduler {
         if let Some(e) = self.ctx.joblog.as_ref().and_then(Joblog::failure) {
             errors.push(e.to_owned());
         }
+        errors.extend(self.lost.iter().cloned());
         errors
     }
 
@@ -757,15 +750,24 @@ impl Scheduler {
         if hooks.is_empty() || self.killed {
             return;
         }
-        let report = json::run(summary, &self.plan.jobs).to_string();
-        let file = match report_file(&self.run_id, &report) {
-            Ok(f) => f,
+        let report = format!("{}\n", json::run(summary, &self.plan.jobs));
+        // The hooks run even without the file (the report is on their stdin too): an
+        // alert that does not go out is worse than one without its attachment.
+        let file = match report_file(&report) {
+            Ok(f) => Some(f),
             Err(e) => {
-                let msg = format!("cannot write the report for run-level hooks: {e}");
+                let msg = format!(
+                    "cannot write the report file for the run-level hooks ({e}); they run with PRUN_REPORT empty"
+                );
                 self.terminal.notice(&msg);
-                return;
+                self.lost.push(msg);
+                None
             }
         };
+        let report_path = file
+            .as_ref()
+            .map(|f| f.path().display().to_string())
+            .unwrap_or_default();
         let t = summary.totals();
         let mut env = self.plan.env.clone();
         for (k, v) in [
@@ -778,7 +780,7 @@ impl Scheduler {
                 "PRUN_HOOK_FAILURES",
                 summary.hook_failures.len().to_string(),
             ),
-            ("PRUN_REPORT", file.0.display().to_string()),
+            ("PRUN_REPORT", report_path),
         ] {
             env.push((k.to_owned(), v));
         }
@@ -808,14 +810,6 @@ impl Drop for Scheduler {
 
 fn owned(hooks: Vec<(&'static str, &str)>) -> Vec<(&'static str, String)> {
     hooks.into_iter().map(|(n, c)| (n, c.to_owned())).collect()
-}
-
-/// `now + d`, or far in the future when that cannot be represented (a `30d` timeout is
-/// fine; `retry_delay: 1000000y` must not crash prun).
-pub(crate) fn later(d: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// How a job that did not succeed ended, in a few words: `failed, exit 3`.
@@ -854,27 +848,17 @@ fn result_env(r: &JobResult) -> Vec<(String, String)> {
     ]
 }
 
-/// The run summary in a new file, removed when the returned guard drops.
-fn report_file(run_id: &str, report: &str) -> std::io::Result<TempFile> {
+/// The run summary for `PRUN_REPORT`: a new file in the temporary directory, private
+/// to prun's user (mode 0600) and of an unpredictable name (`prun-report-XXXXXX.json`,
+/// created with O_EXCL: nobody can plant it or a link in its place), removed when the
+/// returned guard drops.
+fn report_file(report: &str) -> std::io::Result<tempfile::NamedTempFile> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let path = std::env::temp_dir().join(format!("prun-{run_id}-report.json"));
-    // create_new: never follow a link someone planted at the predictable name.
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)?;
-    let guard = TempFile(path);
+    let mut f = tempfile::Builder::new()
+        .prefix("prun-report-")
+        .suffix(".json")
+        .tempfile()?;
     f.write_all(report.as_bytes())?;
-    Ok(guard)
-}
-
-/// A file removed on drop.
-struct TempFile(std::path::PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+    f.flush()?;
+    Ok(f)
 }

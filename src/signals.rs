@@ -1,35 +1,75 @@
-//! SIGINT, SIGTERM and SIGHUP become scheduler events. A signal-hook iterator on its own
-//! thread forwards each signal to the scheduler's channel; the scheduler decides what it
+//! SIGINT, SIGTERM and SIGHUP become scheduler events, one event per delivery. The
+//! handler writes the signal's number to a pipe (one byte, async-signal-safe); a thread
+//! reads the pipe and forwards each byte to the scheduler's channel, which decides what it
 //! means (stop starting jobs, forward it to every job's process group, escalate).
-//! While this watch is alive the signals no longer kill prun itself.
+//!
+//! Counting deliveries matters: two Ctrl-C pressed while the scheduler is busy must be
+//! two events, the second one "kill now" (an iterator that keeps one pending flag per
+//! signal would merge them into one). While this watch is alive the signals no longer
+//! kill prun itself.
 
-use std::io;
+use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::sync::mpsc::SyncSender as Sender;
 use std::thread;
 
+use signal_hook::SigId;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::{Handle, Signals};
+use signal_hook::low_level::{register, unregister};
 
 use crate::event::Event;
 
 pub(crate) struct SignalWatch {
-    handle: Handle,
+    ids: Vec<SigId>,
+    /// The handlers' end of the pipe; dropping it ends the forwarding thread.
+    _pipe: io::PipeWriter,
 }
 
 /// Starts forwarding SIGINT, SIGTERM and SIGHUP to `tx` as `Event::Signal`.
 pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    let handle = signals.handle();
+    let (mut reader, writer) = io::pipe()?;
+    let fd = writer.as_raw_fd();
+    // SAFETY: F_GETFL/F_SETFL on a pipe end we own. Non-blocking: a handler never waits
+    // (the pipe holds 65,536 deliveries before one would be dropped).
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        );
+    }
+    let mut ids = Vec::new();
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        let byte = sig as u8;
+        // SAFETY: the action only calls write(2) on a pipe that outlives the
+        // registration (it is unregistered before `_pipe` is dropped): async-signal-safe.
+        let id = unsafe {
+            register(sig, move || {
+                libc::write(fd, (&raw const byte).cast(), 1);
+            })
+        }?;
+        ids.push(id);
+    }
     thread::Builder::new()
         .name("prun-signals".into())
         .spawn(move || {
-            for sig in signals.forever() {
-                if tx.send(Event::Signal(sig)).is_err() {
-                    break;
+            let mut buf = [0u8; 64];
+            loop {
+                match reader.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        for &sig in &buf[..n] {
+                            if tx.send(Event::Signal(i32::from(sig))).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
                 }
             }
         })?;
-    Ok(SignalWatch { handle })
+    Ok(SignalWatch { ids, _pipe: writer })
 }
 
 /// A file size limit (`ulimit -f`) reached while prun writes a log or its stdout must be
@@ -43,9 +83,12 @@ pub(crate) fn ignore_file_size_signal() {
 }
 
 impl Drop for SignalWatch {
-    /// Stops the forwarding; the thread ends on its own. Not joined: waking it and
-    /// waiting for it would add a context switch to every run's exit, for nothing.
+    /// Stops the forwarding: the handlers are removed (the signals are then ignored until
+    /// prun exits, a moment later), and the thread sees the pipe close and ends on its
+    /// own. Not joined: waiting for it would add a context switch to every run's exit.
     fn drop(&mut self) {
-        self.handle.close();
+        for id in self.ids.drain(..) {
+            unregister(id);
+        }
     }
 }

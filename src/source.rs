@@ -1,5 +1,7 @@
-//! Reading the jobfile: from a path or from stdin (`-`), as UTF-8 text. Every way this can
-//! fail (missing file, a directory, no permission, invalid UTF-8) says so with the path.
+//! Reading the jobfile: from a path or from stdin (`-`), as UTF-8 text, and at most
+//! `MAX_JOBFILE` bytes of it (`prun /dev/zero` must not fill memory). Every way this can
+//! fail (missing file, a directory, no permission, too big, invalid UTF-8) says so with
+//! the path. A pipe works (`prun - < f`, `prun <(generate)`).
 
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -7,14 +9,15 @@ use std::path::{Path, PathBuf};
 use crate::diagnostic::{Diagnostic, Source};
 use crate::error::Error;
 
+/// The largest jobfile prun reads: 256 MiB (a million jobs of 200 bytes each).
+pub(crate) const MAX_JOBFILE: u64 = 256 << 20;
+
 /// The jobfile's text and display name.
 pub(crate) fn read(arg: &str) -> Result<Source, Error> {
     let (name, bytes) = if arg == "-" {
-        let mut buf = Vec::new();
-        io::stdin()
-            .read_to_end(&mut buf)
+        let bytes = read_capped(io::stdin().lock(), "<stdin>")
             .map_err(|e| Error::io("reading the jobfile from stdin", e))?;
-        ("<stdin>".to_owned(), buf)
+        ("<stdin>".to_owned(), bytes?)
     } else {
         (arg.to_owned(), read_path(arg)?)
     };
@@ -44,7 +47,7 @@ fn read_path(arg: &str) -> Result<Vec<u8>, Error> {
             .help("give the path of a YAML jobfile, e.g. prun jobs.yaml")
             .into());
     }
-    std::fs::read(path).map_err(|e| {
+    let cannot = |e: io::Error| -> Error {
         let d = match e.kind() {
             io::ErrorKind::NotFound => Diagnostic::file(arg, "no such file")
                 .help("check the path; `prun -` reads the jobfile from stdin"),
@@ -53,14 +56,46 @@ fn read_path(arg: &str) -> Result<Vec<u8>, Error> {
             _ => Diagnostic::file(arg, format!("cannot read: {e}")),
         };
         d.into()
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    if let Ok(m) = file.metadata()
+        && m.is_file()
+        && m.len() > MAX_JOBFILE
+    {
+        return Err(too_big(arg));
+    }
+    read_capped(file, arg).map_err(cannot)?
+}
+
+/// Reads all of `input`, or stops at `MAX_JOBFILE` bytes with the jobfile error.
+fn read_capped(input: impl Read, name: &str) -> io::Result<Result<Vec<u8>, Error>> {
+    let mut buf = Vec::new();
+    input.take(MAX_JOBFILE + 1).read_to_end(&mut buf)?;
+    Ok(if buf.len() as u64 > MAX_JOBFILE {
+        Err(too_big(name))
+    } else {
+        Ok(buf)
     })
 }
 
+fn too_big(name: &str) -> Error {
+    Diagnostic::file(
+        name,
+        format!(
+            "is bigger than {} MiB, prun's limit for a jobfile",
+            MAX_JOBFILE >> 20
+        ),
+    )
+    .help("split the work into several jobfiles, or generate fewer, bigger jobs")
+    .into()
+}
+
 /// The directory relative paths in the jobfile start from: the jobfile's own directory,
-/// or the current directory for stdin.
+/// or the current directory for stdin and for a jobfile that is not a file in a directory
+/// (a pipe, `prun <(generate)`, whose "directory" is /dev/fd).
 pub(crate) fn base_dir(arg: &str) -> Result<PathBuf, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
-    if arg == "-" {
+    if arg == "-" || !Path::new(arg).is_file() {
         return Ok(cwd);
     }
     let parent = Path::new(arg).parent().unwrap_or(Path::new(""));

@@ -449,3 +449,254 @@ fn github_annotations_escape_matrix_names_and_cover_failed_hooks() {
         r.stdout
     );
 }
+
+mod hooks_and_signals {
+    use std::time::{Duration, Instant};
+
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    use crate::util::Prun;
+
+    /// 600 jobs make the run-level report (on the hooks' stdin) well over 64 KiB, more
+    /// than a pipe holds.
+    fn many_jobs(hook: &str) -> String {
+        let mut y = format!("hook_timeout: 2s\non_success: {hook}\njobs:\n");
+        for i in 0..600 {
+            y.push_str(&format!(
+                "  - name: job-with-a-longish-name-{i}\n    run: 'true'\n"
+            ));
+        }
+        y
+    }
+
+    #[test]
+    fn a_hook_that_does_not_read_its_stdin_neither_hangs_nor_times_out() {
+        let p = Prun::new().jobfile(&many_jobs("sleep 0.5; touch hook.done"));
+        let r = p.run_with(&["-j", "4"]);
+        r.code(0);
+        assert!(p.path("hook.done").exists(), "{}", r.stderr);
+        assert!(!r.stderr.contains("timed out"), "{}", r.stderr);
+    }
+
+    #[test]
+    fn a_hook_that_never_reads_nor_exits_is_stopped_at_its_timeout() {
+        let p = Prun::new().jobfile(&many_jobs("exec sleep 31.8181"));
+        let r = p.run_with(&["-j", "4", "--grace", "1s"]);
+        r.code(1);
+        assert!(r.elapsed < Duration::from_secs(8), "took {:?}", r.elapsed);
+        assert!(
+            r.stderr.contains("timed out after 2s (hook_timeout)"),
+            "{}",
+            r.stderr
+        );
+    }
+
+    #[test]
+    fn a_hooks_stdin_is_one_line_ending_in_a_newline() {
+        let p = Prun::new().jobfile(
+            "jobs:\n  - name: a\n    run: 'true'\n    on_success: read -r line && printf '%s' \"$line\" > got\n",
+        );
+        p.run().code(0);
+        let v: serde_json::Value = serde_json::from_str(&p.read("got")).unwrap();
+        assert_eq!(v["name"], "a");
+    }
+
+    #[test]
+    fn huge_durations_neither_panic_nor_wrap_around() {
+        let p = Prun::new().jobfile(
+            "jobs:\n  - name: a\n    timeout: 30d\n    run: sleep 0.2; touch a.ran\n  - name: b\n    timeout: 100000000d\n    retries: 1\n    retry_delay: 100000000d\n    run: touch b.ran\n",
+        );
+        let r = p.run_with(&[
+            "--grace",
+            "100000000d",
+            "--lock",
+            "l",
+            "--lock-wait",
+            "100000000d",
+        ]);
+        r.code(0);
+        assert!(p.path("a.ran").exists() && p.path("b.ran").exists());
+    }
+
+    #[test]
+    fn a_first_signal_while_only_hooks_run_gives_them_the_grace_period() {
+        let p = Prun::new()
+            .jobfile(
+                "jobs:\n  - name: a\n    run: 'true'\n    on_complete: touch hook.started; exec sleep 31.7171\n",
+            )
+            .args(&["--grace", "1s"]);
+        let child = p.start_until(&["hook.started"], Duration::from_secs(10));
+        let sent = Instant::now();
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let took = sent.elapsed();
+        assert_eq!(out.status.code(), Some(130), "{stderr}");
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_secs(5),
+            "took {took:?}"
+        );
+        assert!(!stderr.contains("second signal"), "{stderr}");
+        assert!(
+            stderr.contains("stopped after the grace period (1s)"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn hooks_after_a_first_signal_get_the_grace_period_not_hook_timeout() {
+        let p = Prun::new()
+            .jobfile(
+                "jobs:\n  - name: a\n    run: touch started; sleep 31.6161\n    on_failure: sleep 31.6162\n",
+            )
+            .args(&["--grace", "1s"]);
+        let child = p.start_until(&["started"], Duration::from_secs(10));
+        let sent = Instant::now();
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(143), "{stderr}");
+        assert!(
+            sent.elapsed() < Duration::from_secs(6),
+            "took {:?}",
+            sent.elapsed()
+        );
+        assert!(
+            stderr.contains("each hook still to run gets at most 1s"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn two_signals_back_to_back_count_as_two() {
+        let p = Prun::new()
+            .jobfile(
+                "jobs:\n  - name: stubborn\n    run: trap '' TERM INT; touch started; sleep 31.5151\n",
+            )
+            .args(&["--grace", "60s"]);
+        let child = p.start_until(&["started"], Duration::from_secs(10));
+        let sent = Instant::now();
+        let pid = Pid::from_raw(child.id() as i32);
+        kill(pid, Signal::SIGINT).unwrap();
+        kill(pid, Signal::SIGTERM).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Which of the two is handled first is up to the kernel.
+        assert!(matches!(out.status.code(), Some(130 | 143)), "{stderr}");
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            sent.elapsed()
+        );
+        assert!(stderr.contains("a second signal"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_sync_need_on_a_later_job_is_a_jobfile_error() {
+    let p = Prun::new().jobfile(
+        "mode: sync\njobs:\n  - name: a\n    needs: [b]\n    run: touch ran\n  - name: b\n    run: touch ran\n",
+    );
+    let r = p.run();
+    r.code(2);
+    assert!(
+        r.stderr.contains("jobs.yaml:4:") && r.stderr.contains("comes later in a sync jobfile"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.path("ran").exists());
+    // The same jobfile run async is fine; `--mode sync` on the command line is not.
+    Prun::new()
+        .jobfile(
+            "jobs:\n  - name: a\n    needs: [b]\n    run: 'true'\n  - name: b\n    run: 'true'\n",
+        )
+        .args(&["--mode", "sync", "--check"])
+        .run()
+        .code(2);
+}
+
+#[test]
+fn a_long_run_stopped_early_does_not_list_every_job_that_did_not_run() {
+    let mut y = String::from("jobs:\n  - name: boom\n    run: exit 1\n");
+    for i in 0..200 {
+        y.push_str(&format!("  - name: rest-{i}\n    run: 'true'\n"));
+    }
+    let r = Prun::new()
+        .jobfile(&y)
+        .args(&["-j", "1", "--fail-fast"])
+        .run();
+    r.code(1);
+    assert!(r.stderr.lines().count() < 10, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("(not listed: 200 not run)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("boom"), "{}", r.stderr);
+}
+
+#[test]
+fn an_error_in_a_huge_line_shows_only_part_of_it() {
+    let long = "x".repeat(5_000_000);
+    let r = Prun::new()
+        .jobfile(&format!(
+            "jobs:\n  - name: a\n    run: 'true'\n    timout: {long}\n"
+        ))
+        .run();
+    r.code(2);
+    assert!(r.stderr.len() < 2_000, "{} bytes of stderr", r.stderr.len());
+    assert!(r.stderr.contains("unknown key 'timout'"), "{}", r.stderr);
+}
+
+#[test]
+fn a_jobfile_without_end_is_refused_before_it_fills_memory() {
+    let r = Prun::new().arg("/dev/zero").run();
+    r.code(2);
+    assert!(
+        r.elapsed < std::time::Duration::from_secs(3),
+        "{:?}",
+        r.elapsed
+    );
+    let p = Prun::new();
+    let big = std::fs::File::create(p.path("big.yaml")).unwrap();
+    big.set_len(300 << 20).unwrap();
+    let r = p.arg("big.yaml").run();
+    r.code(2);
+    assert!(r.stderr.contains("bigger than 256 MiB"), "{}", r.stderr);
+}
+
+#[test]
+fn a_jobfile_from_a_pipe_still_works() {
+    let p = Prun::new();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{} <(printf 'jobs:\\n  - touch ran\\n')",
+            crate::util::bin().display()
+        ))
+        .current_dir(p.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(p.path("ran").exists());
+}
+
+#[test]
+fn the_lock_file_is_never_written_and_its_holder_is_named() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - touch started; sleep 1\n")
+        .args(&["--lock", "run.lock"]);
+    std::fs::write(p.path("run.lock"), "someone's data\n").unwrap();
+    let holder = p.start_until(&["started"], std::time::Duration::from_secs(10));
+    let r = p.run();
+    r.code(75);
+    assert!(
+        r.stderr
+            .contains(&format!("held by pid {} (prun)", holder.id())),
+        "{}",
+        r.stderr
+    );
+    assert!(holder.wait_with_output().unwrap().status.success());
+    assert_eq!(p.read("run.lock"), "someone's data\n");
+}

@@ -18,7 +18,7 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::spawn::{self, SpawnSpec, c_string, raw};
-use super::{Capture, Exit, Finished, Request};
+use super::{Capture, Exit, Finished, Request, StopClock};
 
 /// Each worker's read buffer: the default pipe size. Bigger pipes (F_SETPIPE_SZ to
 /// 256 KiB and 1 MiB) and bigger reads were measured and were not faster for 1 GB of
@@ -58,13 +58,12 @@ pub(crate) fn run(
         Err(e) => return Finished::not_started(describe_spawn_error(req, &e)),
     };
     on_spawn(pid);
-    if let (Some(bytes), Some(mut w)) = (req.stdin, stdin) {
-        // A command that does not read its stdin may exit first: EPIPE is fine.
-        let _ = w.write_all(bytes);
-    }
     let mut sup = Supervisor {
         pgid: pid,
-        deadline: req.timeout.map(|t| clock + t),
+        // A deadline too far away to represent (`timeout: 1000y`) is no deadline.
+        deadline: req.timeout.and_then(|t| clock.checked_add(t)),
+        stop: req.stop.map(|s| (s, clock)),
+        cut_short: false,
         grace: req.grace,
         kill_at: None,
         timed_out: false,
@@ -72,7 +71,11 @@ pub(crate) fn run(
         sigkilled: false,
         gave_up: false,
     };
-    let status = sup.supervise(reader, on_output);
+    let input = match (req.stdin, stdin) {
+        (Some(bytes), Some(w)) => Input::new(w, bytes),
+        _ => None,
+    };
+    let status = sup.supervise(reader, input, on_output);
     Finished {
         started,
         duration: clock.elapsed(),
@@ -80,6 +83,7 @@ pub(crate) fn run(
         error: None,
         timed_out: sup.timed_out,
         leftovers: sup.leftovers,
+        cut_short: sup.cut_short,
     }
 }
 
@@ -223,9 +227,13 @@ fn exit_of(status: libc::c_int) -> Exit {
     }
 }
 
-struct Supervisor {
+struct Supervisor<'a> {
     pgid: i32,
     deadline: Option<Instant>,
+    /// The stop clock to watch, and when the command started.
+    stop: Option<(&'a StopClock, Instant)>,
+    /// The deadline that passed was the stop clock's.
+    cut_short: bool,
     grace: Duration,
     /// When SIGKILL follows the SIGTERM already sent.
     kill_at: Option<Instant>,
@@ -235,27 +243,29 @@ struct Supervisor {
     gave_up: bool,
 }
 
-impl Supervisor {
+impl Supervisor<'_> {
     /// Reads output and waits until the child has exited, its group is empty (or killed)
     /// and the pipe is drained.
     fn supervise(
         &mut self,
         reader: Option<io::PipeReader>,
+        input: Option<Input<'_>>,
         on_output: &mut dyn FnMut(&[u8]),
     ) -> Exit {
-        BUF.with_borrow_mut(|buf| self.supervise_with(reader, on_output, buf))
+        BUF.with_borrow_mut(|buf| self.supervise_with(reader, input, on_output, buf))
     }
 
     fn supervise_with(
         &mut self,
         reader: Option<io::PipeReader>,
+        mut input: Option<Input<'_>>,
         on_output: &mut dyn FnMut(&[u8]),
         buf: &mut [u8],
     ) -> Exit {
         let mut pipe = reader;
         let mut status: Option<Exit> = None;
-        // Nothing to read and no deadline: one blocking wait is all it takes.
-        if pipe.is_none() && self.deadline.is_none() {
+        // Nothing to read or write and no deadline: one blocking wait is all it takes.
+        if pipe.is_none() && input.is_none() && self.deadline.is_none() {
             status = self.reap_blocking();
         }
         // The pidfd is opened only once the command has run for LAZY_PIDFD or closed its
@@ -292,12 +302,20 @@ impl Supervisor {
                 .is_none()
                 .then(|| pidfd.as_ref().map(AsRawFd::as_raw_fd));
             let pipe_fd = pipe.as_ref().map(AsRawFd::as_raw_fd);
-            let (child_ready, pipe_ready) = wait_for(
-                child_fd.flatten(),
-                pipe_fd,
+            let input_fd = input.as_ref().map(Input::fd);
+            // Until prun starts stopping, its stop clock may move the deadline: watch it.
+            let stop_fd = self
+                .stop
+                .filter(|(clock, _)| status.is_none() && clock.since().is_none())
+                .map(|(clock, _)| clock.fd());
+            let (child_ready, pipe_ready, input_ready) = wait_for(
+                [child_fd.flatten(), pipe_fd, input_fd, stop_fd],
                 wait,
                 status.is_none() && no_pidfd,
             );
+            if input_ready && input.as_mut().is_some_and(|i| !i.write_some()) {
+                input = None;
+            }
             if pipe_ready && let Some(p) = pipe.as_mut() {
                 match p.read(buf) {
                     Ok(0) => {
@@ -305,7 +323,11 @@ impl Supervisor {
                         // The output is closed: the command is (nearly always) exiting.
                         // Without a deadline to watch, a blocking wait saves the poll
                         // round for the pidfd, and its wake-up, on every job.
-                        if status.is_none() && self.deadline.is_none() && self.kill_at.is_none() {
+                        if status.is_none()
+                            && input.is_none()
+                            && self.deadline.is_none()
+                            && self.kill_at.is_none()
+                        {
                             status = self.reap_blocking();
                         }
                     }
@@ -344,16 +366,30 @@ impl Supervisor {
     /// Sends SIGTERM now and schedules SIGKILL.
     fn terminate(&mut self, now: Instant) {
         signal_group(self.pgid, Signal::SIGTERM);
-        self.kill_at = Some(now + self.grace);
+        self.kill_at = Some(super::after(now, self.grace));
+    }
+
+    /// The command's deadline: its timeout, or earlier once prun is stopping.
+    fn effective_deadline(&self) -> Option<Instant> {
+        let stop = self.stop.and_then(|(clock, start)| {
+            clock
+                .since()
+                .map(|since| super::after(since.max(start), self.grace))
+        });
+        match (self.deadline, stop) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        }
     }
 
     fn enforce_limits(&mut self, now: Instant, exited: bool) {
         if !exited
             && self.kill_at.is_none()
-            && let Some(d) = self.deadline
+            && let Some(d) = self.effective_deadline()
             && now >= d
         {
             self.timed_out = true;
+            self.cut_short = self.deadline.is_none_or(|own| d < own);
             self.terminate(now);
         }
         if let Some(k) = self.kill_at
@@ -376,7 +412,7 @@ impl Supervisor {
         let mut wake: Option<Instant> = None;
         let mut at = |t: Instant| wake = Some(wake.map_or(t, |w| w.min(t)));
         if !exited && self.kill_at.is_none() {
-            self.deadline.map(&mut at);
+            self.effective_deadline().map(&mut at);
         }
         if let Some(k) = self.kill_at
             && !self.gave_up
@@ -391,21 +427,23 @@ impl Supervisor {
     }
 }
 
-/// Waits until the child fd or the pipe is ready, or `timeout` passes. Without a pidfd
-/// the child is checked every 10 ms.
+/// Waits until the child fd or the output pipe is readable, or the input pipe writable,
+/// or the stop clock changes, or `timeout` passes. Without a pidfd the child is checked
+/// every 10 ms.
 fn wait_for(
-    child: Option<RawFd>,
-    pipe: Option<RawFd>,
+    [child, pipe, input, stop]: [Option<RawFd>; 4],
     timeout: Option<Duration>,
     no_pidfd: bool,
-) -> (bool, bool) {
-    let mut fds: Vec<libc::pollfd> = [child, pipe]
+) -> (bool, bool, bool) {
+    let mut fds: Vec<libc::pollfd> = [(child, libc::POLLIN), (pipe, libc::POLLIN)]
         .into_iter()
-        .flatten()
-        .map(|fd| libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
+        .chain([(input, libc::POLLOUT), (stop, libc::POLLIN)])
+        .filter_map(|(fd, events)| {
+            fd.map(|fd| libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            })
         })
         .collect();
     let mut timeout = timeout;
@@ -413,17 +451,72 @@ fn wait_for(
         let tick = Duration::from_millis(10);
         timeout = Some(timeout.map_or(tick, |t| t.min(tick)));
     }
-    let ms = timeout.map_or(-1, |t| {
-        t.as_millis().min(i32::MAX as u128) as i32 + i32::from(t.subsec_nanos() % 1_000_000 != 0)
-    });
+    let ms = timeout.map_or(-1, poll_millis);
     // SAFETY: `fds` is a valid, initialised array of pollfd of the given length.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
     if n <= 0 {
-        return (false, false);
+        return (false, false, false);
     }
     let ready =
         |fd: Option<RawFd>| fd.is_some_and(|fd| fds.iter().any(|p| p.fd == fd && p.revents != 0));
-    (ready(child), ready(pipe))
+    (ready(child), ready(pipe), ready(input))
+}
+
+/// `t` as a poll timeout: whole milliseconds, rounded up so poll never wakes early, and
+/// saturated at `i32::MAX` (about 24.8 days; the loop simply polls again).
+fn poll_millis(t: Duration) -> libc::c_int {
+    let ms = t.as_millis() + u128::from(!t.subsec_nanos().is_multiple_of(1_000_000));
+    ms.min(i32::MAX as u128) as libc::c_int
+}
+
+/// Bytes to write to the command's stdin (a hook's JSON), without ever blocking: the
+/// pipe is non-blocking and written as poll says it has room, so a hook that never
+/// reads its stdin cannot hold prun past its timeout. A reader that exits early (EPIPE)
+/// is normal.
+struct Input<'a> {
+    pipe: io::PipeWriter,
+    rest: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    /// `None` when there is nothing to write (the pipe is closed at once: EOF).
+    fn new(pipe: io::PipeWriter, bytes: &'a [u8]) -> Option<Self> {
+        if bytes.is_empty() {
+            return None;
+        }
+        let fd = pipe.as_raw_fd();
+        // SAFETY: F_GETFL/F_SETFL on a pipe end we own.
+        unsafe {
+            libc::fcntl(
+                fd,
+                libc::F_SETFL,
+                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+            );
+        }
+        Some(Input { pipe, rest: bytes })
+    }
+
+    fn fd(&self) -> RawFd {
+        self.pipe.as_raw_fd()
+    }
+
+    /// Writes what the pipe takes now; false once done (everything written, or the
+    /// reader gone), when the pipe is to be closed.
+    fn write_some(&mut self) -> bool {
+        loop {
+            match self.pipe.write(self.rest) {
+                Ok(n) => {
+                    self.rest = &self.rest[n..];
+                    if self.rest.is_empty() || n == 0 {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(_) => return false,
+            }
+        }
+    }
 }
 
 /// A pidfd for `pid`, readable once the process has exited (Linux 5.3+).
@@ -469,4 +562,17 @@ pub(crate) fn become_subreaper() {
 /// Sends `sig` to every process of group `pgid`; a group already gone is fine.
 pub(crate) fn signal_group(pgid: i32, sig: Signal) {
     let _ = killpg(Pid::from_raw(pgid), sig);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn poll_timeouts_round_up_and_saturate() {
+        assert_eq!(poll_millis(Duration::from_micros(1)), 1);
+        assert_eq!(poll_millis(Duration::from_millis(5)), 5);
+        assert_eq!(poll_millis(Duration::from_secs(30 * 86_400)), i32::MAX);
+        assert_eq!(poll_millis(Duration::MAX), i32::MAX);
+    }
 }

@@ -8,8 +8,10 @@ pub(crate) mod slurm;
 pub(crate) mod spawn;
 mod vfork;
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Where the command's stdout and stderr go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +44,63 @@ pub(crate) struct Request<'a> {
     /// SIGTERM to the process group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
     pub(crate) grace: Duration,
+    /// Once this clock says prun is stopping, the command gets at most `grace` more
+    /// (counted from the later of its start and the stop), whatever its `timeout`.
+    pub(crate) stop: Option<&'a StopClock>,
+}
+
+/// When prun started stopping (its first signal), shared with the commands that must
+/// then end sooner (hooks), and a wake-up for the one being supervised when it changes.
+pub(crate) struct StopClock {
+    base: Instant,
+    /// Nanoseconds after `base`, plus one; 0 while prun is not stopping.
+    since: AtomicU64,
+    /// An eventfd made readable when the clock is set, so a supervisor asleep in poll
+    /// looks at it at once.
+    wake: OwnedFd,
+}
+
+impl StopClock {
+    pub(crate) fn new() -> std::io::Result<Self> {
+        // SAFETY: eventfd takes an initial value and flags and returns a new fd or -1.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(StopClock {
+            base: Instant::now(),
+            since: AtomicU64::new(0),
+            // SAFETY: a freshly opened fd that we now own.
+            wake: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// prun is stopping from now on (only the first call counts).
+    pub(crate) fn stop_now(&self) {
+        let n = self.base.elapsed().as_nanos() as u64 + 1;
+        if self
+            .since
+            .compare_exchange(0, n, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a valid u64 to an eventfd we own.
+            unsafe { libc::write(self.wake.as_raw_fd(), (&raw const one).cast(), 8) };
+        }
+    }
+
+    /// When prun started stopping, if it has.
+    pub(crate) fn since(&self) -> Option<Instant> {
+        match self.since.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(self.base + Duration::from_nanos(n - 1)),
+        }
+    }
+
+    /// The fd to poll for changes.
+    pub(crate) fn fd(&self) -> RawFd {
+        self.wake.as_raw_fd()
+    }
 }
 
 /// How a command ended.
@@ -57,6 +116,13 @@ impl Exit {
     pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
     }
+}
+
+/// `from + d`, or a hundred years on when that cannot be represented: durations come from
+/// the user (`timeout: 1000y`, `--grace 500y`) and must never overflow into a panic.
+pub(crate) fn after(from: Instant, d: Duration) -> Instant {
+    from.checked_add(d)
+        .unwrap_or_else(|| from + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// The name of signal `n` (`SIGKILL`), or `SIG<n>` when it has none.
@@ -76,6 +142,8 @@ pub(crate) struct Finished {
     pub(crate) timed_out: bool,
     /// Processes were left in its group after the shell exited, and were terminated.
     pub(crate) leftovers: bool,
+    /// It timed out because prun was stopping (`Request::stop`), not by its own timeout.
+    pub(crate) cut_short: bool,
 }
 
 impl Finished {
@@ -88,6 +156,7 @@ impl Finished {
             error: Some(why),
             timed_out: false,
             leftovers: false,
+            cut_short: false,
         }
     }
 

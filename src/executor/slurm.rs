@@ -73,7 +73,7 @@ pub(crate) fn srun_args(
         (Some(t), _) => a.push(format!("--time={t}")),
         (None, Some(t)) => a.push(format!(
             "--time={}",
-            (t + grace).as_secs().div_ceil(60).max(1)
+            t.saturating_add(grace).as_secs().div_ceil(60).max(1)
         )),
         (None, None) => {}
     }

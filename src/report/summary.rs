@@ -1,6 +1,8 @@
 //! The table printed on stderr at the end of a run: job, status, exit code, attempts,
-//! duration, then hook failures and one line of totals. Long runs list only the jobs that
-//! did not succeed, so 10,000 green jobs stay one line.
+//! duration, then hook failures, output prun could not deliver, and one line of totals.
+//! Long runs list only the jobs that failed, timed out or were interrupted, so 10,000
+//! green jobs stay one line and a Ctrl-C in a 2,000-job run does not mail 2,000 `not-run`
+//! rows.
 
 use std::fmt::Write as _;
 
@@ -14,7 +16,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
     let mut out = String::new();
     let full = run.results.len() <= FULL_TABLE_MAX;
     let rows: Vec<usize> = (0..run.results.len())
-        .filter(|&i| full || run.results[i].status != Status::Success)
+        .filter(|&i| full || run.results[i].status.is_failure())
         .collect();
     if !rows.is_empty() {
         let width = rows
@@ -45,18 +47,32 @@ pub(crate) fn render(run: &RunSummary) -> String {
                 secs(r.duration())
             );
             if let Some(reason) = &r.reason {
-                let _ = write!(out, "  {reason}");
+                let _ = write!(out, "  {}", crate::names::printable(reason));
             }
             out.push('\n');
         }
-        if !full {
-            let ok = run.results.len() - rows.len();
-            let _ = writeln!(out, "(and {ok} more that succeeded)");
+    }
+    if !full {
+        let rest: Vec<String> = [
+            (Status::Success, "succeeded"),
+            (Status::Skipped, "skipped"),
+            (Status::NotRun, "not run"),
+        ]
+        .into_iter()
+        .map(|(s, word)| (run.results.iter().filter(|r| r.status == s).count(), word))
+        .filter(|&(n, _)| n > 0)
+        .map(|(n, word)| format!("{n} {word}"))
+        .collect();
+        if !rest.is_empty() {
+            let _ = writeln!(out, "(not listed: {})", rest.join(", "));
         }
     }
     for h in &run.hook_failures {
         let owner = h.job.map_or("run", |j| &*run.names[j]);
         let _ = writeln!(out, "hook failed: {owner} {}: {}", h.hook, h.reason);
+    }
+    for e in &run.output_errors {
+        let _ = writeln!(out, "output lost: {e}");
     }
     let t = run.totals();
     let _ = write!(
