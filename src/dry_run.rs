@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use crate::jobfile::Mode;
 use crate::plan::Plan;
 
-pub(crate) fn render(plan: &Plan, jobfile: &str) -> String {
+/// `containment` says how jobs' processes are kept together (`executor::cgroup`).
+pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
     let mut out = String::new();
     let slots = plan.slots();
     let _ = writeln!(
@@ -33,6 +34,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str) -> String {
         plan.shell.display(),
         plan.workdir.display()
     );
+    let _ = writeln!(out, "containment: {containment}");
     for (i, j) in plan.jobs.iter().enumerate() {
         let _ = writeln!(out, "\n{:>3}. {}", i + 1, j.name);
         let _ = writeln!(

@@ -53,23 +53,16 @@ impl HookShell {
             timeout: Some(task.timeout),
             grace: self.grace,
             stop: self.ctx.stop_clock.as_ref(),
+            keeper: self.ctx.keeper.as_ref(),
+            cgroup: self.ctx.cgroup.as_ref().map(|c| c.hooks()),
         };
         let mut output = Vec::new();
-        let keeper = self.ctx.keeper.as_ref();
         let finished = local::run(
             &req,
-            &mut |pgid| {
-                current.store(pgid, Ordering::SeqCst);
-                if let Some(k) = keeper {
-                    k.started(pgid);
-                }
-            },
+            &mut |pgid| current.store(pgid, Ordering::SeqCst),
             &mut |b| output.extend_from_slice(b),
         );
-        let pgid = current.swap(0, Ordering::SeqCst);
-        if let (Some(k), true) = (keeper, pgid > 0) {
-            k.ended(pgid);
-        }
+        current.store(0, Ordering::SeqCst);
         (finished, output)
     }
 }

@@ -5,11 +5,16 @@
 //! fast path onto fork, and would only reach the job's shell, not its process group.
 //! Instead prun forks one small helper per run, before it starts any thread: a copy of
 //! itself (no exec, so no second program load) in a process group of its own, named
-//! `prun-keeper`, reading a pipe from prun. Workers write `+PGID` when a job (or hook)
-//! starts and `-PGID` when its group is gone: one small write per event. When prun dies,
-//! however it dies, the kernel closes the pipe; the keeper reads EOF and sends SIGTERM to
-//! every group still registered, then SIGKILL after the grace period. After a normal run
-//! prun closes the pipe with nothing registered and the keeper exits at once.
+//! `prun-keeper`, reading a pipe from prun. Each job's (or hook's) child writes `+PGID`
+//! itself before it execs (`executor::vfork`), and its worker writes `-PGID` once the
+//! group is gone: one small write per event. When prun dies, however it dies, the
+//! kernel closes the pipe; the keeper reads EOF and sends SIGTERM to every group still
+//! registered, then SIGKILL after the grace period. After a normal run prun closes the
+//! pipe with nothing registered and the keeper exits at once.
+//!
+//! No registration is ever lost: writes are blocking (a keeper that falls behind slows
+//! spawns down instead of losing a job; the pipe holds 1 MiB where the system allows,
+//! some 60,000 registrations), and EOF comes only after everything written before it.
 //!
 //! Limits: a job that leaves its process group (`setsid`, `setpgid`) is not followed, and
 //! SIGKILL sent to the keeper together with prun (`pkill -9 -f prun` matches both; use
@@ -19,10 +24,12 @@
 use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigHandler, Signal, signal};
 
+use crate::executor::cgroup;
 use crate::executor::local::{group_alive, signal_group};
 
 /// prun's end of the keeper's pipe.
@@ -35,9 +42,9 @@ impl Keeper {
     ///
     /// Must be called while prun has a single thread (before the signal thread and the
     /// pool start): the child then is an ordinary single-threaded copy that may allocate.
-    /// The write end is non-blocking: should the keeper be gone, a registration is lost
-    /// rather than a worker stalled.
-    pub(crate) fn spawn(grace: Duration) -> io::Result<Keeper> {
+    /// `cgroup` is where the run's cgroup goes (it may not exist yet, or ever): if it
+    /// exists when prun dies, the keeper stops everything in it, and removes it.
+    pub(crate) fn spawn(grace: Duration, cgroup: Option<&Path>) -> io::Result<Keeper> {
         debug_assert_eq!(
             thread_count(),
             Some(1),
@@ -50,27 +57,21 @@ impl Keeper {
             -1 => Err(io::Error::last_os_error()),
             0 => {
                 drop(writer);
-                keep(reader.into_raw_fd(), grace)
+                keep(reader.into_raw_fd(), grace, cgroup)
             }
             _ => {
                 drop(reader);
-                let fd = writer.as_raw_fd();
-                // SAFETY: F_SETFL on a pipe end we own.
-                unsafe {
-                    libc::fcntl(
-                        fd,
-                        libc::F_SETFL,
-                        libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-                    );
-                }
+                // SAFETY: F_SETPIPE_SZ on a pipe end we own; where the system refuses
+                // 1 MiB, the default 64 KiB stays.
+                unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
                 Ok(Keeper { pipe: writer })
             }
         }
     }
 
-    /// Registers a process group to stop if prun dies.
-    pub(crate) fn started(&self, pgid: i32) {
-        self.send(b'+', pgid);
+    /// The pipe children register on (`+PGID`, see `executor::vfork`).
+    pub(crate) fn fd(&self) -> std::os::fd::RawFd {
+        self.pipe.as_raw_fd()
     }
 
     /// Unregisters a process group that is gone.
@@ -85,14 +86,14 @@ impl Keeper {
         let mut cursor = std::io::Cursor::new(&mut line[1..]);
         let _ = writeln!(cursor, "{pgid}");
         let n = cursor.position() as usize;
-        // One write of under PIPE_BUF bytes: atomic, so workers never interleave.
+        // One write of under PIPE_BUF bytes: atomic, so writers never interleave.
         let _ = (&self.pipe).write_all(&line[..=n]);
     }
 }
 
 /// The keeper's whole life, in the forked child: detach, read registrations until EOF,
 /// stop what is still registered, exit without running any of prun's exit code paths.
-fn keep(reader: i32, grace: Duration) -> ! {
+fn keep(reader: i32, grace: Duration, cgroup: Option<&Path>) -> ! {
     name_process(b"prun-keeper\0");
     // SAFETY: plain syscalls on descriptors this process owns; ignoring a signal installs
     // no handler code.
@@ -113,7 +114,7 @@ fn keep(reader: i32, grace: Duration) -> ! {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         libc::dup2(null, 1);
         libc::dup2(null, 2);
-        libc::close_range(3, u32::MAX, 0);
+        close_from(3);
     }
     // SAFETY: fd 0 is the pipe's read end, owned by this process from here on.
     let mut input = unsafe { std::fs::File::from_raw_fd(0) };
@@ -142,10 +143,45 @@ fn keep(reader: i32, grace: Duration) -> ! {
         // each taking a core from the jobs.
         std::thread::sleep(BATCH);
     }
-    stop_groups(&groups, grace);
+    stop_groups(&groups, cgroup, grace);
+    if let Some(dir) = cgroup {
+        cgroup::remove_tree(dir);
+    }
     // SAFETY: _exit ends this process without flushing prun's inherited stdio buffers
     // or running its destructors.
     unsafe { libc::_exit(0) }
+}
+
+/// Closes every descriptor from `first` on. `close_range` needs Linux 5.9; before that
+/// (ENOSYS) they are closed one by one up to the limit, so the keeper never holds the
+/// `--lock` descriptor (the lock would outlive a SIGKILLed prun) or prun's pipe end.
+///
+/// # Safety
+/// Closes descriptors this process may still use: only for the keeper, which uses none.
+unsafe fn close_from(first: u32) {
+    // SAFETY: per the contract; close_range takes plain integers.
+    if unsafe { libc::close_range(first, u32::MAX, 0) } != 0 {
+        // SAFETY: per the contract.
+        unsafe { close_each(first) }
+    }
+}
+
+/// `close_from` without `close_range`: every descriptor number up to the limit.
+///
+/// # Safety
+/// As `close_from`.
+unsafe fn close_each(first: u32) {
+    // SAFETY: sysconf has no preconditions.
+    let max = unsafe { libc::sysconf(libc::_SC_OPEN_MAX) };
+    let max = if max > 0 {
+        max.min(1 << 20) as i32
+    } else {
+        65_536
+    };
+    for fd in first as i32..max {
+        // SAFETY: closing a descriptor number, open or not, per the contract.
+        unsafe { libc::close(fd) };
+    }
 }
 
 /// How long the keeper lets registrations gather in the pipe between reads. At the
@@ -170,18 +206,36 @@ fn apply(groups: &mut HashSet<i32>, line: &[u8]) {
     };
 }
 
-/// SIGTERM to every group, then SIGKILL to what is left after `grace`.
-fn stop_groups(groups: &HashSet<i32>, grace: Duration) {
+/// SIGTERM to every group and everything in the run's cgroup, then SIGKILL to what is
+/// left after `grace`.
+fn stop_groups(groups: &HashSet<i32>, cgroup: Option<&Path>, grace: Duration) {
     let live: Vec<i32> = groups.iter().copied().filter(|&g| group_alive(g)).collect();
+    let contained = cgroup.filter(|d| d.exists() && cgroup::tree_populated(d));
+    if live.is_empty() && contained.is_none() {
+        return;
+    }
     for &g in &live {
         signal_group(g, Signal::SIGTERM);
     }
+    if let Some(d) = contained {
+        cgroup::signal_tree(d, libc::SIGTERM);
+    }
     let deadline = crate::executor::after(Instant::now(), grace);
-    while Instant::now() < deadline && live.iter().any(|&g| group_alive(g)) {
+    let alive =
+        || live.iter().any(|&g| group_alive(g)) || contained.is_some_and(cgroup::tree_populated);
+    while Instant::now() < deadline && alive() {
         std::thread::sleep(Duration::from_millis(20));
     }
     for &g in &live {
         signal_group(g, Signal::SIGKILL);
+    }
+    if let Some(d) = contained {
+        cgroup::signal_tree(d, libc::SIGKILL);
+        // Gone in a moment; then the cgroups can be removed.
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until && cgroup::tree_populated(d) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
@@ -201,4 +255,34 @@ fn thread_count() -> Option<usize> {
 #[cfg(not(debug_assertions))]
 fn thread_count() -> Option<usize> {
     Some(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_close_range_every_descriptor_is_closed_one_by_one() {
+        let f = std::fs::File::open("/dev/null").unwrap();
+        // A high descriptor, as a lock taken late in a busy process would have.
+        // SAFETY: dup2 onto a number this test owns from here on.
+        let high = unsafe { libc::dup2(f.as_raw_fd(), 900) };
+        assert_eq!(high, 900);
+        // SAFETY: the child only makes system calls, then exits.
+        match unsafe { libc::fork() } {
+            0 => unsafe {
+                close_each(3);
+                let closed = libc::fcntl(900, libc::F_GETFD) == -1;
+                libc::_exit(if closed { 0 } else { 1 })
+            },
+            pid => {
+                let mut status = 0;
+                // SAFETY: waits for the child forked above.
+                unsafe { libc::waitpid(pid, &mut status, 0) };
+                // SAFETY: closes the descriptor made above.
+                unsafe { libc::close(900) };
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0);
+            }
+        }
+    }
 }

@@ -66,7 +66,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         return Ok(exit::SUCCESS);
     }
     if cli.dry_run {
-        console::print(&dry_run::render(&plan, &src.name))
+        let containment = executor::cgroup::describe();
+        console::print(&dry_run::render(&plan, &src.name, &containment))
             .map_err(|e| Error::io("writing the plan to stdout", e))?;
         return Ok(exit::SUCCESS);
     }

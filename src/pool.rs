@@ -9,6 +9,7 @@ use std::sync::mpsc::SyncSender as Sender;
 
 use crate::cli::OutputMode;
 use crate::event::{Ended, Event};
+use crate::executor::cgroup::RunCgroup;
 use crate::executor::simple::simple_words;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{Capture, Finished, Request, StopClock, local};
@@ -94,6 +95,8 @@ pub(crate) struct RunContext {
     pub(crate) joblog: Option<Joblog>,
     /// Set at prun's first signal: from then on each hook gets at most the grace period.
     pub(crate) stop_clock: Option<StopClock>,
+    /// The run's cgroup, where prun contains jobs in cgroups (`executor::cgroup`).
+    pub(crate) cgroup: Option<RunCgroup>,
 }
 
 /// A big grouped block printed by the job's own worker instead of through the scheduler.
@@ -125,12 +128,15 @@ impl DirectStream {
 }
 
 impl RunContext {
-    /// Sends `sig` to every job's process group running now.
+    /// Sends `sig` to every job running now: its process group and its cgroup.
     pub(crate) fn signal_running(&self, sig: i32) {
-        for g in &self.groups {
+        for (i, g) in self.groups.iter().enumerate() {
             let pgid = g.load(Ordering::SeqCst);
             if pgid > 0 {
                 send(pgid, sig);
+                if let Some(c) = &self.cgroup {
+                    c.slot(i + 1).signal(sig);
+                }
             }
         }
     }
@@ -176,6 +182,8 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         timeout: spec.opts.timeout,
         grace: plan.grace,
         stop: None,
+        keeper: ctx.keeper.as_ref(),
+        cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
     };
     let log_path = log_path(plan, spec);
     let (log, log_error) = match log_path.as_deref().map(|p| open_log(p, a.attempt)) {
@@ -201,14 +209,9 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         tx,
     };
     let job = a.job;
-    let mut group = 0;
     let finished = local::run(
         &req,
         &mut |pgid| {
-            group = pgid;
-            if let Some(k) = &ctx.keeper {
-                k.started(pgid);
-            }
             ctx.groups[a.slot - 1].store(pgid, Ordering::SeqCst);
             // A job that starts just after prun was told to stop gets the signal too.
             let sig = ctx.stop_signal.load(Ordering::SeqCst);
@@ -219,11 +222,6 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         &mut |bytes| sink.take(bytes),
     );
     ctx.groups[a.slot - 1].store(0, Ordering::SeqCst);
-    if let Some(k) = &ctx.keeper
-        && group > 0
-    {
-        k.ended(group);
-    }
     // Before anything else can happen to prun: the record --resume trusts.
     let stopping = ctx.stop_signal.load(Ordering::SeqCst) != 0;
     let status = Status::of_attempt(&finished, stopping);

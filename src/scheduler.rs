@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::error::Error;
 use crate::event::Ended;
 use crate::event::Event;
+use crate::executor::cgroup::{self, RunCgroup};
 use crate::executor::local;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{self, Finished, StopClock, signal_name};
@@ -48,8 +49,16 @@ pub(crate) fn run(
 ) -> Result<RunSummary, Error> {
     local::become_subreaper();
     signals::ignore_file_size_signal();
-    // First, while prun still has one thread: the keeper is forked.
-    let keeper = match Keeper::spawn(plan.grace) {
+    // More workers than jobs could never be busy: a short jobfile starts fewer threads.
+    let workers = if plan.mode == Mode::Sync {
+        1
+    } else {
+        plan.concurrency.min(plan.jobs.len()).max(1)
+    };
+    // First, while prun still has one thread: the keeper is forked. It knows where the
+    // run's cgroup goes before it exists, so it is never left behind.
+    let cgroup_path = cgroup::run_path();
+    let keeper = match Keeper::spawn(plan.grace, cgroup_path.as_deref()) {
         Ok(k) => Some(k),
         Err(e) => {
             console::eprint(&format!(
@@ -58,17 +67,14 @@ pub(crate) fn run(
             None
         }
     };
+    // Where cgroups can be made, each slot's jobs are contained in one (see
+    // `executor::cgroup`); else process groups alone.
+    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, workers));
     // Bounded: a job writing faster than prun can print waits, instead of prun's memory
     // growing (each event carries at most 64 KiB of output).
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
     let _signals =
         signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
-    // More workers than jobs could never be busy: a short jobfile starts fewer threads.
-    let workers = if plan.mode == Mode::Sync {
-        1
-    } else {
-        plan.concurrency.min(plan.jobs.len()).max(1)
-    };
     let pool = Pool::new(workers)
         .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
     let ctx = Arc::new(RunContext {
@@ -83,6 +89,7 @@ pub(crate) fn run(
         direct: DirectStream::default(),
         joblog,
         stop_clock: StopClock::new().ok(),
+        cgroup,
     });
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
@@ -472,6 +479,9 @@ impl Scheduler {
         self.ctx.stop_signal.store(libc::SIGKILL, Ordering::SeqCst);
         self.ctx.signal_running(libc::SIGKILL);
         self.hooks.cancel();
+        if let Some(c) = &self.ctx.cgroup {
+            c.hooks().signal(libc::SIGKILL);
+        }
         self.pending_hooks = 0;
     }
 

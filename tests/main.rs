@@ -3,6 +3,7 @@
 
 mod util;
 
+mod containment;
 mod errors;
 mod examples;
 mod honest;

@@ -358,7 +358,7 @@ fn dry_run_prints_the_plan_and_runs_nothing() {
         .arg("--dry-run")
         .run();
     r.code(0);
-    insta::assert_snapshot!(r.stdout.lines().skip(2).collect::<Vec<_>>().join("\n"));
+    insta::assert_snapshot!(r.stdout.lines().skip(3).collect::<Vec<_>>().join("\n"));
 }
 
 #[test]

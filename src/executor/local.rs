@@ -17,8 +17,10 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use super::cgroup::Cgroup;
 use super::spawn::{self, SpawnSpec, c_string, raw};
 use super::{Capture, Exit, Finished, Request, StopClock};
+use crate::keeper::Keeper;
 
 /// Each worker's read buffer: the default pipe size. Bigger pipes (F_SETPIPE_SZ to
 /// 256 KiB and 1 MiB) and bigger reads were measured and were not faster for 1 GB of
@@ -60,6 +62,8 @@ pub(crate) fn run(
     on_spawn(pid);
     let mut sup = Supervisor {
         pgid: pid,
+        cgroup: req.cgroup,
+        strays: Vec::new(),
         // A deadline too far away to represent (`timeout: 1000y`) is no deadline.
         deadline: req.timeout.and_then(|t| clock.checked_add(t)),
         stop: req.stop.map(|s| (s, clock)),
@@ -76,6 +80,11 @@ pub(crate) fn run(
         _ => None,
     };
     let status = sup.supervise(reader, input, on_output);
+    Cgroup::reap(&sup.strays);
+    // The child registered its group with the keeper itself (`vfork`); it is gone now.
+    if let Some(k) = req.keeper {
+        k.ended(pid);
+    }
     Finished {
         started,
         duration: clock.elapsed(),
@@ -122,6 +131,8 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         capture: req.capture,
         stdin: raw(stdin_r.as_ref()),
         out: raw(writer.as_ref()),
+        keeper: req.keeper.map(Keeper::fd),
+        cgroup: req.cgroup.map(Cgroup::procs_fd),
     };
     let pid = match (req.wrapper, req.direct) {
         (Some(wrapper), _) => {
@@ -229,6 +240,10 @@ fn exit_of(status: libc::c_int) -> Exit {
 
 struct Supervisor<'a> {
     pgid: i32,
+    /// The cgroup the command runs in, if prun contains it in one.
+    cgroup: Option<&'a Cgroup>,
+    /// Processes of the cgroup that were signalled, to reap once they are gone.
+    strays: Vec<i32>,
     deadline: Option<Instant>,
     /// The stop clock to watch, and when the command started.
     stop: Option<(&'a StopClock, Instant)>,
@@ -284,7 +299,7 @@ impl Supervisor<'_> {
             }
             self.enforce_limits(now, status.is_some());
             if let Some(st) = status {
-                let group_done = self.kill_at.is_none() || self.gave_up || !group_alive(self.pgid);
+                let group_done = self.kill_at.is_none() || self.gave_up || !self.alive();
                 let pipe_done = pipe.is_none() || drain_until.is_some_and(|t| now >= t);
                 if group_done && pipe_done {
                     return st;
@@ -357,15 +372,50 @@ impl Supervisor<'_> {
     }
 
     fn after_exit(&mut self) {
-        if self.kill_at.is_none() && group_settles(self.pgid).is_err() {
+        if self.kill_at.is_none() && !self.settles() {
             self.leftovers = true;
             self.terminate(Instant::now());
         }
     }
 
+    /// Whether any of the command's processes is left: in its process group, or in its
+    /// cgroup (where one left the group).
+    fn alive(&self) -> bool {
+        let group = group_alive(self.pgid);
+        group || self.cgroup.is_some_and(Cgroup::populated)
+    }
+
+    /// Gives processes that are already dying (killed by the same signal as the shell,
+    /// or exiting just after it) a moment to go; false if some are still there.
+    fn settles(&self) -> bool {
+        let until = Instant::now() + SETTLE;
+        while self.alive() {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+
+    /// Sends `sig` to the command's process group and, with a cgroup, to every process
+    /// in it (SIGKILL through `cgroup.kill`).
+    fn signal(&mut self, sig: Signal) {
+        signal_group(self.pgid, sig);
+        if let Some(c) = self.cgroup {
+            // Those that left the group become prun's zombies once killed: reap them.
+            for pid in c.pids() {
+                if !self.strays.contains(&pid) {
+                    self.strays.push(pid);
+                }
+            }
+            c.signal(sig as i32);
+        }
+    }
+
     /// Sends SIGTERM now and schedules SIGKILL.
     fn terminate(&mut self, now: Instant) {
-        signal_group(self.pgid, Signal::SIGTERM);
+        self.signal(Signal::SIGTERM);
         self.kill_at = Some(super::after(now, self.grace));
     }
 
@@ -400,7 +450,7 @@ impl Supervisor<'_> {
                 // a process stuck in the kernel) is not worth waiting for any longer.
                 self.gave_up = true;
             } else {
-                signal_group(self.pgid, Signal::SIGKILL);
+                self.signal(Signal::SIGKILL);
                 self.sigkilled = true;
                 self.kill_at = Some(now + KILL_SETTLE);
             }
@@ -534,19 +584,6 @@ pub(crate) fn group_alive(pgid: i32) -> bool {
     // SAFETY: waitpid with WNOHANG on a process group; a null status pointer is allowed.
     while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
     killpg(Pid::from_raw(pgid), None).is_ok()
-}
-
-/// Gives processes of a group that are already dying (killed by the same signal as the
-/// shell, or exiting just after it) a moment to go; `Err` if some are still there.
-fn group_settles(pgid: i32) -> Result<(), ()> {
-    let until = Instant::now() + SETTLE;
-    while group_alive(pgid) {
-        if Instant::now() >= until {
-            return Err(());
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    Ok(())
 }
 
 /// Makes prun the child subreaper of everything its jobs start: a process a job's shell

@@ -2,6 +2,7 @@
 //! process group of its own; the types here describe the request and the outcome in
 //! terms that do not depend on where the command ran.
 
+pub(crate) mod cgroup;
 pub(crate) mod local;
 pub(crate) mod simple;
 pub(crate) mod slurm;
@@ -47,6 +48,10 @@ pub(crate) struct Request<'a> {
     /// Once this clock says prun is stopping, the command gets at most `grace` more
     /// (counted from the later of its start and the stop), whatever its `timeout`.
     pub(crate) stop: Option<&'a StopClock>,
+    /// The keeper, which the child registers with before it runs (see `vfork`).
+    pub(crate) keeper: Option<&'a crate::keeper::Keeper>,
+    /// The cgroup the child enters before it runs, where prun contains jobs in cgroups.
+    pub(crate) cgroup: Option<&'a cgroup::Cgroup>,
 }
 
 /// When prun started stopping (its first signal), shared with the commands that must

@@ -4,17 +4,17 @@
 //! set it copies the whole parent environment into a map and back, for every spawn;
 //! that, not the spawn, was prun's largest per-job cost. Here the parent environment is
 //! captured once per run (`EnvBase`), and each spawn builds only an array of pointers to
-//! it plus the job's own variables. When the program's file is known (a path, or found
-//! on PATH once per run) the child is started by `vfork`, which resets only the signals
-//! prun handles; otherwise glibc's posix_spawnp searches PATH in the child. Either way
-//! the child gets its own process group, default signal dispositions (prun ignores
-//! SIGPIPE, as every Rust program does) and an empty signal mask, and exec and chdir
-//! failures come back as errors.
+//! it plus the job's own variables. Every child is started by `vfork` (see `vfork`),
+//! which resets only the signals prun handles and registers the child with the keeper
+//! before it runs any of the job's code. The program's file is found on PATH once per
+//! run when PATH is all absolute; otherwise the child tries each PATH entry as execvp
+//! would. The child gets its own process group, default signal dispositions (prun
+//! ignores SIGPIPE, as every Rust program does) and an empty signal mask, and exec and
+//! chdir failures come back as errors.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString, OsStr};
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -30,9 +30,11 @@ use super::Capture;
 pub(crate) struct EnvBase {
     entries: Vec<CString>,
     cwd: Option<PathBuf>,
-    /// PATH's directories, or `None` when one of them is relative (then it depends on the
-    /// child's workdir, and posix_spawnp searches in the child as usual).
-    path: Option<Vec<PathBuf>>,
+    /// PATH's directories, in order (an empty entry is the current directory).
+    path: Vec<PathBuf>,
+    /// Every PATH directory is absolute: where a program is does not depend on the
+    /// child's workdir, so it is looked up once per run.
+    path_absolute: bool,
     /// Program name -> its file on PATH (`None`: not found), filled as programs are met.
     programs: Mutex<HashMap<Box<str>, Option<Arc<CStr>>>>,
 }
@@ -47,27 +49,35 @@ impl EnvBase {
                 CString::new(kv).ok()
             })
             .collect();
-        let path = std::env::var_os("PATH").and_then(|p| {
-            let dirs: Vec<PathBuf> = std::env::split_paths(&p).collect();
-            dirs.iter().all(|d| d.is_absolute()).then_some(dirs)
-        });
+        // execvp's default when PATH is unset.
+        let path_var = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+        let path: Vec<PathBuf> = std::env::split_paths(&path_var)
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    ".".into()
+                } else {
+                    d
+                }
+            })
+            .collect();
         EnvBase {
             entries,
             cwd: std::env::current_dir().ok(),
+            path_absolute: path.iter().all(|d| d.is_absolute()),
             path,
             programs: Mutex::default(),
         }
     }
 
     /// The file `name` (a word without `/`) runs, found on PATH once per run the way
-    /// execvp would: the first regular, executable file. `None` leaves the search to
-    /// posix_spawnp in the child. Saves the child one failed exec per PATH directory
-    /// before the program's own, on every spawn.
+    /// execvp would: the first regular, executable file. `None` leaves the search to the
+    /// child (`candidates`). Saves the child one failed exec per PATH directory before
+    /// the program's own, on every spawn.
     pub(crate) fn program(&self, name: &str) -> Option<Arc<CStr>> {
-        if name.contains('/') {
+        if name.contains('/') || !self.path_absolute {
             return None;
         }
-        let dirs = self.path.as_ref()?;
+        let dirs = &self.path;
         let mut programs = self.programs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(found) = programs.get(name) {
             return found.clone();
@@ -82,6 +92,16 @@ impl EnvBase {
         });
         programs.insert(name.into(), found.clone());
         found
+    }
+
+    /// The files the child tries, in order, to run `name`: `name` itself if it has a
+    /// `/`, else `name` in each PATH directory (relative ones from the child's workdir).
+    fn candidates(&self, name: &CStr) -> io::Result<Vec<CString>> {
+        if name.to_bytes().contains(&b'/') {
+            return Ok(vec![name.to_owned()]);
+        }
+        let name = OsStr::from_bytes(name.to_bytes());
+        self.path.iter().map(|d| c_string(d.join(name))).collect()
     }
 }
 
@@ -100,6 +120,10 @@ pub(crate) struct SpawnSpec<'a> {
     pub(crate) stdin: Option<RawFd>,
     /// The write end of the output pipe, with `Capture::Pipe`.
     pub(crate) out: Option<RawFd>,
+    /// The keeper's pipe: the child registers its process group there before it execs.
+    pub(crate) keeper: Option<RawFd>,
+    /// A cgroup's `cgroup.procs`: the child moves itself in before it execs.
+    pub(crate) cgroup: Option<RawFd>,
 }
 
 /// Spawns the process in a new process group; returns its pid (= its pgid).
@@ -121,45 +145,28 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
     } else {
         Some(CString::new(s.workdir.as_os_str().as_bytes()).map_err(io::Error::other)?)
     };
-    // The program's file, when known here: then the fast path (`vfork`).
-    let path = match s.program {
-        Some(p) => Some(p),
-        None if s.argv[0].as_bytes().contains(&b'/') => Some(s.argv[0].as_c_str()),
-        None => None,
+    let found;
+    let programs: Vec<&CStr> = match s.program {
+        Some(p) => vec![p],
+        None => {
+            found = s.env.candidates(&s.argv[0])?;
+            found.iter().map(CString::as_c_str).collect()
+        }
     };
-    if let Some(path) = path {
-        return super::vfork::spawn(&super::vfork::ChildArgs {
-            path,
-            argv: &argv,
-            envp: &envp,
-            workdir: workdir.as_deref(),
-            stdin: s.stdin,
-            out: match s.capture {
-                Capture::Pipe => s.out,
-                _ => None,
-            },
-            null_out: s.capture == Capture::Null,
-        });
-    }
-    let actions = FileActions::new(s, workdir.as_deref())?;
-    let attr = Attr::new()?;
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: argv and envp are NULL-terminated arrays of pointers to NUL-terminated
-    // strings that outlive the call; actions and attr are initialised.
-    let rc = unsafe {
-        libc::posix_spawnp(
-            &mut pid,
-            argv[0],
-            &actions.0,
-            &attr.0,
-            argv.as_ptr(),
-            envp.as_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(io::Error::from_raw_os_error(rc));
-    }
-    Ok(pid)
+    super::vfork::spawn(&super::vfork::ChildArgs {
+        programs: &programs,
+        argv: &argv,
+        envp: &envp,
+        workdir: workdir.as_deref(),
+        stdin: s.stdin,
+        out: match s.capture {
+            Capture::Pipe => s.out,
+            _ => None,
+        },
+        null_out: s.capture == Capture::Null,
+        keeper: s.keeper,
+        cgroup: s.cgroup,
+    })
 }
 
 /// Pointers to the base entries not overridden by `extra`, then to `extra` (the last
@@ -187,108 +194,6 @@ fn env_pointers(base: &[CString], extra: &[CString]) -> Vec<*mut libc::c_char> {
     }
     out.push(ptr::null_mut());
     out
-}
-
-struct FileActions(libc::posix_spawn_file_actions_t);
-
-impl FileActions {
-    /// `workdir`: where the child must chdir to, if not prun's own directory.
-    fn new(s: &SpawnSpec<'_>, workdir: Option<&CStr>) -> io::Result<Self> {
-        let mut fa = MaybeUninit::<libc::posix_spawn_file_actions_t>::uninit();
-        // SAFETY: initialises the actions object before any other use.
-        check(unsafe { libc::posix_spawn_file_actions_init(fa.as_mut_ptr()) })?;
-        // SAFETY: initialised just above.
-        let mut fa = FileActions(unsafe { fa.assume_init() });
-        let null = c"/dev/null";
-        match s.stdin {
-            Some(fd) => fa.dup2(fd, 0)?,
-            None => fa.open(0, null, libc::O_RDONLY)?,
-        }
-        match (s.capture, s.out) {
-            (Capture::Pipe, Some(fd)) => {
-                fa.dup2(fd, 1)?;
-                fa.dup2(fd, 2)?;
-            }
-            (Capture::Null, _) => {
-                fa.open(1, null, libc::O_WRONLY)?;
-                fa.dup2(1, 2)?;
-            }
-            _ => {}
-        }
-        if let Some(dir) = workdir {
-            // SAFETY: the path is a NUL-terminated string that outlives the spawn.
-            check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&mut fa.0, dir.as_ptr()) })?;
-        }
-        Ok(fa)
-    }
-
-    fn dup2(&mut self, from: RawFd, to: RawFd) -> io::Result<()> {
-        // SAFETY: self.0 is initialised; fds are plain integers here.
-        check(unsafe { libc::posix_spawn_file_actions_adddup2(&mut self.0, from, to) })
-    }
-
-    fn open(&mut self, fd: RawFd, path: &CStr, flags: libc::c_int) -> io::Result<()> {
-        // SAFETY: self.0 is initialised and the path is a static C string.
-        check(unsafe {
-            libc::posix_spawn_file_actions_addopen(&mut self.0, fd, path.as_ptr(), flags, 0)
-        })
-    }
-}
-
-impl Drop for FileActions {
-    fn drop(&mut self) {
-        // SAFETY: destroys an initialised actions object exactly once.
-        unsafe { libc::posix_spawn_file_actions_destroy(&mut self.0) };
-    }
-}
-
-struct Attr(libc::posix_spawnattr_t);
-
-impl Attr {
-    fn new() -> io::Result<Self> {
-        let mut a = MaybeUninit::<libc::posix_spawnattr_t>::uninit();
-        // SAFETY: initialises the attribute object before any other use.
-        check(unsafe { libc::posix_spawnattr_init(a.as_mut_ptr()) })?;
-        // SAFETY: initialised just above.
-        let mut attr = Attr(unsafe { a.assume_init() });
-        // SAFETY: sigset_t values are initialised by sigemptyset/sigaddset before use.
-        unsafe {
-            let mut none = MaybeUninit::<libc::sigset_t>::uninit();
-            libc::sigemptyset(none.as_mut_ptr());
-            let none = none.assume_init();
-            // Only SIGPIPE and SIGXFSZ, which prun itself ignores; what prun inherited
-            // ignored (under nohup, say) stays ignored for its jobs, as with std's Command.
-            let mut defaults = none;
-            libc::sigaddset(&mut defaults, libc::SIGPIPE);
-            libc::sigaddset(&mut defaults, libc::SIGXFSZ);
-            check(libc::posix_spawnattr_setpgroup(&mut attr.0, 0))?;
-            check(libc::posix_spawnattr_setsigmask(&mut attr.0, &none))?;
-            check(libc::posix_spawnattr_setsigdefault(&mut attr.0, &defaults))?;
-            let flags = libc::POSIX_SPAWN_SETPGROUP
-                | libc::POSIX_SPAWN_SETSIGMASK
-                | libc::POSIX_SPAWN_SETSIGDEF;
-            check(libc::posix_spawnattr_setflags(
-                &mut attr.0,
-                flags as libc::c_short,
-            ))?;
-        }
-        Ok(attr)
-    }
-}
-
-impl Drop for Attr {
-    fn drop(&mut self) {
-        // SAFETY: destroys an initialised attribute object exactly once.
-        unsafe { libc::posix_spawnattr_destroy(&mut self.0) };
-    }
-}
-
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(rc))
-    }
 }
 
 /// The raw fd of an optional pipe end.

@@ -12,6 +12,11 @@
 //! makes raw system calls on data prepared here: no allocation, no locks, no panics.
 //! Failures (chdir, exec) are written to `ChildArgs::error` and end the child with
 //! `_exit(127)`; the parent reaps it and returns the error, as posix_spawn does.
+//!
+//! Before anything else the child puts itself in a new process group (and, where prun
+//! uses cgroups, in the job's cgroup) and tells the keeper (`+PGID` on its pipe): a job
+//! is known to what kills it when prun is SIGKILLed before it runs a single instruction
+//! of its own, however early prun dies.
 
 use std::cell::RefCell;
 use std::ffi::{CStr, c_void};
@@ -23,7 +28,8 @@ use std::sync::OnceLock;
 
 /// What the child does, all prepared by the parent.
 pub(super) struct ChildArgs<'a> {
-    pub(super) path: &'a CStr,
+    /// The files to exec, tried in order as execvp does (one when it is known).
+    pub(super) programs: &'a [&'a CStr],
     /// NULL-terminated.
     pub(super) argv: &'a [*mut libc::c_char],
     /// NULL-terminated.
@@ -35,6 +41,10 @@ pub(super) struct ChildArgs<'a> {
     pub(super) out: Option<RawFd>,
     /// Open /dev/null as fds 1 and 2 (with `out` unset).
     pub(super) null_out: bool,
+    /// The keeper's pipe (blocking), to register the child's process group on.
+    pub(super) keeper: Option<RawFd>,
+    /// A cgroup's `cgroup.procs` to move the child into.
+    pub(super) cgroup: Option<RawFd>,
 }
 
 /// The child's view: the arguments, what to reset, and where to put an error.
@@ -124,6 +134,10 @@ pub(super) fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
             if error != 0 {
                 let mut status = 0;
                 libc::waitpid(pid, &mut status, 0);
+                // It registered itself: the group is gone, and its number may be reused.
+                if let Some(fd) = args.keeper {
+                    register(fd, b'-', pid);
+                }
                 return Err(io::Error::from_raw_os_error(error));
             }
             Ok(pid)
@@ -144,6 +158,17 @@ extern "C" fn child(arg: *mut c_void) -> libc::c_int {
         };
         if libc::setpgid(0, 0) != 0 {
             fail(sh);
+        }
+        // Into the job's cgroup: from here on nothing it starts can leave prun's reach.
+        if let Some(fd) = a.cgroup
+            && libc::write(fd, c"0".as_ptr().cast(), 1) != 1
+        {
+            fail(sh);
+        }
+        // Before the signals are reset: SIGPIPE is still ignored here, so a keeper that
+        // is gone makes this write fail (EPIPE) instead of killing the child.
+        if let Some(fd) = a.keeper {
+            register(fd, b'+', libc::syscall(libc::SYS_getpid) as i32);
         }
         for &sig in sh.reset {
             libc::sigaction(sig, &sh.default_action, ptr::null_mut());
@@ -174,13 +199,52 @@ extern "C" fn child(arg: *mut c_void) -> libc::c_int {
             fail(sh);
         }
         libc::sigprocmask(libc::SIG_SETMASK, &sh.empty_mask, ptr::null_mut());
-        libc::execve(
-            a.path.as_ptr(),
-            a.argv.as_ptr().cast(),
-            a.envp.as_ptr().cast(),
-        );
+        // As execvp: go on past files that are not there; report EACCES if one was
+        // found but not runnable, any other error at once.
+        let mut denied = false;
+        for program in a.programs {
+            libc::execve(
+                program.as_ptr(),
+                a.argv.as_ptr().cast(),
+                a.envp.as_ptr().cast(),
+            );
+            match *libc::__errno_location() {
+                libc::EACCES => denied = true,
+                libc::ENOENT | libc::ENOTDIR | libc::ESTALE | libc::ENAMETOOLONG => {}
+                _ => fail(sh),
+            }
+        }
+        if denied {
+            *libc::__errno_location() = libc::EACCES;
+        } else if a.programs.is_empty() {
+            *libc::__errno_location() = libc::ENOENT;
+        }
         fail(sh)
     }
+}
+
+/// Writes `+PID\n` or `-PID\n` to the keeper's pipe in one write (under PIPE_BUF, so
+/// atomic): formatted on the stack, with raw system calls only, as the vfork child may.
+fn register(fd: RawFd, op: u8, pid: i32) {
+    let mut line = [0u8; 16];
+    let mut digits = [0u8; 12];
+    let mut n = 0;
+    let mut v = pid.unsigned_abs();
+    loop {
+        digits[n] = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    line[0] = op;
+    for i in 0..n {
+        line[1 + i] = digits[n - 1 - i];
+    }
+    line[n + 1] = b'\n';
+    // SAFETY: writes from a valid stack buffer; a failure (the keeper gone) is ignored.
+    unsafe { libc::write(fd, line.as_ptr().cast(), n + 2) };
 }
 
 /// Opens `path` as exactly fd `target`; 0 on success.

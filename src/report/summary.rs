@@ -53,17 +53,23 @@ pub(crate) fn render(run: &RunSummary) -> String {
         }
     }
     if !full {
-        let rest: Vec<String> = [
-            (Status::Success, "succeeded"),
-            (Status::Skipped, "skipped"),
-            (Status::NotRun, "not run"),
-        ]
-        .into_iter()
-        .map(|(s, word)| (run.results.iter().filter(|r| r.status == s).count(), word))
-        .filter(|&(n, _)| n > 0)
-        .map(|(n, word)| format!("{n} {word}"))
-        .collect();
-        if !rest.is_empty() {
+        let count = |s: Status| run.results.iter().filter(|r| r.status == s).count();
+        let (ok, skipped, not_run) = (
+            count(Status::Success),
+            count(Status::Skipped),
+            count(Status::NotRun),
+        );
+        // When every job succeeded, the totals line says it all.
+        if !rows.is_empty() || skipped + not_run > 0 {
+            let rest: Vec<String> = [
+                (ok, "succeeded"),
+                (skipped, "skipped"),
+                (not_run, "not run"),
+            ]
+            .into_iter()
+            .filter(|&(n, _)| n > 0)
+            .map(|(n, word)| format!("{n} {word}"))
+            .collect();
             let _ = writeln!(out, "(not listed: {})", rest.join(", "));
         }
     }

@@ -1,0 +1,276 @@
+//! Containment in cgroup v2: a job's processes stay together even when they leave its
+//! process group (`setsid`, a double-forked daemon, `nohup … &` under `setsid`), the way
+//! systemd keeps a unit's processes.
+//!
+//! Where prun may create a cgroup (root, or a delegated systemd slice) it makes one for
+//! the run under its own cgroup, `prun-<pid>`, with one child per pool slot (`slot-N`)
+//! and one for hooks (`hooks`). A job's child enters its slot's cgroup before it execs
+//! (`vfork`: it writes `0` to the `cgroup.procs` descriptor prepared here), so everything
+//! it ever starts is in that cgroup. Then:
+//!
+//! - `populated 0` in `cgroup.events` says that all of a job's processes are gone;
+//! - a signal for the job (a timeout, a signal to prun) goes to every process in it;
+//! - SIGKILL is `cgroup.kill`, which no process can dodge by forking;
+//! - when prun is SIGKILLed the keeper does the same to the whole run's cgroup;
+//! - the cgroups are removed at the end of the run (by the keeper if prun died).
+//!
+//! Where no cgroup can be made (no cgroup v2, no permission, a kernel before 5.14 without
+//! `cgroup.kill`) prun uses process groups alone, as before; `--dry-run` says which.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, FileExt};
+use std::path::{Path, PathBuf};
+
+/// The cgroup v2 directory prun itself is in, if there is a cgroup v2 hierarchy.
+pub(crate) fn own_cgroup() -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let own = cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let (root, mount) = mountinfo.lines().find_map(|line| {
+        let (fields, fs) = line.split_once(" - ")?;
+        if fs.split_whitespace().next() != Some("cgroup2") {
+            return None;
+        }
+        let f: Vec<&str> = fields.split_whitespace().collect();
+        Some((unescape(f.get(3)?), unescape(f.get(4)?)))
+    })?;
+    // The mount shows the hierarchy from `root` on (a cgroup namespace, a bind mount).
+    let rel = own.strip_prefix(root.as_str()).unwrap_or(own);
+    Some(Path::new(&mount).join(rel.trim_start_matches('/')))
+}
+
+/// A mountinfo field with its `\040`-style escapes undone.
+fn unescape(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && let Ok(v) = u8::from_str_radix(&field[i + 1..i + 4], 8)
+        {
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Which containment is in force, in words (for `--dry-run`).
+pub(crate) fn describe() -> String {
+    match own_cgroup() {
+        Some(dir) if writable(&dir) => format!(
+            "cgroup v2: each job in a cgroup of its own under {}",
+            dir.display()
+        ),
+        Some(dir) => format!(
+            "process groups (cannot create cgroups under {})",
+            dir.display()
+        ),
+        None => "process groups (no cgroup v2 hierarchy here)".to_owned(),
+    }
+}
+
+fn writable(dir: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: access with a NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// The run's cgroup and its children; removed (after killing what is left) when dropped.
+#[derive(Debug)]
+pub(crate) struct RunCgroup {
+    dir: PathBuf,
+    slots: Vec<Cgroup>,
+    hooks: Cgroup,
+}
+
+/// One cgroup a command runs in.
+#[derive(Debug)]
+pub(crate) struct Cgroup {
+    dir: PathBuf,
+    /// `cgroup.procs`, open for writing: the child writes `0` to it to enter.
+    procs: File,
+    /// `cgroup.events`, read with pread.
+    events: File,
+}
+
+/// Where this run's cgroup goes: `prun-<pid>` under prun's own cgroup. Known before it
+/// is made, so the keeper (forked first) can clean it up however early prun dies.
+pub(crate) fn run_path() -> Option<PathBuf> {
+    Some(own_cgroup()?.join(format!("prun-{}", std::process::id())))
+}
+
+impl RunCgroup {
+    /// Creates the run's cgroup at `dir` (`run_path`), with `slots` slot cgroups and one
+    /// for hooks; `None` where that cannot be done (then process groups alone are used).
+    pub(crate) fn create(dir: PathBuf, slots: usize) -> Option<RunCgroup> {
+        std::fs::DirBuilder::new().mode(0o755).create(&dir).ok()?;
+        let mut run = RunCgroup {
+            hooks: match Cgroup::create(dir.join("hooks")) {
+                Ok(c) => c,
+                Err(_) => {
+                    let _ = std::fs::remove_dir(&dir);
+                    return None;
+                }
+            },
+            dir,
+            slots: Vec::with_capacity(slots),
+        };
+        for n in 1..=slots {
+            // `run` drops (and removes what was made) on failure.
+            run.slots
+                .push(Cgroup::create(run.dir.join(format!("slot-{n}"))).ok()?);
+        }
+        Some(run)
+    }
+
+    /// The cgroup of pool slot `slot` (1-based).
+    pub(crate) fn slot(&self, slot: usize) -> &Cgroup {
+        &self.slots[slot - 1]
+    }
+
+    pub(crate) fn hooks(&self) -> &Cgroup {
+        &self.hooks
+    }
+}
+
+impl Drop for RunCgroup {
+    /// Whatever is still in the run's cgroup (nothing, after a normal run) is killed,
+    /// and the cgroups are removed: prun leaves none behind.
+    fn drop(&mut self) {
+        if tree_populated(&self.dir) {
+            signal_tree(&self.dir, libc::SIGKILL);
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+            while tree_populated(&self.dir) && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
+        remove_tree(&self.dir);
+    }
+}
+
+impl Cgroup {
+    fn create(dir: PathBuf) -> io::Result<Cgroup> {
+        std::fs::DirBuilder::new().mode(0o755).create(&dir)?;
+        // A kernel without cgroup.kill (before 5.14) cannot kill a cgroup whole.
+        if !dir.join("cgroup.kill").exists() {
+            let _ = std::fs::remove_dir(&dir);
+            return Err(io::Error::other("no cgroup.kill"));
+        }
+        let procs = OpenOptions::new()
+            .write(true)
+            .open(dir.join("cgroup.procs"))?;
+        let events = File::open(dir.join("cgroup.events"))?;
+        Ok(Cgroup { dir, procs, events })
+    }
+
+    /// The descriptor a child writes `0` to, to move itself in.
+    pub(crate) fn procs_fd(&self) -> RawFd {
+        self.procs.as_raw_fd()
+    }
+
+    /// Whether any process is in it (zombies are not).
+    pub(crate) fn populated(&self) -> bool {
+        let mut buf = [0u8; 128];
+        match self.events.read_at(&mut buf, 0) {
+            Ok(n) => populated_in(&buf[..n]),
+            Err(_) => false,
+        }
+    }
+
+    /// The processes in it now.
+    pub(crate) fn pids(&self) -> Vec<i32> {
+        pids_in(&self.dir)
+    }
+
+    /// Sends `sig` to every process in it; SIGKILL through `cgroup.kill`, which reaches
+    /// processes forked while it is being sent.
+    pub(crate) fn signal(&self, sig: i32) {
+        signal_tree(&self.dir, sig);
+    }
+
+    /// Reaps what this cgroup's processes left as zombies of prun (prun is their
+    /// subreaper once their parents die): `pids` were in it before it emptied.
+    pub(crate) fn reap(pids: &[i32]) {
+        for &pid in pids {
+            // SAFETY: a non-blocking wait for one pid; ECHILD when it is not ours.
+            unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
+        }
+    }
+}
+
+fn populated_in(events: &[u8]) -> bool {
+    String::from_utf8_lossy(events)
+        .lines()
+        .any(|l| l.trim() == "populated 1")
+}
+
+fn pids_in(dir: &Path) -> Vec<i32> {
+    let mut text = String::new();
+    let _ = File::open(dir.join("cgroup.procs")).and_then(|mut f| f.read_to_string(&mut text));
+    text.lines().filter_map(|l| l.trim().parse().ok()).collect()
+}
+
+/// `sig` to every process in the cgroup at `dir` and below (see `Cgroup::signal`).
+pub(crate) fn signal_tree(dir: &Path, sig: i32) {
+    if sig == libc::SIGKILL
+        && OpenOptions::new()
+            .write(true)
+            .open(dir.join("cgroup.kill"))
+            .and_then(|mut f| f.write_all(b"1"))
+            .is_ok()
+    {
+        return;
+    }
+    for pid in pids_in(dir) {
+        // SAFETY: kill with a pid read from the cgroup and a valid signal number.
+        unsafe { libc::kill(pid, sig) };
+    }
+    for sub in subdirs(dir) {
+        signal_tree(&sub, sig);
+    }
+}
+
+/// Whether any process is in the cgroup at `dir` (or below).
+pub(crate) fn tree_populated(dir: &Path) -> bool {
+    std::fs::read(dir.join("cgroup.events")).is_ok_and(|e| populated_in(&e))
+}
+
+/// Removes the cgroup at `dir` and its children (each must be empty).
+pub(crate) fn remove_tree(dir: &Path) {
+    for sub in subdirs(dir) {
+        remove_tree(&sub);
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_events_and_mountinfo_escapes() {
+        assert!(populated_in(b"populated 1\nfrozen 0\n"));
+        assert!(!populated_in(b"populated 0\nfrozen 0\n"));
+        assert_eq!(unescape(r"/sys/fs/my\040cgroup"), "/sys/fs/my cgroup");
+    }
+}

@@ -1,0 +1,233 @@
+//! Containment: no job's process outlives prun — not one started in the first
+//! millisecond, not a daemon that left its process group. With cgroup v2 (root here, as in
+//! CI) each job lives in a cgroup; without, process groups (tested as `nobody`).
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::util::{Prun, alive, bin, gone_within};
+
+/// The containment `--dry-run` reports.
+fn containment(p: &Prun) -> String {
+    let out = p.command().arg("--dry-run").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix("containment: "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Whether the cgroup of the run of prun `pid` (`prun-<pid>` beside this test's own
+/// cgroup, where prun makes it) is still there a few seconds on.
+fn cgroup_left(pid: u32) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(4) {
+        if !cgroup_dirs().contains(&format!("prun-{pid}")) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// The `prun-*` cgroups beside this test's own.
+fn cgroup_dirs() -> Vec<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let Some(mount) = mountinfo.lines().find_map(|l| {
+        let (fields, fs) = l.split_once(" - ")?;
+        (fs.starts_with("cgroup2 ")).then(|| fields.split_whitespace().nth(4).map(str::to_owned))?
+    }) else {
+        return Vec::new();
+    };
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("/");
+    let dir = std::path::Path::new(&mount).join(own.trim_start_matches('/'));
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("prun-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Jobs that leave their process group: a `setsid` background process, and a daemon
+/// made by a double fork (its parent exits at once). `{m}` makes the markers unique.
+fn escaping_jobs(m: &str, extra: &str) -> String {
+    format!(
+        "jobs:
+  - name: setsid
+    run: setsid sleep 38.{m}1 & touch setsid.started; {extra}
+  - name: daemon
+    run: (setsid sh -c 'sleep 38.{m}2 & exit 0' &); touch daemon.started; {extra}
+"
+    )
+}
+
+/// Runs prun with a 1s grace period; its pid and what it did.
+fn run(p: &Prun) -> (u32, std::process::Output) {
+    let child = p
+        .command()
+        .args(["--grace", "1s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child.id(), child.wait_with_output().unwrap())
+}
+
+fn cgroups_here(p: &Prun) -> bool {
+    let c = containment(p);
+    if c.starts_with("cgroup v2") {
+        return true;
+    }
+    eprintln!("SKIPPED: no cgroup v2 containment here ({c})");
+    false
+}
+
+#[test]
+fn daemons_left_behind_by_a_job_are_stopped_when_it_ends() {
+    let p = Prun::new().jobfile(&escaping_jobs("11", "true"));
+    if !cgroups_here(&p) {
+        return;
+    }
+    let (pid, out) = run(&p);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        gone_within("sleep 38.11", Duration::from_secs(3)),
+        "a daemon survived its job"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for job in ["setsid", "daemon"] {
+        assert!(
+            stderr.contains(&format!(
+                "job '{job}': left processes running after it exited"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(!cgroup_left(pid));
+}
+
+#[test]
+fn daemons_of_a_timed_out_job_are_stopped() {
+    let p = Prun::new().jobfile(
+        &escaping_jobs("22", "sleep 30").replace("    run:", "    timeout: 500ms\n    run:"),
+    );
+    if !cgroups_here(&p) {
+        return;
+    }
+    let (pid, out) = run(&p);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for job in ["setsid", "daemon"] {
+        assert!(
+            stderr.contains(&format!("job '{job}': timed out after 500ms")),
+            "{stderr}"
+        );
+    }
+    assert!(gone_within("sleep 38.22", Duration::from_secs(3)));
+    assert!(!cgroup_left(pid));
+}
+
+#[test]
+fn daemons_are_stopped_when_prun_is_interrupted_or_killed() {
+    for (sig, marker) in [(Signal::SIGINT, "33"), (Signal::SIGKILL, "44")] {
+        let p = Prun::new().jobfile(&escaping_jobs(marker, "sleep 30"));
+        if !cgroups_here(&p) {
+            return;
+        }
+        let child = p
+            .command()
+            .args(["--grace", "1s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t = Instant::now();
+        while !(p.path("setsid.started").exists() && p.path("daemon.started").exists()) {
+            assert!(t.elapsed() < Duration::from_secs(10), "jobs never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = child.id();
+        kill(Pid::from_raw(pid as i32), sig).unwrap();
+        child.wait_with_output().unwrap();
+        assert!(
+            gone_within(&format!("sleep 38.{marker}"), Duration::from_secs(4)),
+            "a daemon survived {sig}"
+        );
+        assert!(!cgroup_left(pid), "{sig}: the run's cgroup was left behind");
+    }
+}
+
+#[test]
+fn no_job_survives_prun_killed_in_its_first_milliseconds() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - sleep 37.9901\n  - sleep 37.9902\n  - /bin/sh -c 'sleep 37.9903'\n  - echo go; sleep 37.9904\n",
+    );
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64 ^ u64::from(std::process::id());
+    let mut pids = Vec::new();
+    for _ in 0..40 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = Duration::from_micros(seed % 20_000);
+        let mut child = p
+            .command()
+            .args(["-j", "4", "--grace", "1s"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        pids.push(child.id());
+    }
+    assert!(
+        gone_within("sleep 37.990", Duration::from_secs(5)),
+        "a job outlived a SIGKILLed prun"
+    );
+    for pid in pids {
+        assert!(!cgroup_left(pid), "the cgroup of run {pid} was left behind");
+    }
+}
+
+#[test]
+fn without_cgroups_prun_says_so_and_uses_process_groups() {
+    // As `nobody`, prun may not create cgroups (and not write in a root-owned temp dir).
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("SKIPPED: needs root to run prun as nobody");
+        return;
+    }
+    let p = Prun::new().jobfile("jobs:\n  - name: a\n    run: sleep 37.7701 & echo started\n");
+    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    let as_nobody = |args: &[&str]| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(bin())
+            .arg("jobs.yaml")
+            .args(args)
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap()
+    };
+    let dry = as_nobody(&["--dry-run"]);
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(text.contains("containment: process groups"), "{text}");
+    let out = as_nobody(&[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        !alive("sleep 37.7701"),
+        "a leftover in the job's group survived"
+    );
+}
