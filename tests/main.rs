@@ -15,5 +15,6 @@ mod pool;
 mod processes;
 mod reports;
 mod retries;
+mod security;
 mod select;
 mod slurm;
