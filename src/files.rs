@@ -2,8 +2,9 @@
 //! runs as root from cron, in directories other users can write to, so every one of them
 //! is opened so that a planted link or file cannot turn the write against another file:
 //!
-//! - files written in place (joblog, logs) are opened with `O_NOFOLLOW` and must be
-//!   regular files with a single link, owned by prun's user when prun would truncate them;
+//! - files written in place (joblog, logs) are created with `O_EXCL`, or, when they
+//!   exist, opened with `O_NOFOLLOW` and must be regular files of prun's user with a
+//!   single link;
 //! - reports are written whole to a new file of an unpredictable name in the target's
 //!   directory (`O_EXCL`, through the `tempfile` crate) and renamed over the target, which
 //!   replaces a link instead of following it;
@@ -29,19 +30,26 @@ pub(crate) enum InPlace {
     Truncate,
 }
 
-/// Opens `path` for writing in place, creating it with `FILE_MODE`. Refuses a symbolic
-/// link, anything but a regular file, a file with other hard links, and (to truncate) a
-/// file of another user.
+/// Opens `path` for writing in place. A new file is created with `FILE_MODE` (and
+/// `O_EXCL`: it is prun's own). An existing one must be a regular file of prun's user with
+/// no other hard links: a symbolic link, a FIFO, a hard link to another file and a file
+/// another user planted (which would let them read what prun writes) are refused.
 pub(crate) fn open_in_place(path: &Path, how: InPlace) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true)
-        .create(true)
-        .mode(FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    if how == InPlace::Append {
-        opts.append(true);
+    let open = |create: bool| {
+        let mut opts = OpenOptions::new();
+        opts.write(true)
+            .append(how == InPlace::Append)
+            .create_new(create)
+            .mode(FILE_MODE)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        opts.open(path)
+    };
+    match open(true) {
+        Ok(file) => return Ok(file),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(explain_open(path, e)),
     }
-    let file = opts.open(path).map_err(|e| explain_open(path, e))?;
+    let file = open(false).map_err(|e| explain_open(path, e))?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(refused(path, "is not a regular file"));
@@ -52,15 +60,18 @@ pub(crate) fn open_in_place(path: &Path, how: InPlace) -> io::Result<File> {
             "has other hard links (prun would write into a file that is also elsewhere)",
         ));
     }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(refused(
+            path,
+            &format!(
+                "belongs to another user (uid {}); prun writes only into its own files",
+                meta.uid()
+            ),
+        ));
+    }
     if how == InPlace::Truncate {
-        // SAFETY: geteuid has no preconditions.
-        let me = unsafe { libc::geteuid() };
-        if meta.uid() != me && meta.len() > 0 {
-            return Err(refused(
-                path,
-                &format!("belongs to another user (uid {})", meta.uid()),
-            ));
-        }
         file.set_len(0)?;
     }
     Ok(file)
@@ -162,6 +173,22 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         assert_eq!(std::fs::read_to_string(&link).unwrap(), "report");
         assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    }
+
+    #[test]
+    fn a_file_another_user_planted_is_refused() {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return; // chown needs root; CI runs as root
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let planted = dir.path().join("a.log");
+        std::fs::write(&planted, "").unwrap();
+        std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+        for how in [InPlace::Append, InPlace::Truncate] {
+            let e = open_in_place(&planted, how).unwrap_err();
+            assert!(e.to_string().contains("another user"), "{e}");
+        }
     }
 
     #[test]
