@@ -1,5 +1,5 @@
-//! The messages workers and the hook runner send to the scheduler. They report facts;
-//! only the scheduler decides what follows from them.
+//! The messages workers, the hook runner and the signal watch send to the driver. They
+//! report facts; only the scheduling core decides what follows from them.
 
 use crate::executor::Finished;
 use crate::report::Status;
@@ -27,6 +27,8 @@ pub(crate) enum Event {
 pub(crate) struct Ended {
     pub(crate) job: usize,
     pub(crate) attempt: u32,
+    /// The pool slot it ran in.
+    pub(crate) slot: usize,
     pub(crate) finished: Finished,
     /// `Status::of_attempt` as the worker recorded it in the joblog.
     pub(crate) status: Status,
@@ -45,10 +47,11 @@ pub(crate) struct Ended {
 
 impl Ended {
     /// An attempt that ended with nothing to report yet (fields are then filled in).
-    pub(crate) fn new(job: usize, attempt: u32) -> Self {
+    pub(crate) fn new(job: usize, attempt: u32, slot: usize) -> Self {
         Ended {
             job,
             attempt,
+            slot,
             finished: Finished::not_started(String::new()),
             status: Status::Failed,
             output: Spool::new(),

@@ -12,7 +12,8 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::event::Event;
-use crate::executor::{Capture, Finished, Request, local, signal_name};
+use crate::executor::{Capture, Finished, Request, local};
+use crate::outcome::Ending;
 use crate::pool::RunContext;
 
 /// The hooks to run for one ended job, or the run-level hooks (`job: None`).
@@ -167,11 +168,5 @@ pub(crate) fn failure_reason(f: &Finished, timeout: Duration, grace: Duration) -
             humantime::format_duration(timeout)
         ));
     }
-    Some(match f.exit {
-        Some(e) if e.signal.is_some() => {
-            format!("killed by {}", signal_name(e.signal.unwrap_or(0)))
-        }
-        Some(e) => format!("exit {}", e.code.unwrap_or(-1)),
-        None => "did not run".to_owned(),
-    })
+    Some(Ending::of(f.exit).words())
 }

@@ -5,6 +5,7 @@
 
 mod cli;
 mod diagnostic;
+mod driver;
 mod dry_run;
 mod error;
 mod event;
@@ -17,12 +18,13 @@ mod lock;
 mod matrix;
 mod names;
 mod needs;
+mod outcome;
 mod plan;
 mod pool;
 mod report;
 mod resume;
 mod retry;
-mod scheduler;
+mod schedule;
 mod select;
 mod signals;
 mod source;
@@ -98,7 +100,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         .map(report::joblog::Joblog::open)
         .transpose()?;
     let plan = std::sync::Arc::new(plan);
-    let summary = scheduler::run(std::sync::Arc::clone(&plan), new_run_id(), prior, joblog)?;
+    let summary = driver::run(std::sync::Arc::clone(&plan), new_run_id(), prior, joblog)?;
     let unwritten = report::write_files(&plan, &src.name, &summary);
     if !(plan.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary));

@@ -55,7 +55,7 @@ impl Pool {
                     finished: Finished::not_started(
                         "internal error in prun's worker (a bug: please report it)".into(),
                     ),
-                    ..Ended::new(a.job, a.attempt)
+                    ..Ended::new(a.job, a.attempt, a.slot)
                 })));
             }
         });
@@ -237,7 +237,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         direct_last: sink.direct_last,
         stdout_error: sink.stdout_error,
         log_error: sink.log_error,
-        ..Ended::new(job, a.attempt)
+        ..Ended::new(job, a.attempt, a.slot)
     })));
 }
 

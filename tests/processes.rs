@@ -121,7 +121,7 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
         let p = Prun::new().jobfile(JOBS).args(&["-j", "2"]);
         let (rc, stderr, took) = interrupt(&p, &["a.started", "b.started"], &[sig]);
         assert_eq!(rc, code, "{stderr}");
-        assert!(took < Duration::from_secs(5), "took {took:?}");
+        assert!(took < Duration::from_secs(5), "took {took:?}: {stderr}");
         assert!(
             gone_within("sleep 32.010", Duration::from_secs(2)),
             "a job survived prun"

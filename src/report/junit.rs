@@ -54,11 +54,7 @@ pub(crate) fn render(
 }
 
 fn failure_message(r: &super::JobResult) -> String {
-    let how = match (r.exit_code(), r.signal()) {
-        (Some(c), _) => format!("exit {c}"),
-        (None, Some(s)) => format!("killed by {}", crate::executor::signal_name(s)),
-        (None, None) => "did not start".to_owned(),
-    };
+    let how = r.ending().words();
     match &r.reason {
         Some(why) => format!("{} ({how}): {why}", r.status),
         None => format!("{} ({how}) after {} attempt(s)", r.status, r.attempts),

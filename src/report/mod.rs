@@ -12,91 +12,11 @@ pub(crate) mod summary;
 pub(crate) mod terminal;
 pub(crate) mod timeline;
 
-use std::fmt;
 use std::time::{Duration, SystemTime};
 
 use crate::error::exit;
 use crate::executor::Finished;
-
-/// A job's final state (`PRUN_JOB_STATUS`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Status {
-    Success,
-    Failed,
-    TimedOut,
-    /// Not started because a job it needs did not succeed.
-    Skipped,
-    Interrupted,
-    /// Never started (after `--fail-fast` stopped the run).
-    NotRun,
-}
-
-impl Status {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::Failed => "failed",
-            Status::TimedOut => "timed-out",
-            Status::Skipped => "skipped",
-            Status::Interrupted => "interrupted",
-            Status::NotRun => "not-run",
-        }
-    }
-
-    /// What happened to it, as a verb phrase: "failed", "timed out", "was skipped".
-    pub(crate) fn as_verb(self) -> &'static str {
-        match self {
-            Status::Success => "succeeded",
-            Status::Failed => "failed",
-            Status::TimedOut => "timed out",
-            Status::Skipped => "was skipped",
-            Status::Interrupted => "was interrupted",
-            Status::NotRun => "did not run",
-        }
-    }
-
-    /// The status named `s` (as `as_str` writes it).
-    pub(crate) fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Success,
-            Status::Failed,
-            Status::TimedOut,
-            Status::Skipped,
-            Status::Interrupted,
-            Status::NotRun,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
-
-    /// Whether the job ran and did not succeed.
-    pub(crate) fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Status::Failed | Status::TimedOut | Status::Interrupted
-        )
-    }
-
-    /// How one attempt ended; `stopping` when prun had been told to stop (a signal) by
-    /// the time it ended.
-    pub(crate) fn of_attempt(f: &Finished, stopping: bool) -> Status {
-        if f.success() {
-            Status::Success
-        } else if f.timed_out {
-            Status::TimedOut
-        } else if stopping {
-            Status::Interrupted
-        } else {
-            Status::Failed
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+pub(crate) use crate::outcome::{HookFailure, JobResult, Status};
 
 /// One ended attempt of a job: a joblog line, a bar in the timeline.
 #[derive(Debug, Clone)]
@@ -112,6 +32,14 @@ pub(crate) struct AttemptRecord {
 }
 
 impl AttemptRecord {
+    /// How it ended.
+    pub(crate) fn ending(&self) -> crate::outcome::Ending {
+        crate::outcome::Ending::of(Some(crate::executor::Exit {
+            code: self.exit_code,
+            signal: self.signal,
+        }))
+    }
+
     /// The record of attempt `attempt` of `spec`, run in `slot`, that ended as `f`.
     pub(crate) fn new(
         spec: &crate::plan::JobSpec,
@@ -131,100 +59,6 @@ impl AttemptRecord {
             signal: exit.signal,
             status,
         }
-    }
-}
-
-/// A hook that did not succeed.
-#[derive(Debug, Clone)]
-pub(crate) struct HookFailure {
-    /// The job it belongs to, or `None` for a run-level hook.
-    pub(crate) job: Option<usize>,
-    pub(crate) hook: &'static str,
-    pub(crate) reason: String,
-}
-
-/// One job's record in the run.
-#[derive(Debug, Clone)]
-pub(crate) struct JobResult {
-    pub(crate) status: Status,
-    pub(crate) attempts: u32,
-    pub(crate) slot: Option<usize>,
-    /// The last attempt, when there was one.
-    pub(crate) finished: Option<Finished>,
-    /// The attempts before the last one, oldest first (empty unless it was retried).
-    pub(crate) earlier: Vec<EarlierAttempt>,
-    /// Why it was skipped, not run, or could not start.
-    pub(crate) reason: Option<String>,
-    /// Its output file, with `--log-dir`.
-    pub(crate) log: Option<std::path::PathBuf>,
-    /// Writing its log file failed (the file is incomplete): why.
-    pub(crate) log_error: Option<String>,
-}
-
-/// An attempt of a retried job that was followed by another.
-#[derive(Debug, Clone)]
-pub(crate) struct EarlierAttempt {
-    pub(crate) status: Status,
-    pub(crate) finished: Finished,
-}
-
-impl JobResult {
-    /// A result with `status` and nothing else known.
-    pub(crate) fn new(status: Status) -> Self {
-        JobResult {
-            status,
-            attempts: 0,
-            slot: None,
-            finished: None,
-            earlier: Vec::new(),
-            reason: None,
-            log: None,
-            log_error: None,
-        }
-    }
-
-    pub(crate) fn not_run(reason: &str) -> Self {
-        JobResult {
-            reason: Some(reason.to_owned()),
-            ..JobResult::new(Status::NotRun)
-        }
-    }
-
-    pub(crate) fn exit_code(&self) -> Option<i32> {
-        self.finished
-            .as_ref()
-            .and_then(|f| f.exit)
-            .and_then(|e| e.code)
-    }
-
-    pub(crate) fn signal(&self) -> Option<i32> {
-        self.finished
-            .as_ref()
-            .and_then(|f| f.exit)
-            .and_then(|e| e.signal)
-    }
-
-    /// From the start of its first attempt to the end of its last (retry delays
-    /// included).
-    pub(crate) fn duration(&self) -> Duration {
-        let Some(last) = &self.finished else {
-            return Duration::ZERO;
-        };
-        match self.earlier.first() {
-            Some(first) => (last.started + last.duration)
-                .duration_since(first.finished.started)
-                .unwrap_or(last.duration),
-            None => last.duration,
-        }
-    }
-
-    /// When its first attempt started.
-    pub(crate) fn started(&self) -> Option<SystemTime> {
-        self.earlier
-            .first()
-            .map(|e| &e.finished)
-            .or(self.finished.as_ref())
-            .map(|f| f.started)
     }
 }
 

@@ -32,11 +32,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
         );
         for &i in &rows {
             let r = &run.results[i];
-            let exit = match (r.exit_code(), r.signal()) {
-                (Some(c), _) => c.to_string(),
-                (None, Some(s)) => crate::executor::signal_name(s).to_owned(),
-                (None, None) => "-".to_owned(),
-            };
+            let exit = r.ending().column();
             let _ = write!(
                 out,
                 "{:<width$}  {:<11}  {:>7}  {:>8}  {:>9}",

@@ -62,11 +62,7 @@ pub(crate) fn render(
         } else {
             a.name.to_string()
         };
-        let how = match (a.exit_code, a.signal) {
-            (Some(c), _) => format!("exit {c}"),
-            (None, Some(sig)) => crate::executor::signal_name(sig).to_owned(),
-            (None, None) => "did not start".to_owned(),
-        };
+        let how = a.ending().words();
         let _ = write!(
             s,
             r##"<g class="attempt"><title>{} (attempt {}): {}, {how}, {:.3}s from {:.3}s</title><rect x="{x0:.2}" y="{y}" width="{w:.2}" height="{BAR}" rx="3" fill="{}" stroke="#00000033"/>"##,

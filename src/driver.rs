@@ -1,0 +1,530 @@
+//! The driver: the loop around the scheduling core (`schedule`). It sets the run up (the
+//! keeper, the run's cgroup, the signal watch, the pool, the hook runner), then gathers
+//! events — workers' output and ends, hooks' ends, signals, the core's wake-up times —
+//! feeds them to the core, and carries out the actions it answers with: it starts jobs on
+//! the pool, prints through `report::terminal`, queues hooks, signals process groups. It
+//! decides nothing itself.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
+use std::time::{Instant, SystemTime};
+
+use crate::cli::OutputMode;
+use crate::error::Error;
+use crate::event::{self, Event};
+use crate::executor::cgroup::{self, RunCgroup};
+use crate::executor::local;
+use crate::executor::spawn::EnvBase;
+use crate::executor::{StopClock, signal_name};
+use crate::hooks::{self, HookRunner, HookShell, HookTask};
+use crate::jobfile::Mode;
+use crate::keeper::Keeper;
+use crate::outcome::JobResult;
+use crate::plan::Plan;
+use crate::pool::{self, Attempt, DirectStream, Pool, RunContext};
+use crate::report::joblog::Joblog;
+use crate::report::spool::Spool;
+use crate::report::terminal::{Terminal, TerminalOptions};
+use crate::report::{AttemptRecord, RunSummary, console, json};
+use crate::schedule::{self, Action, Schedule};
+use crate::signals;
+
+/// How many events may wait for the driver before their senders block.
+const EVENT_QUEUE: usize = 64;
+
+/// Runs the plan to its end and returns what happened.
+///
+/// `prior[i]` is job i's result from an earlier run (`--resume`): such a job is not run.
+pub(crate) fn run(
+    plan: Arc<Plan>,
+    run_id: String,
+    prior: Vec<Option<JobResult>>,
+    joblog: Option<Joblog>,
+) -> Result<RunSummary, Error> {
+    local::become_subreaper();
+    signals::ignore_file_size_signal();
+    // More workers than jobs could never be busy: a short jobfile starts fewer threads.
+    let workers = if plan.mode == Mode::Sync {
+        1
+    } else {
+        plan.concurrency.min(plan.jobs.len()).max(1)
+    };
+    // First, while prun still has one thread: the keeper is forked. It knows where the
+    // run's cgroup goes before it exists, so it is never left behind.
+    let cgroup_path = cgroup::run_path();
+    let keeper = match Keeper::spawn(plan.grace, cgroup_path.as_deref()) {
+        Ok(k) => Some(k),
+        Err(e) => {
+            console::eprint(&format!(
+                "prun: warning: cannot start the keeper ({e}); if prun is killed with SIGKILL its jobs will keep running\n"
+            ));
+            None
+        }
+    };
+    // Where cgroups can be made, each slot's jobs are contained in one (see
+    // `executor::cgroup`); else process groups alone.
+    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, workers));
+    // Bounded: a job writing faster than prun can print waits, instead of prun's memory
+    // growing (each event carries at most 64 KiB of output).
+    let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
+    let _signals =
+        signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
+    let pool = Pool::new(workers)
+        .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
+    let ctx = Arc::new(RunContext {
+        plan: Arc::clone(&plan),
+        run_id: Arc::from(run_id.as_str()),
+        keeper,
+        keep_tail: plan.junit.is_some(),
+        stream_group: !plan.keep_order && !plan.quiet,
+        env_base: EnvBase::capture(),
+        groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
+        stop_signal: AtomicI32::new(0),
+        direct: DirectStream::default(),
+        joblog,
+        stop_clock: StopClock::new().ok(),
+        cgroup,
+    });
+    let hook_shell = HookShell {
+        shell: plan.shell.clone(),
+        capture: pool::capture_for(plan.output, false),
+        grace: plan.grace,
+        ctx: Arc::clone(&ctx),
+    };
+    let names: Arc<[Arc<str>]> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
+    let mut d = Driver {
+        terminal: Terminal::new(
+            TerminalOptions {
+                mode: plan.output,
+                keep_order: plan.keep_order,
+                quiet: plan.quiet,
+                github: plan.github,
+                progress: plan.progress,
+            },
+            names.clone(),
+        ),
+        core: Schedule::new(Arc::clone(&plan), workers, prior),
+        hooks: HookRunner::new(hook_shell, tx.clone()),
+        attempts: Vec::new(),
+        tails: vec![
+            Vec::new();
+            if plan.junit.is_some() {
+                plan.jobs.len()
+            } else {
+                0
+            }
+        ],
+        lost: Vec::new(),
+        direct_streams: plan.output == OutputMode::Group && ctx.stream_group && !plan.progress,
+        passed_on: HashMap::new(),
+        running: 0,
+        ctx,
+        plan,
+        pool,
+        tx,
+        started: SystemTime::now(),
+        clock: Instant::now(),
+    };
+    let first = d.core.start(Instant::now());
+    d.act(first, None);
+    d.drive(&rx, |d| d.core.done());
+    let mut summary = d.summary(names, run_id);
+    d.run_level_hooks(&rx, &mut summary);
+    // Failures to write stdout while the run-level hooks printed count too.
+    summary.output_errors = d.output_errors(&summary.results);
+    d.terminal.finish();
+    if summary.exit_code() != 0 {
+        d.terminal.flush_notices();
+    }
+    summary.attempts = std::mem::take(&mut d.attempts);
+    summary.tails = std::mem::take(&mut d.tails);
+    summary.duration = d.clock.elapsed();
+    // Nobody reads events any more: let a sender that is still blocked fail at once, so
+    // the hook and signal threads can be joined.
+    drop(rx);
+    drop(d);
+    Ok(summary)
+}
+
+struct Driver {
+    plan: Arc<Plan>,
+    core: Schedule,
+    ctx: Arc<RunContext>,
+    pool: Pool,
+    hooks: HookRunner,
+    tx: Sender<Event>,
+    terminal: Terminal,
+    /// Jobs running now (for the `Drop` safety net).
+    running: usize,
+    /// Every ended attempt, for the timeline.
+    attempts: Vec<AttemptRecord>,
+    /// The end of each job's output, for the JUnit report.
+    tails: Vec<Vec<u8>>,
+    /// Other things prun could not deliver (see `output_errors`).
+    lost: Vec<String>,
+    /// Group mode without a progress bar (which draws between blocks): the owner of
+    /// stdout may print its block itself (`pool::DirectStream`).
+    direct_streams: bool,
+    /// Chunks each streaming job has passed on, for `DirectStream` tokens.
+    passed_on: HashMap<usize, u32>,
+    started: SystemTime,
+    clock: Instant,
+}
+
+impl Driver {
+    /// Handles events until `done` holds.
+    fn drive(&mut self, rx: &Receiver<Event>, done: impl Fn(&Self) -> bool) {
+        while !done(self) {
+            let ev = match self.core.wake_at() {
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+            };
+            match ev {
+                Ok(ev) => self.handle(ev),
+                Err(RecvTimeoutError::Timeout) => {
+                    let actions = self.core.handle(Instant::now(), schedule::Event::Tick);
+                    self.act(actions, None);
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Output { job, bytes } => {
+                self.terminal.job_output(job, &bytes);
+                if self.direct_streams {
+                    let n = self.passed_on.entry(job).or_default();
+                    *n = n.wrapping_add(1);
+                    self.publish_direct();
+                }
+            }
+            Event::Ended(e) => self.job_ended(*e),
+            Event::HookDone {
+                job,
+                hook,
+                finished,
+                output,
+            } => {
+                let owner = job.map_or("run", |j| &*self.plan.jobs[j].name);
+                let timeout = job.map_or(self.plan.hook_timeout, |j| {
+                    self.plan.jobs[j].opts.hook_timeout
+                });
+                let failure = hooks::failure_reason(&finished, timeout, self.plan.grace);
+                self.terminal
+                    .hook_output(owner, hook, &output, failure.is_some());
+                let ev = schedule::Event::HookEnded { job, hook, failure };
+                let actions = self.core.handle(Instant::now(), ev);
+                self.act(actions, None);
+            }
+            Event::Signal(sig) => {
+                let actions = self
+                    .core
+                    .handle(Instant::now(), schedule::Event::Signal(sig));
+                self.act(actions, None);
+            }
+        }
+    }
+
+    fn job_ended(&mut self, mut e: event::Ended) {
+        let job = e.job;
+        self.running = self.running.saturating_sub(1);
+        if let Some(t) = self.tails.get_mut(job) {
+            *t = std::mem::take(&mut e.tail);
+        }
+        if let Some(err) = e.stdout_error.take() {
+            self.terminal.stdout_failed(err);
+        }
+        if self.direct_streams {
+            if let Some(b) = e.direct_last {
+                self.terminal.owner_wrote(job, b);
+            }
+            self.passed_on.remove(&job);
+        }
+        let spec = &self.plan.jobs[job];
+        if self.plan.timeline.is_some() {
+            let record = AttemptRecord::new(spec, e.attempt, e.slot, &e.finished, e.status);
+            self.attempts.push(record);
+        }
+        let ended = schedule::Ended {
+            job,
+            attempt: e.attempt,
+            finished: e.finished,
+            status: e.status,
+            log: pool::log_path(&self.plan, spec),
+            log_error: e.log_error,
+        };
+        let actions = self
+            .core
+            .handle(Instant::now(), schedule::Event::JobEnded(ended));
+        self.act(actions, Some((job, e.output)));
+        if self.direct_streams {
+            self.publish_direct();
+        }
+    }
+
+    /// Carries out the core's actions, in order. `output` is what the job that just
+    /// ended wrote, for its block.
+    fn act(&mut self, actions: Vec<Action>, mut output: Option<(usize, Spool)>) {
+        for a in actions {
+            match a {
+                Action::Start { job, slot, attempt } => {
+                    self.running += 1;
+                    self.terminal.job_started(job);
+                    self.pool
+                        .start(&self.ctx, Attempt { job, slot, attempt }, &self.tx);
+                }
+                Action::Resumed { job } => {
+                    self.terminal.job_ended(job, Spool::new(), None, true);
+                }
+                Action::Show { job, note, last } => {
+                    let spool = match output.take() {
+                        Some((j, s)) if j == job => s,
+                        other => {
+                            output = other;
+                            Spool::new()
+                        }
+                    };
+                    self.terminal.job_ended(job, spool, note.as_deref(), last);
+                }
+                Action::Notice(msg) => self.terminal.notice(&msg),
+                Action::HookFailed { title, reason } => self.terminal.annotate(&title, &reason),
+                Action::RunHooks { job: Some(job) } => self.queue_job_hooks(job),
+                Action::RunHooks { job: None } => {}
+                Action::SignalJobs(sig) => {
+                    self.ctx.stop_signal.store(sig, Ordering::SeqCst);
+                    self.ctx.signal_running(sig);
+                }
+                Action::LimitHooks => {
+                    if let Some(clock) = &self.ctx.stop_clock {
+                        clock.stop_now();
+                    }
+                }
+                Action::KillHooks => {
+                    self.hooks.cancel();
+                    if let Some(c) = &self.ctx.cgroup {
+                        c.hooks().signal(libc::SIGKILL);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Tells workers which job owns stdout and how many of its chunks are printed (see
+    /// `pool::DirectStream`).
+    fn publish_direct(&mut self) {
+        let token = self.terminal.owner().map_or(0, |job| {
+            DirectStream::token(job, self.passed_on.get(&job).copied().unwrap_or(0))
+        });
+        self.ctx.direct.publish(token);
+    }
+
+    /// Queues `job`'s hooks for its final result, with the job's environment plus the
+    /// result variables, and the result as JSON on stdin.
+    fn queue_job_hooks(&mut self, job: usize) {
+        let Some(result) = self.core.result(job) else {
+            return;
+        };
+        let spec = &self.plan.jobs[job];
+        let hooks = owned(
+            spec.opts
+                .hooks
+                .for_outcome(result.status == crate::outcome::Status::Success),
+        );
+        let mut env = pool::job_env(
+            spec,
+            result.slot.unwrap_or(0),
+            result.attempts,
+            &self.ctx.run_id,
+        );
+        env.extend(result_env(result));
+        let workdir = if spec.workdir.is_dir() {
+            spec.workdir.to_path_buf()
+        } else {
+            self.plan.workdir.clone()
+        };
+        let task = HookTask {
+            job: Some(job),
+            hooks,
+            env,
+            // One line, ending with a newline, so `read -r` in a hook gets all of it.
+            stdin: format!("{}\n", json::job(spec, result)).into_bytes(),
+            workdir,
+            timeout: spec.opts.hook_timeout,
+        };
+        self.submit_hooks(task);
+    }
+
+    /// Queues hooks; if the hook thread cannot even start, they are reported as failed.
+    fn submit_hooks(&mut self, task: HookTask) {
+        let (job, names): (Option<usize>, Vec<&'static str>) =
+            (task.job, task.hooks.iter().map(|h| h.0).collect());
+        if let Err(e) = self.hooks.submit(task) {
+            for hook in names {
+                let failure = Some(format!("cannot start the hook runner: {e}"));
+                let ev = schedule::Event::HookEnded { job, hook, failure };
+                let actions = self.core.handle(Instant::now(), ev);
+                self.act(actions, None);
+            }
+        }
+    }
+
+    /// The run as it stands.
+    fn summary(&mut self, names: Arc<[Arc<str>]>, run_id: String) -> RunSummary {
+        let results = self.core.results();
+        RunSummary {
+            run_id,
+            started: self.started,
+            duration: self.clock.elapsed(),
+            names,
+            output_errors: self.output_errors(&results),
+            results,
+            hook_failures: self.core.hook_failures().to_vec(),
+            signal: self.core.signal(),
+            attempts: Vec::new(),
+            tails: Vec::new(),
+        }
+    }
+
+    /// What prun could not deliver or record, so far: stdout (but not a reader that
+    /// left), stderr, log files, the joblog. Each makes the exit code 1.
+    fn output_errors(&self, results: &[JobResult]) -> Vec<String> {
+        let mut errors = Vec::new();
+        if let Some(e) = self.terminal.stdout_error()
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            errors.push(format!(
+                "writing to stdout failed ({e}): job output was lost"
+            ));
+        }
+        if console::stderr_failed() {
+            errors.push("writing to stderr failed: prun's messages were lost".to_owned());
+        }
+        for (spec, r) in self.plan.jobs.iter().zip(results) {
+            if let Some(e) = &r.log_error {
+                errors.push(format!("the log of job '{}' is incomplete: {e}", spec.name));
+            }
+        }
+        if let Some(e) = self.ctx.joblog.as_ref().and_then(Joblog::failure) {
+            errors.push(e.to_owned());
+        }
+        errors.extend(self.lost.iter().cloned());
+        errors
+    }
+
+    /// `on_success` / `on_failure`, then `on_complete`, with the run's counters and the
+    /// JSON summary in the file `PRUN_REPORT` names (and on stdin). Run on the hook
+    /// thread like every hook, so a signal still reaches prun while they run.
+    fn run_level_hooks(&mut self, rx: &Receiver<Event>, summary: &mut RunSummary) {
+        let hooks = owned(self.plan.hooks.for_outcome(summary.exit_code() == 0));
+        let queued = self.core.run_level_hooks(hooks.len());
+        if queued.is_empty() {
+            return;
+        }
+        let report = format!("{}\n", json::run(summary, &self.plan.jobs));
+        // The hooks run even without the file (the report is on their stdin too): an
+        // alert that does not go out is worse than one without its attachment.
+        let file = match report_file(&report) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                let msg = format!(
+                    "cannot write the report file for the run-level hooks ({e}); they run with PRUN_REPORT empty"
+                );
+                self.terminal.notice(&msg);
+                self.lost.push(msg);
+                None
+            }
+        };
+        let report_path = file
+            .as_ref()
+            .map(|f| f.path().display().to_string())
+            .unwrap_or_default();
+        let t = summary.totals();
+        let mut env = self.plan.env.clone();
+        for (k, v) in [
+            ("PRUN_RUN_ID", self.ctx.run_id.to_string()),
+            ("PRUN_TOTAL", t.total.to_string()),
+            ("PRUN_SUCCEEDED", t.succeeded.to_string()),
+            ("PRUN_FAILED", t.failed.to_string()),
+            ("PRUN_SKIPPED", t.skipped.to_string()),
+            (
+                "PRUN_HOOK_FAILURES",
+                summary.hook_failures.len().to_string(),
+            ),
+            ("PRUN_REPORT", report_path),
+        ] {
+            env.push((k.to_owned(), v));
+        }
+        let task = HookTask {
+            job: None,
+            hooks,
+            env,
+            stdin: report.into_bytes(),
+            workdir: self.plan.workdir.clone(),
+            timeout: self.plan.hook_timeout,
+        };
+        self.submit_hooks(task);
+        self.drive(rx, |d| d.core.hooks_done());
+        summary.hook_failures = self.core.hook_failures().to_vec();
+        summary.signal = self.core.signal();
+    }
+}
+
+impl Drop for Driver {
+    /// Whatever way the driver goes (a panic included), no job outlives it.
+    fn drop(&mut self) {
+        if self.running > 0 {
+            self.ctx.stop_signal.store(libc::SIGKILL, Ordering::SeqCst);
+            self.ctx.signal_running(libc::SIGKILL);
+        }
+    }
+}
+
+fn owned(hooks: Vec<(&'static str, &str)>) -> Vec<(&'static str, String)> {
+    hooks.into_iter().map(|(n, c)| (n, c.to_owned())).collect()
+}
+
+/// The result variables a hook sees on top of the job's environment.
+fn result_env(r: &JobResult) -> Vec<(String, String)> {
+    vec![
+        ("PRUN_JOB_STATUS".into(), r.status.as_str().into()),
+        (
+            "PRUN_JOB_EXIT_CODE".into(),
+            r.exit_code().map(|c| c.to_string()).unwrap_or_default(),
+        ),
+        (
+            "PRUN_JOB_SIGNAL".into(),
+            r.signal().map(signal_name).unwrap_or_default().into(),
+        ),
+        (
+            "PRUN_JOB_DURATION".into(),
+            format!("{:.3}", r.duration().as_secs_f64()),
+        ),
+        ("PRUN_JOB_ATTEMPTS".into(), r.attempts.to_string()),
+        (
+            "PRUN_JOB_LOG".into(),
+            r.log
+                .as_ref()
+                .map(|l| l.display().to_string())
+                .unwrap_or_default(),
+        ),
+    ]
+}
+
+/// The run summary for `PRUN_REPORT`: a new file in the temporary directory, private
+/// to prun's user (mode 0600) and of an unpredictable name (`prun-report-XXXXXX.json`,
+/// created with O_EXCL: nobody can plant it or a link in its place), removed when the
+/// returned guard drops.
+fn report_file(report: &str) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut f = tempfile::Builder::new()
+        .prefix("prun-report-")
+        .suffix(".json")
+        .tempfile()?;
+    f.write_all(report.as_bytes())?;
+    f.flush()?;
+    Ok(f)
+}

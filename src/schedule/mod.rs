@@ -1,0 +1,559 @@
+//! The scheduling core: the run's state and every decision about it, as plain code.
+//!
+//! It is told what happened — a job's attempt ended, a hook ended, a signal arrived, time
+//! passed — and answers with what to do: start job i in slot s, show how a job ended,
+//! say something, run a job's hooks, forward a signal, kill what is left. It decides
+//! which job starts next (mode, slots, needs, retries and their delays, `--fail-fast`,
+//! signals, `--resume`), what a job's final status and reason are, and which hooks are
+//! due. It reads no clock (the time comes with each call), starts no thread or process
+//! and prints nothing: the driver (`driver.rs`) does all of that, so every combination
+//! is a unit test of a few lines (`tests.rs`).
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::executor::{self, Finished, signal_name};
+use crate::jobfile::Mode;
+use crate::outcome::{EarlierAttempt, HookFailure, JobResult, Status};
+use crate::plan::Plan;
+
+/// Something that happened, as the driver saw it.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// An attempt of a job ended.
+    JobEnded(Ended),
+    /// A hook ended; `failure` says why it counts as failed.
+    HookEnded {
+        job: Option<usize>,
+        hook: &'static str,
+        failure: Option<String>,
+    },
+    /// prun received a signal (SIGINT, SIGTERM or SIGHUP).
+    Signal(i32),
+    /// Time passed (`Schedule::wake_at` was reached).
+    Tick,
+}
+
+/// How one attempt of a job ended.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    pub(crate) job: usize,
+    pub(crate) attempt: u32,
+    pub(crate) finished: Finished,
+    /// As recorded in the joblog by the worker (`Status::of_attempt`).
+    pub(crate) status: Status,
+    /// Its `--log-dir` file, and why that is incomplete if it is.
+    pub(crate) log: Option<PathBuf>,
+    pub(crate) log_error: Option<String>,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Start attempt `attempt` of `job` in pool slot `slot` (1-based).
+    Start {
+        job: usize,
+        slot: usize,
+        attempt: u32,
+    },
+    /// `job` was done in an earlier run (`--resume`): it is not run, and output waiting
+    /// for it (`--keep-order`) need not wait.
+    Resumed { job: usize },
+    /// An attempt of `job` is over: show its block. `note` says how it ended when that
+    /// was not a success (`failed, exit 3`); `last` is false when a retry follows.
+    Show {
+        job: usize,
+        note: Option<String>,
+        last: bool,
+    },
+    /// A line from prun.
+    Notice(String),
+    /// A failed hook, for CI annotations.
+    HookFailed { title: String, reason: String },
+    /// Run `job`'s hooks for its final result (`None`: the run-level hooks).
+    RunHooks { job: Option<usize> },
+    /// Send this signal to every running job.
+    SignalJobs(i32),
+    /// prun is stopping: every hook from now on gets at most the grace period.
+    LimitHooks,
+    /// Kill the running hook and run no more.
+    KillHooks,
+}
+
+/// A failed attempt whose job will be tried again at `at`.
+#[derive(Debug)]
+struct Retry {
+    at: Instant,
+    job: usize,
+    attempt: u32,
+    last: JobResult,
+}
+
+/// Whether a job's needs allow it to start.
+enum NeedsState {
+    Ready,
+    Waiting,
+    /// A need did not succeed; the reason to record.
+    Blocked(String),
+}
+
+pub(crate) struct Schedule {
+    plan: Arc<Plan>,
+    /// `slots[i]` is true while slot i+1 is taken.
+    slots: Vec<bool>,
+    /// The slot of each running job.
+    running: HashMap<usize, usize>,
+    results: Vec<Option<JobResult>>,
+    /// The previous attempt of each job being retried: its history goes into the result
+    /// of the next one.
+    carried: HashMap<usize, JobResult>,
+    /// The next job to reach, in file order.
+    next: usize,
+    /// Jobs reached whose needs have not all ended yet.
+    blocked: Vec<usize>,
+    retries: Vec<Retry>,
+    /// Hooks queued that have not ended.
+    pending_hooks: usize,
+    /// No new job or retry starts (`--fail-fast`, or a signal).
+    stop_starting: bool,
+    hook_failures: Vec<HookFailure>,
+    /// The first signal received.
+    signal: Option<i32>,
+    /// A second signal came: everything was killed, no more hooks run.
+    killed: bool,
+    /// When the jobs still running after the first signal get SIGKILL.
+    kill_at: Option<Instant>,
+}
+
+impl Schedule {
+    /// The run of `plan` with `slots` pool slots; `prior[i]` is job i's result from an
+    /// earlier run (`--resume`): such a job is not run.
+    pub(crate) fn new(plan: Arc<Plan>, slots: usize, prior: Vec<Option<JobResult>>) -> Self {
+        Schedule {
+            slots: vec![false; slots.max(1)],
+            running: HashMap::new(),
+            results: prior,
+            carried: HashMap::new(),
+            next: 0,
+            blocked: Vec::new(),
+            retries: Vec::new(),
+            pending_hooks: 0,
+            stop_starting: false,
+            hook_failures: Vec::new(),
+            signal: None,
+            killed: false,
+            kill_at: None,
+            plan,
+        }
+    }
+
+    /// What to do first.
+    pub(crate) fn start(&mut self, now: Instant) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.start_ready(now, &mut out);
+        out
+    }
+
+    /// What follows from `ev`, which happened at `now` (and then whatever may start).
+    pub(crate) fn handle(&mut self, now: Instant, ev: Event) -> Vec<Action> {
+        let mut out = Vec::new();
+        match ev {
+            Event::JobEnded(e) => self.job_ended(now, e, &mut out),
+            Event::HookEnded { job, hook, failure } => {
+                self.pending_hooks = self.pending_hooks.saturating_sub(1);
+                if let Some(reason) = failure {
+                    self.hook_failed(job, hook, reason, &mut out);
+                }
+            }
+            Event::Signal(sig) => self.on_signal(now, sig, &mut out),
+            Event::Tick => {
+                if self.kill_at.is_some_and(|k| k <= now) {
+                    self.kill_at = None;
+                    out.push(Action::SignalJobs(libc::SIGKILL));
+                }
+            }
+        }
+        self.start_ready(now, &mut out);
+        out
+    }
+
+    /// When to call `handle` with `Event::Tick` if nothing happens before.
+    pub(crate) fn wake_at(&self) -> Option<Instant> {
+        self.retries.iter().map(|r| r.at).chain(self.kill_at).min()
+    }
+
+    /// Every job has ended (or will never start) and every queued hook has run.
+    pub(crate) fn done(&self) -> bool {
+        let idle = self.running.is_empty() && self.pending_hooks == 0 && self.retries.is_empty();
+        let reached_all = self.next == self.plan.jobs.len() && self.blocked.is_empty();
+        idle && (reached_all || self.stop_starting)
+    }
+
+    /// Every queued hook has run.
+    pub(crate) fn hooks_done(&self) -> bool {
+        self.pending_hooks == 0
+    }
+
+    /// The run-level hooks (`count` of them) are queued, unless a second signal killed
+    /// everything: then nothing more runs.
+    pub(crate) fn run_level_hooks(&mut self, count: usize) -> Vec<Action> {
+        if self.killed || count == 0 {
+            return Vec::new();
+        }
+        self.pending_hooks += count;
+        vec![Action::RunHooks { job: None }]
+    }
+
+    /// Job `job`'s result so far (for its hooks).
+    pub(crate) fn result(&self, job: usize) -> Option<&JobResult> {
+        self.results[job].as_ref()
+    }
+
+    /// The first signal, if one came.
+    pub(crate) fn signal(&self) -> Option<i32> {
+        self.signal
+    }
+
+    pub(crate) fn hook_failures(&self) -> &[HookFailure] {
+        &self.hook_failures
+    }
+
+    /// Every job's final result, jobs never started recorded as not run.
+    pub(crate) fn results(&self) -> Vec<JobResult> {
+        let why = match self.signal {
+            Some(sig) => format!("not started: interrupted by {}", signal_name(sig)),
+            None => "not started: --fail-fast stopped the run".to_owned(),
+        };
+        self.results
+            .iter()
+            .map(|r| r.clone().unwrap_or_else(|| JobResult::not_run(&why)))
+            .collect()
+    }
+
+    /// Whether a slot is free for one more attempt.
+    fn slot_free(&self) -> bool {
+        match self.plan.mode {
+            // One at a time, and a job's hooks end before the next job starts.
+            Mode::Sync => self.running.is_empty() && self.pending_hooks == 0,
+            Mode::Async => self.running.len() < self.slots.len(),
+        }
+    }
+
+    /// Starts due retries, then jobs whose needs are met, in file order, while slots are
+    /// free; skips jobs whose needs failed.
+    fn start_ready(&mut self, now: Instant, out: &mut Vec<Action>) {
+        while self.slot_free()
+            && let Some(pos) = self.retries.iter().position(|r| r.at <= now)
+        {
+            let r = self.retries.remove(pos);
+            self.carried.insert(r.job, r.last);
+            self.launch(r.job, r.attempt, out);
+        }
+        if self.stop_starting {
+            return;
+        }
+        self.start_blocked(out);
+        // In sync mode a job waits for the retries of the one before it.
+        let sync = self.plan.mode == Mode::Sync;
+        while self.next < self.plan.jobs.len()
+            && self.slot_free()
+            && (!sync || self.retries.is_empty())
+        {
+            let job = self.next;
+            self.next += 1;
+            if self.results[job].is_some() {
+                out.push(Action::Resumed { job });
+                continue;
+            }
+            match self.needs_state(job) {
+                NeedsState::Ready => self.launch(job, 1, out),
+                NeedsState::Blocked(why) => self.skip(job, why, out),
+                // (Never in sync mode: a need on a later job is a jobfile error there.)
+                NeedsState::Waiting => self.blocked.push(job),
+            }
+        }
+    }
+
+    /// Starts (or skips) the jobs that were waiting on needs, as far as they now can.
+    fn start_blocked(&mut self, out: &mut Vec<Action>) {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let mut i = 0;
+            while i < self.blocked.len() {
+                let job = self.blocked[i];
+                match self.needs_state(job) {
+                    NeedsState::Blocked(why) => {
+                        self.blocked.remove(i);
+                        self.skip(job, why, out);
+                        changed = true;
+                    }
+                    NeedsState::Ready if self.slot_free() => {
+                        self.blocked.remove(i);
+                        self.launch(job, 1, out);
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+
+    fn needs_state(&self, job: usize) -> NeedsState {
+        let mut waiting = false;
+        for &dep in &self.plan.jobs[job].needs {
+            match &self.results[dep] {
+                Some(r) if r.status == Status::Success => {}
+                Some(r) => {
+                    let name = &self.plan.jobs[dep].name;
+                    return NeedsState::Blocked(format!(
+                        "needs '{name}', which {}",
+                        r.status.as_verb()
+                    ));
+                }
+                None => waiting = true,
+            }
+        }
+        if waiting {
+            NeedsState::Waiting
+        } else {
+            NeedsState::Ready
+        }
+    }
+
+    /// Records a job as skipped and runs its hooks.
+    fn skip(&mut self, job: usize, why: String, out: &mut Vec<Action>) {
+        out.push(Action::Notice(format!(
+            "job '{}' skipped: {why}",
+            self.plan.jobs[job].name
+        )));
+        let result = JobResult {
+            reason: Some(format!("skipped: {why}")),
+            ..JobResult::new(Status::Skipped)
+        };
+        out.push(Action::Show {
+            job,
+            note: None,
+            last: true,
+        });
+        self.finalize(job, result, out);
+    }
+
+    fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) {
+        let free = self.slots.iter().position(|taken| !taken).unwrap_or(0);
+        self.slots[free] = true;
+        self.running.insert(job, free + 1);
+        out.push(Action::Start {
+            job,
+            slot: free + 1,
+            attempt,
+        });
+    }
+
+    fn job_ended(&mut self, now: Instant, e: Ended, out: &mut Vec<Action>) {
+        let Ended {
+            job,
+            attempt,
+            finished,
+            status,
+            log,
+            log_error,
+        } = e;
+        let slot = self.running.remove(&job);
+        if let Some(s) = slot {
+            self.slots[s - 1] = false;
+        }
+        if self.running.is_empty() {
+            self.kill_at = None;
+        }
+        let spec = &self.plan.jobs[job];
+        if let (Some(why), Some(path)) = (&log_error, &log) {
+            out.push(Action::Notice(format!(
+                "job '{}': its log {} is incomplete: {why}",
+                spec.name,
+                path.display()
+            )));
+        }
+        let reason = if finished.timed_out {
+            let t = spec.opts.timeout.unwrap_or_default();
+            Some(format!("timed out after {}", humantime::format_duration(t)))
+        } else if finished.leftovers {
+            Some("left processes running after it exited; they were terminated".to_owned())
+        } else {
+            finished.error.clone()
+        };
+        let mut result = JobResult {
+            attempts: attempt,
+            slot,
+            finished: Some(finished),
+            reason,
+            log,
+            log_error,
+            ..JobResult::new(status)
+        };
+        if let Some(prev) = self.carried.remove(&job) {
+            result.log_error = prev.log_error.clone().or(result.log_error);
+            result.earlier = prev.earlier;
+            if let Some(f) = prev.finished {
+                result.earlier.push(EarlierAttempt {
+                    status: prev.status,
+                    finished: f,
+                });
+            }
+        }
+        if let Some(why) = &result.reason {
+            out.push(Action::Notice(format!("job '{}': {why}", spec.name)));
+        }
+        // Nothing is retried once the run is stopping (--fail-fast, or a signal: an
+        // interrupted attempt always ends the job).
+        let retry = status != Status::Success
+            && !self.stop_starting
+            && spec.opts.retry.retry_after(attempt, result.exit_code());
+        if retry {
+            let delay = spec.opts.retry.delay_after(attempt);
+            let of = spec.opts.retry.retries + 1;
+            let note = format!("attempt {attempt}/{of} {}", result.note());
+            out.push(Action::Notice(format!(
+                "job '{}' {note}; retrying in {}",
+                spec.name,
+                humantime::format_duration(delay)
+            )));
+            out.push(Action::Show {
+                job,
+                note: Some(note),
+                last: false,
+            });
+            self.retries.push(Retry {
+                at: executor::after(now, delay),
+                job,
+                attempt: attempt + 1,
+                last: result,
+            });
+            return;
+        }
+        out.push(Action::Show {
+            job,
+            note: (status != Status::Success).then(|| result.note()),
+            last: true,
+        });
+        if status != Status::Success && self.plan.fail_fast {
+            self.stop(out);
+        }
+        self.finalize(job, result, out);
+    }
+
+    /// Starts no new job or retry; a job waiting for its retry keeps its last result,
+    /// and its reason says that its retries were cancelled, and why.
+    fn stop(&mut self, out: &mut Vec<Action>) {
+        self.stop_starting = true;
+        let cause = match self.signal {
+            Some(sig) => format!("interrupted by {}", signal_name(sig)),
+            None => "--fail-fast stopped the run".to_owned(),
+        };
+        for mut r in std::mem::take(&mut self.retries) {
+            let spec = &self.plan.jobs[r.job];
+            let cancelled = format!(
+                "its retries were cancelled after attempt {}/{}: {cause}",
+                r.attempt - 1,
+                spec.opts.retry.retries + 1
+            );
+            let reason = match r.last.reason.take() {
+                Some(why) => format!("{why}; {cancelled}"),
+                None => cancelled,
+            };
+            out.push(Action::Notice(format!("job '{}': {reason}", spec.name)));
+            r.last.reason = Some(reason);
+            out.push(Action::Show {
+                job: r.job,
+                note: Some(r.last.note()),
+                last: true,
+            });
+            self.finalize(r.job, r.last, out);
+        }
+    }
+
+    /// Records a job's final result and queues its hooks.
+    fn finalize(&mut self, job: usize, result: JobResult, out: &mut Vec<Action>) {
+        let hooks = self.plan.jobs[job]
+            .opts
+            .hooks
+            .for_outcome(result.status == Status::Success)
+            .len();
+        if !self.killed && hooks > 0 {
+            self.pending_hooks += hooks;
+            self.results[job] = Some(result);
+            out.push(Action::RunHooks { job: Some(job) });
+            return;
+        }
+        self.results[job] = Some(result);
+    }
+
+    fn hook_failed(
+        &mut self,
+        job: Option<usize>,
+        hook: &'static str,
+        reason: String,
+        out: &mut Vec<Action>,
+    ) {
+        let (msg, title) = match job {
+            Some(j) => {
+                let name = &self.plan.jobs[j].name;
+                (
+                    format!("hook {hook} of '{name}' failed: {reason}"),
+                    format!("prun: hook {hook} of job {name} failed"),
+                )
+            }
+            None => (
+                format!("run-level hook {hook} failed: {reason}"),
+                format!("prun: run-level hook {hook} failed"),
+            ),
+        };
+        out.push(Action::Notice(msg));
+        out.push(Action::HookFailed {
+            title,
+            reason: reason.clone(),
+        });
+        self.hook_failures.push(HookFailure { job, hook, reason });
+    }
+
+    /// The first SIGINT/SIGTERM/SIGHUP stops the run gently: nothing new starts, running
+    /// jobs get the signal and SIGKILL after the grace period, and every hook still to
+    /// run (the one running now included) gets at most the grace period. A second
+    /// signal, of any kind, kills every job and hook at once and runs no more hooks.
+    fn on_signal(&mut self, now: Instant, sig: i32, out: &mut Vec<Action>) {
+        let name = signal_name(sig);
+        if self.signal.is_some() {
+            self.killed = true;
+            self.stop(out);
+            self.kill_at = None;
+            self.pending_hooks = 0;
+            out.push(Action::SignalJobs(libc::SIGKILL));
+            out.push(Action::KillHooks);
+            out.push(Action::Notice(format!(
+                "{name}, a second signal: killed every job and hook; no more hooks run"
+            )));
+            return;
+        }
+        self.signal = Some(sig);
+        self.stop(out);
+        out.push(Action::SignalJobs(sig));
+        out.push(Action::LimitHooks);
+        let grace = humantime::format_duration(self.plan.grace);
+        let hooks = format!("each hook still to run gets at most {grace}");
+        let msg = if self.running.is_empty() {
+            format!("{name}: no job is running; {hooks} (send a signal again to kill now)")
+        } else {
+            self.kill_at = Some(executor::after(now, self.plan.grace));
+            let n = self.running.len();
+            format!(
+                "{name}: starting no new jobs; sent {name} to {n} running job{}, SIGKILL in {grace}; {hooks} (send a signal again to kill now)",
+                if n == 1 { "" } else { "s" },
+            )
+        };
+        out.push(Action::Notice(msg));
+    }
+}

@@ -1,0 +1,546 @@
+//! Unit tests of the scheduling core: no processes, no sleeps. Each test feeds events to
+//! a `Schedule` built from a jobfile and looks at the actions it answers with: the matrix
+//! of mode × needs × retries × signals × resume, and the bugs of the honest-outcomes
+//! issue, each pinned down here as well as through the real binary.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use clap::Parser;
+
+use super::{Action, Ended, Event, Schedule};
+use crate::cli::Cli;
+use crate::diagnostic::Source;
+use crate::executor::{Exit, Finished};
+use crate::outcome::{JobResult, Status};
+use crate::plan::{Facts, Plan};
+
+/// The plan of `yaml` with command-line `args`.
+pub(super) fn plan(yaml: &str, args: &[&str]) -> Arc<Plan> {
+    let src = Source {
+        name: "jobs.yaml".into(),
+        text: yaml.into(),
+    };
+    let cli = Cli::parse_from(["prun", "jobs.yaml"].iter().chain(args));
+    let facts = Facts {
+        cpus: || 2,
+        base_dir: std::path::Path::new("/"),
+        path_var: None,
+        cwd: std::path::Path::new("/"),
+        stderr_is_terminal: false,
+        stdout_is_terminal: false,
+        is_ci: false,
+        github_actions: false,
+    };
+    let jf = crate::jobfile::parse(&src).expect("jobfile");
+    Arc::new(Plan::resolve(&cli, jf, &src, &facts).expect("plan"))
+}
+
+/// A schedule, and a clock that only the test moves.
+struct Run {
+    s: Schedule,
+    now: Instant,
+    t0: Instant,
+}
+
+impl Run {
+    fn new(yaml: &str, args: &[&str]) -> Self {
+        Run::resumed(yaml, args, Vec::new())
+    }
+
+    /// With `done` jobs already succeeded in an earlier run (`--resume`).
+    fn resumed(yaml: &str, args: &[&str], done: Vec<usize>) -> Self {
+        let plan = plan(yaml, args);
+        let mut prior = vec![None; plan.jobs.len()];
+        for j in done {
+            prior[j] = Some(JobResult::new(Status::Success));
+        }
+        let slots = plan.slots().min(plan.jobs.len());
+        let now = Instant::now();
+        Run {
+            s: Schedule::new(plan, slots, prior),
+            now,
+            t0: now,
+        }
+    }
+
+    fn start(&mut self) -> Vec<Action> {
+        self.s.start(self.now)
+    }
+
+    /// Attempt `attempt` of `job` exited with `code`.
+    fn exit(&mut self, job: usize, attempt: u32, code: i32) -> Vec<Action> {
+        self.ended(job, attempt, Some(code), false)
+    }
+
+    fn ended(
+        &mut self,
+        job: usize,
+        attempt: u32,
+        code: Option<i32>,
+        timed_out: bool,
+    ) -> Vec<Action> {
+        let finished = Finished {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(100),
+            exit: Some(Exit {
+                code,
+                signal: code.is_none().then_some(libc::SIGTERM),
+            }),
+            error: None,
+            timed_out,
+            leftovers: false,
+            cut_short: false,
+        };
+        // As the worker records it: interrupted once prun is stopping for a signal.
+        let status = Status::of_attempt(&finished, self.s.signal().is_some());
+        let e = Ended {
+            job,
+            attempt,
+            finished,
+            status,
+            log: None,
+            log_error: None,
+        };
+        self.s.handle(self.now, Event::JobEnded(e))
+    }
+
+    fn signal(&mut self, sig: i32) -> Vec<Action> {
+        self.s.handle(self.now, Event::Signal(sig))
+    }
+
+    fn hook_ended(&mut self, job: Option<usize>, failure: Option<&str>) -> Vec<Action> {
+        let ev = Event::HookEnded {
+            job,
+            hook: "on_complete",
+            failure: failure.map(str::to_owned),
+        };
+        self.s.handle(self.now, ev)
+    }
+
+    /// `secs` pass (from the start of the run); wakes the core if it asked to be.
+    fn at(&mut self, secs: f64) -> Vec<Action> {
+        self.now = self.t0 + Duration::from_secs_f64(secs);
+        if self.s.wake_at().is_some_and(|w| w <= self.now) {
+            self.s.handle(self.now, Event::Tick)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn status(&self, job: usize) -> Status {
+        self.s.results()[job].status
+    }
+
+    fn reason(&self, job: usize) -> String {
+        self.s.results()[job].reason.clone().unwrap_or_default()
+    }
+}
+
+/// The `(job, slot, attempt)` of every start.
+fn starts(actions: &[Action]) -> Vec<(usize, usize, u32)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Start { job, slot, attempt } => Some((*job, *slot, *attempt)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn notices(actions: &[Action]) -> String {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notice(n) => Some(n.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn hooks_of(actions: &[Action]) -> Vec<Option<usize>> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::RunHooks { job } => Some(*job),
+            _ => None,
+        })
+        .collect()
+}
+
+const THREE: &str =
+    "jobs:\n  - name: a\n    run: x\n  - name: b\n    run: x\n  - name: c\n    run: x\n";
+
+// ---------------------------------------------------------------- mode and slots
+
+#[test]
+fn async_fills_the_slots_in_file_order_and_reuses_the_lowest_free_one() {
+    let mut r = Run::new(THREE, &["-j", "2"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (1, 2, 1)]);
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(2, 2, 1)]);
+    assert!(starts(&r.exit(0, 1, 0)).is_empty());
+    assert!(!r.s.done());
+    r.exit(2, 1, 0);
+    assert!(r.s.done());
+    assert_eq!([0, 1, 2].map(|j| r.status(j)), [Status::Success; 3]);
+}
+
+#[test]
+fn sync_runs_one_job_at_a_time_and_waits_for_its_hooks() {
+    let y =
+        "mode: sync\njobs:\n  - name: a\n    run: x\n    on_complete: h\n  - name: b\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "4"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    let a = r.exit(0, 1, 0);
+    assert_eq!(hooks_of(&a), [Some(0)]);
+    assert!(starts(&a).is_empty(), "b started before a's hook ended");
+    assert_eq!(starts(&r.hook_ended(Some(0), None)), [(1, 1, 1)]);
+}
+
+#[test]
+fn async_does_not_wait_for_hooks() {
+    let y = "jobs:\n  - name: a\n    run: x\n    on_complete: h\n  - name: b\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "1"]);
+    r.start();
+    let a = r.exit(0, 1, 0);
+    assert_eq!(hooks_of(&a), [Some(0)]);
+    assert_eq!(starts(&a), [(1, 1, 1)]);
+}
+
+// ---------------------------------------------------------------- needs
+
+#[test]
+fn a_job_starts_when_its_needs_succeeded() {
+    let y = "jobs:\n  - name: a\n    run: x\n  - name: b\n    needs: [a]\n    run: x\n  - name: c\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "3"]);
+    // b waits; c, after it in the file, does not wait for b.
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (2, 2, 1)]);
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(1, 1, 1)]);
+}
+
+#[test]
+fn a_failed_need_skips_its_dependents_in_a_cascade_and_the_rest_run() {
+    let y = "jobs:\n  - name: a\n    run: x\n  - name: b\n    needs: [a]\n    run: x\n  - name: c\n    needs: [b]\n    run: x\n  - name: d\n    run: x\n";
+    for mode in ["async", "sync"] {
+        let mut r = Run::new(y, &["-j", "2", "--mode", mode]);
+        let mut all = r.start();
+        all.extend(r.exit(0, 1, 3));
+        if mode == "sync" {
+            assert_eq!(starts(&all), [(0, 1, 1), (3, 1, 1)]);
+        }
+        r.exit(3, 1, 0);
+        assert!(r.s.done(), "{mode}");
+        assert_eq!(r.status(1), Status::Skipped);
+        assert_eq!(r.reason(1), "skipped: needs 'a', which failed");
+        assert_eq!(r.reason(2), "skipped: needs 'b', which was skipped");
+        assert_eq!(r.status(3), Status::Success);
+    }
+}
+
+#[test]
+fn a_need_that_timed_out_skips_too() {
+    let y = "jobs:\n  - name: a\n    run: x\n    timeout: 1s\n  - name: b\n    needs: [a]\n    run: x\n";
+    let mut r = Run::new(y, &[]);
+    r.start();
+    let a = r.ended(0, 1, None, true);
+    assert!(notices(&a).contains("job 'a': timed out after 1s"), "{a:?}");
+    assert_eq!(r.status(0), Status::TimedOut);
+    assert_eq!(r.reason(1), "skipped: needs 'a', which timed out");
+}
+
+// ---------------------------------------------------------------- retries
+
+const FLAKY: &str = "jobs:\n  - name: flaky\n    run: x\n    retries: 2\n    retry_delay: 10s\n  - name: other\n    run: x\n";
+
+#[test]
+fn a_failed_attempt_is_retried_after_its_delay_and_frees_its_slot() {
+    let mut r = Run::new(FLAKY, &["-j", "1"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    let a = r.exit(0, 1, 1);
+    assert!(a.contains(&Action::Show {
+        job: 0,
+        note: Some("attempt 1/3 failed, exit 1".into()),
+        last: false
+    }));
+    // The waiting retry does not hold the slot.
+    assert_eq!(starts(&a), [(1, 1, 1)]);
+    r.exit(1, 1, 0);
+    assert_eq!(r.s.wake_at(), Some(r.t0 + Duration::from_secs(10)));
+    assert!(starts(&r.at(9.9)).is_empty());
+    assert_eq!(starts(&r.at(10.0)), [(0, 1, 2)]);
+    r.exit(0, 2, 0);
+    assert!(r.s.done());
+    let res = &r.s.results()[0];
+    assert_eq!(
+        (res.status, res.attempts, res.earlier.len()),
+        (Status::Success, 2, 1)
+    );
+}
+
+#[test]
+fn retries_stop_at_the_last_attempt_and_the_last_result_counts() {
+    let mut r = Run::new(FLAKY, &["-j", "2"]);
+    r.start();
+    r.exit(1, 1, 0);
+    for attempt in 1..=2 {
+        r.exit(0, attempt, 1);
+        r.at(10.0 * f64::from(attempt));
+    }
+    let last = r.exit(0, 3, 4);
+    assert!(last.contains(&Action::Show {
+        job: 0,
+        note: Some("failed, exit 4".into()),
+        last: true
+    }));
+    assert!(r.s.done());
+    assert_eq!(r.s.results()[0].attempts, 3);
+}
+
+#[test]
+fn retry_on_exit_retries_only_those_codes() {
+    let y = "jobs:\n  - name: f\n    run: x\n    retries: 3\n    retry_on_exit: [75]\n";
+    let mut r = Run::new(y, &[]);
+    r.start();
+    // No delay: the retry starts at once.
+    assert_eq!(starts(&r.exit(0, 1, 75)), [(0, 1, 2)]);
+    r.exit(0, 2, 1);
+    assert!(r.s.done(), "exit 1 was retried");
+    assert_eq!(r.status(0), Status::Failed);
+}
+
+#[test]
+fn in_sync_mode_the_next_job_waits_for_the_retries_of_the_one_before() {
+    let mut r = Run::new(&format!("mode: sync\n{FLAKY}"), &[]);
+    r.start();
+    assert!(starts(&r.exit(0, 1, 1)).is_empty());
+    assert_eq!(starts(&r.at(10.0)), [(0, 1, 2)]);
+    assert_eq!(starts(&r.exit(0, 2, 0)), [(1, 1, 1)]);
+}
+
+#[test]
+fn fail_fast_cancels_waiting_retries_and_says_so() {
+    let y = "jobs:\n  - name: flaky\n    run: x\n    retries: 3\n    retry_delay: 5s\n  - name: boom\n    run: x\n  - name: later\n    run: x\n  - name: last\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "2", "--fail-fast"]);
+    r.start();
+    // flaky's slot goes to `later` while flaky waits for its retry.
+    assert_eq!(starts(&r.exit(0, 1, 1)), [(2, 1, 1)]);
+    let b = r.exit(1, 1, 2);
+    assert!(starts(&b).is_empty(), "a job started after --fail-fast");
+    r.exit(2, 1, 0);
+    assert!(r.s.done());
+    assert!(starts(&r.at(5.0)).is_empty(), "a cancelled retry started");
+    assert_eq!(r.status(0), Status::Failed);
+    assert_eq!(
+        r.reason(0),
+        "its retries were cancelled after attempt 1/4: --fail-fast stopped the run"
+    );
+    assert_eq!(r.status(3), Status::NotRun);
+    assert_eq!(r.reason(3), "not started: --fail-fast stopped the run");
+}
+
+#[test]
+fn after_fail_fast_a_running_job_that_fails_is_not_retried() {
+    let y = "jobs:\n  - name: boom\n    run: x\n  - name: flaky\n    run: x\n    retries: 2\n";
+    let mut r = Run::new(y, &["-j", "2", "--fail-fast"]);
+    r.start();
+    r.exit(0, 1, 1);
+    let f = r.exit(1, 1, 1);
+    assert!(starts(&f).is_empty(), "retried after --fail-fast");
+    assert!(r.s.done());
+    assert_eq!(
+        (r.status(1), r.s.results()[1].attempts),
+        (Status::Failed, 1)
+    );
+}
+
+#[test]
+fn fail_fast_lets_running_jobs_finish() {
+    let mut r = Run::new(THREE, &["-j", "2", "--fail-fast"]);
+    r.start();
+    r.exit(0, 1, 1);
+    assert!(!r.s.done(), "b is still running");
+    r.exit(1, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(
+        [0, 1, 2].map(|j| r.status(j)),
+        [Status::Failed, Status::Success, Status::NotRun]
+    );
+}
+
+// ---------------------------------------------------------------- signals
+
+#[test]
+fn a_first_signal_stops_starting_forwards_it_and_kills_after_the_grace_period() {
+    let mut r = Run::new(THREE, &["-j", "2", "--grace", "3s"]);
+    r.start();
+    let s = r.signal(libc::SIGINT);
+    assert!(s.contains(&Action::SignalJobs(libc::SIGINT)) && s.contains(&Action::LimitHooks));
+    assert!(notices(&s).contains("sent SIGINT to 2 running jobs, SIGKILL in 3s"));
+    assert!(r.at(2.9).is_empty());
+    assert_eq!(r.at(3.0), [Action::SignalJobs(libc::SIGKILL)]);
+    r.ended(0, 1, None, false);
+    r.ended(1, 1, None, false);
+    assert!(r.s.done());
+    assert_eq!(r.status(0), Status::Interrupted);
+    assert_eq!(r.status(2), Status::NotRun);
+    assert_eq!(r.reason(2), "not started: interrupted by SIGINT");
+    assert_eq!(r.s.signal(), Some(libc::SIGINT));
+}
+
+#[test]
+fn no_sigkill_once_every_job_has_ended() {
+    let mut r = Run::new(THREE, &["-j", "2", "--grace", "3s"]);
+    r.start();
+    r.signal(libc::SIGINT);
+    r.ended(0, 1, None, false);
+    r.ended(1, 1, None, false);
+    assert_eq!(r.s.wake_at(), None);
+    assert!(r.at(3.0).is_empty());
+}
+
+#[test]
+fn an_interrupted_job_is_not_retried_and_its_hooks_still_run() {
+    let y = "jobs:\n  - name: a\n    run: x\n    retries: 5\n    on_failure: h\n";
+    let mut r = Run::new(y, &[]);
+    r.start();
+    r.signal(libc::SIGTERM);
+    let a = r.ended(0, 1, None, false);
+    assert_eq!(hooks_of(&a), [Some(0)]);
+    assert!(starts(&a).is_empty());
+    assert_eq!(r.status(0), Status::Interrupted);
+}
+
+#[test]
+fn a_signal_cancels_waiting_retries_with_the_reason() {
+    let mut r = Run::new(FLAKY, &["-j", "1"]);
+    r.start();
+    r.exit(0, 1, 1);
+    r.signal(libc::SIGHUP);
+    assert_eq!(
+        r.reason(0),
+        "its retries were cancelled after attempt 1/3: interrupted by SIGHUP"
+    );
+}
+
+#[test]
+fn a_second_signal_of_any_kind_kills_everything_and_runs_no_more_hooks() {
+    let y = "jobs:\n  - name: a\n    run: x\n    on_failure: h\n  - name: b\n    run: x\n    on_failure: h\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    r.start();
+    r.signal(libc::SIGINT);
+    let a = r.ended(0, 1, None, false);
+    assert_eq!(hooks_of(&a), [Some(0)]);
+    let k = r.signal(libc::SIGTERM);
+    assert!(k.contains(&Action::SignalJobs(libc::SIGKILL)) && k.contains(&Action::KillHooks));
+    assert!(notices(&k).contains("a second signal"));
+    // The hook queued before does not hold the run; b's hooks never run.
+    assert!(hooks_of(&r.ended(1, 1, None, false)).is_empty());
+    assert!(r.s.done());
+    assert!(r.s.run_level_hooks(2).is_empty());
+    assert_eq!(
+        r.s.signal(),
+        Some(libc::SIGINT),
+        "the first signal gives the exit code"
+    );
+}
+
+#[test]
+fn a_first_signal_while_only_hooks_run_kills_nothing() {
+    let y = "jobs:\n  - name: a\n    run: x\n    on_complete: h\n";
+    let mut r = Run::new(y, &[]);
+    r.start();
+    r.exit(0, 1, 0);
+    let s = r.signal(libc::SIGINT);
+    assert!(notices(&s).contains("no job is running; each hook still to run gets at most"));
+    assert!(!notices(&s).contains("second"));
+    assert!(s.contains(&Action::LimitHooks));
+    assert_eq!(r.s.wake_at(), None, "a SIGKILL was scheduled");
+    r.hook_ended(Some(0), None);
+    assert!(r.s.done());
+}
+
+#[test]
+fn a_failed_hook_is_recorded_and_annotated() {
+    let y = "jobs:\n  - name: a\n    run: x\n    on_complete: h\n";
+    let mut r = Run::new(y, &[]);
+    r.start();
+    r.exit(0, 1, 0);
+    let h = r.hook_ended(Some(0), Some("exit 3"));
+    assert!(notices(&h).contains("hook on_complete of 'a' failed: exit 3"));
+    assert!(h.iter().any(|a| matches!(a, Action::HookFailed { .. })));
+    assert_eq!(r.s.hook_failures().len(), 1);
+    assert_eq!(
+        r.status(0),
+        Status::Success,
+        "a hook never changes its job's status"
+    );
+}
+
+// ---------------------------------------------------------------- resume
+
+#[test]
+fn resumed_jobs_are_not_run_and_their_dependents_are() {
+    let y = "jobs:\n  - name: a\n    run: x\n  - name: b\n    needs: [a]\n    run: x\n";
+    let mut r = Run::resumed(y, &[], vec![0]);
+    let s = r.start();
+    assert_eq!(s[0], Action::Resumed { job: 0 });
+    assert_eq!(starts(&s), [(1, 1, 1)]);
+}
+
+#[test]
+fn every_resumed_job_is_announced_so_kept_order_output_never_waits_for_it() {
+    // The --keep-order bug: the terminal waited forever for a skipped job's block.
+    let mut r = Run::resumed(THREE, &["-j", "1", "--keep-order"], vec![0, 1]);
+    let s = r.start();
+    assert_eq!(
+        s.iter()
+            .filter(|a| matches!(a, Action::Resumed { .. }))
+            .count(),
+        2
+    );
+    assert_eq!(starts(&s), [(2, 1, 1)]);
+}
+
+#[test]
+fn a_job_never_run_here_is_never_a_success() {
+    // The --resume-failed bug: jobs not run (not-run, skipped last time) came out
+    // `success`. Whatever the core did not run and was not told is done, is not success.
+    let y = "concurrency: 1\njobs:\n  - name: a\n    run: x\n  - name: b\n    run: x\n  - name: c\n    run: x\n  - name: d\n    needs: [b]\n    run: x\n";
+    let mut r = Run::resumed(y, &["--fail-fast"], vec![0]);
+    r.start();
+    r.exit(1, 1, 1);
+    assert!(r.s.done());
+    let res = r.s.results();
+    assert_eq!(res[0].status, Status::Success);
+    for j in [2, 3] {
+        assert_ne!(res[j].status, Status::Success, "job {j}");
+        assert_eq!(res[j].attempts, 0);
+    }
+}
+
+#[test]
+fn a_retried_jobs_result_spans_every_attempt() {
+    let mut r = Run::new(FLAKY, &["-j", "2"]);
+    r.start();
+    r.exit(0, 1, 1);
+    r.at(10.0);
+    r.exit(0, 2, 0);
+    let res = &r.s.results()[0];
+    assert_eq!(res.earlier.len(), 1);
+    assert_eq!(res.earlier[0].status, Status::Failed);
+    assert_eq!(res.started(), Some(res.earlier[0].finished.started));
+}
+
+#[test]
+fn run_level_hooks_are_queued_and_waited_for() {
+    let mut r = Run::new("jobs: [x]", &[]);
+    r.start();
+    r.exit(0, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(hooks_of(&r.s.run_level_hooks(2)), [None]);
+    assert!(!r.s.hooks_done());
+    r.hook_ended(None, None);
+    r.hook_ended(None, None);
+    assert!(r.s.hooks_done());
+}
