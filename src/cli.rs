@@ -1,4 +1,4 @@
-//! The command line, as clap sees it. Raw values only: `plan.rs` combines them with the
+//! The command line, as clap sees it. Raw values only: `plan` combines them with the
 //! jobfile and decides what they mean.
 
 use std::num::NonZeroUsize;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::jobfile::Mode;
+use crate::modes::{ExecutorKind, MAX_POOL, Mode, OutputMode, Progress};
 
 /// Run the shell commands of a YAML jobfile in a fixed-size process pool.
 ///
@@ -120,46 +120,6 @@ pub struct Cli {
     pub check: bool,
 }
 
-/// `--executor`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ExecutorKind {
-    Local,
-    Slurm,
-}
-
-/// `--progress`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Progress {
-    Auto,
-    Always,
-    Never,
-}
-
-/// `--output`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputMode {
-    /// Each job's output as one block, headed by its name, when the job ends.
-    Group,
-    /// Lines as they come, prefixed with `[name] `; lines are never torn.
-    Line,
-    /// Passed straight through to prun's stdout and stderr.
-    Stream,
-    /// Discarded.
-    None,
-}
-
-impl OutputMode {
-    /// The name as written on the command line.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            OutputMode::Group => "group",
-            OutputMode::Line => "line",
-            OutputMode::Stream => "stream",
-            OutputMode::None => "none",
-        }
-    }
-}
-
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("'{s}' is not a duration ({e}); write it like 10s, 500ms or 1m"))
@@ -168,9 +128,9 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
     match s.trim().parse::<usize>() {
         Ok(0) => Err("the pool needs at least 1 slot; use -j 1 or more".into()),
-        Ok(n) if n > crate::plan::MAX_POOL => Err(format!(
+        Ok(n) if n > MAX_POOL => Err(format!(
             "{n} is more than prun's limit of {} slots",
-            crate::plan::MAX_POOL
+            MAX_POOL
         )),
         Ok(n) => Ok(NonZeroUsize::new(n).expect("checked above")),
         Err(_) => Err(format!("'{s}' is not a whole number; use e.g. -j 4")),

@@ -12,6 +12,38 @@ pub(crate) struct Source {
     pub(crate) text: String,
 }
 
+/// Where a value was written: 1-based line and column (0, 0 when unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Pos {
+    line: u32,
+    column: u32,
+}
+
+impl Pos {
+    pub(crate) const UNKNOWN: Pos = Pos { line: 0, column: 0 };
+
+    pub(crate) fn line(self) -> u32 {
+        self.line
+    }
+
+    pub(crate) fn column(self) -> u32 {
+        self.column
+    }
+}
+
+impl From<serde_saphyr::Location> for Pos {
+    fn from(l: serde_saphyr::Location) -> Pos {
+        if l == serde_saphyr::Location::UNKNOWN {
+            Pos::UNKNOWN
+        } else {
+            Pos {
+                line: l.line() as u32,
+                column: l.column() as u32,
+            }
+        }
+    }
+}
+
 /// One rendered-ready error about the jobfile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -48,6 +80,12 @@ impl Diagnostic {
             message: message.into(),
             help: None,
         }
+    }
+
+    /// An error at `pos` in `src` (about the whole file when `pos` is unknown).
+    pub(crate) fn at(src: &Source, pos: Pos, message: impl Into<String>) -> Self {
+        let at = (pos != Pos::UNKNOWN).then(|| (pos.line() as usize, pos.column() as usize));
+        Diagnostic::new(src, at, message)
     }
 
     /// An error about a file that could not be read at all.

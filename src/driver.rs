@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Instant, SystemTime};
 
-use crate::cli::OutputMode;
 use crate::error::Error;
 use crate::event::{self, Event};
 use crate::executor::cgroup::{self, RunCgroup};
@@ -19,14 +18,13 @@ use crate::executor::local;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{StopClock, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
-use crate::jobfile::Mode;
 use crate::keeper::Keeper;
 use crate::outcome::JobResult;
-use crate::plan::Plan;
+use crate::plan::{Mode, OutputMode, Plan};
 use crate::pool::{self, Attempt, DirectStream, Pool, RunContext};
 use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;
-use crate::report::terminal::{Terminal, TerminalOptions};
+use crate::report::terminal::Terminal;
 use crate::report::{AttemptRecord, RunSummary, console, json};
 use crate::schedule::{self, Action, Schedule};
 use crate::signals;
@@ -78,7 +76,7 @@ pub(crate) fn run(
         run_id: Arc::from(run_id.as_str()),
         keeper,
         keep_tail: plan.junit.is_some(),
-        stream_group: !plan.keep_order && !plan.quiet,
+        stream_group: !plan.output.keep_order && !plan.output.quiet,
         env_base: EnvBase::capture(),
         groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
         stop_signal: AtomicI32::new(0),
@@ -89,22 +87,13 @@ pub(crate) fn run(
     });
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
-        capture: pool::capture_for(plan.output, false),
+        capture: pool::capture_for(plan.output.mode, false),
         grace: plan.grace,
         ctx: Arc::clone(&ctx),
     };
     let names: Arc<[Arc<str>]> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
     let mut d = Driver {
-        terminal: Terminal::new(
-            TerminalOptions {
-                mode: plan.output,
-                keep_order: plan.keep_order,
-                quiet: plan.quiet,
-                github: plan.github,
-                progress: plan.progress,
-            },
-            names.clone(),
-        ),
+        terminal: Terminal::new(plan.output, names.clone()),
         core: Schedule::new(Arc::clone(&plan), workers, prior),
         hooks: HookRunner::new(hook_shell, tx.clone()),
         attempts: Vec::new(),
@@ -117,7 +106,9 @@ pub(crate) fn run(
             }
         ],
         lost: Vec::new(),
-        direct_streams: plan.output == OutputMode::Group && ctx.stream_group && !plan.progress,
+        direct_streams: plan.output.mode == OutputMode::Group
+            && ctx.stream_group
+            && !plan.output.progress,
         passed_on: HashMap::new(),
         running: 0,
         ctx,

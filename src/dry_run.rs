@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::jobfile::Mode;
+use crate::plan::Mode;
 use crate::plan::Plan;
 
 /// `containment` says how jobs' processes are kept together (`executor::cgroup`).
@@ -21,8 +21,8 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
             "async"
         },
         if slots == 1 { "" } else { "s" },
-        plan.output.name(),
-        if plan.keep_order {
+        plan.output.mode.name(),
+        if plan.output.keep_order {
             ", in jobfile order"
         } else {
             ""

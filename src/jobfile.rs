@@ -11,39 +11,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
-use crate::diagnostic::{Diagnostic, Source};
-
-/// Where a value was written: 1-based line and column (0, 0 when unknown).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Pos {
-    line: u32,
-    column: u32,
-}
-
-impl Pos {
-    pub(crate) const UNKNOWN: Pos = Pos { line: 0, column: 0 };
-
-    pub(crate) fn line(self) -> u32 {
-        self.line
-    }
-
-    pub(crate) fn column(self) -> u32 {
-        self.column
-    }
-}
-
-impl From<Location> for Pos {
-    fn from(l: Location) -> Pos {
-        if l == Location::UNKNOWN {
-            Pos::UNKNOWN
-        } else {
-            Pos {
-                line: l.line() as u32,
-                column: l.column() as u32,
-            }
-        }
-    }
-}
+use crate::diagnostic::{Diagnostic, Pos, Source};
+pub(crate) use crate::modes::Mode;
 
 /// A value with the place in the jobfile it came from. serde-saphyr's `Spanned` keeps two
 /// full locations (about 70 bytes per value); a jobfile of 100,000 jobs holds a few
@@ -92,16 +61,6 @@ pub(crate) struct Jobfile {
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 
-/// `mode: sync | async`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// One job at a time, in file order; a job's hooks finish before the next job starts.
-    Sync,
-    /// Up to N jobs at once, started in file order.
-    Async,
-}
-
 /// An environment map. Values are passed to the job exactly as written (see `Scalar`).
 pub(crate) type Env = BTreeMap<String, Scalar>;
 
@@ -130,6 +89,30 @@ impl<'de> Deserialize<'de> for Scalar {
         // A string target makes serde-saphyr hand over the scalar's text instead of
         // inferring a type from it (with `null_as_string`, also for `~` and empty).
         d.deserialize_string(V)
+    }
+}
+
+/// A matrix as written, keys in their written order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Matrix(pub(crate) Vec<(String, Vec<Scalar>)>);
+
+impl<'de> Deserialize<'de> for Matrix {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Matrix;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of lists, e.g. `matrix: {os: [linux, mac], version: [1, 2]}`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matrix, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Vec<Scalar>>()? {
+                    entries.push((k, v));
+                }
+                Ok(Matrix(entries))
+            }
+        }
+        d.deserialize_map(V)
     }
 }
 
@@ -166,7 +149,7 @@ pub(crate) struct JobKeys {
     pub(crate) backoff: Option<Sp<String>>,
     pub(crate) retry_on_exit: Option<Sp<Vec<i64>>>,
     pub(crate) needs: Option<Sp<Vec<Sp<String>>>>,
-    pub(crate) matrix: Option<Sp<crate::matrix::Matrix>>,
+    pub(crate) matrix: Option<Sp<Matrix>>,
     pub(crate) tags: Option<Sp<Vec<String>>>,
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) slurm: Option<Sp<Box<crate::executor::slurm::SlurmOptions>>>,
@@ -222,7 +205,7 @@ job_fields! {
     backoff: String => Backoff,
     retry_on_exit: Vec<i64> => RetryOnExit,
     needs: Vec<Sp<String>> => Needs,
-    matrix: crate::matrix::Matrix => Matrix,
+    matrix: Matrix => Matrix,
     tags: Vec<String> => Tags,
     executor: String => Executor,
     slurm: Box<crate::executor::slurm::SlurmOptions> => Slurm,

@@ -15,17 +15,14 @@ mod hooks;
 mod jobfile;
 mod keeper;
 mod lock;
-mod matrix;
+mod modes;
 mod names;
-mod needs;
 mod outcome;
 mod plan;
 mod pool;
 mod report;
 mod resume;
-mod retry;
 mod schedule;
-mod select;
 mod signals;
 mod source;
 
@@ -102,7 +99,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let plan = std::sync::Arc::new(plan);
     let summary = driver::run(std::sync::Arc::clone(&plan), new_run_id(), prior, joblog)?;
     let unwritten = report::write_files(&plan, &src.name, &summary);
-    if !(plan.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
+    if !(plan.output.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary));
     }
     for e in &unwritten {

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::mpsc::SyncSender as Sender;
 
-use crate::cli::OutputMode;
 use crate::event::{Ended, Event};
 use crate::executor::cgroup::RunCgroup;
 use crate::executor::simple::simple_words;
@@ -15,7 +14,7 @@ use crate::executor::spawn::EnvBase;
 use crate::executor::{Capture, Finished, Request, StopClock, local};
 use crate::files::{self, InPlace};
 use crate::keeper::Keeper;
-use crate::plan::{JobSpec, Plan};
+use crate::plan::{JobSpec, OutputMode, Plan};
 use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;
 use crate::report::{AttemptRecord, Status};
@@ -177,7 +176,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         env_base: &ctx.env_base,
         env: &env,
         workdir: &spec.workdir,
-        capture: capture_for(plan.output, plan.log_dir.is_some()),
+        capture: capture_for(plan.output.mode, plan.log_dir.is_some()),
         stdin: None,
         timeout: spec.opts.timeout,
         grace: plan.grace,
@@ -193,7 +192,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
     };
     let mut sink = Sink {
         job: a.job,
-        mode: plan.output,
+        mode: plan.output.mode,
         spool: Spool::new(),
         may_stream: ctx.stream_group,
         streaming: false,

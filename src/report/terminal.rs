@@ -19,7 +19,7 @@ use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 use std::sync::Arc;
 
-use crate::cli::OutputMode;
+use crate::plan::{OutputMode, OutputPolicy};
 use crate::report::console;
 use crate::report::progress::ProgressView;
 use crate::report::spool::Spool;
@@ -27,18 +27,8 @@ use crate::report::spool::Spool;
 /// A line longer than this is printed in pieces (line mode), to bound memory.
 const MAX_LINE: usize = 1 << 20;
 
-/// How the terminal behaves, settled by the plan.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TerminalOptions {
-    pub(crate) mode: OutputMode,
-    pub(crate) keep_order: bool,
-    pub(crate) quiet: bool,
-    pub(crate) github: bool,
-    pub(crate) progress: bool,
-}
-
 pub(crate) struct Terminal {
-    opts: TerminalOptions,
+    opts: OutputPolicy,
     names: Arc<[Arc<str>]>,
     /// Output held back, by job: for `--keep-order`, and in group mode while another
     /// block owns stdout. Only jobs with something held have an entry.
@@ -69,7 +59,7 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    pub(crate) fn new(opts: TerminalOptions, names: Arc<[Arc<str>]>) -> Self {
+    pub(crate) fn new(opts: OutputPolicy, names: Arc<[Arc<str>]>) -> Self {
         let n = names.len();
         Terminal {
             opts,

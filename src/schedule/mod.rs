@@ -18,9 +18,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::executor::{self, Finished, signal_name};
-use crate::jobfile::Mode;
 use crate::outcome::{EarlierAttempt, HookFailure, JobResult, Status};
-use crate::plan::Plan;
+use crate::plan::{Mode, Plan};
 
 /// Something that happened, as the driver saw it.
 #[derive(Debug)]

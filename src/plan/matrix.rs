@@ -3,40 +3,11 @@
 //! never pasted into the command text, so values need no quoting. In the name a value is
 //! shown escaped (`names::escape_value`); the variable gets it exactly as written.
 
-use std::fmt;
-
-use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
-
 use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{Scalar, Sp};
+use crate::jobfile::{Matrix, Sp};
 
 /// At most this many jobs from one matrix, to catch a runaway product.
 const MAX_COMBINATIONS: usize = 10_000;
-
-/// A matrix as written, keys in their written order.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Matrix(pub(crate) Vec<(String, Vec<Scalar>)>);
-
-impl<'de> Deserialize<'de> for Matrix {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Matrix;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a map of lists, e.g. `matrix: {os: [linux, mac], version: [1, 2]}`")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matrix, A::Error> {
-                let mut entries = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Vec<Scalar>>()? {
-                    entries.push((k, v));
-                }
-                Ok(Matrix(entries))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
 
 /// One combination: the name suffix (`[os=linux,v=1]`) and the variables.
 pub(crate) struct Combination {
@@ -46,8 +17,7 @@ pub(crate) struct Combination {
 
 /// Every combination of `m`, first key varying slowest; checks the matrix first.
 pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Vec<Combination>, Diagnostic> {
-    let at = Some((m.referenced.line() as usize, m.referenced.column() as usize));
-    let fail = |msg: String, help: &str| Err(Diagnostic::new(src, at, msg).help(help));
+    let fail = |msg: String, help: &str| Err(Diagnostic::at(src, m.referenced, msg).help(help));
     if m.value.0.is_empty() {
         return fail(
             "`matrix` is empty".into(),

@@ -140,8 +140,7 @@ fn find_cycle(needs: &[Vec<usize>]) -> Option<Vec<usize>> {
 }
 
 fn at(src: &Source, s: &Sp<String>, msg: String) -> Diagnostic {
-    let l = s.referenced;
-    Diagnostic::new(src, Some((l.line() as usize, l.column() as usize)), msg)
+    Diagnostic::at(src, s.referenced, msg)
 }
 
 #[cfg(test)]

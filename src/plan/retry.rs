@@ -133,8 +133,7 @@ fn exit_codes(src: &Source, codes: &Sp<Vec<i64>>) -> Result<Vec<i32>, Diagnostic
 }
 
 fn diag<T>(src: &Source, at: &Sp<T>, msg: String) -> Diagnostic {
-    let loc = at.referenced;
-    Diagnostic::new(src, Some((loc.line() as usize, loc.column() as usize)), msg)
+    Diagnostic::at(src, at.referenced, msg)
 }
 
 #[cfg(test)]

@@ -1,0 +1,214 @@
+//! Building each job of the jobfile: its keys over `defaults:` over the run's, checked,
+//! into a `JobSpec` that shares what it has in common with its neighbours.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::retry::RetryPolicy;
+use super::{Hooks, JobOptions, JobSpec, needs::RawNeeds, validate};
+use crate::diagnostic::{Diagnostic, Pos, Source};
+use crate::executor::slurm::SlurmOptions;
+use crate::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
+
+/// The last environment, workdir and options handed out while jobs are built: the next
+/// job with equal ones shares them instead of holding a copy.
+#[derive(Default)]
+pub(super) struct Shared {
+    env: Option<Arc<[(String, String)]>>,
+    workdir: Option<Arc<Path>>,
+    opts: Option<Arc<JobOptions>>,
+}
+
+impl Shared {
+    pub(super) fn env(&mut self, env: Vec<(String, String)>) -> Arc<[(String, String)]> {
+        share(&mut self.env, env, |v| v.into())
+    }
+
+    pub(super) fn workdir(&mut self, dir: PathBuf) -> Arc<Path> {
+        share(&mut self.workdir, dir, |d| d.into())
+    }
+
+    pub(super) fn opts(&mut self, opts: JobOptions) -> Arc<JobOptions> {
+        share(&mut self.opts, opts, Arc::new)
+    }
+}
+
+/// `last` again if it equals `value`, else `value` made shared (and remembered).
+fn share<T: ?Sized + PartialEq, V: std::borrow::Borrow<T>>(
+    last: &mut Option<Arc<T>>,
+    value: V,
+    make: impl FnOnce(V) -> Arc<T>,
+) -> Arc<T> {
+    match last {
+        Some(l) if **l == *value.borrow() => Arc::clone(l),
+        _ => Arc::clone(last.insert(make(value))),
+    }
+}
+
+/// A job as resolved from its entry, with what can only be settled once every job is
+/// known: its `needs` by name, and its matrix to expand.
+pub(super) type WrittenJob = (JobSpec, Option<RawNeeds>, Option<Sp<Matrix>>);
+
+/// What every job is resolved against.
+pub(super) struct JobContext<'a> {
+    pub(super) src: &'a Source,
+    pub(super) defaults: &'a JobKeys,
+    pub(super) env: &'a [(String, String)],
+    pub(super) workdir: &'a Path,
+    pub(super) hook_timeout: Duration,
+}
+
+impl JobContext<'_> {
+    pub(super) fn job(
+        &self,
+        index: usize,
+        entry: Sp<JobEntry>,
+        seen: &mut HashMap<Arc<str>, Pos>,
+        shared: &mut Shared,
+    ) -> Result<WrittenJob, Diagnostic> {
+        let here = entry.referenced;
+        let keys = match entry.value {
+            JobEntry::Bare(run) => JobKeys {
+                run: Some(Sp::new(Scalar(run), here)),
+                ..JobKeys::default()
+            },
+            JobEntry::Full(fields) => JobKeys::from_fields(fields),
+        };
+        let name: Arc<str> = match &keys.name {
+            Some(n) => {
+                validate::check_name(self.src, n)?;
+                n.value.as_str().into()
+            }
+            None => format!("job-{index}").into(),
+        };
+        let name_loc = keys.name.as_ref().map_or(here, |n| n.referenced);
+        if let Some(first) = seen.insert(Arc::clone(&name), name_loc) {
+            return Err(
+                Diagnostic::at(self.src, name_loc, format!("duplicate job name '{name}'")).help(
+                    format!(
+                        "job names must be unique; the first '{name}' is on line {}{}",
+                        first.line(),
+                        if keys.name.is_none() {
+                            " (a job without `name:` is called job-<its position>)"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+            );
+        }
+        let slurm = self.slurm(&keys);
+        let executor = match keys.executor.as_ref().or(self.defaults.executor.as_ref()) {
+            Some(e) => Some(validate::executor_kind(self.src, e)?),
+            None => None,
+        };
+        let timeout = self.timeout(&keys)?;
+        if let Some(h) = &keys.hook_timeout {
+            validate::check_hook_timeout(self.src, h)?;
+        }
+        let retry = RetryPolicy::resolve(self.src, &keys, self.defaults)?;
+        let run = match keys.run {
+            Some(r) if r.value.0.contains('\0') => {
+                return Err(Diagnostic::at(
+                    self.src,
+                    r.referenced,
+                    format!("job '{name}' has a NUL character in `run:`"),
+                )
+                .help("a command cannot contain NUL; remove the \\0 escape"));
+            }
+            Some(r) if !r.value.0.trim().is_empty() => r.value.0.into_boxed_str(),
+            Some(r) => {
+                return Err(Diagnostic::at(
+                    self.src,
+                    r.referenced,
+                    format!("job '{name}' has an empty `run:`"),
+                )
+                .help("give the shell command to run, e.g. `run: echo hello`"));
+            }
+            None => {
+                return Err(Diagnostic::at(
+                    self.src,
+                    here,
+                    format!("job '{name}' has no `run:` key"),
+                )
+                .help("add the shell command to run, e.g. `run: echo hello`"));
+            }
+        };
+        let d = self.defaults;
+        let mut env = self.env.to_vec();
+        env.extend(validate::env_pairs(self.src, d.env.as_ref())?);
+        env.extend(validate::env_pairs(self.src, keys.env.as_ref())?);
+        let workdir = match keys.workdir.as_ref().or(d.workdir.as_ref()) {
+            Some(w) => self.workdir.join(&w.value),
+            None => self.workdir.to_path_buf(),
+        };
+        let pick = |job: &Option<Sp<Scalar>>, def: &Option<Sp<Scalar>>| {
+            job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
+        };
+        let needs = keys.needs.map(|n| n.value);
+        let opts = JobOptions {
+            matrix: Vec::new(),
+            srun: None,
+            slurm,
+            executor,
+            tags: keys
+                .tags
+                .or(self.defaults.tags.clone())
+                .map(|t| t.value)
+                .unwrap_or_default(),
+            hooks: Hooks {
+                on_success: pick(&keys.on_success, &d.on_success),
+                on_failure: pick(&keys.on_failure, &d.on_failure),
+                on_complete: pick(&keys.on_complete, &d.on_complete),
+            },
+            timeout,
+            retry,
+            hook_timeout: keys
+                .hook_timeout
+                .as_ref()
+                .or(d.hook_timeout.as_ref())
+                .map_or(self.hook_timeout, |h| h.value.0),
+        };
+        let spec = JobSpec {
+            index,
+            base: Arc::clone(&name),
+            name,
+            run,
+            env: shared.env(env),
+            workdir: shared.workdir(workdir),
+            direct: false,
+            needs: Vec::new(),
+            opts: shared.opts(opts),
+        };
+        Ok((spec, needs, keys.matrix))
+    }
+}
+
+impl JobContext<'_> {
+    /// The job's `slurm:` options over the defaults'.
+    fn slurm(&self, keys: &JobKeys) -> Option<SlurmOptions> {
+        let d = self.defaults.slurm.as_ref().map(|s| (*s.value).clone());
+        match (keys.slurm.as_ref().map(|s| (*s.value).clone()), d) {
+            (Some(j), Some(d)) => Some(j.or(&d)),
+            (j, d) => j.or(d),
+        }
+    }
+
+    /// The job's `timeout`, or the default's; zero is refused.
+    fn timeout(&self, keys: &JobKeys) -> Result<Option<Duration>, Diagnostic> {
+        let Some(t) = keys.timeout.as_ref().or(self.defaults.timeout.as_ref()) else {
+            return Ok(None);
+        };
+        if t.value.0.is_zero() {
+            return Err(Diagnostic::at(
+                self.src,
+                t.referenced,
+                "a timeout of 0 would stop the job at once",
+            )
+            .help("give a duration like 30s or 2h, or remove `timeout:` for no limit"));
+        }
+        Ok(Some(t.value.0))
+    }
+}

@@ -1,0 +1,348 @@
+//! The plan: the command line and the raw jobfile become one validated `Plan`, with
+//! defaults filled in, names checked, the DAG resolved and the output policy settled.
+//! The rest of prun sees only the plan. Facts about the world (the CPU count, whether
+//! stderr is a terminal, CI) come in as parameters, so every decision here is
+//! unit-testable. The pieces, in the order `Plan::resolve` uses them:
+//!
+//! - `validate`: single values (version, names, env, shell, workdir, defaults);
+//! - `output`: the output policy;
+//! - `jobs`: each job built from its keys over `defaults:`; `retry` its retry policy;
+//! - `matrix`: a job's matrix expanded into one job per combination;
+//! - `needs`: `needs:` resolved to jobs, cycles refused;
+//! - `select`: `--tag` / `--job`.
+
+mod jobs;
+mod matrix;
+mod needs;
+pub(crate) mod output;
+pub(crate) mod retry;
+mod select;
+mod validate;
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::cli::Cli;
+use crate::diagnostic::{Diagnostic, Pos, Source};
+use crate::executor::simple::simple_words;
+use crate::executor::slurm::{self, SlurmOptions};
+use crate::jobfile::{Jobfile, Sp};
+pub(crate) use crate::modes::{ExecutorKind, MAX_POOL, Mode, OutputMode};
+pub(crate) use output::OutputPolicy;
+use retry::RetryPolicy;
+
+/// Default for `hook_timeout`.
+const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
+/// Default for `--grace` / `grace:`.
+pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// The three hooks of a job or of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Hooks {
+    pub(crate) on_success: Option<String>,
+    pub(crate) on_failure: Option<String>,
+    pub(crate) on_complete: Option<String>,
+}
+
+impl Hooks {
+    /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
+    pub(crate) fn for_outcome(&self, success: bool) -> Vec<(&'static str, &str)> {
+        let first = if success {
+            ("on_success", self.on_success.as_deref())
+        } else {
+            ("on_failure", self.on_failure.as_deref())
+        };
+        [first, ("on_complete", self.on_complete.as_deref())]
+            .into_iter()
+            .filter_map(|(n, c)| c.map(|c| (n, c)))
+            .collect()
+    }
+}
+
+/// One job, ready to run. Kept small, since a jobfile may hold 100,000 of them: what
+/// jobs usually have in common (environment, workdir, options) sits behind an `Arc`
+/// shared by consecutive jobs that have the same (see `Shared`).
+#[derive(Debug, Clone)]
+pub(crate) struct JobSpec {
+    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
+    pub(crate) index: usize,
+    /// `base[key=value,...]` for a matrix job, else the name as written.
+    pub(crate) name: Arc<str>,
+    /// The name as written (without a matrix suffix); the same `Arc` as `name` otherwise.
+    pub(crate) base: Arc<str>,
+    pub(crate) run: Box<str>,
+    /// The run's `env`, then `defaults.env`, then the job's own, then its matrix values,
+    /// later keys winning.
+    pub(crate) env: Arc<[(String, String)]>,
+    pub(crate) workdir: Arc<Path>,
+    /// `run` is exec'd without a shell (a simple command, `executor::simple`).
+    pub(crate) direct: bool,
+    /// Jobs (indices) that must succeed before this one starts.
+    pub(crate) needs: Vec<usize>,
+    pub(crate) opts: Arc<JobOptions>,
+}
+
+/// A job's less common settings, shared between jobs that have the same.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct JobOptions {
+    /// A matrix job's values (also in `env`).
+    pub(crate) matrix: Vec<(String, String)>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) hooks: Hooks,
+    pub(crate) hook_timeout: Duration,
+    /// With the Slurm executor: the srun command line the job runs under.
+    pub(crate) srun: Option<Vec<String>>,
+    /// Its `slurm:` options (the job's over `defaults`'), used with the Slurm executor.
+    pub(crate) slurm: Option<SlurmOptions>,
+    /// Its own `executor:` (or the default's), if it chose one.
+    pub(crate) executor: Option<ExecutorKind>,
+    /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retry: RetryPolicy,
+}
+
+/// Everything the run needs, validated.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) mode: Mode,
+    pub(crate) concurrency: usize,
+    pub(crate) output: OutputPolicy,
+    pub(crate) fail_fast: bool,
+    pub(crate) shell: PathBuf,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) workdir: PathBuf,
+    pub(crate) hooks: Hooks,
+    pub(crate) hook_timeout: Duration,
+    pub(crate) grace: Duration,
+    /// The overlap lock to hold for the run, and how long to wait for it.
+    pub(crate) lock: Option<PathBuf>,
+    pub(crate) lock_wait: Option<Duration>,
+    pub(crate) log_dir: Option<PathBuf>,
+    pub(crate) joblog: Option<PathBuf>,
+    /// `--resume` / `--resume-failed`: jobs whose last joblog record is a success of
+    /// the same command are not run again.
+    pub(crate) resume: bool,
+    pub(crate) report: Option<PathBuf>,
+    pub(crate) junit: Option<PathBuf>,
+    pub(crate) timeline: Option<PathBuf>,
+    pub(crate) jobs: Vec<JobSpec>,
+}
+
+impl Plan {
+    /// How many slots the pool has: one in sync mode, else the concurrency.
+    pub(crate) fn slots(&self) -> usize {
+        match self.mode {
+            Mode::Sync => 1,
+            Mode::Async => self.concurrency,
+        }
+    }
+}
+
+/// What `resolve` needs to know about the world.
+pub(crate) struct Facts<'a> {
+    /// The number of CPUs, asked only when neither `-j` nor `concurrency:` says (it reads
+    /// cgroup files: time on every start).
+    pub(crate) cpus: fn() -> usize,
+    /// The directory relative paths in the jobfile start from (the jobfile's own).
+    pub(crate) base_dir: &'a Path,
+    /// `PATH`, to find a `shell:` given by name.
+    pub(crate) path_var: Option<&'a str>,
+    /// The current directory, for paths given on the command line.
+    pub(crate) cwd: &'a Path,
+    pub(crate) stderr_is_terminal: bool,
+    pub(crate) stdout_is_terminal: bool,
+    /// `CI` is set (to anything but `false`/`0`).
+    pub(crate) is_ci: bool,
+    /// `GITHUB_ACTIONS=true`.
+    pub(crate) github_actions: bool,
+}
+
+impl Plan {
+    /// Validates the jobfile against the command line and fills in every default.
+    pub(crate) fn resolve(
+        cli: &Cli,
+        jf: Jobfile,
+        src: &Source,
+        facts: &Facts<'_>,
+    ) -> Result<Plan, Diagnostic> {
+        validate::version(src, jf.version.as_ref())?;
+        let run_executor = match &jf.executor {
+            Some(e) => Some(validate::executor_kind(src, e)?),
+            None => None,
+        };
+        let mode = cli
+            .mode
+            .or(jf.mode.as_ref().map(|m| m.value))
+            .unwrap_or(Mode::Async);
+        let concurrency = concurrency(src, cli.jobs, jf.concurrency.as_ref())?;
+        let asked = output::Asked {
+            output: cli.output,
+            keep_order: cli.keep_order,
+            quiet: cli.quiet,
+            progress: cli.progress,
+        };
+        let output = output::resolve(asked, mode, facts)?;
+        let shell = validate::resolve_shell(src, jf.shell.as_ref(), facts)?;
+        let workdir = validate::workdir(src, jf.workdir.as_ref(), facts)?;
+        let env = validate::env_pairs(src, jf.env.as_ref())?;
+        let defaults = jf.defaults.map(|d| d.value).unwrap_or_default();
+        validate::check_defaults(src, &defaults)?;
+        for h in [&jf.hook_timeout, &defaults.hook_timeout]
+            .into_iter()
+            .flatten()
+        {
+            validate::check_hook_timeout(src, h)?;
+        }
+        let hook_timeout = jf.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
+        let ctx = jobs::JobContext {
+            src,
+            defaults: &defaults,
+            env: &env,
+            workdir: &workdir,
+            hook_timeout,
+        };
+        let jobs = build_jobs(&ctx, jf.jobs, mode)?;
+        let mut jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        let grace = cli
+            .grace
+            .or(jf.grace.as_ref().map(|g| g.value.0))
+            .unwrap_or(DEFAULT_GRACE);
+        for j in &mut jobs {
+            let kind = cli
+                .executor
+                .or(j.opts.executor)
+                .or(run_executor)
+                .unwrap_or(ExecutorKind::Local);
+            if kind == ExecutorKind::Slurm {
+                let opts = Arc::make_mut(&mut j.opts);
+                let slurm = opts.slurm.clone().unwrap_or_default();
+                opts.srun = Some(slurm::srun_args(&j.name, &slurm, opts.timeout, grace));
+            }
+        }
+        // Simple commands skip the shell, unless the jobfile chose one, or the job sets
+        // PATH (the shell would find the program on the job's PATH, prun on its own),
+        // or the job runs under srun.
+        if jf.shell.is_none() {
+            for j in &mut jobs {
+                if j.opts.srun.is_none() && !j.env.iter().any(|(k, _)| k == "PATH") {
+                    j.direct = simple_words(&j.run).is_some();
+                }
+            }
+        }
+        // By default one slot per CPU; a single job needs one slot whatever the CPUs.
+        let concurrency = concurrency.unwrap_or_else(|| {
+            if jobs.len() <= 1 {
+                1
+            } else {
+                (facts.cpus)().max(1)
+            }
+        });
+        Ok(Plan {
+            mode,
+            concurrency,
+            output,
+            fail_fast: cli.fail_fast,
+            shell,
+            env,
+            workdir,
+            hooks: Hooks {
+                on_success: jf.on_success.map(|s| s.value.0),
+                on_failure: jf.on_failure.map(|s| s.value.0),
+                on_complete: jf.on_complete.map(|s| s.value.0),
+            },
+            hook_timeout,
+            grace,
+            lock: cli
+                .lock
+                .clone()
+                .or(jf.lock.map(|l| facts.base_dir.join(l.value))),
+            lock_wait: cli.lock_wait,
+            log_dir: cli.log_dir.as_ref().map(|d| facts.cwd.join(d)),
+            joblog: cli.joblog.clone(),
+            resume: cli.resume || cli.resume_failed,
+            report: cli.report.clone(),
+            junit: cli.junit.clone(),
+            timeline: cli.timeline.clone(),
+            jobs,
+        })
+    }
+}
+
+/// `-j`, else `concurrency:` (1 to `MAX_POOL`); `None` leaves it to the CPU count.
+fn concurrency(
+    src: &Source,
+    flag: Option<NonZeroUsize>,
+    written: Option<&Sp<u64>>,
+) -> Result<Option<usize>, Diagnostic> {
+    match (flag, written) {
+        (Some(n), _) => Ok(Some(n.get())),
+        (None, Some(c)) if c.value == 0 => {
+            Err(
+                Diagnostic::at(src, c.referenced, "concurrency must be at least 1")
+                    .help("set `concurrency: 1` or more, or remove it to use the number of CPUs"),
+            )
+        }
+        (None, Some(c)) if c.value > MAX_POOL as u64 => Err(Diagnostic::at(
+            src,
+            c.referenced,
+            format!(
+                "concurrency {} is more than prun's limit of {MAX_POOL}",
+                c.value
+            ),
+        )
+        .help(format!("use at most {MAX_POOL}"))),
+        (None, Some(c)) => Ok(Some(c.value as usize)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Every job of `jobs:`, matrices expanded and needs resolved (in `mode`).
+fn build_jobs(
+    ctx: &jobs::JobContext<'_>,
+    written: Sp<Vec<Sp<crate::jobfile::JobEntry>>>,
+    mode: Mode,
+) -> Result<Vec<JobSpec>, Diagnostic> {
+    if written.value.is_empty() {
+        return Err(Diagnostic::at(
+            ctx.src,
+            written.referenced,
+            "`jobs` is empty: there is nothing to run",
+        )
+        .help("add at least one job, e.g.\n  jobs:\n    - echo hello"));
+    }
+    let mut jobs = Vec::with_capacity(written.value.len());
+    let mut raw_needs = Vec::with_capacity(written.value.len());
+    let mut seen: HashMap<Arc<str>, Pos> = HashMap::new();
+    let mut shared = jobs::Shared::default();
+    for (i, entry) in written.value.into_iter().enumerate() {
+        let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen, &mut shared)?;
+        let Some(m) = matrix else {
+            jobs.push(job);
+            raw_needs.push(needs);
+            continue;
+        };
+        for combo in matrix::expand(ctx.src, &m)? {
+            let mut j = job.clone();
+            j.name = format!("{}{}", job.name, combo.suffix).into();
+            j.env = job.env.iter().chain(&combo.env).cloned().collect();
+            Arc::make_mut(&mut j.opts).matrix = combo.env;
+            jobs.push(j);
+            raw_needs.push(needs.clone());
+        }
+    }
+    if raw_needs.iter().any(Option::is_some) {
+        let names: Vec<&str> = jobs.iter().map(|j| &*j.name).collect();
+        let bases: Vec<&str> = jobs.iter().map(|j| &*j.base).collect();
+        let resolved = needs::resolve(ctx.src, &names, &bases, &raw_needs)?;
+        if mode == Mode::Sync {
+            needs::check_sync_order(ctx.src, &names, &bases, &raw_needs, &resolved)?;
+        }
+        for (job, needs) in jobs.iter_mut().zip(resolved) {
+            job.needs = needs;
+        }
+    }
+    Ok(jobs)
+}

@@ -1,0 +1,178 @@
+//! Checks of single values of the jobfile, each refusing what cannot work with a
+//! located error and how to fix it: the version, names, environment variables, the shell,
+//! the workdir, executors, `defaults:` and hook timeouts.
+
+use std::path::{Path, PathBuf};
+
+use super::Facts;
+use crate::diagnostic::{Diagnostic, Pos, Source};
+use crate::jobfile::{Env, HumanDuration, JobKeys, Sp};
+use crate::modes::ExecutorKind;
+
+/// `version:` must be 1.
+pub(super) fn version(src: &Source, v: Option<&Sp<u64>>) -> Result<(), Diagnostic> {
+    match v {
+        Some(v) if v.value != 1 => Err(Diagnostic::at(
+            src,
+            v.referenced,
+            format!("unsupported version {}", v.value),
+        )
+        .help("this prun reads jobfile version 1; write `version: 1` or remove the key")),
+        _ => Ok(()),
+    }
+}
+
+/// `workdir:` (relative to the jobfile's directory) must be a directory.
+pub(super) fn workdir(
+    src: &Source,
+    w: Option<&Sp<String>>,
+    facts: &Facts<'_>,
+) -> Result<PathBuf, Diagnostic> {
+    let dir = match w {
+        Some(w) => facts.base_dir.join(&w.value),
+        None => facts.base_dir.to_path_buf(),
+    };
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let shown = w.map_or_else(|| dir.display().to_string(), |w| w.value.clone());
+    Err(Diagnostic::at(
+        src,
+        w.map_or(Pos::UNKNOWN, |w| w.referenced),
+        format!("workdir '{shown}' is not a directory"),
+    )
+    .help("create it, or fix `workdir:` (relative paths start at the jobfile's directory)"))
+}
+
+/// `executor: local | slurm`.
+pub(super) fn executor_kind(src: &Source, e: &Sp<String>) -> Result<ExecutorKind, Diagnostic> {
+    match e.value.as_str() {
+        "local" => Ok(ExecutorKind::Local),
+        "slurm" => Ok(ExecutorKind::Slurm),
+        other => Err(Diagnostic::at(src, e.referenced, format!("unknown executor '{other}'"))
+            .help("use `executor: local` (run jobs here, the default) or `executor: slurm` (as Slurm job steps)")),
+    }
+}
+
+/// An `env:` map as pairs, refusing names and values the OS cannot pass on.
+pub(super) fn env_pairs(
+    src: &Source,
+    env: Option<&Sp<Env>>,
+) -> Result<Vec<(String, String)>, Diagnostic> {
+    let Some(env) = env else {
+        return Ok(Vec::new());
+    };
+    let mut pairs = Vec::with_capacity(env.value.len());
+    for (k, v) in &env.value {
+        if k.is_empty() || k.contains(['=', '\0']) || v.0.contains('\0') {
+            return Err(Diagnostic::at(
+                src,
+                env.referenced,
+                format!("invalid environment variable {k:?}"),
+            )
+            .help("names must be non-empty, without '=' or NUL characters; values without NUL"));
+        }
+        pairs.push((k.clone(), v.0.clone()));
+    }
+    Ok(pairs)
+}
+
+/// `defaults:` may not set what must differ per job.
+pub(super) fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic> {
+    let per_job = [
+        ("name", d.name.as_ref().map(|s| s.referenced)),
+        ("run", d.run.as_ref().map(|s| s.referenced)),
+        ("needs", d.needs.as_ref().map(|s| s.referenced)),
+        ("matrix", d.matrix.as_ref().map(|s| s.referenced)),
+    ];
+    for (key, loc) in per_job {
+        if let Some(loc) = loc {
+            return Err(
+                Diagnostic::at(src, loc, format!("`{key}` cannot be a default"))
+                    .help(format!("set `{key}:` on each job instead")),
+            );
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn check_hook_timeout(src: &Source, h: &Sp<HumanDuration>) -> Result<(), Diagnostic> {
+    if h.value.0.is_zero() {
+        return Err(Diagnostic::at(
+            src,
+            h.referenced,
+            "a hook_timeout of 0 would stop every hook at once",
+        )
+        .help("give a duration like 30s or 5m (the default)"));
+    }
+    Ok(())
+}
+
+pub(super) fn check_name(src: &Source, name: &Sp<String>) -> Result<(), Diagnostic> {
+    let ok = !name.value.is_empty()
+        && name
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        return Ok(());
+    }
+    let suggestion: String = name
+        .value
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    Err(Diagnostic::at(
+        src,
+        name.referenced,
+        format!("invalid job name '{}'", name.value),
+    )
+    .help(format!(
+        "names may use only letters, digits, '.', '_' and '-' (they become file names); e.g. '{}'",
+        if suggestion.is_empty() {
+            "backup-db".to_owned()
+        } else {
+            suggestion
+        }
+    )))
+}
+
+/// Finds `shell:` (a path, or a name on PATH); it must exist before anything runs.
+pub(super) fn resolve_shell(
+    src: &Source,
+    shell: Option<&Sp<String>>,
+    facts: &Facts<'_>,
+) -> Result<PathBuf, Diagnostic> {
+    let Some(shell) = shell else {
+        return Ok(PathBuf::from("/bin/sh"));
+    };
+    let name = shell.value.trim();
+    let found = if name.contains('/') {
+        let p = facts.base_dir.join(name);
+        is_executable(&p).then_some(p)
+    } else {
+        facts
+            .path_var
+            .unwrap_or("")
+            .split(':')
+            .filter(|d| !d.is_empty())
+            .map(|d| Path::new(d).join(name))
+            .find(|p| is_executable(p))
+    };
+    found.ok_or_else(|| {
+        Diagnostic::at(src, shell.referenced, format!("shell '{name}' was not found or is not executable"))
+            .help("give the path of an installed shell, e.g. `shell: /bin/bash`, or remove `shell:` to use /bin/sh")
+    })
+}
+
+pub(super) fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
