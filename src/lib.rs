@@ -13,7 +13,6 @@ mod executor;
 mod files;
 mod hooks;
 mod jobfile;
-mod keeper;
 mod lock;
 mod modes;
 mod names;

@@ -9,11 +9,11 @@ use std::sync::mpsc::SyncSender as Sender;
 
 use crate::event::{Ended, Event};
 use crate::executor::cgroup::RunCgroup;
+use crate::executor::keeper::Keeper;
 use crate::executor::simple::simple_words;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{Capture, Finished, Request, StopClock, local};
 use crate::files::{self, InPlace};
-use crate::keeper::Keeper;
 use crate::plan::{JobSpec, OutputMode, Plan};
 use crate::report::joblog::Joblog;
 use crate::report::spool::Spool;

@@ -203,6 +203,7 @@ fn no_job_survives_prun_killed_in_its_first_milliseconds() {
 #[test]
 fn without_cgroups_prun_says_so_and_uses_process_groups() {
     // As `nobody`, prun may not create cgroups (and not write in a root-owned temp dir).
+    // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("SKIPPED: needs root to run prun as nobody");
         return;

@@ -304,3 +304,80 @@ fn jobs_start_with_default_signal_dispositions_and_an_empty_mask() {
         r.stdout
     );
 }
+
+/// The descriptors this test process would hand to a child: those without close-on-exec
+/// (prun passes what it inherited on to its jobs, as xargs and make do).
+fn inherited_fds() -> Vec<i32> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&fd| {
+            // SAFETY: F_GETFD on a descriptor number; -1 when it was the directory's own.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+            flags >= 0 && flags & libc::FD_CLOEXEC == 0
+        })
+        .collect()
+}
+
+/// None of prun's own descriptors (the joblog, the lock, logs, the keeper's pipe, the
+/// signal pipe, cgroup files, the stop clock, spools) reaches a job or a hook: each sees
+/// only stdin, stdout, stderr and what prun itself inherited.
+#[test]
+fn no_descriptor_of_prun_leaks_into_jobs_or_hooks() {
+    // `ls` is the shell's only child then: no pipe or redirection of the shell's own.
+    let list = "echo fds; ls -1 /proc/$$/fd";
+    let p = Prun::new().jobfile(&format!(
+        "on_complete: {list}\njobs:\n  - name: a\n    timeout: 1h\n    run: {list}\n    on_complete: {list}\n  - name: b\n    run: {list}; seq 300000 > /dev/null\n"
+    ));
+    let r = p.run_with(&[
+        "--joblog",
+        "jl",
+        "--lock",
+        "l",
+        "--log-dir",
+        "logs",
+        "--report",
+        "r.json",
+        "-j",
+        "2",
+    ]);
+    r.code(0);
+    let mut want: Vec<i32> = vec![0, 1, 2];
+    want.extend(inherited_fds());
+    want.sort_unstable();
+    want.dedup();
+    let blocks: Vec<Vec<i32>> = r
+        .stdout
+        .split("fds\n")
+        .skip(1)
+        .map(|b| {
+            let mut fds: Vec<i32> = b.lines().map_while(|l| l.parse().ok()).collect();
+            fds.sort_unstable();
+            fds
+        })
+        .collect();
+    assert_eq!(blocks.len(), 4, "{}", r.stdout);
+    for fds in blocks {
+        assert_eq!(fds, want, "a descriptor leaked:\n{}", r.stdout);
+    }
+}
+
+/// Hooks start as jobs do: no signal blocked, SIGPIPE not ignored.
+#[test]
+fn hooks_start_with_default_signal_dispositions_and_an_empty_mask() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    run: 'true'\n    on_complete: grep -E '^Sig(Blk|Ign)' /proc/self/status\n")
+        .run();
+    r.code(0);
+    let field = |key: &str| {
+        let line = r.stdout.lines().find(|l| l.starts_with(key)).expect(key);
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(field("SigBlk:"), 0, "{}", r.stdout);
+    assert_eq!(
+        field("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "{}",
+        r.stdout
+    );
+}

@@ -20,7 +20,7 @@ use nix::unistd::Pid;
 use super::cgroup::Cgroup;
 use super::spawn::{self, SpawnSpec, c_string, raw};
 use super::{Capture, Exit, Finished, Request, StopClock};
-use crate::keeper::Keeper;
+use crate::executor::keeper::Keeper;
 
 /// Each worker's read buffer: the default pipe size. Bigger pipes (F_SETPIPE_SZ to
 /// 256 KiB and 1 MiB) and bigger reads were measured and were not faster for 1 GB of

@@ -1,8 +1,22 @@
-//! How one command runs and what comes back. `local` runs it as a child process in a
-//! process group of its own; the types here describe the request and the outcome in
-//! terms that do not depend on where the command ran.
+//! The process layer: everything prun does with processes, and nothing else does any.
+//! The types here describe a command to run (`Request`) and how it ended (`Finished`) in
+//! terms that do not depend on where it ran.
+//!
+//! - `local`: runs a command and supervises it to its end (output, exit, timeout, what
+//!   it leaves behind), in a process group of its own;
+//! - `spawn` and `vfork`: the child, from clone to exec; `simple` decides which commands
+//!   skip the shell; `slurm` wraps a command in `srun`;
+//! - `cgroup`: the run's cgroups, where they can be made; `keeper`: the process that
+//!   stops everything when prun is SIGKILLed.
+//!
+//! Invariants, each checked by a test: no descriptor of prun's reaches a job or a hook
+//! (everything prun opens is close-on-exec; `tests/processes.rs`); a job and a hook start
+//! with no signal blocked and none of prun's dispositions (`vfork`, checked at every
+//! spawn in debug builds, and in `tests/processes.rs`); a child is in its process group,
+//! its cgroup and the keeper's list before it runs any of the job's code.
 
 pub(crate) mod cgroup;
+pub(crate) mod keeper;
 pub(crate) mod local;
 pub(crate) mod simple;
 pub(crate) mod slurm;
@@ -49,7 +63,7 @@ pub(crate) struct Request<'a> {
     /// (counted from the later of its start and the stop), whatever its `timeout`.
     pub(crate) stop: Option<&'a StopClock>,
     /// The keeper, which the child registers with before it runs (see `vfork`).
-    pub(crate) keeper: Option<&'a crate::keeper::Keeper>,
+    pub(crate) keeper: Option<&'a crate::executor::keeper::Keeper>,
     /// The cgroup the child enters before it runs, where prun contains jobs in cgroups.
     pub(crate) cgroup: Option<&'a cgroup::Cgroup>,
 }

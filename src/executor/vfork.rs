@@ -68,26 +68,35 @@ thread_local! {
 
 /// Signals with a handler in prun, plus SIGPIPE (ignored by every Rust program) and
 /// SIGXFSZ (ignored by prun, see `signals`): what the child resets to the default before
-/// exec. What prun inherited ignored (under nohup,
-/// say) stays ignored for its jobs, as with std's Command. Read at the first spawn, after
-/// prun has installed its handlers.
+/// exec. What prun inherited ignored (under nohup, say) stays ignored for its jobs, as
+/// with std's Command. Read at the first spawn, after prun has installed its handlers;
+/// a handler installed later would reach jobs, which debug builds check at every spawn.
 fn handled_signals() -> &'static [libc::c_int] {
     static SET: OnceLock<Vec<libc::c_int>> = OnceLock::new();
-    SET.get_or_init(|| {
-        (1..=libc::SIGRTMAX())
-            .filter(|&sig| {
-                let mut old = MaybeUninit::<libc::sigaction>::zeroed();
-                // SAFETY: queries a disposition into a zeroed struct we own; glibc refuses
-                // its internal signals with an error, and those are skipped.
-                let ok = unsafe { libc::sigaction(sig, ptr::null(), old.as_mut_ptr()) } == 0;
-                // SAFETY: initialised by sigaction (or still zeroed).
-                let handler = unsafe { old.assume_init() }.sa_sigaction;
-                ok && (sig == libc::SIGPIPE
-                    || sig == libc::SIGXFSZ
-                    || (handler != libc::SIG_DFL && handler != libc::SIG_IGN))
-            })
-            .collect()
-    })
+    let set = SET.get_or_init(handled_now);
+    debug_assert_eq!(
+        set,
+        &handled_now(),
+        "a signal handler changed after the first spawn: jobs would inherit it"
+    );
+    set
+}
+
+/// The signals `handled_signals` is about, as they are now.
+fn handled_now() -> Vec<libc::c_int> {
+    (1..=libc::SIGRTMAX())
+        .filter(|&sig| {
+            let mut old = MaybeUninit::<libc::sigaction>::zeroed();
+            // SAFETY: queries a disposition into a zeroed struct we own; glibc refuses
+            // its internal signals with an error, and those are skipped.
+            let ok = unsafe { libc::sigaction(sig, ptr::null(), old.as_mut_ptr()) } == 0;
+            // SAFETY: initialised by sigaction (or still zeroed).
+            let handler = unsafe { old.assume_init() }.sa_sigaction;
+            ok && (sig == libc::SIGPIPE
+                || sig == libc::SIGXFSZ
+                || (handler != libc::SIG_DFL && handler != libc::SIG_IGN))
+        })
+        .collect()
 }
 
 /// Starts the child; returns its pid (= its process group).

@@ -270,6 +270,8 @@ mod tests {
         assert_eq!(high, 900);
         // SAFETY: the child only makes system calls, then exits.
         match unsafe { libc::fork() } {
+            // SAFETY: in the child: close_each is the code under test; the rest are plain
+            // system calls on numbers.
             0 => unsafe {
                 close_each(3);
                 let closed = libc::fcntl(900, libc::F_GETFD) == -1;
