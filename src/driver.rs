@@ -5,7 +5,6 @@
 //! the pool, prints through `report::terminal`, queues hooks, signals process groups. It
 //! decides nothing itself.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
@@ -21,8 +20,9 @@ use crate::executor::{StopClock, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::outcome::JobResult;
 use crate::plan::{Mode, OutputMode, Plan};
-use crate::pool::{self, Attempt, DirectStream, Pool, RunContext};
+use crate::pool::{self, Attempt, Pool, RunContext};
 use crate::report::joblog::Joblog;
+use crate::report::owner::{Printed, Token};
 use crate::report::spool::Spool;
 use crate::report::terminal::Terminal;
 use crate::report::{AttemptRecord, RunSummary, console, json};
@@ -80,7 +80,7 @@ pub(crate) fn run(
         env_base: EnvBase::capture(),
         groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
         stop_signal: AtomicI32::new(0),
-        direct: DirectStream::default(),
+        stdout_owner: Token::default(),
         joblog,
         stop_clock: StopClock::new().ok(),
         cgroup,
@@ -106,10 +106,10 @@ pub(crate) fn run(
             }
         ],
         lost: Vec::new(),
-        direct_streams: plan.output.mode == OutputMode::Group
+        owned_output: plan.output.mode == OutputMode::Group
             && ctx.stream_group
             && !plan.output.progress,
-        passed_on: HashMap::new(),
+        printed: Printed::default(),
         running: 0,
         ctx,
         plan,
@@ -156,10 +156,10 @@ struct Driver {
     /// Other things prun could not deliver (see `output_errors`).
     lost: Vec<String>,
     /// Group mode without a progress bar (which draws between blocks): the owner of
-    /// stdout may print its block itself (`pool::DirectStream`).
-    direct_streams: bool,
-    /// Chunks each streaming job has passed on, for `DirectStream` tokens.
-    passed_on: HashMap<usize, u32>,
+    /// stdout may print its block itself (`report::owner`).
+    owned_output: bool,
+    /// Chunks of each job passing output on that were printed, for the owner's token.
+    printed: Printed,
     started: SystemTime,
     clock: Instant,
 }
@@ -187,10 +187,9 @@ impl Driver {
         match ev {
             Event::Output { job, bytes } => {
                 self.terminal.job_output(job, &bytes);
-                if self.direct_streams {
-                    let n = self.passed_on.entry(job).or_default();
-                    *n = n.wrapping_add(1);
-                    self.publish_direct();
+                if self.owned_output {
+                    self.printed.chunk(job);
+                    self.publish_owner();
                 }
             }
             Event::Ended(e) => self.job_ended(*e),
@@ -229,11 +228,11 @@ impl Driver {
         if let Some(err) = e.stdout_error.take() {
             self.terminal.stdout_failed(err);
         }
-        if self.direct_streams {
-            if let Some(b) = e.direct_last {
+        if self.owned_output {
+            if let Some(b) = e.stdout_last {
                 self.terminal.owner_wrote(job, b);
             }
-            self.passed_on.remove(&job);
+            self.printed.ended(job);
         }
         let spec = &self.plan.jobs[job];
         if self.plan.timeline.is_some() {
@@ -252,8 +251,8 @@ impl Driver {
             .core
             .handle(Instant::now(), schedule::Event::JobEnded(ended));
         self.act(actions, Some((job, e.output)));
-        if self.direct_streams {
-            self.publish_direct();
+        if self.owned_output {
+            self.publish_owner();
         }
     }
 
@@ -305,12 +304,10 @@ impl Driver {
     }
 
     /// Tells workers which job owns stdout and how many of its chunks are printed (see
-    /// `pool::DirectStream`).
-    fn publish_direct(&mut self) {
-        let token = self.terminal.owner().map_or(0, |job| {
-            DirectStream::token(job, self.passed_on.get(&job).copied().unwrap_or(0))
-        });
-        self.ctx.direct.publish(token);
+    /// `report::owner`).
+    fn publish_owner(&self) {
+        self.printed
+            .publish(&self.ctx.stdout_owner, self.terminal.owner());
     }
 
     /// Queues `job`'s hooks for its final result, with the job's environment plus the

@@ -37,8 +37,8 @@ pub(crate) struct Ended {
     /// The end of its output, when reports need it.
     pub(crate) tail: Vec<u8>,
     /// The last byte it wrote to stdout itself, as the owner of a big block (see
-    /// `pool::DirectStream`).
-    pub(crate) direct_last: Option<u8>,
+    /// `report::owner`).
+    pub(crate) stdout_last: Option<u8>,
     /// Writing to stdout as that owner failed.
     pub(crate) stdout_error: Option<std::io::Error>,
     /// Its `--log-dir` file could not be opened or written: why.
@@ -56,7 +56,7 @@ impl Ended {
             status: Status::Failed,
             output: Spool::new(),
             tail: Vec::new(),
-            direct_last: None,
+            stdout_last: None,
             stdout_error: None,
             log_error: None,
         }

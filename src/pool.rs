@@ -4,7 +4,7 @@
 //! rayon never queues work and a job starts the moment it is handed over.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::SyncSender as Sender;
 
 use crate::event::{Ended, Event};
@@ -16,6 +16,7 @@ use crate::executor::{Capture, Finished, Request, StopClock, local};
 use crate::files::{self, InPlace};
 use crate::plan::{JobSpec, OutputMode, Plan};
 use crate::report::joblog::Joblog;
+use crate::report::owner::{Passing, STREAM_AFTER, Token};
 use crate::report::spool::Spool;
 use crate::report::{AttemptRecord, Status};
 
@@ -88,42 +89,14 @@ pub(crate) struct RunContext {
     pub(crate) groups: Vec<AtomicI32>,
     /// Once prun has been told to stop: the signal for any group that starts after that.
     pub(crate) stop_signal: AtomicI32,
-    /// Group mode: which job's worker may write its big block to stdout itself.
-    pub(crate) direct: DirectStream,
+    /// Group mode: which job owns stdout (`report::owner`).
+    pub(crate) stdout_owner: Token,
     /// `--joblog`: each worker appends its attempt's line the moment it has reaped it.
     pub(crate) joblog: Option<Joblog>,
     /// Set at prun's first signal: from then on each hook gets at most the grace period.
     pub(crate) stop_clock: Option<StopClock>,
     /// The run's cgroup, where prun contains jobs in cgroups (`executor::cgroup`).
     pub(crate) cgroup: Option<RunCgroup>,
-}
-
-/// A big grouped block printed by the job's own worker instead of through the scheduler.
-///
-/// Once a block passes `STREAM_AFTER` its worker passes the output on in chunks, and the
-/// scheduler makes it the owner of stdout if nothing else is printing. Every chunk would
-/// then cross to the scheduler's thread and be copied once more; instead, the scheduler
-/// publishes here which job owns stdout together with how many of its chunks it has
-/// printed. A worker whose job owns stdout, and all of whose chunks are printed, writes
-/// the rest itself, straight to fd 1 (nothing else writes to stdout while a block owns
-/// it). The scheduler clears the token when the job ends; the worker reports its last
-/// byte with the end, for the block's footer.
-#[derive(Debug, Default)]
-pub(crate) struct DirectStream(AtomicU64);
-
-impl DirectStream {
-    /// The token for `job` owning stdout with `printed` of its chunks printed.
-    pub(crate) fn token(job: usize, printed: u32) -> u64 {
-        ((job as u64 + 1) << 32) | u64::from(printed)
-    }
-
-    pub(crate) fn publish(&self, token: u64) {
-        self.0.store(token, Ordering::Release);
-    }
-
-    fn allows(&self, job: usize, sent: u32) -> bool {
-        self.0.load(Ordering::Acquire) == Self::token(job, sent)
-    }
 }
 
 impl RunContext {
@@ -196,10 +169,8 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         spool: Spool::new(),
         may_stream: ctx.stream_group,
         streaming: false,
-        sent: 0,
-        direct: &ctx.direct,
-        direct_last: None,
-        stdout_error: None,
+        owner: &ctx.stdout_owner,
+        passing: Passing::default(),
         tail: Vec::new(),
         keep_tail: ctx.keep_tail,
         log,
@@ -233,8 +204,8 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         finished,
         output: sink.spool,
         tail: sink.tail,
-        direct_last: sink.direct_last,
-        stdout_error: sink.stdout_error,
+        stdout_last: sink.passing.last,
+        stdout_error: sink.passing.error,
         log_error: sink.log_error,
         ..Ended::new(job, a.attempt, a.slot)
     })));
@@ -250,13 +221,9 @@ struct Sink<'a> {
     /// scheduler can print a big block straight through instead of spooling it.
     may_stream: bool,
     streaming: bool,
-    /// Chunks passed on to the scheduler while streaming.
-    sent: u32,
-    direct: &'a DirectStream,
-    /// The last byte written to stdout directly.
-    direct_last: Option<u8>,
-    /// Writing to stdout directly failed (nothing more is written there).
-    stdout_error: Option<std::io::Error>,
+    owner: &'a Token,
+    /// How its big block goes out, once it is passed on (see `report::owner`).
+    passing: Passing,
     tail: Vec<u8>,
     keep_tail: bool,
     log: Option<std::fs::File>,
@@ -283,20 +250,14 @@ impl Sink<'_> {
             }
         }
         match self.mode {
-            OutputMode::Group if self.streaming => {
-                if self.direct.allows(self.job, self.sent) {
-                    self.write_direct(bytes);
-                } else {
-                    self.send(bytes.to_vec());
-                }
-            }
+            OutputMode::Group if self.streaming => self.pass(bytes),
             OutputMode::Group => {
                 self.spool.push(bytes);
                 if self.may_stream && self.spool.len() > STREAM_AFTER {
                     self.streaming = true;
                     let mut held = Vec::with_capacity(self.spool.len() as usize);
                     let _ = std::mem::take(&mut self.spool).write_to(&mut held);
-                    self.send(held);
+                    self.pass(&held);
                 }
             }
             OutputMode::Line | OutputMode::Stream => {
@@ -309,40 +270,14 @@ impl Sink<'_> {
         }
     }
 
-    fn send(&mut self, bytes: Vec<u8>) {
-        self.sent = self.sent.wrapping_add(1);
-        let _ = self.tx.send(Event::Output {
-            job: self.job,
-            bytes,
+    /// A chunk of a big block: to stdout directly, or on to the driver (`report::owner`).
+    fn pass(&mut self, bytes: &[u8]) {
+        let (tx, job) = (self.tx, self.job);
+        self.passing.pass(self.owner, job, bytes, |bytes| {
+            let _ = tx.send(Event::Output { job, bytes });
         });
     }
-
-    /// Writes to fd 1 as the owner of stdout. A closed or full stdout (`prun ... | head`,
-    /// `> /dev/full`) loses the output but does not stop the job; the error goes to the
-    /// scheduler with the job's end, which reports it.
-    fn write_direct(&mut self, mut bytes: &[u8]) {
-        if let Some(&b) = bytes.last() {
-            self.direct_last = Some(b);
-        }
-        while !bytes.is_empty() && self.stdout_error.is_none() {
-            // SAFETY: writes from a valid slice to fd 1, which prun never closes.
-            let n = unsafe { libc::write(1, bytes.as_ptr().cast(), bytes.len()) };
-            if n > 0 {
-                bytes = &bytes[n as usize..];
-            } else if n == 0 {
-                self.stdout_error = Some(std::io::ErrorKind::WriteZero.into());
-            } else {
-                let e = std::io::Error::last_os_error();
-                if e.kind() != std::io::ErrorKind::Interrupted {
-                    self.stdout_error = Some(e);
-                }
-            }
-        }
-    }
 }
-
-/// In group mode, a job whose output passes this size is passed on as it comes.
-const STREAM_AFTER: u64 = 256 * 1024;
 
 /// Opens a job's log file (never through a link, see `files`): emptied for its first
 /// attempt, appended to (under a marker line) for later ones.

@@ -6,6 +6,7 @@ pub(crate) mod console;
 pub(crate) mod joblog;
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod owner;
 pub(crate) mod progress;
 pub(crate) mod spool;
 pub(crate) mod summary;

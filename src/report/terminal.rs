@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::plan::{OutputMode, OutputPolicy};
 use crate::report::console;
+use crate::report::owner::{Print, Queue};
 use crate::report::progress::ProgressView;
 use crate::report::spool::Spool;
 
@@ -30,8 +31,8 @@ const MAX_LINE: usize = 1 << 20;
 pub(crate) struct Terminal {
     opts: OutputPolicy,
     names: Arc<[Arc<str>]>,
-    /// Output held back, by job: for `--keep-order`, and in group mode while another
-    /// block owns stdout. Only jobs with something held have an entry.
+    /// With `--keep-order`: output held back until the jobs before it are done. Only
+    /// jobs with something held have an entry.
     held: HashMap<usize, Spool>,
     /// With `--keep-order`: which jobs have ended (empty otherwise).
     ended: Vec<bool>,
@@ -42,15 +43,8 @@ pub(crate) struct Terminal {
     /// Quiet mode: notices kept back until we know whether the run failed.
     notices: Vec<String>,
     progress: Option<ProgressView>,
-    /// Group mode: the job whose big block is being printed as it comes; every other
-    /// block waits for it to end, so blocks never mix.
-    owner: Option<usize>,
-    /// Jobs that passed output on while another owned stdout (held in `held`).
-    pending: Vec<usize>,
-    /// What waits for the owner of stdout to finish its block, in order.
-    waiting: std::collections::VecDeque<Waiting>,
-    /// The last byte printed of the owner's block.
-    owner_last: Option<u8>,
+    /// Group mode: the owner of stdout and what waits for it (`owner`).
+    queue: Queue,
     out: io::Stdout,
     /// fd 1 itself (never closed by prun), for `suspended_out`.
     fd1: ManuallyDrop<File>,
@@ -69,10 +63,7 @@ impl Terminal {
             partial: vec![Vec::new(); if opts.mode == OutputMode::Line { n } else { 0 }],
             notices: Vec::new(),
             progress: opts.progress.then(|| ProgressView::new(n)),
-            owner: None,
-            pending: Vec::new(),
-            waiting: std::collections::VecDeque::new(),
-            owner_last: None,
+            queue: Queue::default(),
             names,
             out: io::stdout(),
             // SAFETY: fd 1 is open for the life of the process; ManuallyDrop keeps this
@@ -127,7 +118,8 @@ impl Terminal {
     /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
     pub(crate) fn job_output(&mut self, job: usize, bytes: &[u8]) {
         if self.opts.mode == OutputMode::Group {
-            self.group_output(job, bytes);
+            let prints = self.queue.chunk(job, bytes);
+            self.print(prints);
             return;
         }
         if self.opts.mode != OutputMode::Line {
@@ -162,13 +154,7 @@ impl Terminal {
     /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
     /// ended when that was not a success (`failed, exit 3`), for the block's header;
     /// `last` is false when another attempt follows.
-    pub(crate) fn job_ended(
-        &mut self,
-        job: usize,
-        mut output: Spool,
-        note: Option<&str>,
-        last: bool,
-    ) {
+    pub(crate) fn job_ended(&mut self, job: usize, output: Spool, note: Option<&str>, last: bool) {
         if let Some(p) = &mut self.progress {
             if last {
                 p.ended(job, note.is_none());
@@ -177,21 +163,17 @@ impl Terminal {
             }
         }
         let shown = !self.opts.quiet || (last && note.is_some());
-        match self.opts.mode {
-            OutputMode::Group if self.owner == Some(job) => self.end_owned(job, output, note),
-            OutputMode::Group if self.owner.is_some() || self.pending.contains(&job) => {
-                // Another block is being printed: this one waits for it, whole.
-                self.pending.retain(|&j| j != job);
-                let held = self.held.remove(&job).unwrap_or_default();
-                if shown {
-                    self.waiting.push_back(Waiting::Block {
-                        job,
-                        parts: vec![held, output],
-                        note: note.map(str::to_owned),
-                    });
+        let mut output = match self.opts.mode {
+            OutputMode::Group => match self.queue.ended(job, output, note, shown) {
+                Ok(prints) => {
+                    self.print(prints);
+                    Spool::new()
                 }
-                self.release();
-            }
+                Err(output) => output,
+            },
+            _ => output,
+        };
+        match self.opts.mode {
             OutputMode::Group if shown && !output.is_empty() => {
                 let name = match note {
                     Some(n) => format!("{} ({n})", self.names[job]),
@@ -271,122 +253,66 @@ impl Terminal {
         self.write(&text);
     }
 
-    /// Group mode: output a big job passes on as it comes.
-    fn group_output(&mut self, job: usize, bytes: &[u8]) {
-        match self.owner {
-            Some(o) if o == job => self.write_owned(bytes),
-            Some(_) => {
-                if !self.pending.contains(&job) {
-                    self.pending.push(job);
-                }
-                self.held.entry(job).or_default().push(bytes);
-            }
-            None => {
-                self.owner = Some(job);
-                let (head, _) = self.frame(&self.names[job].clone(), true);
-                self.write(head.as_bytes());
-                self.write_owned(bytes);
-            }
-        }
-    }
-
     /// The job whose block is being printed as it comes, if one is.
     pub(crate) fn owner(&self) -> Option<usize> {
-        self.owner
+        self.queue.owner()
     }
 
     /// The owner printed its block itself up to here; `last` is its last byte.
     pub(crate) fn owner_wrote(&mut self, job: usize, last: u8) {
-        if self.owner == Some(job) {
-            self.owner_last = Some(last);
-        }
-    }
-
-    fn write_owned(&mut self, bytes: &[u8]) {
-        if let Some(&b) = bytes.last() {
-            self.owner_last = Some(b);
-        }
-        self.write(bytes);
-    }
-
-    /// The owner ended: close its block (its status goes in a last line, since its
-    /// header was printed before it was known), then print what waited.
-    fn end_owned(&mut self, job: usize, mut rest: Spool, note: Option<&str>) {
-        if !rest.is_empty() {
-            let last = rest.ends_with_newline();
-            self.suspended_out(|out| rest.write_to(out));
-            self.owner_last = Some(if last { b'\n' } else { b'.' });
-        }
-        let (_, tail) = self.frame("", self.owner_last == Some(b'\n'));
-        let mut end = tail;
-        if let Some(n) = note
-            && !self.opts.github
-        {
-            end.push_str(&format!("── {} ({n})\n", self.names[job]));
-        }
-        self.write(end.as_bytes());
-        self.owner = None;
-        self.owner_last = None;
-        self.release();
+        self.queue.owner_wrote(job, last);
     }
 
     /// Writes `text` now, or, while a block is being printed as it comes, after it: no
     /// other output (a hook's block, a GitHub annotation) may land inside that block.
     fn write_outside_blocks(&mut self, text: Vec<u8>) {
-        if self.owner.is_some() {
-            self.waiting.push_back(Waiting::Text(text));
-        } else {
-            self.write(&text);
-        }
+        let prints = self.queue.text(text);
+        self.print(prints);
     }
 
-    /// With no owner: print the blocks that waited, then let a job that is still passing
-    /// output on become the owner.
-    fn release(&mut self) {
-        if self.owner.is_some() {
-            return;
-        }
-        while let Some(w) = self.waiting.pop_front() {
-            let (job, mut parts, note) = match w {
-                Waiting::Text(text) => {
-                    self.write(&text);
-                    continue;
+    /// Writes what the ownership queue says, in order.
+    fn print(&mut self, prints: Vec<Print>) {
+        for p in prints {
+            match p {
+                Print::Text(t) => self.write(&t),
+                Print::Held(mut s) => self.suspended_out(|out| s.write_to(out)),
+                Print::Header(job) => {
+                    let (head, _) = self.frame(&self.names[job].clone(), true);
+                    self.write(head.as_bytes());
                 }
-                Waiting::Block { job, parts, note } => (job, parts, note),
-            };
-            if parts.iter().all(Spool::is_empty) {
-                continue;
+                Print::Footer { job, note, newline } => {
+                    let (_, mut end) = self.frame("", newline);
+                    if let Some(n) = note
+                        && !self.opts.github
+                    {
+                        end.push_str(&format!("── {} ({n})\n", self.names[job]));
+                    }
+                    self.write(end.as_bytes());
+                }
+                Print::Block {
+                    job,
+                    mut parts,
+                    note,
+                } => {
+                    let name = match &note {
+                        Some(n) => format!("{} ({n})", self.names[job]),
+                        None => self.names[job].to_string(),
+                    };
+                    let nl = parts
+                        .iter()
+                        .rev()
+                        .find(|p| !p.is_empty())
+                        .is_some_and(Spool::ends_with_newline);
+                    let (head, tail) = self.frame(&name, nl);
+                    self.suspended_out(|out| {
+                        out.write_all(head.as_bytes())?;
+                        for p in &mut parts {
+                            p.write_to(out)?;
+                        }
+                        out.write_all(tail.as_bytes())
+                    });
+                }
             }
-            let name = match &note {
-                Some(n) => format!("{} ({n})", self.names[job]),
-                None => self.names[job].to_string(),
-            };
-            let nl = parts
-                .iter()
-                .rev()
-                .find(|p| !p.is_empty())
-                .is_some_and(Spool::ends_with_newline);
-            let (head, tail) = self.frame(&name, nl);
-            self.suspended_out(|out| {
-                out.write_all(head.as_bytes())?;
-                for p in &mut parts {
-                    p.write_to(out)?;
-                }
-                out.write_all(tail.as_bytes())
-            });
-        }
-        if !self.pending.is_empty() {
-            let job = self.pending.remove(0);
-            self.owner = Some(job);
-            let mut held = self.held.remove(&job).unwrap_or_default();
-            let (head, _) = self.frame(&self.names[job].clone(), true);
-            self.write(head.as_bytes());
-            self.owner_last = if held.ends_with_newline() {
-                Some(b'\n')
-            } else {
-                Some(b'.')
-            };
-            self.suspended_out(|out| held.write_to(out));
         }
     }
 
@@ -470,18 +396,6 @@ impl Terminal {
             None => f(),
         }
     }
-}
-
-/// Output held back while another job's block owns stdout.
-enum Waiting {
-    /// An ended job's block: what it passed on while waiting, and the rest.
-    Block {
-        job: usize,
-        parts: Vec<Spool>,
-        note: Option<String>,
-    },
-    /// Text printed by prun itself (a hook's block, an annotation).
-    Text(Vec<u8>),
 }
 
 /// Lets a spool be the target of `Spool::write_to` (held blocks copied into held output).
