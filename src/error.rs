@@ -1,17 +1,25 @@
-//! The errors that stop prun before or around a run, and the one place that maps every
-//! outcome to an exit code. Job failures are not here: they are outcomes in the run
-//! summary (`report::summary`), counted into exit code 1 by `RunSummary::exit_code`.
+//! The errors that stop prun before or around a run, one type per concern, and the one
+//! place that maps every outcome to an exit code. Job failures are not here: they are
+//! outcomes in the run summary (`report::summary`), counted into exit code 1 by
+//! `RunSummary::exit_code`.
+//!
+//! What the user gave (a jobfile, a path, a combination of options) that cannot work is
+//! exit 2, "nothing ran"; an operating-system failure prun did not expect (a disk error,
+//! no memory, no threads) is exit 1. `caused_by_the_path` tells the two apart for I/O.
 
 use std::io;
 use std::process::ExitCode;
 
 use crate::diagnostic::Diagnostic;
+use crate::lock::LockError;
+use crate::report::joblog::JoblogError;
 
 /// Exit codes prun uses, documented in the README's table.
 pub mod exit {
     /// Every job (and every hook) succeeded.
     pub const SUCCESS: u8 = 0;
-    /// At least one job failed, timed out, was skipped or not run, or a hook failed.
+    /// At least one job failed, timed out, was skipped or not run, a hook failed, or
+    /// output was lost; or prun itself met an operating-system failure.
     pub const FAILURE: u8 = 1;
     /// Usage or jobfile error: nothing ran.
     pub const USAGE: u8 = 2;
@@ -27,12 +35,16 @@ pub enum Error {
     /// The jobfile cannot be read, parsed or validated.
     #[error("{0}")]
     Jobfile(Box<Diagnostic>),
-    /// A command-line value is wrong in a way clap cannot see.
-    #[error("{0}")]
-    Usage(String),
-    /// The lock file is held by another run.
-    #[error("{0}")]
-    LockHeld(String),
+    /// A command-line value, or a combination, that cannot work.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// A file or directory given for prun to write cannot be used.
+    #[error(transparent)]
+    Path(#[from] PathError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Joblog(#[from] JoblogError),
     /// An operating-system call prun itself needs failed (not a job's failure).
     #[error("{context}: {source}")]
     Io {
@@ -40,6 +52,25 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+/// Options that do not go together.
+#[derive(Debug, thiserror::Error)]
+pub enum UsageError {
+    #[error("--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile")]
+    LockWaitWithoutLock,
+}
+
+/// A path prun is to write (`--report`, `--junit`, `--timeline`, `--log-dir`) that it
+/// cannot use.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {path}: {source}; give a path in a directory that exists and that prun may write to")]
+pub struct PathError {
+    /// The option or file it is for: `--report`, `the log directory`.
+    pub what: &'static str,
+    pub path: String,
+    #[source]
+    pub source: io::Error,
 }
 
 impl Error {
@@ -55,7 +86,9 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Jobfile(_) | Error::Usage(_) => exit::USAGE,
-            Error::LockHeld(_) => exit::LOCK_HELD,
+            Error::Path(e) => io_exit(&e.source),
+            Error::Lock(e) => e.exit_code(),
+            Error::Joblog(e) => e.exit_code(),
             Error::Io { .. } => exit::FAILURE,
         }
     }
@@ -70,5 +103,31 @@ impl Error {
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Self {
         Error::Jobfile(Box::new(d))
+    }
+}
+
+/// Whether `e` says the path given cannot be used (missing, a directory, a link, not
+/// allowed, ...) rather than that the system failed.
+pub(crate) fn caused_by_the_path(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        NotFound
+            | PermissionDenied
+            | AlreadyExists
+            | IsADirectory
+            | NotADirectory
+            | ReadOnlyFilesystem
+            | InvalidInput
+            | InvalidFilename
+    ) || e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Exit 2 for a path that cannot be used, 1 for a system failure.
+pub(crate) fn io_exit(e: &io::Error) -> u8 {
+    if caused_by_the_path(e) {
+        exit::USAGE
+    } else {
+        exit::FAILURE
     }
 }

@@ -94,7 +94,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// and `path` is not a directory.
 pub(crate) fn check_can_write(path: &Path) -> io::Result<()> {
     if path.is_dir() {
-        return Err(io::Error::other("is a directory"));
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "it is a directory",
+        ));
     }
     temp_beside(path).map(drop)
 }
@@ -135,9 +138,12 @@ pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
-/// The error for a file prun will not write.
+/// The error for a file prun will not write: not allowed, by prun's rules.
 fn refused(path: &Path, why: &str) -> io::Error {
-    io::Error::other(format!("{} {why}", path.display()))
+    io::Error::new(
+        io::ErrorKind::PermissionDenied,
+        format!("{} {why}", path.display()),
+    )
 }
 
 /// Names the common refusals of `open` in prun's words.

@@ -72,17 +72,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     // Everything that can be checked before the run is: a typo in a path must not cost
     // the whole night.
     if plan.lock_wait.is_some() && plan.lock.is_none() {
-        return Err(Error::Usage(
-            "--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile".into(),
-        ));
+        return Err(error::UsageError::LockWaitWithoutLock.into());
     }
     check_report_paths(&plan)?;
     if let Some(dir) = &plan.log_dir {
-        files::create_dir(dir).map_err(|e| {
-            Error::Usage(format!(
-                "cannot create the log directory {}: {e}",
-                dir.display()
-            ))
+        files::create_dir(dir).map_err(|source| error::PathError {
+            what: "the log directory",
+            path: dir.display().to_string(),
+            source,
         })?;
     }
     let _lock = match &plan.lock {
@@ -119,13 +116,12 @@ fn check_report_paths(plan: &plan::Plan) -> Result<(), Error> {
         ("--junit", &plan.junit),
         ("--timeline", &plan.timeline),
     ];
-    for (flag, path) in paths {
+    for (what, path) in paths {
         if let Some(p) = path {
-            files::check_can_write(p).map_err(|e| {
-                Error::Usage(format!(
-                    "{flag} {}: cannot be written ({e}); give a path in a directory that exists and is writable",
-                    p.display()
-                ))
+            files::check_can_write(p).map_err(|source| error::PathError {
+                what,
+                path: p.display().to_string(),
+                source,
             })?;
         }
     }

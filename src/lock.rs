@@ -10,11 +10,12 @@
 //! holder's pid, program and start time, and is never half-written.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::error::Error;
+use crate::error::{exit, io_exit};
 
 /// How often a waiting run tries the lock again.
 const POLL: Duration = Duration::from_millis(100);
@@ -25,9 +26,49 @@ pub(crate) struct Lock {
     _file: File,
 }
 
+/// Why the lock was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("another prun run holds the lock {path}{holder}{waited}; nothing was run. Use --lock-wait DUR to wait for it")]
+    Held {
+        path: String,
+        /// ` (held by pid 4242 (prun) since ...)`, when the kernel says.
+        holder: String,
+        /// ` after waiting 10s`, with `--lock-wait`.
+        waited: String,
+    },
+    #[error("cannot open the lock file {path}: it is a symbolic link; prun does not follow links for its lock (a link could point it at any file): give the lock file's own path")]
+    Link { path: String },
+    #[error("cannot open the lock file {path}: it is not a regular file")]
+    NotAFile { path: String },
+    #[error("cannot open the lock file {path}: {source}; give a path in a directory that exists and is writable")]
+    Open {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot lock {path}: {source}")]
+    Lock {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl LockError {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            LockError::Held { .. } => exit::LOCK_HELD,
+            LockError::Link { .. } | LockError::NotAFile { .. } => exit::USAGE,
+            LockError::Open { source, .. } => io_exit(source),
+            LockError::Lock { .. } => exit::FAILURE,
+        }
+    }
+}
+
 impl Lock {
     /// Takes the lock on `path`, waiting up to `wait` for another run to release it.
-    pub(crate) fn acquire(path: &Path, wait: Option<Duration>) -> Result<Lock, Error> {
+    pub(crate) fn acquire(path: &Path, wait: Option<Duration>) -> Result<Lock, LockError> {
         let file = open(path)?;
         let deadline = wait.map(|w| crate::executor::after(Instant::now(), w));
         loop {
@@ -40,8 +81,9 @@ impl Lock {
                     }
                     return Err(held(path, &file, wait));
                 }
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io(format!("locking {}", path.display()), e));
+                Err(TryLockError::Error(source)) => {
+                    let path = path.display().to_string();
+                    return Err(LockError::Lock { path, source });
                 }
             }
         }
@@ -50,50 +92,44 @@ impl Lock {
 
 /// Opens (or creates) the lock file read-only, refusing a link and anything but a
 /// regular file.
-fn open(path: &Path) -> Result<File, Error> {
-    let usage = |why: String| {
-        Error::Usage(format!(
-            "cannot open the lock file {}: {why}",
-            path.display()
-        ))
-    };
+fn open(path: &Path) -> Result<File, LockError> {
+    let shown = || path.display().to_string();
     let file = OpenOptions::new()
         .read(true)
         .mode(crate::files::FILE_MODE)
         .custom_flags(libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => usage(
-                "it is a symbolic link; prun does not follow links for its lock (a link could point it at any file): give the lock file's own path".into(),
-            ),
-            _ => usage(format!(
-                "{e}; give a path in a directory that exists and is writable"
-            )),
+        .map_err(|source| match source.raw_os_error() {
+            Some(libc::ELOOP) => LockError::Link { path: shown() },
+            _ => LockError::Open {
+                path: shown(),
+                source,
+            },
         })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    if !meta.is_file() {
-        return Err(usage("it is not a regular file".into()));
+    match file.metadata() {
+        Ok(m) if m.is_file() => Ok(file),
+        Ok(_) => Err(LockError::NotAFile { path: shown() }),
+        Err(source) => Err(LockError::Open {
+            path: shown(),
+            source,
+        }),
     }
-    Ok(file)
 }
 
-fn held(path: &Path, file: &File, wait: Option<Duration>) -> Error {
-    let who = file
-        .metadata()
-        .ok()
-        .and_then(|m| holder(m.dev(), m.ino()))
-        .map(|h| format!(" (held by {h})"))
-        .unwrap_or_default();
-    let waited = match wait {
-        Some(w) => format!(" after waiting {}", humantime::format_duration(w)),
-        None => String::new(),
-    };
-    Error::LockHeld(format!(
-        "another prun run holds the lock {}{who}{waited}; nothing was run. Use --lock-wait DUR to wait for it",
-        path.display()
-    ))
+fn held(path: &Path, file: &File, wait: Option<Duration>) -> LockError {
+    LockError::Held {
+        path: path.display().to_string(),
+        holder: file
+            .metadata()
+            .ok()
+            .and_then(|m| holder(m.dev(), m.ino()))
+            .map(|h| format!(" (held by {h})"))
+            .unwrap_or_default(),
+        waited: match wait {
+            Some(w) => format!(" after waiting {}", humantime::format_duration(w)),
+            None => String::new(),
+        },
+    }
 }
 
 /// Who holds the flock on the file `dev`/`ino`, from `/proc/locks`: `pid 4242 (prun)

@@ -16,8 +16,39 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use super::{AttemptRecord, Status};
-use crate::error::Error;
+use crate::error::{exit, io_exit};
 use crate::files::{self, InPlace};
+
+/// A joblog that cannot be opened or read back.
+#[derive(Debug, thiserror::Error)]
+pub enum JoblogError {
+    #[error("cannot open the joblog: {0}")]
+    Open(#[source] io::Error),
+    #[error("cannot write the joblog {path}: {source}")]
+    Write {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the joblog {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{path}:{line}: not a prun joblog line; give --joblog a file prun wrote, or a new file")]
+    NotAJoblog { path: String, line: usize },
+}
+
+impl JoblogError {
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            JoblogError::Open(e) | JoblogError::Read { source: e, .. } => io_exit(e),
+            JoblogError::Write { .. } => exit::FAILURE,
+            JoblogError::NotAJoblog { .. } => exit::USAGE,
+        }
+    }
+}
 
 const HEADER: &str =
     "# prun joblog v1\tname\tattempt\tstart\tduration\texit_code\tsignal\tstatus\tcommand\n";
@@ -32,13 +63,15 @@ pub(crate) struct Joblog {
 impl Joblog {
     /// Opens FILE for appending (never through a link), writing the header if it is new
     /// or empty.
-    pub(crate) fn open(path: &Path) -> Result<Joblog, Error> {
-        let mut file = files::open_in_place(path, InPlace::Append)
-            .map_err(|e| Error::Usage(format!("cannot open the joblog: {e}")))?;
+    pub(crate) fn open(path: &Path) -> Result<Joblog, JoblogError> {
+        let mut file = files::open_in_place(path, InPlace::Append).map_err(JoblogError::Open)?;
         let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
         if empty {
             file.write_all(HEADER.as_bytes())
-                .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+                .map_err(|source| JoblogError::Write {
+                    path: path.display().to_string(),
+                    source,
+                })?;
         }
         Ok(Joblog {
             file,
@@ -84,23 +117,21 @@ pub(crate) struct LastRecord {
 }
 
 /// What an earlier run's joblog says about each job name: its last record.
-pub(crate) fn read(path: &Path) -> Result<HashMap<String, LastRecord>, Error> {
+pub(crate) fn read(path: &Path) -> Result<HashMap<String, LastRecord>, JoblogError> {
     let text = match std::fs::read(path) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
-        Err(e) => {
-            return Err(Error::Usage(format!(
-                "cannot read the joblog {}: {e}",
-                path.display()
-            )));
+        Err(source) => {
+            return Err(JoblogError::Read {
+                path: path.display().to_string(),
+                source,
+            });
         }
     };
     let text = String::from_utf8_lossy(&text);
-    parse(&text).map_err(|line| {
-        Error::Usage(format!(
-            "{}:{line}: not a prun joblog line; give --joblog a file prun wrote, or a new file",
-            path.display(),
-        ))
+    parse(&text).map_err(|line| JoblogError::NotAJoblog {
+        path: path.display().to_string(),
+        line,
     })
 }
 
