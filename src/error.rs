@@ -64,7 +64,9 @@ pub enum UsageError {
 /// A path prun is to write (`--report`, `--junit`, `--timeline`, `--log-dir`) that it
 /// cannot use.
 #[derive(Debug, thiserror::Error)]
-#[error("{what} {path}: {source}; give a path in a directory that exists and that prun may write to")]
+#[error(
+    "{what} {path}: {source}; give a path in a directory that exists and that prun may write to"
+)]
 pub struct PathError {
     /// The option or file it is for: `--report`, `the log directory`.
     pub what: &'static str,

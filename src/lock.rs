@@ -29,7 +29,9 @@ pub(crate) struct Lock {
 /// Why the lock was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("another prun run holds the lock {path}{holder}{waited}; nothing was run. Use --lock-wait DUR to wait for it")]
+    #[error(
+        "another prun run holds the lock {path}{holder}{waited}; nothing was run. Use --lock-wait DUR to wait for it"
+    )]
     Held {
         path: String,
         /// ` (held by pid 4242 (prun) since ...)`, when the kernel says.
@@ -37,11 +39,15 @@ pub enum LockError {
         /// ` after waiting 10s`, with `--lock-wait`.
         waited: String,
     },
-    #[error("cannot open the lock file {path}: it is a symbolic link; prun does not follow links for its lock (a link could point it at any file): give the lock file's own path")]
+    #[error(
+        "cannot open the lock file {path}: it is a symbolic link; prun does not follow links for its lock (a link could point it at any file): give the lock file's own path"
+    )]
     Link { path: String },
     #[error("cannot open the lock file {path}: it is not a regular file")]
     NotAFile { path: String },
-    #[error("cannot open the lock file {path}: {source}; give a path in a directory that exists and is writable")]
+    #[error(
+        "cannot open the lock file {path}: {source}; give a path in a directory that exists and is writable"
+    )]
     Open {
         path: String,
         #[source]

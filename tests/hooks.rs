@@ -51,8 +51,18 @@ fn a_job_killed_by_a_signal_is_failed_and_hooks_see_the_signal() {
 fn hooks_never_overlap_and_run_in_completion_order() {
     let hook = r#"echo "S $PRUN_JOB $(date +%s.%N)" >> hooks; sleep 0.2; echo "E $PRUN_JOB $(date +%s.%N)" >> hooks"#;
     let mut y = format!("defaults:\n  on_complete: '{hook}'\njobs:\n");
-    for (name, secs) in [("d", 0.4), ("c", 0.3), ("b", 0.2), ("a", 0.1)] {
-        y.push_str(&format!("  - name: {name}\n    run: sleep {secs}\n"));
+    // All four start at once and end in the order a, b, c, d, each waiting until the
+    // one before it has ended (its last act is to touch a file): an order kept under
+    // any load, unlike one made of sleeps of different lengths.
+    for (name, after) in [("d", "c"), ("c", "b"), ("b", "a"), ("a", "")] {
+        let wait = if after.is_empty() {
+            String::new()
+        } else {
+            format!("until [ -e {after}.done ]; do sleep 0.01; done; sleep 0.1; ")
+        };
+        y.push_str(&format!(
+            "  - name: {name}\n    run: {wait}touch {name}.done\n"
+        ));
     }
     let p = Prun::new().jobfile(&y).args(&["-j", "4"]);
     p.run().code(0);

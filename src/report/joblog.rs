@@ -36,7 +36,9 @@ pub enum JoblogError {
         #[source]
         source: io::Error,
     },
-    #[error("{path}:{line}: not a prun joblog line; give --joblog a file prun wrote, or a new file")]
+    #[error(
+        "{path}:{line}: not a prun joblog line; give --joblog a file prun wrote, or a new file"
+    )]
     NotAJoblog { path: String, line: usize },
 }
 
