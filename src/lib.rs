@@ -1,29 +1,49 @@
 //! prun runs the shell commands of a YAML jobfile in a fixed-size process pool, one at a
 //! time (`mode: sync`) or up to N at once (`mode: async`), and after each job runs that
 //! job's completion hooks in the parent. See DESIGN.md for the contract; `run` below is
-//! the whole flow in one function.
+//! the whole flow in one function. The modules, in the order a run goes through them:
+//!
+//! 1. Reading what was asked: `cli` (the command line, clap), `source` (the jobfile's
+//!    text), `jobfile` (its YAML as written, serde-saphyr), `diagnostic` (located errors
+//!    with a fix), `modes` (settings both share).
+//! 2. Deciding: `plan` (validation, defaults, matrices, needs, selection and the output
+//!    policy settled into one `Plan`), then `lock` (the overlap lock), `resume` (what an
+//!    earlier run's joblog says is done), `files` (how prun writes files safely).
+//! 3. Running: `driver` (the loop: gathers events, carries out actions) around `schedule`
+//!    (the pure core that decides what happens next), `pool` (N workers, one job each at
+//!    a time), `hooks` (the serial hook runner), `signals` (signals become events),
+//!    `event` (what workers tell the driver), `executor` (the process layer: spawning,
+//!    supervision, process groups, cgroups, the keeper, Slurm).
+//! 4. Telling: `outcome` (how jobs ended, in data and words), `names` (job names as text
+//!    and as file names), `report` (terminal, progress, summary, joblog, JSON, JUnit,
+//!    timeline), `dry_run` (the plan shown, nothing run); `error` maps every failure to
+//!    an exit code.
 
+// 1. Reading what was asked
 mod cli;
 mod diagnostic;
+mod jobfile;
+mod modes;
+mod source;
+// 2. Deciding
+mod files;
+mod lock;
+mod plan;
+mod resume;
+// 3. Running
 mod driver;
-mod dry_run;
-mod error;
 mod event;
 mod executor;
-mod files;
 mod hooks;
-mod jobfile;
-mod lock;
-mod modes;
-mod names;
-mod outcome;
-mod plan;
 mod pool;
-mod report;
-mod resume;
 mod schedule;
 mod signals;
-mod source;
+// 4. Telling
+mod dry_run;
+mod error;
+mod names;
+mod outcome;
+mod report;
 
 pub use cli::Cli;
 pub use error::{Error, exit};
