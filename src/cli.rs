@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::modes::{ExecutorKind, MAX_POOL, Mode, OutputMode, Progress};
+use crate::modes::{Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Progress};
 
 /// Run the shell commands of a YAML jobfile in a fixed-size process pool.
 ///
@@ -110,6 +110,13 @@ pub struct Cli {
     /// srun) [default: the jobfile's `executor`, else local].
     #[arg(long, value_enum, value_name = "WHERE")]
     pub executor: Option<ExecutorKind>,
+
+    /// How a job's processes are kept together, so none outlives it: `auto` = a cgroup
+    /// per pool slot where prun may create one (cgroup v2: root, or a delegated slice),
+    /// else process groups; `cgroup` = cgroups or refuse to run; `process-group` =
+    /// process groups only [default: the jobfile's `containment`, else auto].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub containment: Option<Containment>,
 
     /// Print the resolved plan and run nothing.
     #[arg(long, conflicts_with = "check")]

@@ -11,6 +11,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Instant, SystemTime};
 
 use crate::error::Error;
+use crate::error::UsageError;
 use crate::event::{self, Event};
 use crate::executor::cgroup::{self, RunCgroup};
 use crate::executor::keeper::Keeper;
@@ -19,7 +20,7 @@ use crate::executor::spawn::EnvBase;
 use crate::executor::{StopClock, signal_name};
 use crate::hooks::{self, HookRunner, HookShell, HookTask};
 use crate::outcome::JobResult;
-use crate::plan::{Mode, OutputMode, Plan};
+use crate::plan::{Containment, Mode, OutputMode, Plan};
 use crate::pool::{self, Attempt, Pool, RunContext};
 use crate::report::joblog::Joblog;
 use crate::report::owner::{Printed, Token};
@@ -51,7 +52,10 @@ pub(crate) fn run(
     };
     // First, while prun still has one thread: the keeper is forked. It knows where the
     // run's cgroup goes before it exists, so it is never left behind.
-    let cgroup_path = cgroup::run_path();
+    let cgroup_path = match plan.containment {
+        Containment::ProcessGroup => None,
+        _ => cgroup::run_path(),
+    };
     let keeper = match Keeper::spawn(plan.grace, cgroup_path.as_deref()) {
         Ok(k) => Some(k),
         Err(e) => {
@@ -64,6 +68,10 @@ pub(crate) fn run(
     // Where cgroups can be made, each slot's jobs are contained in one (see
     // `executor::cgroup`); else process groups alone.
     let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, workers));
+    if plan.containment == Containment::Cgroup && cgroup.is_none() {
+        let why = cgroup::unavailable().unwrap_or_else(|| "creating one failed".into());
+        return Err(UsageError::NoCgroups(why).into());
+    }
     // Bounded: a job writing faster than prun can print waits, instead of prun's memory
     // growing (each event carries at most 64 KiB of output).
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);

@@ -59,6 +59,10 @@ pub enum Error {
 pub enum UsageError {
     #[error("--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile")]
     LockWaitWithoutLock,
+    #[error(
+        "containment: cgroup was asked for, but {0}; nothing was run. Run as root or in a delegated cgroup, or use --containment auto"
+    )]
+    NoCgroups(String),
 }
 
 /// A path prun is to write (`--report`, `--junit`, `--timeline`, `--log-dir`) that it

@@ -58,6 +58,7 @@ pub(crate) struct Jobfile {
     pub(crate) grace: Option<Sp<HumanDuration>>,
     pub(crate) lock: Option<Sp<String>>,
     pub(crate) executor: Option<Sp<String>>,
+    pub(crate) containment: Option<Sp<crate::modes::Containment>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 

@@ -84,7 +84,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         return Ok(exit::SUCCESS);
     }
     if cli.dry_run {
-        let containment = executor::cgroup::describe();
+        let containment = executor::cgroup::describe(plan.containment);
         console::print(&dry_run::render(&plan, &src.name, &containment))
             .map_err(|e| Error::io("writing the plan to stdout", e))?;
         return Ok(exit::SUCCESS);

@@ -51,6 +51,19 @@ pub enum ExecutorKind {
     Slurm,
 }
 
+/// `containment:`, `--containment`: how a job's processes are kept together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Containment {
+    /// A cgroup per slot where prun may create one, else process groups.
+    Auto,
+    /// Cgroups, or refuse to run (for jobs that start daemons).
+    Cgroup,
+    /// Process groups only (the least cost per job; a job that leaves its group is
+    /// not followed).
+    ProcessGroup,
+}
+
 /// `--progress`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Progress {

@@ -231,3 +231,41 @@ fn without_cgroups_prun_says_so_and_uses_process_groups() {
         "a leftover in the job's group survived"
     );
 }
+
+#[test]
+fn containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing() {
+    let p = Prun::new().jobfile("containment: process-group\njobs:\n  - touch ran\n");
+    assert_eq!(
+        containment(&p),
+        "process groups (--containment process-group)"
+    );
+    p.run().code(0);
+    assert!(p.path("ran").exists());
+    let p = Prun::new()
+        .jobfile("jobs:\n  - touch ran\n")
+        .args(&["--containment", "process-group"]);
+    assert!(containment(&p).starts_with("process groups"));
+}
+
+#[test]
+#[cfg_attr(prun_not_root, ignore = "needs root, to run prun as nobody")]
+fn a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs() {
+    let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
+    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(bin())
+        .args(["jobs.yaml", "--containment", "cgroup"])
+        .current_dir(p.dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("containment: cgroup was asked for"),
+        "{stderr}"
+    );
+    assert!(!p.path("ran").exists());
+}

@@ -23,6 +23,8 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 
+use crate::modes::Containment;
+
 /// The cgroup v2 directory prun itself is in, if there is a cgroup v2 hierarchy.
 pub(crate) fn own_cgroup() -> Option<PathBuf> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
@@ -61,18 +63,26 @@ fn unescape(field: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Which containment is in force, in words (for `--dry-run`).
-pub(crate) fn describe() -> String {
+/// Why cgroups cannot be used here, or `None` if they can (as far as can be told
+/// without creating one).
+pub(crate) fn unavailable() -> Option<String> {
     match own_cgroup() {
-        Some(dir) if writable(&dir) => format!(
-            "cgroup v2: each job in a cgroup of its own under {}",
-            dir.display()
+        Some(dir) if writable(&dir) => None,
+        Some(dir) => Some(format!("cannot create cgroups under {}", dir.display())),
+        None => Some("no cgroup v2 hierarchy here".to_owned()),
+    }
+}
+
+/// Which containment is in force for `asked`, in words (for `--dry-run`).
+pub(crate) fn describe(asked: Containment) -> String {
+    match (asked, unavailable()) {
+        (Containment::ProcessGroup, _) => "process groups (--containment process-group)".into(),
+        (_, None) => format!(
+            "cgroup v2: the jobs of each pool slot in a cgroup of their own under {}",
+            own_cgroup().unwrap_or_default().display()
         ),
-        Some(dir) => format!(
-            "process groups (cannot create cgroups under {})",
-            dir.display()
-        ),
-        None => "process groups (no cgroup v2 hierarchy here)".to_owned(),
+        (Containment::Cgroup, Some(why)) => format!("none: prun will refuse to run ({why})"),
+        (Containment::Auto, Some(why)) => format!("process groups ({why})"),
     }
 }
 

@@ -30,7 +30,7 @@ use crate::diagnostic::{Diagnostic, Pos, Source};
 use crate::executor::simple::simple_words;
 use crate::executor::slurm::{self, SlurmOptions};
 use crate::jobfile::{Jobfile, Sp};
-pub(crate) use crate::modes::{ExecutorKind, MAX_POOL, Mode, OutputMode};
+pub(crate) use crate::modes::{Containment, ExecutorKind, MAX_POOL, Mode, OutputMode};
 pub(crate) use output::OutputPolicy;
 use retry::RetryPolicy;
 
@@ -117,6 +117,7 @@ pub(crate) struct Plan {
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
     pub(crate) grace: Duration,
+    pub(crate) containment: Containment,
     /// The overlap lock to hold for the run, and how long to wait for it.
     pub(crate) lock: Option<PathBuf>,
     pub(crate) lock_wait: Option<Duration>,
@@ -255,6 +256,10 @@ impl Plan {
             },
             hook_timeout,
             grace,
+            containment: cli
+                .containment
+                .or(jf.containment.map(|c| c.value))
+                .unwrap_or(Containment::Auto),
             lock: cli
                 .lock
                 .clone()
