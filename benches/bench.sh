@@ -83,6 +83,7 @@ cmd() {
     floor) echo "$FLOOR $n $j /bin/sh -c '$shc'" ;;
     floor-exec) echo "$FLOOR $n $j true" ;;
     prun-none) echo "$PRUN $TMPD/$c-$n.yaml -j $j --output none" ;;
+    prun-pg) echo "$PRUN $TMPD/$c-$n.yaml -j $j --output none --containment process-group" ;;
     prun-sh-none) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output none" ;;
     prun-group) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output group" ;;
     prun-hooks) echo "$PRUN $TMPD/${c/true/truesh}-hooks-$n.yaml -j $j --output group" ;;
@@ -166,8 +167,8 @@ if has throughput; then
   make_inputs "$N"
   for c in true echo; do
     for j in 2 5; do
-      tools=(prun-none prun-group prun-hooks xargs rust-parallel parallel)
-      [[ $c == true ]] && tools=(prun-none prun-sh-none prun-group prun-hooks xargs rust-parallel parallel)
+      tools=(prun-none prun-pg prun-group prun-hooks xargs rust-parallel parallel)
+      [[ $c == true ]] && tools=(prun-none prun-pg prun-sh-none prun-group prun-hooks xargs rust-parallel parallel)
       paired "$c" "$N" "$j" floor "${tools[@]}"
     done
   done
@@ -264,15 +265,17 @@ fi
   echo "with \`shell: /bin/sh\`. \`prun (group)\` is the default grouped output, through the shell;"
   echo "\`prun (hooks)\` the same with hooks configured as a cron jobfile has them (a per-job"
   echo "\`on_failure\`, not run as the jobs succeed, and run-level \`on_failure\` and \`on_complete\`)."
-  echo "Peak RSS is prun's, with \`--output none\` and grouped."
+  echo "Peak RSS is prun's, with \`--output none\` and grouped. Every prun column runs with the"
+  echo "default containment, which here is: $($PRUN "$TMPD/true-$N.yaml" --dry-run | sed -n 's/^containment: //p');"
+  echo "\`prun (none, pg)\` is \`prun (none)\` with \`--containment process-group\`, to show what cgroups cost."
   echo
-  echo "| case | -j | floor wall | prun (none) | prun (sh, none) | prun (group) | prun (hooks) | xargs -P | rust-parallel | GNU parallel | prun peak RSS |"
-  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  echo "| case | -j | floor wall | prun (none) | prun (none, pg) | prun (sh, none) | prun (group) | prun (hooks) | xargs -P | rust-parallel | GNU parallel | prun peak RSS |"
+  echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in true echo; do
     for j in 2 5; do
       fw=$(awk -F'\t' -v c=$c -v j=$j '$1 == c && $3 == j { s += $9; k++ } END { if (k) printf "%.2f s", s / k }' "$RAW")
       line="| $c | $j | $fw"
-      for t in prun-none prun-sh-none prun-group prun-hooks xargs rust-parallel parallel; do
+      for t in prun-none prun-pg prun-sh-none prun-group prun-hooks xargs rust-parallel parallel; do
         read -r _ r _ <<<"$(medians $c "$N" $j $t)"
         line="$line | $r"
       done
