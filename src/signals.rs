@@ -29,15 +29,9 @@ pub(crate) struct SignalWatch {
 pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
     let (mut reader, writer) = io::pipe()?;
     let fd = writer.as_raw_fd();
-    // SAFETY: F_GETFL/F_SETFL on a pipe end we own. Non-blocking: a handler never waits
-    // (the pipe holds 65,536 deliveries before one would be dropped).
-    unsafe {
-        libc::fcntl(
-            fd,
-            libc::F_SETFL,
-            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-        );
-    }
+    // Non-blocking: a handler never waits (the pipe holds 65,536 deliveries before one
+    // would be dropped).
+    crate::executor::set_nonblocking(fd);
     let mut ids = Vec::new();
     for sig in [SIGINT, SIGTERM, SIGHUP] {
         let byte = sig as u8;

@@ -534,15 +534,7 @@ impl<'a> Input<'a> {
         if bytes.is_empty() {
             return None;
         }
-        let fd = pipe.as_raw_fd();
-        // SAFETY: F_GETFL/F_SETFL on a pipe end we own.
-        unsafe {
-            libc::fcntl(
-                fd,
-                libc::F_SETFL,
-                libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
-            );
-        }
+        super::set_nonblocking(pipe.as_raw_fd());
         Some(Input { pipe, rest: bytes })
     }
 

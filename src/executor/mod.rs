@@ -137,6 +137,18 @@ impl Exit {
     }
 }
 
+/// Makes `fd` non-blocking (a pipe end prun owns).
+pub(crate) fn set_nonblocking(fd: RawFd) {
+    // SAFETY: F_GETFL/F_SETFL on a descriptor the caller owns; no memory is involved.
+    unsafe {
+        libc::fcntl(
+            fd,
+            libc::F_SETFL,
+            libc::fcntl(fd, libc::F_GETFL) | libc::O_NONBLOCK,
+        );
+    }
+}
+
 /// `from + d`, or a hundred years on when that cannot be represented: durations come from
 /// the user (`timeout: 1000y`, `--grace 500y`) and must never overflow into a panic.
 pub(crate) fn after(from: Instant, d: Duration) -> Instant {

@@ -148,8 +148,11 @@ fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
+        // A field that is not escaped as this prun escapes (an older prun's joblog) is
+        // taken as it stands.
+        let text = |f: &str| unescape(f).unwrap_or_else(|| f.to_owned());
         let record = (f.len() == 8)
-            .then(|| Some((unescape(f[0])?, Status::parse(f[6])?, unescape(f[7])?)))
+            .then(|| Some((text(f[0]), Status::parse(f[6])?, text(f[7]))))
             .flatten();
         let Some((name, status, command)) = record else {
             return Err(n + 1);
@@ -159,20 +162,10 @@ fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
     Ok(last)
 }
 
-/// `s` as one joblog field: no tab, newline or other control character.
+/// `s` as one joblog field: no tab, newline or other control character (the escaping
+/// of names, `names::escape_value`, which `unescape` undoes).
 pub(crate) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::names::escape_value(s)
 }
 
 /// The text `escape` was given, or `None` if `s` is not its output.
@@ -194,6 +187,13 @@ fn unescape(s: &str) -> Option<String> {
                 let b = u8::from_str_radix(&hex, 16).ok().filter(u8::is_ascii)?;
                 out.push(char::from(b));
             }
+            'u' => {
+                if chars.next()? != '{' {
+                    return None;
+                }
+                let hex: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+            }
             _ => return None,
         }
     }
@@ -209,6 +209,7 @@ mod tests {
         for s in [
             "printf 'a\\tb\\n' | tr -d '\\\\'\nsecond line\twith tab",
             "esc \x1b[31m red \x07 bell \r\n del \x7f",
+            "bidi \u{202e}txt and C1 \u{9b}2J",
             "build[v=a\tb\n-\tsuccess\tforged]",
             "plain",
             "",
