@@ -10,24 +10,25 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Instant, SystemTime};
 
-use crate::error::Error;
 use crate::error::UsageError;
+use crate::error::{Error, PathError};
 use crate::event::{self, Event};
 use crate::executor::cgroup::{self, RunCgroup};
 use crate::executor::keeper::Keeper;
 use crate::executor::local;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{StopClock, signal_name};
-use crate::hooks::{self, HookRunner, HookShell, HookTask};
+use crate::hooks::{self, HookInput, HookRunner, HookShell, HookTask};
 use crate::outcome::JobResult;
-use crate::plan::{Containment, Mode, OutputMode, Plan};
+use crate::plan::{Containment, JobDef, Mode, OutputMode, Plan};
 use crate::pool::{self, Attempt, Pool, RunContext};
 use crate::report::joblog::Joblog;
 use crate::report::owner::{Printed, Token};
 use crate::report::spool::Spool;
 use crate::report::terminal::Terminal;
 use crate::report::{AttemptRecord, RunSummary, console, json};
-use crate::schedule::{self, Action, Schedule};
+use crate::resume::Earlier;
+use crate::schedule::{self, Action, Expansions, Schedule};
 use crate::signals;
 
 /// How many events may wait for the driver before their senders block.
@@ -35,11 +36,11 @@ const EVENT_QUEUE: usize = 64;
 
 /// Runs the plan to its end and returns what happened.
 ///
-/// `prior[i]` is job i's result from an earlier run (`--resume`): such a job is not run.
+/// `earlier` says which jobs an earlier run already did (`--resume`): they are not run.
 pub(crate) fn run(
     plan: Arc<Plan>,
     run_id: String,
-    prior: Vec<Option<JobResult>>,
+    earlier: Option<Earlier>,
     joblog: Option<Joblog>,
 ) -> Result<RunSummary, Error> {
     local::become_subreaper();
@@ -79,6 +80,11 @@ pub(crate) fn run(
         signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
     let pool = Pool::new(workers)
         .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
+    let run_dir = crate::outputs::RunDir::create().map_err(|source| PathError {
+        what: "the temporary directory for PRUN_OUTPUT and PRUN_NEEDS ($TMPDIR)",
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
     let ctx = Arc::new(RunContext {
         plan: Arc::clone(&plan),
         run_id: Arc::from(run_id.as_str()),
@@ -92,6 +98,7 @@ pub(crate) fn run(
         joblog,
         stop_clock: StopClock::new().ok(),
         cgroup,
+        run_dir,
     });
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
@@ -99,9 +106,14 @@ pub(crate) fn run(
         grace: plan.grace,
         ctx: Arc::clone(&ctx),
     };
-    let names: Arc<[Arc<str>]> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
+    let names: Vec<Arc<str>> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
+    let prior = plan
+        .jobs
+        .iter()
+        .map(|j| earlier.as_ref().and_then(|e| e.result(j)))
+        .collect();
     let mut d = Driver {
-        terminal: Terminal::new(plan.output, names.clone()),
+        terminal: Terminal::new(plan.output, names),
         core: Schedule::new(Arc::clone(&plan), workers, prior),
         hooks: HookRunner::new(hook_shell, tx.clone()),
         attempts: Vec::new(),
@@ -118,6 +130,8 @@ pub(crate) fn run(
             && ctx.stream_group
             && !plan.output.progress,
         printed: Printed::default(),
+        needs_files: std::collections::HashMap::new(),
+        earlier,
         running: 0,
         ctx,
         plan,
@@ -129,7 +143,7 @@ pub(crate) fn run(
     let first = d.core.start(Instant::now());
     d.act(first, None);
     d.drive(&rx, |d| d.core.done());
-    let mut summary = d.summary(names, run_id);
+    let mut summary = d.summary(run_id);
     d.run_level_hooks(&rx, &mut summary);
     // Failures to write stdout while the run-level hooks printed count too.
     summary.output_errors = d.output_errors(&summary.results);
@@ -138,7 +152,14 @@ pub(crate) fn run(
         d.terminal.flush_notices();
     }
     summary.attempts = std::mem::take(&mut d.attempts);
-    summary.tails = std::mem::take(&mut d.tails);
+    let mut tails = std::mem::take(&mut d.tails);
+    if !tails.is_empty() {
+        summary.tails = summary
+            .order
+            .iter()
+            .map(|&j| tails.get_mut(j).map(std::mem::take).unwrap_or_default())
+            .collect();
+    }
     summary.duration = d.clock.elapsed();
     // Nobody reads events any more: let a sender that is still blocked fail at once, so
     // the hook and signal threads can be joined.
@@ -168,6 +189,10 @@ struct Driver {
     owned_output: bool,
     /// Chunks of each job passing output on that were printed, for the owner's token.
     printed: Printed,
+    /// The `PRUN_NEEDS` file written for each set of needs.
+    needs_files: std::collections::HashMap<Arc<[usize]>, String>,
+    /// What an earlier run did (`--resume`), for the jobs dynamic matrices make.
+    earlier: Option<Earlier>,
     started: SystemTime,
     clock: Instant,
 }
@@ -207,13 +232,13 @@ impl Driver {
                 finished,
                 output,
             } => {
-                let owner = job.map_or("run", |j| &*self.plan.jobs[j].name);
+                let owner = job.map_or("run".into(), |j| Arc::clone(&self.core.spec(j).name));
                 let timeout = job.map_or(self.plan.hook_timeout, |j| {
-                    self.plan.jobs[j].opts.hook_timeout
+                    self.core.spec(j).opts.hook_timeout
                 });
                 let failure = hooks::failure_reason(&finished, timeout, self.plan.grace);
                 self.terminal
-                    .hook_output(owner, hook, &output, failure.is_some());
+                    .hook_output(&owner, hook, &output, failure.is_some());
                 let ev = schedule::Event::HookEnded { job, hook, failure };
                 let actions = self.core.handle(Instant::now(), ev);
                 self.act(actions, None);
@@ -242,7 +267,7 @@ impl Driver {
             }
             self.printed.ended(job);
         }
-        let spec = &self.plan.jobs[job];
+        let spec = self.core.spec(job);
         if self.plan.timeline.is_some() {
             let record = AttemptRecord::new(spec, e.attempt, e.slot, &e.finished, e.status);
             self.attempts.push(record);
@@ -254,6 +279,7 @@ impl Driver {
             status: e.status,
             log: pool::log_path(&self.plan, spec),
             log_error: e.log_error,
+            outputs: e.outputs,
         };
         let actions = self
             .core
@@ -272,8 +298,15 @@ impl Driver {
                 Action::Start { job, slot, attempt } => {
                     self.running += 1;
                     self.terminal.job_started(job);
-                    self.pool
-                        .start(&self.ctx, Attempt { job, slot, attempt }, &self.tx);
+                    let env = self.start_env(job);
+                    let a = Attempt {
+                        job,
+                        slot,
+                        attempt,
+                        env,
+                        spec: self.core.extra_spec(job),
+                    };
+                    self.pool.start(&self.ctx, a, &self.tx);
                 }
                 Action::Resumed { job } => {
                     self.terminal.job_ended(job, Spool::new(), None, true);
@@ -301,6 +334,18 @@ impl Driver {
                         clock.stop_now();
                     }
                 }
+                Action::Expand { job } => {
+                    let jobs = self.expand(job);
+                    let actions = self.core.expanded(Instant::now(), job, jobs);
+                    self.act(actions, None);
+                }
+                Action::Expanded { job, into } => {
+                    let names = into.clone().map(|j| Arc::clone(&self.core.spec(j).name));
+                    self.terminal.expanded(job, into.clone(), names.collect());
+                    if !self.tails.is_empty() {
+                        self.tails.resize(self.tails.len() + into.len(), Vec::new());
+                    }
+                }
                 Action::KillHooks => {
                     self.hooks.cancel();
                     if let Some(c) = &self.ctx.cgroup {
@@ -309,6 +354,83 @@ impl Driver {
                 }
             }
         }
+    }
+
+    /// What a job gets when it starts on top of its own environment: its `env` values
+    /// made from outputs (the core checked they are all there), and `PRUN_NEEDS`, the
+    /// results and outputs of the jobs it needs, as a JSON file (one per distinct set
+    /// of needs, written once).
+    fn start_env(&mut self, job: usize) -> Vec<(String, String)> {
+        let spec = self.core.spec(job);
+        let mut env = Vec::new();
+        for t in &spec.opts.templates {
+            let found = |j: usize, key: &str| self.core.result(j)?.output(key);
+            if let Ok(value) = t.render(found) {
+                env.push((t.var.clone(), value));
+            }
+        }
+        if !spec.needs.is_empty()
+            && let Some(path) = self.needs_file(job)
+        {
+            env.push(("PRUN_NEEDS".into(), path));
+        }
+        env
+    }
+
+    /// The jobs `job`'s dynamic matrix makes now (see `plan::matrix::Dynamic`), each
+    /// with its result from an earlier run when `--resume` finds one.
+    /// They are made one at a time from the values (a glob may find a million files).
+    fn expand(&self, job: usize) -> Result<Expansions, String> {
+        let spec = self.core.spec(job);
+        let Some(dynamic) = &spec.dynamic else {
+            return Ok(Vec::new());
+        };
+        let found = |j: usize, key: &str| self.core.result(j)?.output(key);
+        let lists = dynamic.lists(&spec.workdir, found)?;
+        let def = Arc::new(JobDef {
+            dynamic: None,
+            ..JobDef::clone(&spec.def)
+        });
+        let mut jobs = Vec::with_capacity(lists.len());
+        for i in 0..lists.len() {
+            let j = spec.expansion(&def, lists.get(i));
+            let prior = self.earlier.as_ref().and_then(|e| e.result(&j));
+            jobs.push((Arc::new(j), prior.map(Box::new)));
+        }
+        if lists.may_repeat_names() {
+            let mut seen = std::collections::HashSet::with_capacity(jobs.len());
+            if let Some((j, _)) = jobs.iter().find(|(j, _)| !seen.insert(&*j.name)) {
+                return Err(format!("its matrix makes two jobs named '{}'", j.name));
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// The `PRUN_NEEDS` file for `job`'s needs, written the first time that set of needs
+    /// is asked for.
+    fn needs_file(&mut self, job: usize) -> Option<String> {
+        let spec = self.core.spec(job);
+        if let Some(path) = self.needs_files.get(&spec.needs) {
+            return Some(path.clone());
+        }
+        let path = self.ctx.run_dir.needs_file(job);
+        // A dynamic matrix it needs stands for the jobs it made.
+        let jobs: Vec<_> = spec
+            .needs
+            .iter()
+            .flat_map(|&d| self.core.jobs_of(d))
+            .filter_map(|j| Some((self.core.spec(j), self.core.result(j)?)))
+            .collect();
+        let written = std::fs::File::create(&path)
+            .and_then(|f| json::write(f, &json::NeedsDoc(&jobs), false));
+        if let Err(e) = written {
+            let msg = format!("cannot write the PRUN_NEEDS file {path}: {e}");
+            self.terminal.notice(&msg);
+            return None;
+        }
+        let needs = spec.needs.clone();
+        self.needs_files.insert(needs, path.clone());
+        Some(path)
     }
 
     /// Tells workers which job owns stdout and how many of its chunks are printed (see
@@ -324,7 +446,7 @@ impl Driver {
         let Some(result) = self.core.result(job) else {
             return;
         };
-        let spec = &self.plan.jobs[job];
+        let spec = self.core.spec(job);
         let hooks = owned(
             spec.opts
                 .hooks
@@ -347,7 +469,7 @@ impl Driver {
             hooks,
             env,
             // One line, ending with a newline, so `read -r` in a hook gets all of it.
-            stdin: format!("{}\n", json::job(spec, result)).into_bytes(),
+            stdin: HookInput::Bytes(format!("{}\n", json::job(spec, result)).into_bytes()),
             workdir,
             timeout: spec.opts.hook_timeout,
         };
@@ -369,8 +491,13 @@ impl Driver {
     }
 
     /// The run as it stands.
-    fn summary(&mut self, names: Arc<[Arc<str>]>, run_id: String) -> RunSummary {
-        let results = self.core.results();
+    fn summary(&mut self, run_id: String) -> RunSummary {
+        let order = self.core.order();
+        let results = self.core.take_results(&order);
+        let names = order
+            .iter()
+            .map(|&j| Arc::clone(&self.core.spec(j).name))
+            .collect();
         RunSummary {
             run_id,
             started: self.started,
@@ -378,6 +505,8 @@ impl Driver {
             names,
             output_errors: self.output_errors(&results),
             results,
+            order,
+            extra: self.core.extra().to_vec(),
             hook_failures: self.core.hook_failures().to_vec(),
             signal: self.core.signal(),
             attempts: Vec::new(),
@@ -387,7 +516,7 @@ impl Driver {
 
     /// What prun could not deliver or record, so far: stdout (but not a reader that
     /// left), stderr, log files, the joblog. Each makes the exit code 1.
-    fn output_errors(&self, results: &[JobResult]) -> Vec<String> {
+    fn output_errors(&self, results: &[Box<JobResult>]) -> Vec<String> {
         let mut errors = Vec::new();
         if let Some(e) = self.terminal.stdout_error()
             && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -399,9 +528,9 @@ impl Driver {
         if console::stderr_failed() {
             errors.push("writing to stderr failed: prun's messages were lost".to_owned());
         }
-        for (spec, r) in self.plan.jobs.iter().zip(results) {
-            if let Some(e) = &r.log_error {
-                errors.push(format!("the log of job '{}' is incomplete: {e}", spec.name));
+        for r in results {
+            if let (Some(e), Some(log)) = (r.log_error(), r.log()) {
+                errors.push(format!("the log {} is incomplete: {e}", log.display()));
             }
         }
         if let Some(e) = self.ctx.joblog.as_ref().and_then(Joblog::failure) {
@@ -420,24 +549,26 @@ impl Driver {
         if queued.is_empty() {
             return;
         }
-        let report = format!("{}\n", json::run(summary, &self.plan.jobs));
+        let specs = summary.specs(&self.plan);
+        let doc = json::RunDoc {
+            run: summary,
+            specs: &specs,
+        };
         // The hooks run even without the file (the report is on their stdin too): an
         // alert that does not go out is worse than one without its attachment.
-        let file = match report_file(&report) {
-            Ok(f) => Some(f),
+        let (report_path, stdin) = match report_file(&doc) {
+            Ok(f) => (f.path().display().to_string(), HookInput::File(Arc::new(f))),
             Err(e) => {
                 let msg = format!(
                     "cannot write the report file for the run-level hooks ({e}); they run with PRUN_REPORT empty"
                 );
                 self.terminal.notice(&msg);
                 self.lost.push(msg);
-                None
+                let mut bytes = Vec::new();
+                let _ = json::write(&mut bytes, &doc, false);
+                (String::new(), HookInput::Bytes(bytes))
             }
         };
-        let report_path = file
-            .as_ref()
-            .map(|f| f.path().display().to_string())
-            .unwrap_or_default();
         let t = summary.totals();
         let mut env = self.plan.env.clone();
         for (k, v) in [
@@ -458,7 +589,7 @@ impl Driver {
             job: None,
             hooks,
             env,
-            stdin: report.into_bytes(),
+            stdin,
             workdir: self.plan.workdir.clone(),
             timeout: self.plan.hook_timeout,
         };
@@ -502,10 +633,7 @@ fn result_env(r: &JobResult) -> Vec<(String, String)> {
         ("PRUN_JOB_ATTEMPTS".into(), r.attempts.to_string()),
         (
             "PRUN_JOB_LOG".into(),
-            r.log
-                .as_ref()
-                .map(|l| l.display().to_string())
-                .unwrap_or_default(),
+            r.log().map(|l| l.display().to_string()).unwrap_or_default(),
         ),
     ]
 }
@@ -514,13 +642,11 @@ fn result_env(r: &JobResult) -> Vec<(String, String)> {
 /// to prun's user (mode 0600) and of an unpredictable name (`prun-report-XXXXXX.json`,
 /// created with O_EXCL: nobody can plant it or a link in its place), removed when the
 /// returned guard drops.
-fn report_file(report: &str) -> std::io::Result<tempfile::NamedTempFile> {
-    use std::io::Write;
+fn report_file(doc: &json::RunDoc<'_>) -> std::io::Result<tempfile::NamedTempFile> {
     let mut f = tempfile::Builder::new()
         .prefix("prun-report-")
         .suffix(".json")
         .tempfile()?;
-    f.write_all(report.as_bytes())?;
-    f.flush()?;
+    json::write(f.as_file_mut(), doc, false)?;
     Ok(f)
 }

@@ -46,14 +46,19 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
             let needs: Vec<&str> = j.needs.iter().map(|&d| &*plan.jobs[d].name).collect();
             let _ = writeln!(out, "     needs: {}", needs.join(", "));
         }
-        if !j.opts.matrix.is_empty() {
-            let vars: Vec<String> = j
-                .opts
-                .matrix
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+        if let Some(d) = &j.dynamic {
+            let _ = writeln!(
+                out,
+                "     matrix, expanded at run time once its needs succeeded: {}",
+                d.describe()
+            );
+        }
+        if !j.matrix.is_empty() {
+            let vars: Vec<String> = j.matrix.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(out, "     matrix of '{}': {}", j.base, vars.join(" "));
+        }
+        for t in &j.opts.templates {
+            let _ = writeln!(out, "     env {}: at start, {}", t.var, t.written());
         }
         if let Some(t) = j.opts.timeout {
             let _ = writeln!(out, "     timeout: {}", humantime::format_duration(t));

@@ -43,6 +43,8 @@ pub(crate) struct Ended {
     pub(crate) stdout_error: Option<std::io::Error>,
     /// Its `--log-dir` file could not be opened or written: why.
     pub(crate) log_error: Option<String>,
+    /// What it wrote to `PRUN_OUTPUT`, or why that is not valid.
+    pub(crate) outputs: Result<crate::outputs::Outputs, String>,
 }
 
 impl Ended {
@@ -59,6 +61,7 @@ impl Ended {
             stdout_last: None,
             stdout_error: None,
             log_error: None,
+            outputs: Ok(Vec::new()),
         }
     }
 }

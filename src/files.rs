@@ -12,7 +12,7 @@
 //!   `DIR_MODE` (the umask may narrow both).
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -77,13 +77,16 @@ pub(crate) fn open_in_place(path: &Path, how: InPlace) -> io::Result<File> {
     Ok(file)
 }
 
-/// Writes `bytes` to `path` whole, or not at all: a new file of an unpredictable name in
-/// the same directory, synced, then renamed over `path`. Readers never see half a report,
-/// and a link planted at `path` (or at any guessable temporary name) is replaced, not
-/// followed.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Writes `path` whole, or not at all: `fill` writes into a new file of an unpredictable
+/// name in the same directory, which is synced, then renamed over `path`. Readers never see
+/// half a report, a report is streamed rather than held whole, and a link planted at `path`
+/// (or at any guessable temporary name) is replaced, not followed.
+pub(crate) fn write_atomically(
+    path: &Path,
+    fill: &mut dyn FnMut(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
     let mut tmp = temp_beside(path)?;
-    tmp.write_all(bytes)?;
+    fill(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -161,6 +164,7 @@ fn explain_open(path: &Path, e: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn links_and_shared_files_are_refused_and_nothing_is_followed() {
@@ -175,7 +179,7 @@ mod tests {
         std::fs::hard_link(&victim, &hard).unwrap();
         assert!(open_in_place(&hard, InPlace::Truncate).is_err());
         // A report written over a link replaces the link.
-        write_atomically(&link, b"report").unwrap();
+        write_atomically(&link, &mut |f| f.write_all(b"report")).unwrap();
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
         assert_eq!(std::fs::read_to_string(&link).unwrap(), "report");
         assert!(!std::fs::symlink_metadata(&link).unwrap().is_symlink());
@@ -199,7 +203,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("r.json");
-        write_atomically(&f, b"{}").unwrap();
+        write_atomically(&f, &mut |f| f.write_all(b"{}")).unwrap();
         let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode & !FILE_MODE, 0, "{mode:o}");
         let l = dir.path().join("a.log");

@@ -12,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::event::Event;
-use crate::executor::{Capture, Finished, Request, local};
+use crate::executor::{Capture, Finished, Request, Stdin, local};
 use crate::outcome::Ending;
 use crate::pool::RunContext;
 
@@ -22,10 +22,19 @@ pub(crate) struct HookTask {
     /// `(hook name, command)`, in the order to run them.
     pub(crate) hooks: Vec<(&'static str, String)>,
     pub(crate) env: Vec<(String, String)>,
-    /// The job's result as JSON, written to each hook's stdin.
-    pub(crate) stdin: Vec<u8>,
+    /// What each hook reads on stdin.
+    pub(crate) stdin: HookInput,
     pub(crate) workdir: PathBuf,
     pub(crate) timeout: Duration,
+}
+
+/// What each hook of a task reads on stdin.
+pub(crate) enum HookInput {
+    /// A job's result as JSON.
+    Bytes(Vec<u8>),
+    /// The run's report, read from its file by each hook from the start (it may be too
+    /// big to hold in memory).
+    File(Arc<tempfile::NamedTempFile>),
 }
 
 /// How every hook of this run is executed.
@@ -41,6 +50,16 @@ impl HookShell {
     /// Runs one hook to its end and returns how it ended and what it printed.
     /// `current` holds the hook's process group while it runs, so it can be killed.
     fn run(&self, command: &str, task: &HookTask, current: &AtomicI32) -> (Finished, Vec<u8>) {
+        // Each hook opens the report anew, to read it from the start.
+        let reopened = match &task.stdin {
+            HookInput::File(f) => f.reopen().ok(),
+            HookInput::Bytes(_) => None,
+        };
+        let stdin = match (&task.stdin, &reopened) {
+            (HookInput::Bytes(b), _) => Stdin::Bytes(b),
+            (HookInput::File(_), Some(f)) => Stdin::File(f),
+            (HookInput::File(_), None) => Stdin::Null,
+        };
         let req = Request {
             shell: &self.shell,
             script: command,
@@ -50,7 +69,7 @@ impl HookShell {
             env: &task.env,
             workdir: &task.workdir,
             capture: self.capture,
-            stdin: Some(&task.stdin),
+            stdin,
             timeout: Some(task.timeout),
             grace: self.grace,
             stop: self.ctx.stop_clock.as_ref(),

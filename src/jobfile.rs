@@ -95,7 +95,19 @@ impl<'de> Deserialize<'de> for Scalar {
 
 /// A matrix as written, keys in their written order.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Matrix(pub(crate) Vec<(String, Vec<Scalar>)>);
+pub(crate) struct Matrix(pub(crate) Vec<(String, MatrixValues)>);
+
+/// One matrix key's values: listed, or found when the job is about to run.
+#[derive(Debug, Clone)]
+pub(crate) enum MatrixValues {
+    List(Vec<Scalar>),
+    /// `{glob: "photos/**/*.jpg"}`: the matching paths, relative to the job's workdir.
+    Glob(String),
+    /// `{lines: FILE}`: the file's non-empty lines.
+    Lines(String),
+    /// `"${{ needs.J.outputs.K }}"`: a list written by a job it needs.
+    Output(String),
+}
 
 impl<'de> Deserialize<'de> for Matrix {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -107,13 +119,63 @@ impl<'de> Deserialize<'de> for Matrix {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Matrix, A::Error> {
                 let mut entries = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Vec<Scalar>>()? {
+                while let Some((k, v)) = map.next_entry::<String, MatrixValues>()? {
                     entries.push((k, v));
                 }
                 Ok(Matrix(entries))
             }
         }
         d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for MatrixValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MatrixValues;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(
+                    "a list of values, {glob: PATTERN}, {lines: FILE} or \"${{ needs.JOB.outputs.KEY }}\"",
+                )
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<MatrixValues, A::Error> {
+                let mut values = Vec::new();
+                while let Some(v) = seq.next_element::<Scalar>()? {
+                    values.push(v);
+                }
+                Ok(MatrixValues::List(values))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MatrixValues, A::Error> {
+                let Some((kind, value)) = map.next_entry::<String, Scalar>()? else {
+                    return Err(de::Error::custom(
+                        "an empty mapping: write {glob: PATTERN} or {lines: FILE}",
+                    ));
+                };
+                if map.next_key::<String>()?.is_some() {
+                    return Err(de::Error::custom(
+                        "one source of values: {glob: PATTERN} or {lines: FILE}, not both",
+                    ));
+                }
+                match kind.as_str() {
+                    "glob" => Ok(MatrixValues::Glob(value.0)),
+                    "lines" => Ok(MatrixValues::Lines(value.0)),
+                    other => Err(de::Error::custom(format!(
+                        "unknown source '{other}': write {{glob: PATTERN}} or {{lines: FILE}}"
+                    ))),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MatrixValues, E> {
+                Ok(MatrixValues::Output(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<MatrixValues, E> {
+                Ok(MatrixValues::Output(v))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

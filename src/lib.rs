@@ -14,7 +14,8 @@
 //!    a time), `hooks` (the serial hook runner), `signals` (signals become events),
 //!    `event` (what workers tell the driver), `executor` (the process layer: spawning,
 //!    supervision, process groups, cgroups, the keeper, Slurm).
-//! 4. Telling: `outcome` (how jobs ended, in data and words), `names` (job names as text
+//! 4. Telling: `outcome` (how jobs ended, in data and words), `outputs` (what jobs
+//!    hand back through `PRUN_OUTPUT`), `names` (job names as text
 //!    and as file names), `report` (terminal, progress, summary, joblog, JSON, JUnit,
 //!    timeline), `dry_run` (the plan shown, nothing run); `error` maps every failure to
 //!    an exit code.
@@ -43,6 +44,7 @@ mod dry_run;
 mod error;
 mod names;
 mod outcome;
+mod outputs;
 mod report;
 
 pub use cli::Cli;
@@ -106,14 +108,14 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Some(path) => Some(lock::Lock::acquire(path, plan.lock_wait)?),
         None => None,
     };
-    let prior = resume::prior_results(&plan)?;
+    let earlier = resume::Earlier::read(&plan)?;
     let joblog = plan
         .joblog
         .as_deref()
         .map(report::joblog::Joblog::open)
         .transpose()?;
     let plan = std::sync::Arc::new(plan);
-    let summary = driver::run(std::sync::Arc::clone(&plan), new_run_id(), prior, joblog)?;
+    let summary = driver::run(std::sync::Arc::clone(&plan), new_run_id(), earlier, joblog)?;
     let unwritten = report::write_files(&plan, &src.name, &summary);
     if !(plan.output.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary));

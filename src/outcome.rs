@@ -4,6 +4,7 @@
 //! headers, notices, hooks, JUnit and the timeline alike.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::executor::{Exit, Finished, signal_name};
@@ -91,13 +92,14 @@ impl fmt::Display for Status {
 /// A hook that did not succeed.
 #[derive(Debug, Clone)]
 pub(crate) struct HookFailure {
-    /// The job it belongs to, or `None` for a run-level hook.
-    pub(crate) job: Option<usize>,
+    /// The name of the job it belongs to, or `None` for a run-level hook.
+    pub(crate) job: Option<std::sync::Arc<str>>,
     pub(crate) hook: &'static str,
     pub(crate) reason: String,
 }
 
-/// One job's record in the run.
+/// One job's record in the run. Kept small (a run may hold a million): what most jobs
+/// do not have is boxed in `More`, read through the methods of the same names.
 #[derive(Debug, Clone)]
 pub(crate) struct JobResult {
     pub(crate) status: Status,
@@ -105,14 +107,32 @@ pub(crate) struct JobResult {
     pub(crate) slot: Option<usize>,
     /// The last attempt, when there was one.
     pub(crate) finished: Option<Finished>,
+    /// Why it was skipped, not run, or could not start (shared by the jobs a stop left
+    /// not run).
+    reason: Option<Arc<str>>,
+    more: Option<Box<More>>,
+}
+
+/// The parts of a result that most results do not have.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct More {
     /// The attempts before the last one, oldest first (empty unless it was retried).
     pub(crate) earlier: Vec<EarlierAttempt>,
-    /// Why it was skipped, not run, or could not start.
-    pub(crate) reason: Option<String>,
     /// Its output file, with `--log-dir`.
     pub(crate) log: Option<std::path::PathBuf>,
     /// Writing its log file failed (the file is incomplete): why.
     pub(crate) log_error: Option<String>,
+    /// What its last attempt wrote to `PRUN_OUTPUT` (`outputs`).
+    pub(crate) outputs: crate::outputs::Outputs,
+}
+
+impl More {
+    fn is_empty(&self) -> bool {
+        self.earlier.is_empty()
+            && self.log.is_none()
+            && self.log_error.is_none()
+            && self.outputs.is_empty()
+    }
 }
 
 /// An attempt of a retried job that was followed by another.
@@ -130,18 +150,60 @@ impl JobResult {
             attempts: 0,
             slot: None,
             finished: None,
-            earlier: Vec::new(),
             reason: None,
-            log: None,
-            log_error: None,
+            more: None,
         }
     }
 
-    pub(crate) fn not_run(reason: &str) -> Self {
-        JobResult {
-            reason: Some(reason.to_owned()),
-            ..JobResult::new(Status::NotRun)
-        }
+    pub(crate) fn not_run(reason: Arc<str>) -> Self {
+        JobResult::new(Status::NotRun).with_reason(reason)
+    }
+
+    /// The same, saying why it was skipped, not run, or could not start.
+    pub(crate) fn with_reason(mut self, why: impl Into<Arc<str>>) -> Self {
+        self.reason = Some(why.into());
+        self
+    }
+
+    /// Says why it was skipped, not run, or could not start.
+    pub(crate) fn set_reason(&mut self, why: impl Into<Arc<str>>) {
+        self.reason = Some(why.into());
+    }
+
+    /// The same with `more`, kept only if it holds something.
+    pub(crate) fn with_more(mut self, more: More) -> Self {
+        self.more = (!more.is_empty()).then(|| Box::new(more));
+        self
+    }
+
+    /// The rarer parts, taken out (to carry over to the next attempt).
+    pub(crate) fn take_more(&mut self) -> More {
+        self.more.take().map(|m| *m).unwrap_or_default()
+    }
+
+    /// The attempts before the last one, oldest first (empty unless it was retried).
+    pub(crate) fn earlier(&self) -> &[EarlierAttempt] {
+        self.more.as_ref().map_or(&[], |m| &m.earlier)
+    }
+
+    /// Why it was skipped, not run, or could not start.
+    pub(crate) fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// Its output file, with `--log-dir`.
+    pub(crate) fn log(&self) -> Option<&std::path::Path> {
+        self.more.as_ref()?.log.as_deref()
+    }
+
+    /// Writing its log file failed (the file is incomplete): why.
+    pub(crate) fn log_error(&self) -> Option<&str> {
+        self.more.as_ref()?.log_error.as_deref()
+    }
+
+    /// What its last attempt wrote to `PRUN_OUTPUT`.
+    pub(crate) fn outputs(&self) -> &[(String, String)] {
+        self.more.as_ref().map_or(&[], |m| &m.outputs)
     }
 
     pub(crate) fn exit_code(&self) -> Option<i32> {
@@ -164,7 +226,7 @@ impl JobResult {
         let Some(last) = &self.finished else {
             return Duration::ZERO;
         };
-        match self.earlier.first() {
+        match self.earlier().first() {
             Some(first) => (last.started + last.duration)
                 .duration_since(first.finished.started)
                 .unwrap_or(last.duration),
@@ -174,7 +236,7 @@ impl JobResult {
 
     /// When its first attempt started.
     pub(crate) fn started(&self) -> Option<SystemTime> {
-        self.earlier
+        self.earlier()
             .first()
             .map(|e| &e.finished)
             .or(self.finished.as_ref())
@@ -233,6 +295,14 @@ impl Ending {
 }
 
 impl JobResult {
+    /// Its output `key`, if it wrote one.
+    pub(crate) fn output(&self, key: &str) -> Option<&str> {
+        self.outputs()
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// How its last attempt ended.
     pub(crate) fn ending(&self) -> Ending {
         Ending::of(self.finished.as_ref().and_then(|f| f.exit))

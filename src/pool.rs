@@ -29,6 +29,10 @@ pub(crate) struct Attempt {
     pub(crate) job: usize,
     pub(crate) slot: usize,
     pub(crate) attempt: u32,
+    /// Variables filled in when it starts (`env` from outputs, `PRUN_NEEDS`).
+    pub(crate) env: Vec<(String, String)>,
+    /// The job's spec when a dynamic matrix made it (else it is the plan's).
+    pub(crate) spec: Option<Arc<JobSpec>>,
 }
 
 impl Pool {
@@ -97,6 +101,9 @@ pub(crate) struct RunContext {
     pub(crate) stop_clock: Option<StopClock>,
     /// The run's cgroup, where prun contains jobs in cgroups (`executor::cgroup`).
     pub(crate) cgroup: Option<RunCgroup>,
+    /// The run's private directory for `PRUN_OUTPUT` and `PRUN_NEEDS` files (`None`
+    /// only if it could not be made: then jobs get no `PRUN_OUTPUT`).
+    pub(crate) run_dir: crate::outputs::RunDir,
 }
 
 impl RunContext {
@@ -134,8 +141,11 @@ pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf
 
 fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
     let plan = &ctx.plan;
-    let spec = &plan.jobs[a.job];
-    let env = job_env(spec, a.slot, a.attempt, &ctx.run_id);
+    let spec = a.spec.as_deref().unwrap_or_else(|| &plan.jobs[a.job]);
+    let mut env = job_env(spec, a.slot, a.attempt, &ctx.run_id);
+    env.extend(a.env.iter().cloned());
+    let output_file = ctx.run_dir.output_file(a.job, a.attempt);
+    env.push(("PRUN_OUTPUT".into(), output_file.clone()));
     let words = if spec.direct {
         simple_words(&spec.run)
     } else {
@@ -150,7 +160,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         env: &env,
         workdir: &spec.workdir,
         capture: capture_for(plan.output.mode, plan.log_dir.is_some()),
-        stdin: None,
+        stdin: crate::executor::Stdin::Null,
         timeout: spec.opts.timeout,
         grace: plan.grace,
         stop: None,
@@ -192,18 +202,25 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         &mut |bytes| sink.take(bytes),
     );
     ctx.groups[a.slot - 1].store(0, Ordering::SeqCst);
+    // What it wrote to PRUN_OUTPUT; a file that breaks the rules fails the attempt.
+    let outputs = crate::outputs::take(output_file.as_ref());
     // Before anything else can happen to prun: the record --resume trusts.
     let stopping = ctx.stop_signal.load(Ordering::SeqCst) != 0;
-    let status = Status::of_attempt(&finished, stopping);
+    let mut status = Status::of_attempt(&finished, stopping);
+    if status == Status::Success && outputs.is_err() {
+        status = Status::Failed;
+    }
     if let Some(j) = &ctx.joblog {
         let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, status);
-        j.record(&record, &spec.run);
+        let kept = outputs.as_deref().unwrap_or_default();
+        j.record(&record, &spec.run, kept);
     }
     let _ = tx.send(Event::Ended(Box::new(Ended {
         status,
         finished,
         output: sink.spool,
         tail: sink.tail,
+        outputs,
         stdout_last: sink.passing.last,
         stdout_error: sink.passing.error,
         log_error: sink.log_error,
@@ -303,8 +320,14 @@ pub(crate) fn job_env(
     attempt: u32,
     run_id: &str,
 ) -> Vec<(String, String)> {
-    let mut env = Vec::with_capacity(spec.env.len() + 5);
+    // Room for what the caller adds: PRUN_OUTPUT, PRUN_NEEDS.
+    let mut env = Vec::with_capacity(spec.env.len() + spec.matrix.len() + 7);
     env.extend(spec.env.iter().cloned());
+    env.extend(
+        spec.matrix
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     env.push(("PRUN_JOB".into(), spec.name.to_string()));
     env.push(("PRUN_JOB_INDEX".into(), spec.index.to_string()));
     env.push(("PRUN_SLOT".into(), slot.to_string()));

@@ -11,30 +11,45 @@
 //! written by the worker right after it reaps the job, so that window is the time between
 //! the job's exit and one `write(2)`.
 
-use crate::error::Error;
-use crate::plan::Plan;
-use crate::report::{JobResult, Status, joblog};
+use std::collections::HashMap;
 
-/// For each job of the plan, its result if this run should not run it.
-pub(crate) fn prior_results(plan: &Plan) -> Result<Vec<Option<JobResult>>, Error> {
-    let n = plan.jobs.len();
-    let Some(path) = plan.joblog.as_deref().filter(|_| plan.resume) else {
-        return Ok(vec![None; n]);
-    };
-    let last = joblog::read(path)?;
-    Ok(plan
-        .jobs
-        .iter()
-        .map(|j| match last.get(&*j.name) {
-            Some(r) if r.status == Status::Success && *r.command == *j.run => Some(done()),
+use crate::error::Error;
+use crate::outcome::More;
+use crate::plan::{JobSpec, Plan};
+use crate::report::joblog::{self, LastRecord};
+use crate::report::{JobResult, Status};
+
+/// What an earlier run's joblog says, with `--resume`.
+pub(crate) struct Earlier(HashMap<String, LastRecord>);
+
+impl Earlier {
+    /// Reads the joblog when the run resumes one; `None` otherwise.
+    pub(crate) fn read(plan: &Plan) -> Result<Option<Earlier>, Error> {
+        let Some(path) = plan.joblog.as_deref().filter(|_| plan.resume) else {
+            return Ok(None);
+        };
+        Ok(Some(Earlier(joblog::read(path)?)))
+    }
+
+    /// `job`'s result if this run should not run it (also for the jobs a dynamic matrix
+    /// makes: by name, as they are made).
+    pub(crate) fn result(&self, job: &JobSpec) -> Option<JobResult> {
+        match self.0.get(&*job.name) {
+            Some(r) if r.status == Status::Success && *r.command == *job.run => {
+                Some(done(r.outputs.clone()))
+            }
             _ => None,
-        })
-        .collect())
+        }
+    }
 }
 
-fn done() -> JobResult {
-    JobResult {
-        reason: Some("already succeeded in an earlier run (--resume)".to_owned()),
-        ..JobResult::new(Status::Success)
-    }
+/// A job done in an earlier run, with the outputs it wrote then (its dependents see the
+/// same values).
+fn done(outputs: crate::outputs::Outputs) -> JobResult {
+    JobResult::new(Status::Success)
+        .with_reason("already succeeded in an earlier run (--resume)")
+        .with_more(More {
+            outputs,
+            ..More::default()
+        })
 }

@@ -20,9 +20,39 @@ fn every_example_is_tested() {
     found.sort();
     assert_eq!(
         found,
-        ["backup.yaml", "ci.yaml", "hello.yaml"],
+        [
+            "backup-each-db.yaml",
+            "backup.yaml",
+            "ci.yaml",
+            "hello.yaml"
+        ],
         "add a test for new examples"
     );
+}
+
+#[test]
+fn backup_each_db() {
+    let r = Prun::new()
+        .arg(&example("backup-each-db.yaml"))
+        .args(&["--report", "r.json"])
+        .run();
+    r.code(0);
+    for db in ["app", "logs", "users"] {
+        assert!(
+            r.stdout.contains(&format!(
+                "/tmp/prun-each-db-demo/dumps/{db}.tgz is readable"
+            )),
+            "{}",
+            r.stdout
+        );
+    }
+    // The run-level hook "mails" the merged outputs: every dump's file.
+    let mail = r.stdout.split("Subject:").nth(1).expect("the mail");
+    assert!(
+        mail.contains("/tmp/prun-each-db-demo/dumps/app.tgz\n/tmp/prun-each-db-demo/dumps/logs.tgz\n/tmp/prun-each-db-demo/dumps/users.tgz"),
+        "{mail}"
+    );
+    assert!(r.stderr.contains("8 jobs"), "{}", r.stderr);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 mod util;
 
 mod containment;
+mod dynamic;
 mod errors;
 mod examples;
 mod honest;
@@ -11,6 +12,7 @@ mod hooks;
 mod lock;
 mod needs;
 mod output;
+mod outputs;
 mod pool;
 mod processes;
 mod reports;

@@ -204,7 +204,7 @@ fn the_joblog_has_a_line_per_attempt() {
         .collect();
     assert!(log.starts_with("# prun joblog v1\t"));
     assert_eq!(lines.len(), 5, "{log}");
-    assert!(lines.iter().all(|f| f.len() == 8));
+    assert!(lines.iter().all(|f| f.len() == 9));
     let flaky: Vec<_> = lines.iter().filter(|f| f[0] == "flaky").collect();
     assert_eq!(
         flaky.iter().map(|f| (f[1], f[6])).collect::<Vec<_>>(),

@@ -149,6 +149,21 @@ fn the_job_environment_reaches_the_step() {
     prun_no_slurm,
     ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
 )]
+fn outputs_of_a_step_reach_the_steps_that_need_it() {
+    let p = Prun::new().jobfile(
+        "executor: slurm\njobs:\n  - name: make\n    run: echo \"host=$(hostname)\" >> \"$PRUN_OUTPUT\"\n  - name: use\n    needs: [make]\n    env: {H: '${{ needs.make.outputs.host }}'}\n    matrix: {n: '${{ needs.make.outputs.host }}'}\n    run: echo \"$H $n\" > used\n",
+    );
+    p.run().code(0);
+    let host = String::from_utf8(Command::new("hostname").output().unwrap().stdout).unwrap();
+    let host = host.trim();
+    assert_eq!(p.read("used"), format!("{host} {host}\n"));
+}
+
+#[test]
+#[cfg_attr(
+    prun_no_slurm,
+    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
+)]
 fn inside_an_allocation_jobs_are_steps_of_it() {
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: step-a\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > a\n  - name: step-b\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > b\n",

@@ -19,7 +19,7 @@ use nix::unistd::Pid;
 
 use super::cgroup::Cgroup;
 use super::spawn::{self, SpawnSpec, c_string, raw};
-use super::{Capture, Exit, Finished, Request, StopClock};
+use super::{Capture, Exit, Finished, Request, Stdin, StopClock};
 use crate::executor::keeper::Keeper;
 
 /// Each worker's read buffer: the default pipe size. Bigger pipes (F_SETPIPE_SZ to
@@ -76,7 +76,7 @@ pub(crate) fn run(
         gave_up: false,
     };
     let input = match (req.stdin, stdin) {
-        (Some(bytes), Some(w)) => Input::new(w, bytes),
+        (Stdin::Bytes(bytes), Some(w)) => Input::new(w, bytes),
         _ => None,
     };
     let status = sup.supervise(reader, input, on_output);
@@ -109,11 +109,11 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         _ => (None, None),
     };
     let (stdin_r, stdin_w) = match req.stdin {
-        Some(_) => {
+        Stdin::Bytes(_) => {
             let (r, w) = io::pipe()?;
             (Some(r), Some(w))
         }
-        None => (None, None),
+        Stdin::Null | Stdin::File(_) => (None, None),
     };
     let shell_argv = || -> io::Result<Vec<CString>> {
         Ok(vec![
@@ -129,7 +129,10 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         extra: req.env,
         workdir: req.workdir,
         capture: req.capture,
-        stdin: raw(stdin_r.as_ref()),
+        stdin: match req.stdin {
+            Stdin::File(f) => Some(f.as_raw_fd()),
+            _ => raw(stdin_r.as_ref()),
+        },
         out: raw(writer.as_ref()),
         keeper: req.keeper.map(Keeper::fd),
         cgroup: req.cgroup.map(Cgroup::procs_fd),

@@ -39,6 +39,18 @@ pub(crate) enum Capture {
     Pipe,
 }
 
+/// What a command reads on stdin.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Stdin<'a> {
+    /// `/dev/null`.
+    Null,
+    /// These bytes, through a pipe that is then closed (a job's result for its hooks).
+    Bytes(&'a [u8]),
+    /// This file, from where its offset is (the run's report for a run-level hook: it
+    /// may be too big to hold in memory).
+    File(&'a std::fs::File),
+}
+
 /// One command to run.
 pub(crate) struct Request<'a> {
     pub(crate) shell: &'a Path,
@@ -54,8 +66,7 @@ pub(crate) struct Request<'a> {
     pub(crate) env: &'a [(String, String)],
     pub(crate) workdir: &'a Path,
     pub(crate) capture: Capture,
-    /// Bytes written to the command's stdin, which is then closed; `None` = /dev/null.
-    pub(crate) stdin: Option<&'a [u8]>,
+    pub(crate) stdin: Stdin<'a>,
     /// SIGTERM to the process group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
     pub(crate) grace: Duration,

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::retry::RetryPolicy;
-use super::{Hooks, JobOptions, JobSpec, needs::RawNeeds, validate};
+use super::template::{self, Template};
+use super::{Hooks, JobDef, JobOptions, JobSpec, needs::RawNeeds, validate};
 use crate::diagnostic::{Diagnostic, Pos, Source};
 use crate::executor::slurm::SlurmOptions;
 use crate::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
@@ -118,7 +119,7 @@ impl JobContext<'_> {
                 )
                 .help("a command cannot contain NUL; remove the \\0 escape"));
             }
-            Some(r) if !r.value.0.trim().is_empty() => r.value.0.into_boxed_str(),
+            Some(r) if !r.value.0.trim().is_empty() => r.value.0.into(),
             Some(r) => {
                 return Err(Diagnostic::at(
                     self.src,
@@ -138,8 +139,28 @@ impl JobContext<'_> {
         };
         let d = self.defaults;
         let mut env = self.env.to_vec();
-        env.extend(validate::env_pairs(self.src, d.env.as_ref())?);
-        env.extend(validate::env_pairs(self.src, keys.env.as_ref())?);
+        let mut templates = Vec::new();
+        for written in [d.env.as_ref(), keys.env.as_ref()].into_iter().flatten() {
+            for (var, value) in validate::env_pairs(self.src, Some(written))? {
+                env.retain(|(k, _)| *k != var);
+                templates.retain(|t: &Template| t.var != var);
+                match template::parse(&value) {
+                    Ok(None) => env.push((var, value)),
+                    Ok(Some(parts)) => templates.push(Template {
+                        var,
+                        parts,
+                        at: written.referenced,
+                    }),
+                    Err(why) => {
+                        return Err(Diagnostic::at(
+                            self.src,
+                            written.referenced,
+                            format!("job '{name}': env {var}: {why}"),
+                        ));
+                    }
+                }
+            }
+        }
         let workdir = match keys.workdir.as_ref().or(d.workdir.as_ref()) {
             Some(w) => self.workdir.join(&w.value),
             None => self.workdir.to_path_buf(),
@@ -149,7 +170,6 @@ impl JobContext<'_> {
         };
         let needs = keys.needs.map(|n| n.value);
         let opts = JobOptions {
-            matrix: Vec::new(),
             srun: None,
             slurm,
             executor,
@@ -165,6 +185,7 @@ impl JobContext<'_> {
             },
             timeout,
             retry,
+            templates,
             hook_timeout: keys
                 .hook_timeout
                 .as_ref()
@@ -172,15 +193,19 @@ impl JobContext<'_> {
                 .map_or(self.hook_timeout, |h| h.value.0),
         };
         let spec = JobSpec {
-            index,
-            base: Arc::clone(&name),
+            matrix: Box::default(),
+            def: Arc::new(JobDef {
+                index,
+                base: Arc::clone(&name),
+                run,
+                env: shared.env(env),
+                workdir: shared.workdir(workdir),
+                direct: false,
+                dynamic: None,
+                needs: Arc::default(),
+                opts: shared.opts(opts),
+            }),
             name,
-            run,
-            env: shared.env(env),
-            workdir: shared.workdir(workdir),
-            direct: false,
-            needs: Vec::new(),
-            opts: shared.opts(opts),
         };
         Ok((spec, needs, keys.matrix))
     }

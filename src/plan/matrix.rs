@@ -2,21 +2,111 @@
 //! `name[key=value,...]`, with each value passed as an environment variable `key` —
 //! never pasted into the command text, so values need no quoting. In the name a value is
 //! shown escaped (`names::escape_value`); the variable gets it exactly as written.
+//!
+//! A key's values may also be found when the job is about to run — a *dynamic* matrix:
+//! `{glob: PATTERN}` (the matching paths, sorted, relative to the job's workdir, `**`
+//! for any depth), `{lines: FILE}` (the file's non-empty lines) or
+//! `"${{ needs.J.outputs.K }}"` (a JSON array, else one value per line, else per comma).
+//! Such a job is expanded once every job it needs has succeeded (`Dynamic::combinations`).
 
-use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{Matrix, Sp};
+use std::path::Path;
+use std::sync::Arc;
 
-/// At most this many jobs from one matrix, to catch a runaway product.
+use super::template::{self, Part, Template};
+use crate::diagnostic::{Diagnostic, Pos, Source};
+use crate::jobfile::{Matrix, MatrixValues, Sp};
+
+/// At most this many jobs from a matrix written out, to catch a runaway product.
 const MAX_COMBINATIONS: usize = 10_000;
+/// At most this many jobs from a dynamic matrix (a glob of a big directory).
+pub(crate) const MAX_DYNAMIC: usize = 1_000_000;
 
 /// One combination: the name suffix (`[os=linux,v=1]`) and the variables.
 pub(crate) struct Combination {
     pub(crate) suffix: String,
-    pub(crate) env: Vec<(String, String)>,
+    pub(crate) values: Box<[(Arc<str>, Arc<str>)]>,
 }
 
-/// Every combination of `m`, first key varying slowest; checks the matrix first.
-pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Vec<Combination>, Diagnostic> {
+/// The values of each key of a matrix: the combinations they make are made one at a
+/// time (`get`), so that a glob of a million files does not hold a million of them.
+pub(crate) struct Lists {
+    keys: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    len: usize,
+}
+
+impl Lists {
+    fn new(keys: Vec<(Arc<str>, Vec<Arc<str>>)>) -> Lists {
+        let len = keys
+            .iter()
+            .fold(1usize, |t, (_, v)| t.saturating_mul(v.len()));
+        Lists { keys, len }
+    }
+
+    /// How many combinations there are (none when a key has no values).
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether two combinations can have the same name: only with several keys, when
+    /// values holding `,` and `=` spell other keys (one key's values are unique, and
+    /// `names::escape_value` keeps them apart).
+    pub(crate) fn may_repeat_names(&self) -> bool {
+        self.keys.len() > 1
+    }
+
+    /// Combination `i` (below `len`), the first key varying slowest.
+    pub(crate) fn get(&self, i: usize) -> Combination {
+        let mut picks = vec![0; self.keys.len()];
+        let mut rest = i;
+        for (pick, (_, values)) in picks.iter_mut().zip(&self.keys).rev() {
+            *pick = rest % values.len();
+            rest /= values.len();
+        }
+        let values: Box<[(Arc<str>, Arc<str>)]> = self
+            .keys
+            .iter()
+            .zip(picks)
+            .map(|((k, v), p)| (Arc::clone(k), Arc::clone(&v[p])))
+            .collect();
+        let mut suffix = String::from("[");
+        for (n, (k, v)) in values.iter().enumerate() {
+            if n > 0 {
+                suffix.push(',');
+            }
+            suffix.push_str(k);
+            suffix.push('=');
+            suffix.push_str(&crate::names::escape_value(v));
+        }
+        suffix.push(']');
+        Combination { suffix, values }
+    }
+}
+
+/// What a matrix makes: its jobs, or the recipe for them when its values are found at
+/// run time.
+pub(crate) enum Expansion {
+    Static(Vec<Combination>),
+    Dynamic(Dynamic),
+}
+
+/// A matrix with values found at run time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Dynamic {
+    pub(crate) keys: Vec<(Arc<str>, Values)>,
+}
+
+/// Where one key's values come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Values {
+    Listed(Vec<String>),
+    Glob(String),
+    Lines(String),
+    /// A reference to one output of a job it needs (resolved like `env` templates).
+    Output(Template),
+}
+
+/// Checks the matrix and expands it (now, or says how at run time).
+pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Expansion, Diagnostic> {
     let fail = |msg: String, help: &str| Err(Diagnostic::at(src, m.referenced, msg).help(help));
     if m.value.0.is_empty() {
         return fail(
@@ -24,76 +114,301 @@ pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Vec<Combination>, D
             "give at least one key with a list of values, or remove `matrix:`",
         );
     }
-    let mut total: usize = 1;
+    let mut keys = Vec::with_capacity(m.value.0.len());
     for (key, values) in &m.value.0 {
-        let valid = key
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !is_var_name(key) {
             return fail(
                 format!("matrix key '{key}' cannot be an environment variable name"),
                 "use letters, digits and '_', not starting with a digit, e.g. `os` or `PY_VERSION`",
             );
         }
-        if values.is_empty() {
-            return fail(
-                format!("matrix key '{key}' has no values"),
-                "list at least one value, e.g. `os: [linux]`",
-            );
-        }
-        for (i, v) in values.iter().enumerate() {
-            if values[..i].iter().any(|w| w.0 == v.0) {
-                return fail(
-                    format!("matrix key '{key}' lists '{}' twice", v.0),
-                    "remove the repeated value",
-                );
+        let values = match values {
+            MatrixValues::List(v) => {
+                let v: Vec<String> = v.iter().map(|s| s.0.clone()).collect();
+                check_listed(key, &v)
+                    .map_err(|(msg, help)| Diagnostic::at(src, m.referenced, msg).help(help))?;
+                Values::Listed(v)
             }
-        }
-        total = total.saturating_mul(values.len());
+            MatrixValues::Glob(p) => Values::Glob(p.clone()),
+            MatrixValues::Lines(f) => Values::Lines(f.clone()),
+            MatrixValues::Output(text) => Values::Output(output_ref(src, m.referenced, key, text)?),
+        };
+        keys.push((Arc::from(key.as_str()), values));
     }
+    if keys.iter().any(|(_, v)| !matches!(v, Values::Listed(_))) {
+        return Ok(Expansion::Dynamic(Dynamic { keys }));
+    }
+    let lists = Lists::new(
+        keys.into_iter()
+            .map(|(k, v)| match v {
+                Values::Listed(v) => (k, v.into_iter().map(Arc::from).collect()),
+                _ => unreachable!("all listed"),
+            })
+            .collect(),
+    );
+    let total = lists.len();
     if total > MAX_COMBINATIONS {
         return fail(
             format!("this matrix makes {total} jobs, more than prun's limit of {MAX_COMBINATIONS}"),
             "split it into several jobs or fewer values",
         );
     }
-    let mut combos = vec![Vec::<(String, String)>::new()];
-    for (key, values) in &m.value.0 {
-        combos = combos
-            .into_iter()
-            .flat_map(|c| {
-                values.iter().map(move |v| {
-                    let mut c = c.clone();
-                    c.push((key.clone(), v.0.clone()));
-                    c
-                })
-            })
-            .collect();
+    combinations(&lists).map(Expansion::Static).map_err(|msg| {
+        Diagnostic::at(src, m.referenced, msg)
+            .help("values containing ',' and '=' can read as other keys; change them")
+    })
+}
+
+fn is_var_name(key: &str) -> bool {
+    key.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A written list: not empty, no value twice.
+fn check_listed(key: &str, values: &[String]) -> Result<(), (String, &'static str)> {
+    if values.is_empty() {
+        return Err((
+            format!("matrix key '{key}' has no values"),
+            "list at least one value, e.g. `os: [linux]`",
+        ));
     }
-    let combos: Vec<Combination> = combos
-        .into_iter()
-        .map(|env| Combination {
-            suffix: format!(
-                "[{}]",
-                env.iter()
-                    .map(|(k, v)| format!("{k}={}", crate::names::escape_value(v)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ),
-            env,
-        })
-        .collect();
-    // Values holding `,` and `=` could spell the same name twice.
-    let mut seen = std::collections::HashSet::with_capacity(combos.len());
-    for c in &combos {
-        if !seen.insert(c.suffix.as_str()) {
-            return fail(
-                format!("this matrix makes two jobs named '{}'", c.suffix),
-                "values containing ',' and '=' can read as other keys; change them",
-            );
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err((
+                format!("matrix key '{key}' lists '{v}' twice"),
+                "remove the repeated value",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `"${{ needs.J.outputs.K }}"`: exactly one reference.
+fn output_ref(src: &Source, at: Pos, key: &str, text: &str) -> Result<Template, Diagnostic> {
+    let help = "give a list (`[a, b]`), `{glob: PATTERN}`, `{lines: FILE}` or \"${{ needs.JOB.outputs.KEY }}\"";
+    let parts = match template::parse(text.trim()) {
+        Ok(Some(parts)) => parts,
+        Ok(None) => {
+            return Err(Diagnostic::at(
+                src,
+                at,
+                format!("matrix key '{key}': '{text}' is not a list of values"),
+            )
+            .help(help));
+        }
+        Err(why) => {
+            return Err(Diagnostic::at(src, at, format!("matrix key '{key}': {why}")).help(help));
+        }
+    };
+    if !matches!(parts[..], [Part::Output { .. }]) {
+        return Err(Diagnostic::at(
+            src,
+            at,
+            format!("matrix key '{key}': the values come from one output, and nothing else"),
+        )
+        .help("write only \"${{ needs.JOB.outputs.KEY }}\""));
+    }
+    Ok(Template {
+        var: key.to_owned(),
+        parts,
+        at,
+    })
+}
+
+/// Every combination of `lists`, checked to have unique names.
+fn combinations(lists: &Lists) -> Result<Vec<Combination>, String> {
+    let combos: Vec<Combination> = (0..lists.len()).map(|i| lists.get(i)).collect();
+    if lists.may_repeat_names() {
+        let mut seen = std::collections::HashSet::with_capacity(combos.len());
+        for c in &combos {
+            if !seen.insert(c.suffix.as_str()) {
+                return Err(format!("this matrix makes two jobs named '{}'", c.suffix));
+            }
         }
     }
     Ok(combos)
+}
+
+impl Dynamic {
+    /// The values found now (globs and files read in `workdir`, outputs looked up with
+    /// `output(job, key)`), which make the combinations. `Err` says why there are none.
+    pub(crate) fn lists<'a>(
+        &self,
+        workdir: &Path,
+        output: impl Fn(usize, &str) -> Option<&'a str>,
+    ) -> Result<Lists, String> {
+        let mut lists = Vec::with_capacity(self.keys.len());
+        let mut total: usize = 1;
+        for (key, source) in &self.keys {
+            let values = match source {
+                Values::Listed(v) => v.clone(),
+                // Sorted paths: a repeat would be next to itself, and there is none.
+                Values::Glob(p) => {
+                    glob(workdir, p).map_err(|e| format!("matrix key '{key}': {e}"))?
+                }
+                Values::Lines(f) => {
+                    lines(workdir, f).map_err(|e| format!("matrix key '{key}': {e}"))?
+                }
+                Values::Output(t) => {
+                    let text = t.render(&output).map_err(|(name, k)| {
+                        format!("matrix key '{key}' uses output '{k}' of '{name}', which '{name}' did not write")
+                    })?;
+                    split_list(&text)
+                }
+            };
+            if !matches!(source, Values::Glob(_)) {
+                let mut unique = std::collections::HashSet::with_capacity(values.len());
+                if let Some(v) = values.iter().find(|v| !unique.insert(v.as_str())) {
+                    return Err(format!(
+                        "matrix key '{key}' has the value '{}' twice",
+                        crate::names::printable(v)
+                    ));
+                }
+            }
+            total = total.saturating_mul(values.len());
+            if total > MAX_DYNAMIC {
+                return Err(format!(
+                    "this matrix makes more than {MAX_DYNAMIC} jobs, prun's limit"
+                ));
+            }
+            lists.push((Arc::clone(key), values.into_iter().map(Arc::from).collect()));
+        }
+        Ok(Lists::new(lists))
+    }
+
+    /// Where the values come from, in words (for `--dry-run` and notices).
+    pub(crate) fn describe(&self) -> String {
+        self.keys
+            .iter()
+            .map(|(k, v)| match v {
+                Values::Listed(l) => format!("{k} = {}", l.join(", ")),
+                Values::Glob(p) => format!("{k} from glob '{p}'"),
+                Values::Lines(f) => format!("{k} from the lines of '{f}'"),
+                Values::Output(t) => format!("{k} from {}", t.written()),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Its output references, to resolve like `env` templates.
+    pub(crate) fn templates_mut(&mut self) -> impl Iterator<Item = &mut Template> {
+        self.keys.iter_mut().filter_map(|(_, v)| match v {
+            Values::Output(t) => Some(t),
+            _ => None,
+        })
+    }
+}
+
+/// The paths under `workdir` that match `pattern` (relative to it; `**` for any number
+/// of directories), sorted. Dot files match only a pattern that starts them with `.`.
+pub(crate) fn glob(workdir: &Path, pattern: &str) -> Result<Vec<String>, String> {
+    let full = workdir.join(pattern);
+    let full = full
+        .to_str()
+        .ok_or_else(|| format!("the glob '{pattern}' is not valid UTF-8"))?;
+    let options = ::glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let paths = ::glob::glob_with(full, options)
+        .map_err(|e| format!("the glob '{pattern}' is not valid: {e}"))?;
+    let mut out = Vec::new();
+    for p in paths {
+        let p = p.map_err(|e| format!("glob '{pattern}': {e}"))?;
+        let rel = p.strip_prefix(workdir).unwrap_or(&p);
+        match rel.to_str() {
+            Some(s) => out.push(s.to_owned()),
+            None => {
+                return Err(format!(
+                    "glob '{pattern}': the name {} is not valid UTF-8",
+                    crate::names::printable(&rel.to_string_lossy())
+                ));
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The non-empty lines of `file` (relative to `workdir`), as written.
+fn lines(workdir: &Path, file: &str) -> Result<Vec<String>, String> {
+    let path = workdir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the lines of {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// An output as a list: a JSON array (its strings; numbers and booleans as written),
+/// else one value per non-empty line, else one per comma (spaces around trimmed).
+pub(crate) fn split_list(text: &str) -> Vec<String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('[')
+        && let Ok(items) = serde_json::from_str::<Vec<&serde_json::value::RawValue>>(trimmed)
+    {
+        return items
+            .into_iter()
+            .map(|raw| {
+                serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_owned())
+            })
+            .collect();
+    }
+    if trimmed.contains('\n') {
+        return text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed.split(',').map(|v| v.trim().to_owned()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_list_is_json_else_lines_else_commas() {
+        assert_eq!(
+            split_list(r#"["a b", 1.10, true]"#),
+            ["a b", "1.10", "true"]
+        );
+        assert_eq!(split_list("one\ntwo\n\nthree\n"), ["one", "two", "three"]);
+        assert_eq!(split_list("app, users,logs"), ["app", "users", "logs"]);
+        assert!(split_list("  ").is_empty());
+        assert_eq!(split_list("[not json"), ["[not json"]);
+    }
+
+    #[test]
+    fn a_glob_is_sorted_relative_and_skips_dot_files() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in [
+            "b.jpg",
+            "a.jpg",
+            ".hidden.jpg",
+            "sub/c.jpg",
+            "sub/deep/d.jpg",
+            "x.png",
+        ] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        assert_eq!(glob(dir.path(), "*.jpg").unwrap(), ["a.jpg", "b.jpg"]);
+        assert_eq!(
+            glob(dir.path(), "**/*.jpg").unwrap(),
+            ["a.jpg", "b.jpg", "sub/c.jpg", "sub/deep/d.jpg"]
+        );
+        assert!(glob(dir.path(), "*.none").unwrap().is_empty());
+        assert!(glob(dir.path(), "[").is_err());
+    }
 }

@@ -12,11 +12,12 @@
 //! - `select`: `--tag` / `--job`.
 
 mod jobs;
-mod matrix;
+pub(crate) mod matrix;
 mod needs;
 pub(crate) mod output;
 pub(crate) mod retry;
 mod select;
+pub(crate) mod template;
 mod validate;
 
 use std::collections::HashMap;
@@ -62,34 +63,54 @@ impl Hooks {
     }
 }
 
-/// One job, ready to run. Kept small, since a jobfile may hold 100,000 of them: what
-/// jobs usually have in common (environment, workdir, options) sits behind an `Arc`
-/// shared by consecutive jobs that have the same (see `Shared`).
+/// One job, ready to run: its name and matrix values, and the rest of its definition
+/// (`JobDef`, read through `Deref`: `spec.run`), which the jobs a dynamic matrix makes
+/// share. Kept small, since a jobfile may hold 100,000 jobs and a glob may make a
+/// million.
 #[derive(Debug, Clone)]
 pub(crate) struct JobSpec {
-    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
-    pub(crate) index: usize,
     /// `base[key=value,...]` for a matrix job, else the name as written.
     pub(crate) name: Arc<str>,
-    /// The name as written (without a matrix suffix); the same `Arc` as `name` otherwise.
+    /// A matrix job's values, passed as variables after `env` (so they win). Keys and
+    /// values are shared by the jobs of the matrix that have them.
+    pub(crate) matrix: Box<[(Arc<str>, Arc<str>)]>,
+    pub(crate) def: Arc<JobDef>,
+}
+
+impl std::ops::Deref for JobSpec {
+    type Target = JobDef;
+
+    fn deref(&self) -> &JobDef {
+        &self.def
+    }
+}
+
+/// What a job is besides its name and matrix values. What jobs usually have in common
+/// (environment, workdir, options) sits behind an `Arc` shared by consecutive jobs that
+/// have the same (see `Shared`).
+#[derive(Debug, Clone)]
+pub(crate) struct JobDef {
+    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
+    pub(crate) index: usize,
+    /// The name as written (without a matrix suffix).
     pub(crate) base: Arc<str>,
-    pub(crate) run: Box<str>,
-    /// The run's `env`, then `defaults.env`, then the job's own, then its matrix values,
-    /// later keys winning.
+    pub(crate) run: Arc<str>,
+    /// The run's `env`, then `defaults.env`, then the job's own, later keys winning.
     pub(crate) env: Arc<[(String, String)]>,
     pub(crate) workdir: Arc<Path>,
     /// `run` is exec'd without a shell (a simple command, `executor::simple`).
     pub(crate) direct: bool,
     /// Jobs (indices) that must succeed before this one starts.
-    pub(crate) needs: Vec<usize>,
+    pub(crate) needs: Arc<[usize]>,
     pub(crate) opts: Arc<JobOptions>,
+    /// A matrix whose values are found at run time: this job is not run itself but
+    /// expanded, once its needs succeeded, into the jobs it makes (`matrix::Dynamic`).
+    pub(crate) dynamic: Option<Arc<matrix::Dynamic>>,
 }
 
 /// A job's less common settings, shared between jobs that have the same.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct JobOptions {
-    /// A matrix job's values (also in `env`).
-    pub(crate) matrix: Vec<(String, String)>,
     pub(crate) tags: Vec<String>,
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
@@ -102,6 +123,8 @@ pub(crate) struct JobOptions {
     /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
     pub(crate) retry: RetryPolicy,
+    /// `env` values made from outputs of the jobs it needs, filled in when it starts.
+    pub(crate) templates: Vec<template::Template>,
 }
 
 /// Everything the run needs, validated.
@@ -130,6 +153,33 @@ pub(crate) struct Plan {
     pub(crate) junit: Option<PathBuf>,
     pub(crate) timeline: Option<PathBuf>,
     pub(crate) jobs: Vec<JobSpec>,
+}
+
+impl JobSpec {
+    /// Whether the job sets variable `var` (in `env` or as a matrix key).
+    pub(crate) fn sets(&self, var: &str) -> bool {
+        self.env.iter().any(|(k, _)| k == var)
+            || self.matrix.iter().any(|(k, _)| &**k == var)
+            || self
+                .dynamic
+                .as_ref()
+                .is_some_and(|d| d.keys.iter().any(|(k, _)| &**k == var))
+    }
+
+    /// The job of this one's matrix with the values of `combo`, defined by `def` (this
+    /// one's, or for a dynamic matrix the same without the `dynamic` recipe).
+    pub(crate) fn expansion(&self, def: &Arc<JobDef>, combo: matrix::Combination) -> JobSpec {
+        JobSpec {
+            name: format!("{}{}", self.name, combo.suffix).into(),
+            matrix: combo.values,
+            def: Arc::clone(def),
+        }
+    }
+
+    /// The definition to change (cloned first if another job shares it).
+    pub(crate) fn def_mut(&mut self) -> &mut JobDef {
+        Arc::make_mut(&mut self.def)
+    }
 }
 
 impl Plan {
@@ -188,7 +238,7 @@ impl Plan {
         let output = output::resolve(asked, mode, facts)?;
         let shell = validate::resolve_shell(src, jf.shell.as_ref(), facts)?;
         let workdir = validate::workdir(src, jf.workdir.as_ref(), facts)?;
-        let env = validate::env_pairs(src, jf.env.as_ref())?;
+        let env = validate::run_env(src, jf.env.as_ref())?;
         let defaults = jf.defaults.map(|d| d.value).unwrap_or_default();
         validate::check_defaults(src, &defaults)?;
         for h in [&jf.hook_timeout, &defaults.hook_timeout]
@@ -207,6 +257,7 @@ impl Plan {
         };
         let jobs = build_jobs(&ctx, jf.jobs, mode)?;
         let mut jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        resolve_templates(src, &mut jobs)?;
         let grace = cli
             .grace
             .or(jf.grace.as_ref().map(|g| g.value.0))
@@ -218,9 +269,10 @@ impl Plan {
                 .or(run_executor)
                 .unwrap_or(ExecutorKind::Local);
             if kind == ExecutorKind::Slurm {
-                let opts = Arc::make_mut(&mut j.opts);
+                let name = Arc::clone(&j.name);
+                let opts = Arc::make_mut(&mut j.def_mut().opts);
                 let slurm = opts.slurm.clone().unwrap_or_default();
-                opts.srun = Some(slurm::srun_args(&j.name, &slurm, opts.timeout, grace));
+                opts.srun = Some(slurm::srun_args(&name, &slurm, opts.timeout, grace));
             }
         }
         // Simple commands skip the shell, unless the jobfile chose one, or the job sets
@@ -228,8 +280,8 @@ impl Plan {
         // or the job runs under srun.
         if jf.shell.is_none() {
             for j in &mut jobs {
-                if j.opts.srun.is_none() && !j.env.iter().any(|(k, _)| k == "PATH") {
-                    j.direct = simple_words(&j.run).is_some();
+                if j.opts.srun.is_none() && !j.sets("PATH") && simple_words(&j.run).is_some() {
+                    j.def_mut().direct = true;
                 }
             }
         }
@@ -304,6 +356,36 @@ fn concurrency(
     }
 }
 
+/// Points every `${{ needs.J.outputs.K }}` at the job J it names (see `template`).
+fn resolve_templates(src: &Source, jobs: &mut [JobSpec]) -> Result<(), Diagnostic> {
+    if jobs
+        .iter()
+        .all(|j| j.opts.templates.is_empty() && j.dynamic.is_none())
+    {
+        return Ok(());
+    }
+    let dynamic: Vec<bool> = jobs.iter().map(|j| j.dynamic.is_some()).collect();
+    let names: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.name)).collect();
+    let bases: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.base)).collect();
+    let names: Vec<&str> = names.iter().map(|n| &**n).collect();
+    let bases: Vec<&str> = bases.iter().map(|n| &**n).collect();
+    for j in jobs.iter_mut() {
+        let needs = j.needs.clone();
+        let name = Arc::clone(&j.name);
+        if !j.opts.templates.is_empty() {
+            for t in &mut Arc::make_mut(&mut j.def_mut().opts).templates {
+                template::resolve(src, t, &name, &needs, &names, &bases, &dynamic)?;
+            }
+        }
+        if let Some(d) = &mut j.def_mut().dynamic {
+            for t in Arc::make_mut(d).templates_mut() {
+                template::resolve(src, t, &name, &needs, &names, &bases, &dynamic)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every job of `jobs:`, matrices expanded and needs resolved (in `mode`).
 fn build_jobs(
     ctx: &jobs::JobContext<'_>,
@@ -329,13 +411,19 @@ fn build_jobs(
             raw_needs.push(needs);
             continue;
         };
-        for combo in matrix::expand(ctx.src, &m)? {
-            let mut j = job.clone();
-            j.name = format!("{}{}", job.name, combo.suffix).into();
-            j.env = job.env.iter().chain(&combo.env).cloned().collect();
-            Arc::make_mut(&mut j.opts).matrix = combo.env;
-            jobs.push(j);
-            raw_needs.push(needs.clone());
+        match matrix::expand(ctx.src, &m)? {
+            matrix::Expansion::Static(combos) => {
+                for combo in combos {
+                    jobs.push(job.expansion(&job.def, combo));
+                    raw_needs.push(needs.clone());
+                }
+            }
+            matrix::Expansion::Dynamic(d) => {
+                let mut j = job;
+                j.def_mut().dynamic = Some(Arc::new(d));
+                jobs.push(j);
+                raw_needs.push(needs);
+            }
         }
     }
     if raw_needs.iter().any(Option::is_some) {
@@ -346,7 +434,9 @@ fn build_jobs(
             needs::check_sync_order(ctx.src, &names, &bases, &raw_needs, &resolved)?;
         }
         for (job, needs) in jobs.iter_mut().zip(resolved) {
-            job.needs = needs;
+            if *job.needs != *needs {
+                job.def_mut().needs = needs.into();
+            }
         }
     }
     Ok(jobs)

@@ -61,7 +61,7 @@ pub(crate) fn select(
     // Pull in what the selected jobs need, transitively.
     let mut stack: Vec<usize> = (0..jobs.len()).filter(|&i| keep[i]).collect();
     while let Some(i) = stack.pop() {
-        for &d in &jobs[i].needs {
+        for &d in jobs[i].needs.iter() {
             if !keep[d] {
                 keep[d] = true;
                 stack.push(d);
@@ -81,7 +81,10 @@ pub(crate) fn select(
         .zip(keep)
         .filter(|(_, k)| *k)
         .map(|(mut j, _)| {
-            j.needs = j.needs.iter().map(|&d| new_index[d]).collect();
+            let needs: Vec<usize> = j.needs.iter().map(|&d| new_index[d]).collect();
+            if *j.needs != *needs {
+                j.def_mut().needs = needs.into();
+            }
             j
         })
         .collect())

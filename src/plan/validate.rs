@@ -54,6 +54,26 @@ pub(super) fn executor_kind(src: &Source, e: &Sp<String>) -> Result<ExecutorKind
     }
 }
 
+/// The top-level `env:`: as `env_pairs`, and no value may use outputs (only a job's own
+/// `env` can, from the jobs it needs).
+pub(super) fn run_env(
+    src: &Source,
+    env: Option<&Sp<Env>>,
+) -> Result<Vec<(String, String)>, Diagnostic> {
+    let pairs = env_pairs(src, env)?;
+    if let (Some(env), Some((k, _))) = (env, pairs.iter().find(|(_, v)| v.contains("${{"))) {
+        return Err(Diagnostic::at(
+            src,
+            env.referenced,
+            format!("env {k}: only a job's own `env` can use outputs (`${{{{ needs... }}}}`)"),
+        )
+        .help(
+            "move it to the `env:` of the jobs that need it, and add the job to their `needs:`",
+        ));
+    }
+    Ok(pairs)
+}
+
 /// An `env:` map as pairs, refusing names and values the OS cannot pass on.
 pub(super) fn env_pairs(
     src: &Source,

@@ -3,8 +3,10 @@
 //! even after a crash. `--resume` reads it back (see `resume.rs`).
 //!
 //! Format (version 1), after a `#` header line:
-//! `name  attempt  start  duration  exit_code  signal  status  command`
-//! with `-` for no exit code or signal. Text fields (name, command) are escaped so a line
+//! `name  attempt  start  duration  exit_code  signal  status  command  outputs`
+//! with `-` for no exit code, signal or outputs; `outputs` is the attempt's outputs as
+//! one JSON object (which never holds a tab or a newline), so `--resume` can restore them
+//! (an older joblog without the field reads as no outputs). Text fields (name, command) are escaped so a line
 //! is always one line of eight fields and reads back exactly: `\\` for a backslash, `\t`,
 //! `\n`, `\r`, and `\xHH` for any other control character. A value written into a job's
 //! name or command can therefore never add a line or a field (and never forge a record).
@@ -18,6 +20,7 @@ use std::sync::OnceLock;
 use super::{AttemptRecord, Status};
 use crate::error::{exit, io_exit};
 use crate::files::{self, InPlace};
+use crate::outputs::Outputs;
 
 /// A joblog that cannot be opened or read back.
 #[derive(Debug, thiserror::Error)]
@@ -52,8 +55,7 @@ impl JoblogError {
     }
 }
 
-const HEADER: &str =
-    "# prun joblog v1\tname\tattempt\tstart\tduration\texit_code\tsignal\tstatus\tcommand\n";
+const HEADER: &str = "# prun joblog v1\tname\tattempt\tstart\tduration\texit_code\tsignal\tstatus\tcommand\toutputs\n";
 
 pub(crate) struct Joblog {
     file: File,
@@ -85,9 +87,14 @@ impl Joblog {
     /// Appends one attempt of the job whose command is `command`, in a single write
     /// (several workers append at once: one `write(2)` to an `O_APPEND` file never
     /// interleaves with another).
-    pub(crate) fn record(&self, a: &AttemptRecord, command: &str) {
+    pub(crate) fn record(&self, a: &AttemptRecord, command: &str, outputs: &[(String, String)]) {
+        let outputs = if outputs.is_empty() {
+            "-".to_owned()
+        } else {
+            crate::outputs::json(outputs).to_string()
+        };
         let line = format!(
-            "{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\n",
+            "{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\t{outputs}\n",
             escape(&a.name),
             a.attempt,
             super::json::timestamp(a.start),
@@ -116,6 +123,7 @@ impl Joblog {
 pub(crate) struct LastRecord {
     pub(crate) status: Status,
     pub(crate) command: String,
+    pub(crate) outputs: Outputs,
 }
 
 /// What an earlier run's joblog says about each job name: its last record.
@@ -151,15 +159,36 @@ fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
         // A field that is not escaped as this prun escapes (an older prun's joblog) is
         // taken as it stands.
         let text = |f: &str| unescape(f).unwrap_or_else(|| f.to_owned());
-        let record = (f.len() == 8)
-            .then(|| Some((text(f[0]), Status::parse(f[6])?, text(f[7]))))
+        let record = (f.len() == 8 || f.len() == 9)
+            .then(|| {
+                let outputs = match f.get(8) {
+                    None | Some(&"-") => Vec::new(),
+                    Some(json) => read_outputs(json)?,
+                };
+                Some((text(f[0]), Status::parse(f[6])?, text(f[7]), outputs))
+            })
             .flatten();
-        let Some((name, status, command)) = record else {
+        let Some((name, status, command, outputs)) = record else {
             return Err(n + 1);
         };
-        last.insert(name, LastRecord { status, command });
+        last.insert(
+            name,
+            LastRecord {
+                status,
+                command,
+                outputs,
+            },
+        );
     }
     Ok(last)
+}
+
+/// Outputs as the joblog keeps them (a JSON object of strings).
+fn read_outputs(json: &str) -> Option<Outputs> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json).ok()?;
+    map.into_iter()
+        .map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+        .collect()
 }
 
 /// `s` as one joblog field: no tab, newline or other control character (the escaping

@@ -2,8 +2,10 @@
 //! (the file `PRUN_REPORT` names for run-level hooks). Schema version 1; documented in
 //! the README. Fields are only ever added within a version.
 
+use std::io::{self, Write};
 use std::time::SystemTime;
 
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 use super::{JobResult, RunSummary, Status};
@@ -32,20 +34,21 @@ pub(crate) fn job(spec: &JobSpec, r: &JobResult) -> Value {
         "slot": r.slot,
         "start": r.started().map(timestamp),
         "duration": r.duration().as_secs_f64(),
-        "reason": r.reason,
+        "reason": r.reason(),
+        "outputs": crate::outputs::json(r.outputs()),
     });
     if f.is_some() {
-        let earlier = r.earlier.iter().map(|e| (e.status, &e.finished));
+        let earlier = r.earlier().iter().map(|e| (e.status, &e.finished));
         let all = earlier.chain(f.map(|f| (r.status, f)));
         v["attempt_details"] = all
             .enumerate()
             .map(|(i, (status, f))| attempt(i + 1, status, f))
             .collect();
     }
-    if let Some(log) = &r.log {
+    if let Some(log) = r.log() {
         v["log"] = json!(log.display().to_string());
-        v["log_complete"] = json!(r.log_error.is_none());
-        if let Some(e) = &r.log_error {
+        v["log_complete"] = json!(r.log_error().is_none());
+        if let Some(e) = r.log_error() {
             v["log_error"] = json!(e);
         }
     }
@@ -65,32 +68,112 @@ fn attempt(n: usize, status: Status, f: &Finished) -> Value {
     })
 }
 
-/// The whole run.
-pub(crate) fn run(run: &RunSummary, specs: &[JobSpec]) -> Value {
-    let t = run.totals();
-    let end = run.started + run.duration;
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "prun_version": env!("CARGO_PKG_VERSION"),
-        "run_id": run.run_id,
-        "start": timestamp(run.started),
-        "end": timestamp(end),
-        "duration": run.duration.as_secs_f64(),
-        "exit_code": run.exit_code(),
-        "signal": run.signal.map(crate::executor::signal_name),
-        "totals": {
+/// The whole run (`--report`, `PRUN_REPORT`), serialized as it is written: one job at
+/// a time, so that a run of a million jobs is never held as one document.
+pub(crate) struct RunDoc<'a> {
+    pub(crate) run: &'a RunSummary,
+    pub(crate) specs: &'a [&'a JobSpec],
+}
+
+impl RunDoc<'_> {
+    /// The jobs shown, each with its result.
+    fn jobs(&self) -> impl Iterator<Item = (&JobSpec, &JobResult)> {
+        self.specs
+            .iter()
+            .copied()
+            .zip(self.run.results.iter().map(|r| &**r))
+    }
+}
+
+impl Serialize for RunDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let run = self.run;
+        let t = run.totals();
+        let mut m = s.serialize_map(None)?;
+        // Keys in alphabetical order, as in every other object prun writes.
+        m.serialize_entry("duration", &run.duration.as_secs_f64())?;
+        m.serialize_entry("end", &timestamp(run.started + run.duration))?;
+        m.serialize_entry("exit_code", &run.exit_code())?;
+        let hook_failures = run.hook_failures.iter().map(|h| {
+            json!({
+                "job": h.job.as_deref(),
+                "hook": h.hook,
+                "reason": h.reason,
+            })
+        });
+        m.serialize_entry("hook_failures", &Seq(|| hook_failures.clone()))?;
+        m.serialize_entry("jobs", &Seq(|| self.jobs().map(|(s, r)| job(s, r))))?;
+        m.serialize_entry("output_errors", &run.output_errors)?;
+        // The Manager: every job's outputs in one document, by job name.
+        let outputs = || {
+            self.jobs()
+                .filter(|(_, r)| !r.outputs().is_empty())
+                .map(|(s, r)| (&*s.name, crate::outputs::json(r.outputs())))
+        };
+        m.serialize_entry("outputs", &Map(outputs))?;
+        m.serialize_entry("prun_version", env!("CARGO_PKG_VERSION"))?;
+        m.serialize_entry("run_id", &run.run_id)?;
+        m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
+        m.serialize_entry("signal", &run.signal.map(crate::executor::signal_name))?;
+        m.serialize_entry("start", &timestamp(run.started))?;
+        let totals = json!({
             "total": t.total,
             "succeeded": t.succeeded,
             "failed": t.failed,
             "skipped": t.skipped,
             "hook_failures": run.hook_failures.len(),
-        },
-        "jobs": specs.iter().zip(&run.results).map(|(s, r)| job(s, r)).collect::<Vec<_>>(),
-        "hook_failures": run.hook_failures.iter().map(|h| json!({
-            "job": h.job.map(|j| &*specs[j].name),
-            "hook": h.hook,
-            "reason": h.reason,
-        })).collect::<Vec<_>>(),
-        "output_errors": run.output_errors,
-    })
+        });
+        m.serialize_entry("totals", &totals)?;
+        m.end()
+    }
+}
+
+/// The results of `jobs` by name (`PRUN_NEEDS`), serialized as it is written.
+pub(crate) struct NeedsDoc<'a>(pub(crate) &'a [(&'a JobSpec, &'a JobResult)]);
+
+impl Serialize for NeedsDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(spec, r)| (&*spec.name, job(spec, r))))
+    }
+}
+
+/// Writes `doc` to `w` (indented when `pretty`), then a newline, through a buffer.
+pub(crate) fn write(w: impl Write, doc: &impl Serialize, pretty: bool) -> io::Result<()> {
+    let mut w = io::BufWriter::with_capacity(64 * 1024, w);
+    if pretty {
+        serde_json::to_writer_pretty(&mut w, doc)?;
+    } else {
+        serde_json::to_writer(&mut w, doc)?;
+    }
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// A sequence serialized item by item from the iterator `.0` makes.
+struct Seq<F>(F);
+
+impl<F, I> Serialize for Seq<F>
+where
+    F: Fn() -> I,
+    I: Iterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq((self.0)())
+    }
+}
+
+/// A map serialized entry by entry from the iterator `.0` makes.
+struct Map<F>(F);
+
+impl<F, I, K, V> Serialize for Map<F>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = (K, V)>,
+    K: Serialize,
+    V: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map((self.0)())
+    }
 }

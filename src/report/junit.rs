@@ -10,7 +10,7 @@ use crate::plan::JobSpec;
 /// The report as XML; `tails[i]` is the end of job i's output.
 pub(crate) fn render(
     run: &RunSummary,
-    specs: &[JobSpec],
+    specs: &[&JobSpec],
     tails: &[Vec<u8>],
     suite: &str,
 ) -> String {
@@ -21,8 +21,8 @@ pub(crate) fn render(
             Status::Success => TestCaseStatus::success(),
             Status::Skipped | Status::NotRun => {
                 let mut s = TestCaseStatus::skipped();
-                if let Some(why) = &r.reason {
-                    s.set_message(why.as_str());
+                if let Some(why) = r.reason() {
+                    s.set_message(why);
                 }
                 s
             }
@@ -36,6 +36,12 @@ pub(crate) fn render(
         let mut tc = TestCase::new(&*spec.name, status);
         tc.set_classname(suite);
         tc.set_time(r.duration());
+        for (k, v) in r.outputs() {
+            tc.add_property(quick_junit::Property::new(
+                format!("output.{k}"),
+                v.as_str(),
+            ));
+        }
         // Like nextest's default: output is kept for the jobs that did not succeed.
         if r.status.is_failure()
             && let Some(tail) = tails.get(i).filter(|t| !t.is_empty())
@@ -55,7 +61,7 @@ pub(crate) fn render(
 
 fn failure_message(r: &super::JobResult) -> String {
     let how = r.ending().words();
-    match &r.reason {
+    match r.reason() {
         Some(why) => format!("{} ({how}): {why}", r.status),
         None => format!("{} ({how}) after {} attempt(s)", r.status, r.attempts),
     }

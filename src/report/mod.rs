@@ -13,6 +13,7 @@ pub(crate) mod summary;
 pub(crate) mod terminal;
 pub(crate) mod timeline;
 
+use std::io::Write;
 use std::time::{Duration, SystemTime};
 
 use crate::error::exit;
@@ -69,16 +70,22 @@ pub(crate) struct RunSummary {
     pub(crate) run_id: String,
     pub(crate) started: SystemTime,
     pub(crate) duration: Duration,
-    /// In jobfile order, one per job.
-    /// Shared with the terminal.
-    pub(crate) names: std::sync::Arc<[std::sync::Arc<str>]>,
-    pub(crate) results: Vec<JobResult>,
+    /// The jobs in the order they are shown (the jobfile's, with each dynamic matrix
+    /// replaced by the jobs it became): `order[i]` is the job whose name is `names[i]`
+    /// and whose result is `results[i]`.
+    pub(crate) order: Vec<usize>,
+    pub(crate) names: Vec<std::sync::Arc<str>>,
+    /// Boxed as the scheduler keeps them (moved, not copied, at the run's end).
+    #[allow(clippy::vec_box, reason = "moved out of the scheduler, not copied")]
+    pub(crate) results: Vec<Box<JobResult>>,
+    /// The jobs dynamic matrices made (ids from the plan's job count on).
+    pub(crate) extra: Vec<std::sync::Arc<crate::plan::JobSpec>>,
     pub(crate) hook_failures: Vec<HookFailure>,
     /// The signal that interrupted the run, if one did.
     pub(crate) signal: Option<i32>,
     /// Every ended attempt (kept only for `--timeline`).
     pub(crate) attempts: Vec<AttemptRecord>,
-    /// The end of each job's output (kept only for `--junit`).
+    /// The end of each job's output, in `order` (kept only for `--junit`).
     pub(crate) tails: Vec<Vec<u8>>,
     /// Output prun could not deliver or record (stdout, log files, the joblog): each
     /// makes the exit code 1.
@@ -97,6 +104,24 @@ pub(crate) struct Totals {
 }
 
 impl RunSummary {
+    /// The spec of each job shown, in `order`.
+    pub(crate) fn specs<'a>(
+        &'a self,
+        plan: &'a crate::plan::Plan,
+    ) -> Vec<&'a crate::plan::JobSpec> {
+        let n = plan.jobs.len();
+        self.order
+            .iter()
+            .map(|&j| {
+                if j < n {
+                    &plan.jobs[j]
+                } else {
+                    &*self.extra[j - n]
+                }
+            })
+            .collect()
+    }
+
     pub(crate) fn totals(&self) -> Totals {
         let mut t = Totals {
             total: self.results.len(),
@@ -136,28 +161,32 @@ pub(crate) fn write_files(
     run: &RunSummary,
 ) -> Vec<String> {
     let mut failed = Vec::new();
-    let mut write = |path: &Option<std::path::PathBuf>, render: &dyn Fn() -> String| {
-        if let Some(path) = path
-            && let Err(e) = crate::files::write_atomically(path, render().as_bytes())
-        {
-            failed.push(format!("cannot write {}: {e}", path.display()));
-        }
-    };
-    write(&plan.report, &|| {
-        format!("{:#}\n", json::run(run, &plan.jobs))
+    let mut write =
+        |path: &Option<std::path::PathBuf>,
+         fill: &mut dyn FnMut(&mut std::fs::File) -> std::io::Result<()>| {
+            if let Some(path) = path
+                && let Err(e) = crate::files::write_atomically(path, fill)
+            {
+                failed.push(format!("cannot write {}: {e}", path.display()));
+            }
+        };
+    let specs = run.specs(plan);
+    write(&plan.report, &mut |f| {
+        json::write(f, &json::RunDoc { run, specs: &specs }, true)
     });
-    write(&plan.junit, &|| {
-        junit::render(run, &plan.jobs, &run.tails, jobfile)
+    write(&plan.junit, &mut |f| {
+        f.write_all(junit::render(run, &specs, &run.tails, jobfile).as_bytes())
     });
-    write(&plan.timeline, &|| {
+    write(&plan.timeline, &mut |f| {
         let title = format!("prun {jobfile} — run {}", run.run_id);
-        timeline::render(
+        let page = timeline::render(
             &title,
             &run.attempts,
             plan.slots(),
             run.started,
             run.duration,
-        )
+        );
+        f.write_all(page.as_bytes())
     });
     failed
 }

@@ -50,6 +50,12 @@ impl ProgressView {
         self.refresh();
     }
 
+    /// A dynamic matrix (counted as one job) became `n` jobs.
+    pub(crate) fn add(&mut self, n: usize) {
+        let len = self.bar.length().unwrap_or(0);
+        self.bar.set_length((len + n as u64).saturating_sub(1));
+    }
+
     /// Runs `f` (which prints) with the bar hidden, then redraws it.
     pub(crate) fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         self.bar.suspend(f)

@@ -42,7 +42,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
                 r.attempts,
                 secs(r.duration())
             );
-            if let Some(reason) = &r.reason {
+            if let Some(reason) = r.reason() {
                 let _ = write!(out, "  {}", crate::names::printable(reason));
             }
             out.push('\n');
@@ -70,7 +70,7 @@ pub(crate) fn render(run: &RunSummary) -> String {
         }
     }
     for h in &run.hook_failures {
-        let owner = h.job.map_or("run", |j| &*run.names[j]);
+        let owner = h.job.as_deref().unwrap_or("run");
         let _ = writeln!(out, "hook failed: {owner} {}: {}", h.hook, h.reason);
     }
     for e in &run.output_errors {

@@ -30,12 +30,15 @@ const MAX_LINE: usize = 1 << 20;
 
 pub(crate) struct Terminal {
     opts: OutputPolicy,
-    names: Arc<[Arc<str>]>,
+    names: Vec<Arc<str>>,
     /// With `--keep-order`: output held back until the jobs before it are done. Only
     /// jobs with something held have an entry.
     held: HashMap<usize, Spool>,
     /// With `--keep-order`: which jobs have ended (empty otherwise).
     ended: Vec<bool>,
+    /// With `--keep-order`: the jobs in the order their output is shown (the jobfile's,
+    /// with a dynamic matrix replaced by the jobs it became), and where the head is.
+    order: Vec<usize>,
     /// With `--keep-order`: the first job whose output has not all been printed.
     head: usize,
     /// Line mode: a job's last incomplete line, kept until its newline arrives.
@@ -53,12 +56,17 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    pub(crate) fn new(opts: OutputPolicy, names: Arc<[Arc<str>]>) -> Self {
+    pub(crate) fn new(opts: OutputPolicy, names: Vec<Arc<str>>) -> Self {
         let n = names.len();
         Terminal {
             opts,
             held: HashMap::new(),
             ended: vec![false; if opts.keep_order { n } else { 0 }],
+            order: if opts.keep_order {
+                (0..n).collect()
+            } else {
+                Vec::new()
+            },
             head: 0,
             partial: vec![Vec::new(); if opts.mode == OutputMode::Line { n } else { 0 }],
             notices: Vec::new(),
@@ -180,7 +188,7 @@ impl Terminal {
                     None => self.names[job].to_string(),
                 };
                 let (head, tail) = self.frame(&name, output.ends_with_newline());
-                if !self.opts.keep_order || job == self.head {
+                if !self.opts.keep_order || self.is_head(job) {
                     self.suspended_out(|out| {
                         out.write_all(head.as_bytes())?;
                         output.write_to(out)?;
@@ -345,21 +353,55 @@ impl Terminal {
 
     /// Prints `bytes` for `job` now, or holds them until earlier jobs are done.
     fn emit(&mut self, job: usize, bytes: &[u8]) {
-        if !self.opts.keep_order || job == self.head {
+        if !self.opts.keep_order || self.is_head(job) {
             self.write(bytes);
         } else {
             self.held.entry(job).or_default().push(bytes);
         }
     }
 
-    /// Moves the head past jobs that have ended, printing what each held.
+    /// With `--keep-order`: whether `job` is the first whose output is not all printed.
+    fn is_head(&self, job: usize) -> bool {
+        self.order.get(self.head) == Some(&job)
+    }
+
+    /// Moves the head past jobs that have ended, printing what each next one held.
     fn advance(&mut self) {
-        while self.head < self.ended.len() && self.ended[self.head] {
+        while let Some(&job) = self.order.get(self.head)
+            && self.ended[job]
+        {
             self.head += 1;
-            if let Some(mut held) = self.held.remove(&self.head) {
+            if let Some(&next) = self.order.get(self.head)
+                && let Some(mut held) = self.held.remove(&next)
+            {
                 self.suspended_out(|out| held.write_to(out));
             }
         }
+    }
+
+    /// A dynamic matrix `job` became the jobs `into`, named `names`: their output is
+    /// shown where the matrix is in the jobfile.
+    pub(crate) fn expanded(
+        &mut self,
+        job: usize,
+        into: std::ops::Range<usize>,
+        names: Vec<Arc<str>>,
+    ) {
+        self.names.extend(names);
+        if self.opts.mode == OutputMode::Line {
+            self.partial.resize(self.names.len(), Vec::new());
+        }
+        if let Some(p) = &mut self.progress {
+            p.add(into.len());
+        }
+        if !self.opts.keep_order {
+            return;
+        }
+        self.ended.resize(self.names.len(), false);
+        if let Some(at) = self.order.iter().position(|&j| j == job) {
+            self.order.splice(at..=at, into);
+        }
+        self.advance();
     }
 
     fn write(&mut self, bytes: &[u8]) {

@@ -13,13 +13,18 @@
 mod tests;
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::executor::{self, Finished, signal_name};
-use crate::outcome::{EarlierAttempt, HookFailure, JobResult, Status};
-use crate::plan::{Mode, Plan};
+use crate::outcome::{EarlierAttempt, HookFailure, JobResult, More, Status};
+use crate::plan::{JobSpec, Mode, Plan};
+
+/// The jobs a dynamic matrix made, each with its result from an earlier run if it is
+/// not to run again (`--resume`).
+pub(crate) type Expansions = Vec<(Arc<JobSpec>, Option<Box<JobResult>>)>;
 
 /// Something that happened, as the driver saw it.
 #[derive(Debug)]
@@ -49,6 +54,9 @@ pub(crate) struct Ended {
     /// Its `--log-dir` file, and why that is incomplete if it is.
     pub(crate) log: Option<PathBuf>,
     pub(crate) log_error: Option<String>,
+    /// What it wrote to `PRUN_OUTPUT`, or why that is not valid (then the attempt
+    /// failed).
+    pub(crate) outputs: Result<crate::outputs::Outputs, String>,
 }
 
 /// What to do.
@@ -82,6 +90,10 @@ pub(crate) enum Action {
     LimitHooks,
     /// Kill the running hook and run no more.
     KillHooks,
+    /// Find the values of `job`'s dynamic matrix now, and answer with `expanded`.
+    Expand { job: usize },
+    /// `job`'s dynamic matrix became these jobs (in order; maybe none).
+    Expanded { job: usize, into: Range<usize> },
 }
 
 /// A failed attempt whose job will be tried again at `at`.
@@ -107,7 +119,8 @@ pub(crate) struct Schedule {
     slots: Vec<bool>,
     /// The slot of each running job.
     running: HashMap<usize, usize>,
-    results: Vec<Option<JobResult>>,
+    /// Boxed, so that the run's end moves them out without a second copy.
+    results: Vec<Option<Box<JobResult>>>,
     /// The previous attempt of each job being retried: its history goes into the result
     /// of the next one.
     carried: HashMap<usize, JobResult>,
@@ -115,6 +128,16 @@ pub(crate) struct Schedule {
     next: usize,
     /// Jobs reached whose needs have not all ended yet.
     blocked: Vec<usize>,
+    /// Jobs ready to start, in order, before any job further down the jobfile (the jobs
+    /// of a dynamic matrix, once it is expanded).
+    queue: std::collections::VecDeque<usize>,
+    /// The jobs made by dynamic matrices at run time (ids from `plan.jobs.len()` on).
+    extra: Vec<Arc<JobSpec>>,
+    /// Each expanded dynamic matrix, and the jobs it became.
+    expansions: HashMap<usize, Range<usize>>,
+    /// An `Expand` was asked for and not yet answered: nothing else starts meanwhile,
+    /// so the matrix's jobs keep their place in file order.
+    expanding: bool,
     retries: Vec<Retry>,
     /// Hooks queued that have not ended.
     pending_hooks: usize,
@@ -136,10 +159,14 @@ impl Schedule {
         Schedule {
             slots: vec![false; slots.max(1)],
             running: HashMap::new(),
-            results: prior,
+            results: prior.into_iter().map(|r| r.map(Box::new)).collect(),
             carried: HashMap::new(),
             next: 0,
             blocked: Vec::new(),
+            queue: std::collections::VecDeque::new(),
+            extra: Vec::new(),
+            expansions: HashMap::new(),
+            expanding: false,
             retries: Vec::new(),
             pending_hooks: 0,
             stop_starting: false,
@@ -181,6 +208,108 @@ impl Schedule {
         out
     }
 
+    /// Job `job`'s spec (written in the jobfile, or made by a dynamic matrix).
+    pub(crate) fn spec(&self, job: usize) -> &JobSpec {
+        let n = self.plan.jobs.len();
+        if job < n {
+            &self.plan.jobs[job]
+        } else {
+            &self.extra[job - n]
+        }
+    }
+
+    /// The spec of a job made at run time, shared with the worker that runs it.
+    pub(crate) fn extra_spec(&self, job: usize) -> Option<Arc<JobSpec>> {
+        job.checked_sub(self.plan.jobs.len())
+            .map(|i| Arc::clone(&self.extra[i]))
+    }
+
+    /// The answer to `Action::Expand`: the jobs of `job`'s dynamic matrix, each with its
+    /// result from an earlier run if it was done then (`--resume`), or why there are none.
+    pub(crate) fn expanded(
+        &mut self,
+        now: Instant,
+        job: usize,
+        jobs: Result<Expansions, String>,
+    ) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.expanding = false;
+        let name = self.spec(job).name.clone();
+        match jobs {
+            Err(why) => {
+                out.push(Action::Notice(format!("job '{name}': {why}")));
+                let result = JobResult::new(Status::Failed).with_reason(why);
+                out.push(Action::Show {
+                    job,
+                    note: Some(result.note()),
+                    last: true,
+                });
+                if self.plan.fail_fast {
+                    self.stop(&mut out);
+                }
+                self.finalize(job, result, &mut out);
+            }
+            Ok(list) => {
+                if list.is_empty() {
+                    let from = self
+                        .spec(job)
+                        .dynamic
+                        .as_ref()
+                        .map(|d| d.describe())
+                        .unwrap_or_default();
+                    out.push(Action::Notice(format!(
+                        "matrix of '{name}' has no values ({from}): it makes no jobs"
+                    )));
+                }
+                let first = self.plan.jobs.len() + self.extra.len();
+                let into = first..first + list.len();
+                self.extra.reserve_exact(list.len());
+                self.results.reserve_exact(list.len());
+                for (spec, prior) in list {
+                    self.extra.push(spec);
+                    self.results.push(prior);
+                }
+                out.push(Action::Expanded {
+                    job,
+                    into: into.clone(),
+                });
+                for j in into.clone() {
+                    if self.results[j].is_some() {
+                        out.push(Action::Resumed { job: j });
+                    } else {
+                        self.queue.push_back(j);
+                    }
+                }
+                self.expansions.insert(job, into);
+            }
+        }
+        self.start_ready(now, &mut out);
+        out
+    }
+
+    /// Every job, in the order they are shown: the jobfile's, with each dynamic matrix
+    /// replaced by the jobs it became.
+    pub(crate) fn order(&self) -> Vec<usize> {
+        let mut order = Vec::with_capacity(self.results.len());
+        for job in 0..self.plan.jobs.len() {
+            match self.expansions.get(&job) {
+                Some(into) => order.extend(into.clone()),
+                None => order.push(job),
+            }
+        }
+        order
+    }
+
+    /// The jobs `job` stands for: those its dynamic matrix made, else itself.
+    pub(crate) fn jobs_of(&self, job: usize) -> Range<usize> {
+        self.expansions.get(&job).cloned().unwrap_or(job..job + 1)
+    }
+
+    /// The jobs made at run time (for reports).
+    pub(crate) fn extra(&self) -> &[Arc<JobSpec>] {
+        &self.extra
+    }
+
     /// When to call `handle` with `Event::Tick` if nothing happens before.
     pub(crate) fn wake_at(&self) -> Option<Instant> {
         self.retries.iter().map(|r| r.at).chain(self.kill_at).min()
@@ -188,8 +317,12 @@ impl Schedule {
 
     /// Every job has ended (or will never start) and every queued hook has run.
     pub(crate) fn done(&self) -> bool {
-        let idle = self.running.is_empty() && self.pending_hooks == 0 && self.retries.is_empty();
-        let reached_all = self.next == self.plan.jobs.len() && self.blocked.is_empty();
+        let idle = self.running.is_empty()
+            && self.pending_hooks == 0
+            && self.retries.is_empty()
+            && !self.expanding;
+        let reached_all =
+            self.next == self.plan.jobs.len() && self.blocked.is_empty() && self.queue.is_empty();
         idle && (reached_all || self.stop_starting)
     }
 
@@ -210,7 +343,7 @@ impl Schedule {
 
     /// Job `job`'s result so far (for its hooks).
     pub(crate) fn result(&self, job: usize) -> Option<&JobResult> {
-        self.results[job].as_ref()
+        self.results[job].as_deref()
     }
 
     /// The first signal, if one came.
@@ -222,16 +355,31 @@ impl Schedule {
         &self.hook_failures
     }
 
-    /// Every job's final result, jobs never started recorded as not run.
-    pub(crate) fn results(&self) -> Vec<JobResult> {
-        let why = match self.signal {
-            Some(sig) => format!("not started: interrupted by {}", signal_name(sig)),
-            None => "not started: --fail-fast stopped the run".to_owned(),
-        };
-        self.results
+    /// The final result of each job of `order`, jobs never started recorded as not run.
+    /// They are moved out (a run of a million jobs holds them once): `result` knows
+    /// them no more.
+    #[allow(
+        clippy::vec_box,
+        reason = "moved out of the boxes the core keeps, not copied"
+    )]
+    pub(crate) fn take_results(&mut self, order: &[usize]) -> Vec<Box<JobResult>> {
+        let why = self.why_not_started();
+        order
             .iter()
-            .map(|r| r.clone().unwrap_or_else(|| JobResult::not_run(&why)))
+            .map(|&j| {
+                self.results[j]
+                    .take()
+                    .unwrap_or_else(|| Box::new(JobResult::not_run(Arc::clone(&why))))
+            })
             .collect()
+    }
+
+    /// Why the jobs never started did not, once the run ended.
+    fn why_not_started(&self) -> Arc<str> {
+        match self.signal {
+            Some(sig) => format!("not started: interrupted by {}", signal_name(sig)).into(),
+            None => "not started: --fail-fast stopped the run".into(),
+        }
     }
 
     /// Whether a slot is free for one more attempt.
@@ -253,14 +401,22 @@ impl Schedule {
             self.carried.insert(r.job, r.last);
             self.launch(r.job, r.attempt, out);
         }
-        if self.stop_starting {
+        if self.stop_starting || self.expanding {
             return;
         }
         self.start_blocked(out);
+        while self.slot_free()
+            && !self.expanding
+            && let Some(job) = self.queue.pop_front()
+        {
+            self.ready(job, out);
+        }
         // In sync mode a job waits for the retries of the one before it.
         let sync = self.plan.mode == Mode::Sync;
         while self.next < self.plan.jobs.len()
             && self.slot_free()
+            && !self.expanding
+            && self.queue.is_empty()
             && (!sync || self.retries.is_empty())
         {
             let job = self.next;
@@ -270,7 +426,7 @@ impl Schedule {
                 continue;
             }
             match self.needs_state(job) {
-                NeedsState::Ready => self.launch(job, 1, out),
+                NeedsState::Ready => self.ready(job, out),
                 NeedsState::Blocked(why) => self.skip(job, why, out),
                 // (Never in sync mode: a need on a later job is a jobfile error there.)
                 NeedsState::Waiting => self.blocked.push(job),
@@ -292,9 +448,9 @@ impl Schedule {
                         self.skip(job, why, out);
                         changed = true;
                     }
-                    NeedsState::Ready if self.slot_free() => {
+                    NeedsState::Ready if self.slot_free() && !self.expanding => {
                         self.blocked.remove(i);
-                        self.launch(job, 1, out);
+                        self.ready(job, out);
                     }
                     _ => i += 1,
                 }
@@ -304,11 +460,28 @@ impl Schedule {
 
     fn needs_state(&self, job: usize) -> NeedsState {
         let mut waiting = false;
-        for &dep in &self.plan.jobs[job].needs {
+        for &dep in self.spec(job).needs.iter() {
+            // A dynamic matrix once expanded: every job it became.
+            if let Some(into) = self.expansions.get(&dep) {
+                for e in into.clone() {
+                    match &self.results[e] {
+                        Some(r) if r.status == Status::Success => {}
+                        Some(r) => {
+                            let name = &self.spec(e).name;
+                            return NeedsState::Blocked(format!(
+                                "needs '{name}', which {}",
+                                r.status.as_verb()
+                            ));
+                        }
+                        None => waiting = true,
+                    }
+                }
+                continue;
+            }
             match &self.results[dep] {
                 Some(r) if r.status == Status::Success => {}
                 Some(r) => {
-                    let name = &self.plan.jobs[dep].name;
+                    let name = &self.spec(dep).name;
                     return NeedsState::Blocked(format!(
                         "needs '{name}', which {}",
                         r.status.as_verb()
@@ -328,18 +501,58 @@ impl Schedule {
     fn skip(&mut self, job: usize, why: String, out: &mut Vec<Action>) {
         out.push(Action::Notice(format!(
             "job '{}' skipped: {why}",
-            self.plan.jobs[job].name
+            self.spec(job).name
         )));
-        let result = JobResult {
-            reason: Some(format!("skipped: {why}")),
-            ..JobResult::new(Status::Skipped)
-        };
+        let result = JobResult::new(Status::Skipped).with_reason(format!("skipped: {why}"));
         out.push(Action::Show {
             job,
             note: None,
             last: true,
         });
         self.finalize(job, result, out);
+    }
+
+    /// A job whose needs succeeded: started, unless an output its `env` uses is
+    /// missing — then it fails without starting, with the reason.
+    fn ready(&mut self, job: usize, out: &mut Vec<Action>) {
+        if self.spec(job).dynamic.is_some() {
+            self.expanding = true;
+            out.push(Action::Expand { job });
+            return;
+        }
+        let Some(why) = self.missing_output(job) else {
+            return self.launch(job, 1, out);
+        };
+        let spec = &self.spec(job);
+        out.push(Action::Notice(format!(
+            "job '{}' did not start: {why}",
+            spec.name
+        )));
+        let result = JobResult::new(Status::Failed).with_reason(format!("did not start: {why}"));
+        out.push(Action::Show {
+            job,
+            note: Some(result.note()),
+            last: true,
+        });
+        if self.plan.fail_fast {
+            self.stop(out);
+        }
+        self.finalize(job, result, out);
+    }
+
+    /// The first output a job's `env` uses that its job did not write, in words.
+    fn missing_output(&self, job: usize) -> Option<String> {
+        for t in &self.spec(job).opts.templates {
+            let found =
+                |j: usize, key: &str| -> Option<&str> { self.results[j].as_ref()?.output(key) };
+            if let Err((name, key)) = t.render(found) {
+                return Some(format!(
+                    "its env {} uses output '{key}' of '{name}', which '{name}' did not write",
+                    t.var
+                ));
+            }
+        }
+        None
     }
 
     fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) {
@@ -361,6 +574,7 @@ impl Schedule {
             status,
             log,
             log_error,
+            outputs,
         } = e;
         let slot = self.running.remove(&job);
         if let Some(s) = slot {
@@ -369,7 +583,8 @@ impl Schedule {
         if self.running.is_empty() {
             self.kill_at = None;
         }
-        let spec = &self.plan.jobs[job];
+        let carried = self.carried.remove(&job);
+        let spec = self.spec(job);
         if let (Some(why), Some(path)) = (&log_error, &log) {
             out.push(Action::Notice(format!(
                 "job '{}': its log {} is incomplete: {why}",
@@ -377,7 +592,13 @@ impl Schedule {
                 path.display()
             )));
         }
-        let reason = if finished.timed_out {
+        let (outputs, bad_outputs) = match outputs {
+            Ok(o) => (o, None),
+            Err(why) => (Vec::new(), Some(why)),
+        };
+        let reason = if let Some(why) = bad_outputs {
+            Some(why)
+        } else if finished.timed_out {
             let t = spec.opts.timeout.unwrap_or_default();
             Some(format!("timed out after {}", humantime::format_duration(t)))
         } else if finished.leftovers {
@@ -385,26 +606,31 @@ impl Schedule {
         } else {
             finished.error.clone()
         };
-        let mut result = JobResult {
-            attempts: attempt,
-            slot,
-            finished: Some(finished),
-            reason,
+        let mut more = More {
             log,
             log_error,
-            ..JobResult::new(status)
+            outputs,
+            ..More::default()
         };
-        if let Some(prev) = self.carried.remove(&job) {
-            result.log_error = prev.log_error.clone().or(result.log_error);
-            result.earlier = prev.earlier;
+        if let Some(mut prev) = carried {
+            let before = prev.take_more();
+            more.log_error = before.log_error.or(more.log_error);
+            more.earlier = before.earlier;
             if let Some(f) = prev.finished {
-                result.earlier.push(EarlierAttempt {
+                more.earlier.push(EarlierAttempt {
                     status: prev.status,
                     finished: f,
                 });
             }
         }
-        if let Some(why) = &result.reason {
+        let mut result = JobResult::new(status).with_more(more);
+        if let Some(why) = reason {
+            result.set_reason(why);
+        }
+        result.attempts = attempt;
+        result.slot = slot;
+        result.finished = Some(finished);
+        if let Some(why) = result.reason() {
             out.push(Action::Notice(format!("job '{}': {why}", spec.name)));
         }
         // Nothing is retried once the run is stopping (--fail-fast, or a signal: an
@@ -454,18 +680,18 @@ impl Schedule {
             None => "--fail-fast stopped the run".to_owned(),
         };
         for mut r in std::mem::take(&mut self.retries) {
-            let spec = &self.plan.jobs[r.job];
+            let spec = &self.spec(r.job);
             let cancelled = format!(
                 "its retries were cancelled after attempt {}/{}: {cause}",
                 r.attempt - 1,
                 spec.opts.retry.retries + 1
             );
-            let reason = match r.last.reason.take() {
+            let reason = match r.last.reason() {
                 Some(why) => format!("{why}; {cancelled}"),
                 None => cancelled,
             };
             out.push(Action::Notice(format!("job '{}': {reason}", spec.name)));
-            r.last.reason = Some(reason);
+            r.last.set_reason(reason);
             out.push(Action::Show {
                 job: r.job,
                 note: Some(r.last.note()),
@@ -477,18 +703,19 @@ impl Schedule {
 
     /// Records a job's final result and queues its hooks.
     fn finalize(&mut self, job: usize, result: JobResult, out: &mut Vec<Action>) {
-        let hooks = self.plan.jobs[job]
+        let hooks = self
+            .spec(job)
             .opts
             .hooks
             .for_outcome(result.status == Status::Success)
             .len();
         if !self.killed && hooks > 0 {
             self.pending_hooks += hooks;
-            self.results[job] = Some(result);
+            self.results[job] = Some(Box::new(result));
             out.push(Action::RunHooks { job: Some(job) });
             return;
         }
-        self.results[job] = Some(result);
+        self.results[job] = Some(Box::new(result));
     }
 
     fn hook_failed(
@@ -500,7 +727,7 @@ impl Schedule {
     ) {
         let (msg, title) = match job {
             Some(j) => {
-                let name = &self.plan.jobs[j].name;
+                let name = &self.spec(j).name;
                 (
                     format!("hook {hook} of '{name}' failed: {reason}"),
                     format!("prun: hook {hook} of job {name} failed"),
@@ -516,6 +743,7 @@ impl Schedule {
             title,
             reason: reason.clone(),
         });
+        let job = job.map(|j| Arc::clone(&self.spec(j).name));
         self.hook_failures.push(HookFailure { job, hook, reason });
     }
 

@@ -1,0 +1,196 @@
+//! Outputs: jobs pass results to their hooks, to the jobs that need them, to the reports
+//! and to the run-level hooks (`PRUN_OUTPUT`, `${{ needs.J.outputs.K }}`, `PRUN_NEEDS`).
+
+use serde_json::Value;
+
+use crate::util::Prun;
+
+fn report(p: &Prun, file: &str) -> Value {
+    serde_json::from_str(&p.read(file)).unwrap()
+}
+
+#[test]
+fn outputs_reach_hooks_reports_run_level_hooks_and_junit() {
+    let p = Prun::new().jobfile(
+        r#"on_complete: cat "$PRUN_REPORT" > run.json
+jobs:
+  - name: list
+    run: |
+      echo "dbs=app,users" >> "$PRUN_OUTPUT"
+      printf 'notes<<EOF\nline one\nline two\nEOF\n' >> "$PRUN_OUTPUT"
+    on_success: cat > hook.json
+  - name: plain
+    run: 'true'
+"#,
+    );
+    p.run_with(&["--report", "r.json", "--junit", "j.xml"])
+        .code(0);
+    let hook: Value = serde_json::from_str(&p.read("hook.json")).unwrap();
+    assert_eq!(hook["outputs"]["dbs"], "app,users");
+    assert_eq!(hook["outputs"]["notes"], "line one\nline two");
+    let r = report(&p, "r.json");
+    assert_eq!(r["jobs"][0]["outputs"]["dbs"], "app,users");
+    assert_eq!(r["jobs"][1]["outputs"], serde_json::json!({}));
+    assert_eq!(r["outputs"]["list"]["notes"], "line one\nline two");
+    assert!(r["outputs"].get("plain").is_none());
+    let run = report(&p, "run.json");
+    assert_eq!(run["outputs"]["list"]["dbs"], "app,users");
+    let xml = p.read("j.xml");
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let prop = doc
+        .descendants()
+        .find(|n| n.has_tag_name("property") && n.attribute("name") == Some("output.dbs"))
+        .expect("a JUnit property for the output");
+    assert_eq!(prop.attribute("value"), Some("app,users"));
+}
+
+#[test]
+fn outputs_reach_dependents_as_data_never_as_code() {
+    let p = Prun::new().jobfile(
+        r#"jobs:
+  - name: make
+    run: |
+      printf 'evil=$(touch pwned) `touch pwned2` '"'"'quoted'"'"' "dq"\n' >> "$PRUN_OUTPUT"
+      printf 'multi<<END\nfirst\n$(touch pwned3)\nEND\n' >> "$PRUN_OUTPUT"
+  - name: use
+    needs: [make]
+    env:
+      EVIL: "${{ needs.make.outputs.evil }}"
+      BOTH: "<${{ needs.make.outputs.multi }}>"
+    run: printf '%s|%s' "$EVIL" "$BOTH" > got; cat "$PRUN_NEEDS" > needs.json
+"#,
+    );
+    p.run().code(0);
+    assert_eq!(
+        p.read("got"),
+        "$(touch pwned) `touch pwned2` 'quoted' \"dq\"|<first\n$(touch pwned3)>"
+    );
+    for f in ["pwned", "pwned2", "pwned3"] {
+        assert!(!p.path(f).exists(), "{f} was created: a value ran as code");
+    }
+    let needs: Value = serde_json::from_str(&p.read("needs.json")).unwrap();
+    assert_eq!(needs["make"]["status"], "success");
+    assert_eq!(needs["make"]["outputs"]["multi"], "first\n$(touch pwned3)");
+}
+
+#[test]
+fn a_missing_output_fails_the_dependent_before_it_starts() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    needs: [a]\n    env: {V: '${{ needs.a.outputs.nope }}'}\n    run: touch ran\n",
+    );
+    let r = p.run();
+    r.code(1);
+    assert!(!p.path("ran").exists());
+    assert!(
+        r.stderr
+            .contains("its env V uses output 'nope' of 'a', which 'a' did not write"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_malformed_output_file_fails_the_job_with_the_line_and_reason() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: bad\n    run: printf 'ok=1\\nnot a pair\\n' >> \"$PRUN_OUTPUT\"\n",
+    );
+    let r = p.run_with(&["--report", "r.json"]);
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("PRUN_OUTPUT line 2: 'not a pair' is neither key=value"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(report(&p, "r.json")["jobs"][0]["status"], "failed");
+    let big = Prun::new().jobfile(
+        "jobs:\n  - name: big\n    run: head -c 1100000 /dev/zero | tr '\\0' a | sed 's/^/k=/' >> \"$PRUN_OUTPUT\"\n",
+    );
+    let r = big.run();
+    r.code(1);
+    assert!(r.stderr.contains("bigger than 1024 KiB"), "{}", r.stderr);
+    // A FIFO left at the path must not hang prun, and a link is not followed.
+    let odd = Prun::new().jobfile(
+        "jobs:\n  - name: fifo\n    run: mkfifo \"$PRUN_OUTPUT\"\n  - name: link\n    run: ln -s /etc/hostname \"$PRUN_OUTPUT\"\n",
+    );
+    let r = odd.run_with(&["--report", "r.json"]);
+    r.code(1);
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    let jobs = &report(&odd, "r.json")["jobs"];
+    assert_eq!(
+        (jobs[0]["status"].as_str(), jobs[1]["status"].as_str()),
+        (Some("failed"), Some("failed"))
+    );
+}
+
+#[test]
+fn references_that_cannot_work_are_jobfile_errors() {
+    for (yaml, want) in [
+        (
+            "jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    env: {V: '${{ needs.a.outputs.k }}'}\n    run: 'true'\n",
+            "uses outputs of 'a', which it does not need",
+        ),
+        (
+            "jobs:\n  - name: m\n    matrix: {x: [1, 2]}\n    run: 'true'\n  - name: b\n    needs: [m]\n    env: {V: '${{ needs.m.outputs.k }}'}\n    run: 'true'\n",
+            "'m' is a matrix",
+        ),
+        (
+            "jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    needs: [a]\n    env: {V: '${{ needs.a.output.k }}'}\n    run: 'true'\n",
+            "is not a reference to an output",
+        ),
+        (
+            "env: {V: '${{ needs.a.outputs.k }}'}\njobs:\n  - name: a\n    run: 'true'\n",
+            "only a job's own `env` can use outputs",
+        ),
+    ] {
+        let r = Prun::new().jobfile(yaml).arg("--check").run();
+        r.code(2);
+        assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
+        assert!(r.stderr.contains("jobs.yaml:"), "not located: {}", r.stderr);
+    }
+}
+
+#[test]
+fn dry_run_shows_env_values_filled_in_from_outputs() {
+    let r = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    needs: [a]\n    env: {V: 'x-${{ needs.a.outputs.k }}'}\n    run: 'true'\n")
+        .arg("--dry-run")
+        .run();
+    r.code(0);
+    assert!(
+        r.stdout
+            .contains("env V: at start, x-${{ needs.a.outputs.k }}"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn resume_restores_the_outputs_of_the_jobs_it_skips() {
+    let p = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: a\n    run: echo \"v=$PRUN_RUN_ID\" >> \"$PRUN_OUTPUT\"\n  - name: b\n    needs: [a]\n    env: {V: '${{ needs.a.outputs.v }}'}\n    run: echo \"$V\" >> seen; test -e fixed\n",
+        )
+        .args(&["--joblog", "jl"]);
+    p.run().code(1);
+    std::fs::write(p.path("fixed"), "").unwrap();
+    p.run_with(&["--resume"]).code(0);
+    let seen: Vec<String> = p.read("seen").lines().map(str::to_owned).collect();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0], seen[1], "b saw another value after the resume");
+}
+
+#[test]
+fn an_unusable_tmpdir_stops_the_run_before_anything_runs() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - touch ran\n")
+        .env("TMPDIR", "/nonexistent-prun-tmp");
+    let r = p.run();
+    r.code(2);
+    assert!(!p.path("ran").exists());
+    assert!(
+        r.stderr.contains("$TMPDIR) /nonexistent-prun-tmp"),
+        "{}",
+        r.stderr
+    );
+}
