@@ -131,7 +131,13 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
     let extra: Vec<CString> = s
         .extra
         .iter()
-        .map(|(k, v)| CString::new(format!("{k}={v}")).map_err(io::Error::other))
+        .map(|(k, v)| {
+            let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
+            kv.extend_from_slice(k.as_bytes());
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).map_err(io::Error::other)
+        })
         .collect::<io::Result<_>>()?;
     let envp = env_pointers(&s.env.entries, &extra);
     let argv: Vec<*mut libc::c_char> = s
