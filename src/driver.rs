@@ -20,6 +20,7 @@ use crate::executor::spawn::EnvBase;
 use crate::executor::{StopClock, signal_name};
 use crate::hooks::{self, HookInput, HookRunner, HookShell, HookTask};
 use crate::outcome::JobResult;
+use crate::plan::resources;
 use crate::plan::{Containment, JobDef, Mode, OutputMode, Plan};
 use crate::pool::{self, Attempt, Pool, RunContext};
 use crate::report::joblog::Joblog;
@@ -201,7 +202,7 @@ impl Driver {
     /// Handles events until `done` holds.
     fn drive(&mut self, rx: &Receiver<Event>, done: impl Fn(&Self) -> bool) {
         while !done(self) {
-            let ev = match self.core.wake_at() {
+            let ev = match self.core.wake_at(Instant::now()) {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
             };
@@ -269,7 +270,8 @@ impl Driver {
         }
         let spec = self.core.spec(job);
         if self.plan.timeline.is_some() {
-            let record = AttemptRecord::new(spec, e.attempt, e.slot, &e.finished, e.status);
+            let mut record = AttemptRecord::new(spec, e.attempt, e.slot, &e.finished, e.status);
+            record.held = resources::describe(&self.plan.resources, self.core.held_units(job));
             self.attempts.push(record);
         }
         let ended = schedule::Ended {
@@ -374,6 +376,10 @@ impl Driver {
         {
             env.push(("PRUN_NEEDS".into(), path));
         }
+        env.extend(resources::env(
+            &self.plan.resources,
+            self.core.held_units(job),
+        ));
         env
     }
 
@@ -422,7 +428,7 @@ impl Driver {
             .filter_map(|j| Some((self.core.spec(j), self.core.result(j)?)))
             .collect();
         let written = std::fs::File::create(&path)
-            .and_then(|f| json::write(f, &json::NeedsDoc(&jobs), false));
+            .and_then(|f| json::write(f, &json::NeedsDoc(&jobs, &self.plan.resources), false));
         if let Err(e) = written {
             let msg = format!("cannot write the PRUN_NEEDS file {path}: {e}");
             self.terminal.notice(&msg);
@@ -447,11 +453,7 @@ impl Driver {
             return;
         };
         let spec = self.core.spec(job);
-        let hooks = owned(
-            spec.opts
-                .hooks
-                .for_outcome(result.status == crate::outcome::Status::Success),
-        );
+        let hooks = owned(spec.opts.hooks.for_result(result));
         let mut env = pool::job_env(
             spec,
             result.slot.unwrap_or(0),
@@ -459,6 +461,7 @@ impl Driver {
             &self.ctx.run_id,
         );
         env.extend(result_env(result));
+        env.extend(resources::env(&self.plan.resources, result.units()));
         let workdir = if spec.workdir.is_dir() {
             spec.workdir.to_path_buf()
         } else {
@@ -469,7 +472,9 @@ impl Driver {
             hooks,
             env,
             // One line, ending with a newline, so `read -r` in a hook gets all of it.
-            stdin: HookInput::Bytes(format!("{}\n", json::job(spec, result)).into_bytes()),
+            stdin: HookInput::Bytes(
+                format!("{}\n", json::job(spec, result, &self.plan.resources)).into_bytes(),
+            ),
             workdir,
             timeout: spec.opts.hook_timeout,
         };
@@ -503,6 +508,7 @@ impl Driver {
             started: self.started,
             duration: self.clock.elapsed(),
             names,
+            resources: self.plan.resources.clone(),
             output_errors: self.output_errors(&results),
             results,
             order,
@@ -553,6 +559,7 @@ impl Driver {
         let doc = json::RunDoc {
             run: summary,
             specs: &specs,
+            resources: &self.plan.resources,
         };
         // The hooks run even without the file (the report is on their stdin too): an
         // alert that does not go out is worse than one without its attachment.

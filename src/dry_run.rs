@@ -35,6 +35,21 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         plan.workdir.display()
     );
     let _ = writeln!(out, "containment: {containment}");
+    if !plan.resources.is_empty() {
+        let r: Vec<String> = plan
+            .resources
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({} unit{})",
+                    r.name,
+                    r.capacity,
+                    if r.capacity == 1 { "" } else { "s" }
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "resources: {}", r.join(", "));
+    }
     for (i, j) in plan.jobs.iter().enumerate() {
         let _ = writeln!(out, "\n{:>3}. {}", i + 1, j.name);
         let _ = writeln!(
@@ -45,6 +60,30 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         if !j.needs.is_empty() {
             let needs: Vec<&str> = j.needs.iter().map(|&d| &*plan.jobs[d].name).collect();
             let _ = writeln!(out, "     needs: {}", needs.join(", "));
+        }
+        match j.opts.when {
+            crate::jobfile::When::Success => {}
+            crate::jobfile::When::Failure => {
+                let _ = writeln!(
+                    out,
+                    "     when: failure (runs once its needs ended, if one failed, timed out or was interrupted; also after a stop)"
+                );
+            }
+            crate::jobfile::When::Always => {
+                let _ = writeln!(
+                    out,
+                    "     when: always (runs once its needs ended, whatever happened; also after a stop)"
+                );
+            }
+        }
+        if !j.opts.uses.is_empty() {
+            let uses: Vec<String> = j
+                .opts
+                .uses
+                .iter()
+                .map(|&(r, n)| format!("{} x{n}", plan.resources[r].name))
+                .collect();
+            let _ = writeln!(out, "     uses: {}", uses.join(", "));
         }
         if let Some(d) = &j.dynamic {
             let _ = writeln!(

@@ -59,7 +59,71 @@ pub(crate) struct Jobfile {
     pub(crate) lock: Option<Sp<String>>,
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) containment: Option<Sp<crate::modes::Containment>>,
+    /// `resources: {name: capacity}`: named counting semaphores (`Lock`).
+    pub(crate) resources: Option<Sp<BTreeMap<String, Sp<i64>>>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
+}
+
+/// `uses:` as written: `db`, `[db, nas]` or `{gpu: 2}` (resource and units).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Uses(pub(crate) Vec<(String, i64)>);
+
+impl<'de> Deserialize<'de> for Uses {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Uses;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a resource name, a list of names, or a map of names to units, e.g. `uses: db`, `uses: [db, nas]`, `uses: {gpu: 2}`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Uses, E> {
+                Ok(Uses(vec![(v.to_owned(), 1)]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Uses, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = seq.next_element::<String>()? {
+                    out.push((name, 1));
+                }
+                Ok(Uses(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Uses, A::Error> {
+                let mut out = Vec::new();
+                while let Some((name, units)) = map.next_entry::<String, i64>()? {
+                    out.push((name, units));
+                }
+                Ok(Uses(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `when:`: the condition on a job's needs under which it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum When {
+    /// Every need succeeded (the default).
+    #[default]
+    Success,
+    /// Every need ended and at least one failed, timed out or was interrupted.
+    Failure,
+    /// Every need ended, whatever happened.
+    Always,
+}
+
+impl When {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            When::Success => "success",
+            When::Failure => "failure",
+            When::Always => "always",
+        }
+    }
+
+    /// A cleanup job: it still runs after `--fail-fast` or a first signal stopped the run.
+    pub(crate) fn is_cleanup(self) -> bool {
+        self != When::Success
+    }
 }
 
 /// An environment map. Values are passed to the job exactly as written (see `Scalar`).
@@ -216,6 +280,8 @@ pub(crate) struct JobKeys {
     pub(crate) tags: Option<Sp<Vec<String>>>,
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) slurm: Option<Sp<Box<crate::executor::slurm::SlurmOptions>>>,
+    pub(crate) uses: Option<Sp<Uses>>,
+    pub(crate) when: Option<Sp<When>>,
 }
 
 /// Declares `JobField`, one variant per key of `JobKeys`, and the conversions between a
@@ -272,6 +338,8 @@ job_fields! {
     tags: Vec<String> => Tags,
     executor: String => Executor,
     slurm: Box<crate::executor::slurm::SlurmOptions> => Slurm,
+    uses: Uses => Uses,
+    when: When => When,
 }
 
 /// One entry of `jobs:`: a bare string is a job whose command is that string. A mapping

@@ -110,6 +110,9 @@ pub(crate) struct JobResult {
     /// Why it was skipped, not run, or could not start (shared by the jobs a stop left
     /// not run).
     reason: Option<Arc<str>>,
+    /// Skipped only because a `when:` condition did not hold (its own, or a need's so
+    /// skipped): that alone does not make the run's exit code 1.
+    pub(crate) by_condition: bool,
     more: Option<Box<More>>,
 }
 
@@ -124,7 +127,12 @@ pub(crate) struct More {
     pub(crate) log_error: Option<String>,
     /// What its last attempt wrote to `PRUN_OUTPUT` (`outputs`).
     pub(crate) outputs: crate::outputs::Outputs,
+    /// The resource units its last attempt held (`PRUN_RESOURCE_<name>`).
+    pub(crate) units: Units,
 }
+
+/// Resource units held: (index into the plan's resources, the units, lowest first).
+pub(crate) type Units = Box<[(usize, Box<[u32]>)]>;
 
 impl More {
     fn is_empty(&self) -> bool {
@@ -132,6 +140,7 @@ impl More {
             && self.log.is_none()
             && self.log_error.is_none()
             && self.outputs.is_empty()
+            && self.units.is_empty()
     }
 }
 
@@ -151,6 +160,7 @@ impl JobResult {
             slot: None,
             finished: None,
             reason: None,
+            by_condition: false,
             more: None,
         }
     }
@@ -204,6 +214,11 @@ impl JobResult {
     /// What its last attempt wrote to `PRUN_OUTPUT`.
     pub(crate) fn outputs(&self) -> &[(String, String)] {
         self.more.as_ref().map_or(&[], |m| &m.outputs)
+    }
+
+    /// The resource units its last attempt held.
+    pub(crate) fn units(&self) -> &[(usize, Box<[u32]>)] {
+        self.more.as_ref().map_or(&[], |m| &m.units)
     }
 
     pub(crate) fn exit_code(&self) -> Option<i32> {

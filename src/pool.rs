@@ -189,13 +189,18 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         tx,
     };
     let job = a.job;
+    // A cleanup job (`when: failure | always`) started after prun was told to stop is
+    // meant to run then: it gets no stop signal, only the SIGKILL of the deadline.
+    let cleanup = spec.opts.when.is_cleanup();
+    let mut late = false;
     let finished = local::run(
         &req,
         &mut |pgid| {
             ctx.groups[a.slot - 1].store(pgid, Ordering::SeqCst);
             // A job that starts just after prun was told to stop gets the signal too.
             let sig = ctx.stop_signal.load(Ordering::SeqCst);
-            if sig != 0 {
+            late = cleanup && sig != 0;
+            if sig != 0 && (!late || sig == libc::SIGKILL) {
                 send(pgid, sig);
             }
         },
@@ -205,7 +210,10 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
     // What it wrote to PRUN_OUTPUT; a file that breaks the rules fails the attempt.
     let outputs = crate::outputs::take(output_file.as_ref());
     // Before anything else can happen to prun: the record --resume trusts.
-    let stopping = ctx.stop_signal.load(Ordering::SeqCst) != 0;
+    let stopping = match ctx.stop_signal.load(Ordering::SeqCst) {
+        0 => false,
+        sig => !late || sig == libc::SIGKILL,
+    };
     let mut status = Status::of_attempt(&finished, stopping);
     if status == Status::Success && outputs.is_err() {
         status = Status::Failed;

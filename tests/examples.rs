@@ -1,6 +1,6 @@
 //! Every jobfile in `jobfiles/` runs, and does what its comments say.
 
-use crate::util::{Prun, repo};
+use crate::util::{Prun, max_concurrency, parse_log, repo};
 
 fn example(name: &str) -> String {
     repo()
@@ -24,7 +24,8 @@ fn every_example_is_tested() {
             "backup-each-db.yaml",
             "backup.yaml",
             "ci.yaml",
-            "hello.yaml"
+            "hello.yaml",
+            "nas-backup.yaml"
         ],
         "add a test for new examples"
     );
@@ -118,4 +119,39 @@ fn ci() {
     let r = Prun::new().arg(&example("ci.yaml")).run();
     r.code(0);
     assert!(r.stderr.contains("5 succeeded, 0 failed"), "{}", r.stderr);
+}
+
+#[test]
+fn nas_backup() {
+    let p = Prun::new();
+    let tmp = p.dir.path().to_str().unwrap().to_owned();
+    let p = p
+        .env("TMPDIR", &tmp)
+        .arg(&example("nas-backup.yaml"))
+        .args(&["-j", "4"]);
+    let r = p.run();
+    r.code(0);
+    let demo = p.path("prun-nas-demo");
+    for host in ["web1", "web2", "db1", "db2", "mail"] {
+        assert!(demo.join(format!("nas/{host}.tar")).exists(), "{host}");
+    }
+    assert!(
+        !demo.join("snapshot").exists(),
+        "the snapshot was not released"
+    );
+    let log = std::fs::read_to_string(demo.join("nas.log")).unwrap();
+    let marks = parse_log(&log);
+    assert_eq!(marks.len(), 10);
+    assert_eq!(max_concurrency(&marks), 2, "{log}");
+    assert!(
+        r.stderr.contains("alert") && r.stderr.contains("skipped"),
+        "{}",
+        r.stderr
+    );
+
+    // A failed host: the snapshot is still released, and the alert goes out.
+    let r = p.env("FAIL_HOST", "db1").run();
+    r.code(1);
+    assert!(!demo.join("snapshot").exists());
+    assert!(r.stdout.contains("ALERT - a backup failed"), "{}", r.stdout);
 }

@@ -16,6 +16,7 @@ mod outputs;
 mod pool;
 mod processes;
 mod reports;
+mod resources;
 mod retries;
 mod security;
 mod select;

@@ -98,3 +98,34 @@ fn defaults_give_every_job_retries() {
     ));
     p.run().code(0);
 }
+
+#[test]
+fn a_due_retry_waiting_for_a_slot_does_not_spin() {
+    // flaky's retry is due after 0.1 s, while `long` holds the only slot for 2 s: prun
+    // must sleep until the slot frees, not wake over and over (it used to burn a core).
+    let p = Prun::new().jobfile(
+        "jobs:\n  - {name: flaky, run: exit 1, retries: 1, retry_delay: 0.1s}\n  - {name: long, run: touch long.started; sleep 2}\n",
+    );
+    let child = p
+        .command()
+        .args(["-j", "1", "--output", "none"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
+    // utime and stime, in clock ticks (fields 14 and 15; the name may hold spaces).
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<u64> = after_name
+        .split(' ')
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let ticks = f[0] + f[1];
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // 100 ticks a second: a spinning prun has used well over 100 by now.
+    assert!(ticks < 30, "prun used {ticks} ticks of CPU while waiting");
+}

@@ -192,3 +192,30 @@ fn inside_an_allocation_jobs_are_steps_of_it() {
     assert_eq!(ja, jb, "both steps belong to the one allocation");
     assert_ne!(sa, sb, "two different steps");
 }
+
+#[test]
+#[cfg_attr(
+    prun_no_slurm,
+    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
+)]
+fn resources_bound_slurm_steps_as_they_bound_local_jobs() {
+    // Four steps on one "license": never two at once, though the pool has room for 3,
+    // and each step is told its unit inside the allocation.
+    let mut y = String::from("executor: slurm\nresources: {license: 1}\njobs:\n");
+    for i in 1..=4 {
+        y.push_str(&format!(
+            "  - name: lic{i}\n    uses: license\n    run: echo \"S $PRUN_JOB $(date +%s.%N)\" >> log; echo \"$PRUN_RESOURCE_license $SLURM_JOB_ID\" >> units; sleep 0.5; echo \"E $PRUN_JOB $(date +%s.%N)\" >> log\n"
+        ));
+    }
+    let p = Prun::new().jobfile(&y).args(&["-j", "3"]);
+    p.run().code(0);
+    let marks = parse_log(&p.read("log"));
+    assert_eq!(marks.len(), 8);
+    assert_eq!(max_concurrency(&marks), 1, "{marks:?}");
+    let units = p.read("units");
+    assert_eq!(units.lines().count(), 4);
+    assert!(
+        units.lines().all(|l| l.starts_with("0 ") && l.len() > 2),
+        "{units}"
+    );
+}

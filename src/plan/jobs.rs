@@ -55,6 +55,7 @@ pub(super) type WrittenJob = (JobSpec, Option<RawNeeds>, Option<Sp<Matrix>>);
 /// What every job is resolved against.
 pub(super) struct JobContext<'a> {
     pub(super) src: &'a Source,
+    pub(super) resources: &'a [super::resources::Resource],
     pub(super) defaults: &'a JobKeys,
     pub(super) env: &'a [(String, String)],
     pub(super) workdir: &'a Path,
@@ -168,8 +169,26 @@ impl JobContext<'_> {
         let pick = |job: &Option<Sp<Scalar>>, def: &Option<Sp<Scalar>>| {
             job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
         };
+        let uses = match keys.uses.as_ref().or(d.uses.as_ref()) {
+            Some(u) => super::resources::claim(self.src, &name, u, self.resources)?,
+            None => Vec::new(),
+        };
+        let when = keys.when.as_ref().map(|w| w.value).unwrap_or_default();
+        let no_needs = keys.needs.as_ref().is_none_or(|n| n.value.is_empty());
+        if let (Some(w), true) = (&keys.when, no_needs)
+            && w.value == crate::jobfile::When::Failure
+        {
+            return Err(Diagnostic::at(
+                self.src,
+                w.referenced,
+                format!("job '{name}' has `when: failure` but no needs: it could never run"),
+            )
+            .help("list the jobs whose failure it handles under `needs:`; for a job that runs whatever happens, use `when: always`"));
+        }
         let needs = keys.needs.map(|n| n.value);
         let opts = JobOptions {
+            uses,
+            when,
             srun: None,
             slurm,
             executor,

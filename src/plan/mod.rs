@@ -15,6 +15,7 @@ mod jobs;
 pub(crate) mod matrix;
 mod needs;
 pub(crate) mod output;
+pub(crate) mod resources;
 pub(crate) mod retry;
 mod select;
 pub(crate) mod template;
@@ -60,6 +61,20 @@ impl Hooks {
             .into_iter()
             .filter_map(|(n, c)| c.map(|c| (n, c)))
             .collect()
+    }
+
+    /// The hooks due for a job's final result: `for_outcome`, except that a job skipped
+    /// only because its `when:` did not hold failed at nothing: `on_complete` alone.
+    pub(crate) fn for_result(&self, r: &crate::outcome::JobResult) -> Vec<(&'static str, &str)> {
+        if r.by_condition {
+            self.on_complete
+                .as_deref()
+                .map(|c| ("on_complete", c))
+                .into_iter()
+                .collect()
+        } else {
+            self.for_outcome(r.status == crate::outcome::Status::Success)
+        }
     }
 }
 
@@ -125,6 +140,10 @@ pub(crate) struct JobOptions {
     pub(crate) retry: RetryPolicy,
     /// `env` values made from outputs of the jobs it needs, filled in when it starts.
     pub(crate) templates: Vec<template::Template>,
+    /// The units it takes from the run's resources while an attempt runs.
+    pub(crate) uses: resources::Claim,
+    /// When it runs, given how its needs ended.
+    pub(crate) when: crate::jobfile::When,
 }
 
 /// Everything the run needs, validated.
@@ -152,6 +171,10 @@ pub(crate) struct Plan {
     pub(crate) report: Option<PathBuf>,
     pub(crate) junit: Option<PathBuf>,
     pub(crate) timeline: Option<PathBuf>,
+    /// `resources:`, in name order (`JobOptions::uses` indexes it).
+    pub(crate) resources: Vec<resources::Resource>,
+    /// Some job has `when: failure` or `always` (it may run after the run is stopped).
+    pub(crate) has_cleanup: bool,
     pub(crate) jobs: Vec<JobSpec>,
 }
 
@@ -248,7 +271,9 @@ impl Plan {
             validate::check_hook_timeout(src, h)?;
         }
         let hook_timeout = jf.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
+        let resources = resources::declared(src, jf.resources.as_ref())?;
         let ctx = jobs::JobContext {
+            resources: &resources,
             src,
             defaults: &defaults,
             env: &env,
@@ -323,6 +348,8 @@ impl Plan {
             report: cli.report.clone(),
             junit: cli.junit.clone(),
             timeline: cli.timeline.clone(),
+            resources,
+            has_cleanup: jobs.iter().any(|j| j.opts.when.is_cleanup()),
             jobs,
         })
     }

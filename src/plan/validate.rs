@@ -104,6 +104,7 @@ pub(super) fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic
         ("run", d.run.as_ref().map(|s| s.referenced)),
         ("needs", d.needs.as_ref().map(|s| s.referenced)),
         ("matrix", d.matrix.as_ref().map(|s| s.referenced)),
+        ("when", d.when.as_ref().map(|s| s.referenced)),
     ];
     for (key, loc) in per_job {
         if let Some(loc) = loc {

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::{JobResult, RunSummary, Status};
 use crate::executor::Finished;
 use crate::plan::JobSpec;
+use crate::plan::resources::Resource;
 
 /// The version of the JSON schemas below.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -21,7 +22,8 @@ pub(crate) fn timestamp(t: SystemTime) -> String {
 }
 
 /// One job's result, as a hook reads it on stdin.
-pub(crate) fn job(spec: &JobSpec, r: &JobResult) -> Value {
+/// `resources` are the plan's (to name the units it held).
+pub(crate) fn job(spec: &JobSpec, r: &JobResult, resources: &[Resource]) -> Value {
     let f = r.finished.as_ref();
     let mut v = json!({
         "name": &*spec.name,
@@ -36,7 +38,17 @@ pub(crate) fn job(spec: &JobSpec, r: &JobResult) -> Value {
         "duration": r.duration().as_secs_f64(),
         "reason": r.reason(),
         "outputs": crate::outputs::json(r.outputs()),
+        "when": spec.opts.when.as_str(),
     });
+    if !r.units().is_empty() {
+        // The units its last attempt held, by resource: {"nas": [0]}.
+        v["resources"] = r
+            .units()
+            .iter()
+            .map(|(i, us)| (resources[*i].name.to_string(), json!(us)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+    }
     if f.is_some() {
         let earlier = r.earlier().iter().map(|e| (e.status, &e.finished));
         let all = earlier.chain(f.map(|f| (r.status, f)));
@@ -73,6 +85,7 @@ fn attempt(n: usize, status: Status, f: &Finished) -> Value {
 pub(crate) struct RunDoc<'a> {
     pub(crate) run: &'a RunSummary,
     pub(crate) specs: &'a [&'a JobSpec],
+    pub(crate) resources: &'a [Resource],
 }
 
 impl RunDoc<'_> {
@@ -102,7 +115,10 @@ impl Serialize for RunDoc<'_> {
             })
         });
         m.serialize_entry("hook_failures", &Seq(|| hook_failures.clone()))?;
-        m.serialize_entry("jobs", &Seq(|| self.jobs().map(|(s, r)| job(s, r))))?;
+        m.serialize_entry(
+            "jobs",
+            &Seq(|| self.jobs().map(|(s, r)| job(s, r, self.resources))),
+        )?;
         m.serialize_entry("output_errors", &run.output_errors)?;
         // The Manager: every job's outputs in one document, by job name.
         let outputs = || {
@@ -129,11 +145,18 @@ impl Serialize for RunDoc<'_> {
 }
 
 /// The results of `jobs` by name (`PRUN_NEEDS`), serialized as it is written.
-pub(crate) struct NeedsDoc<'a>(pub(crate) &'a [(&'a JobSpec, &'a JobResult)]);
+pub(crate) struct NeedsDoc<'a>(
+    pub(crate) &'a [(&'a JobSpec, &'a JobResult)],
+    pub(crate) &'a [Resource],
+);
 
 impl Serialize for NeedsDoc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(spec, r)| (&*spec.name, job(spec, r))))
+        s.collect_map(
+            self.0
+                .iter()
+                .map(|(spec, r)| (&*spec.name, job(spec, r, self.1))),
+        )
     }
 }
 

@@ -31,6 +31,8 @@ pub(crate) struct AttemptRecord {
     pub(crate) exit_code: Option<i32>,
     pub(crate) signal: Option<i32>,
     pub(crate) status: Status,
+    /// The resource units it held, as `resources::describe` words them (timeline).
+    pub(crate) held: String,
 }
 
 impl AttemptRecord {
@@ -60,6 +62,7 @@ impl AttemptRecord {
             exit_code: exit.code,
             signal: exit.signal,
             status,
+            held: String::new(),
         }
     }
 }
@@ -75,6 +78,8 @@ pub(crate) struct RunSummary {
     /// and whose result is `results[i]`.
     pub(crate) order: Vec<usize>,
     pub(crate) names: Vec<std::sync::Arc<str>>,
+    /// The plan's resources (`JobResult::units` indexes them).
+    pub(crate) resources: Vec<crate::plan::resources::Resource>,
     /// Boxed as the scheduler keeps them (moved, not copied, at the run's end).
     #[allow(clippy::vec_box, reason = "moved out of the scheduler, not copied")]
     pub(crate) results: Vec<Box<JobResult>>,
@@ -142,9 +147,11 @@ impl RunSummary {
         if let Some(sig) = self.signal {
             return exit::SIGNAL_BASE.saturating_add(sig as u8);
         }
-        let t = self.totals();
-        if t.succeeded == t.total && self.hook_failures.is_empty() && self.output_errors.is_empty()
-        {
+        // A job skipped only because a `when:` condition did not hold is no failure.
+        let all_well = self.results.iter().all(|r| {
+            r.status == Status::Success || (r.status == Status::Skipped && r.by_condition)
+        });
+        if all_well && self.hook_failures.is_empty() && self.output_errors.is_empty() {
             exit::SUCCESS
         } else {
             exit::FAILURE
@@ -172,7 +179,12 @@ pub(crate) fn write_files(
         };
     let specs = run.specs(plan);
     write(&plan.report, &mut |f| {
-        json::write(f, &json::RunDoc { run, specs: &specs }, true)
+        let doc = json::RunDoc {
+            run,
+            specs: &specs,
+            resources: &plan.resources,
+        };
+        json::write(f, &doc, true)
     });
     write(&plan.junit, &mut |f| {
         f.write_all(junit::render(run, &specs, &run.tails, jobfile).as_bytes())

@@ -25,12 +25,24 @@ pub(crate) fn render(run: &RunSummary) -> String {
             .max()
             .unwrap_or(0)
             .max(3);
-        let _ = writeln!(
+        // Which resource units each job held, when any did.
+        let held: Vec<String> = rows
+            .iter()
+            .map(|&i| crate::plan::resources::describe(&run.resources, run.results[i].units()))
+            .collect();
+        let held_w = held.iter().map(String::len).max().unwrap_or(0);
+        let held_w = if held_w > 0 { held_w.max(9) } else { 0 };
+        let _ = write!(
             out,
             "{:<width$}  {:<11}  {:>7}  {:>8}  {:>9}",
             "JOB", "STATUS", "EXIT", "ATTEMPTS", "DURATION"
         );
-        for &i in &rows {
+        if held_w > 0 {
+            let _ = write!(out, "  {:<held_w$}", "RESOURCES");
+        }
+        out.truncate(out.trim_end_matches(' ').len());
+        out.push('\n');
+        for (&i, held) in rows.iter().zip(&held) {
             let r = &run.results[i];
             let exit = r.ending().column();
             let _ = write!(
@@ -42,9 +54,13 @@ pub(crate) fn render(run: &RunSummary) -> String {
                 r.attempts,
                 secs(r.duration())
             );
+            if held_w > 0 {
+                let _ = write!(out, "  {held:<held_w$}");
+            }
             if let Some(reason) = r.reason() {
                 let _ = write!(out, "  {}", crate::names::printable(reason));
             }
+            out.truncate(out.trim_end_matches(' ').len());
             out.push('\n');
         }
     }

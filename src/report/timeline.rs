@@ -57,12 +57,16 @@ pub(crate) fn render(
         let (x0, x1) = (x(t0), x(t0 + a.duration.as_secs_f64()));
         let w = (x1 - x0).max(1.0);
         let y = TOP + ROW * (a.slot.max(1) - 1) as f64 + (ROW - BAR) / 2.0;
-        let label = if a.attempt > 1 {
+        let mut label = if a.attempt > 1 {
             format!("{} #{}", a.name, a.attempt)
         } else {
             a.name.to_string()
         };
-        let how = a.ending().words();
+        let mut how = a.ending().words().to_string();
+        if !a.held.is_empty() {
+            label = format!("{label} [{}]", a.held);
+            how = format!("{how}, holding {}", a.held);
+        }
         let _ = write!(
             s,
             r##"<g class="attempt"><title>{} (attempt {}): {}, {how}, {:.3}s from {:.3}s</title><rect x="{x0:.2}" y="{y}" width="{w:.2}" height="{BAR}" rx="3" fill="{}" stroke="#00000033"/>"##,

@@ -12,14 +12,15 @@
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::executor::{self, Finished, signal_name};
-use crate::outcome::{EarlierAttempt, HookFailure, JobResult, More, Status};
+use crate::outcome::{EarlierAttempt, HookFailure, JobResult, More, Status, Units};
+use crate::plan::resources::Claim;
 use crate::plan::{JobSpec, Mode, Plan};
 
 /// The jobs a dynamic matrix made, each with its result from an earlier run if it is
@@ -109,8 +110,12 @@ struct Retry {
 enum NeedsState {
     Ready,
     Waiting,
-    /// A need did not succeed; the reason to record.
-    Blocked(String),
+    /// Its condition (`when:`) cannot hold: the reason to record, and whether only
+    /// conditions are to blame (see `JobResult::by_condition`).
+    Blocked {
+        why: String,
+        by_condition: bool,
+    },
 }
 
 pub(crate) struct Schedule {
@@ -150,6 +155,16 @@ pub(crate) struct Schedule {
     killed: bool,
     /// When the jobs still running after the first signal get SIGKILL.
     kill_at: Option<Instant>,
+    /// That time came: cleanup jobs not started by then never start.
+    deadline_passed: bool,
+    /// Free units of each resource (`true`: free), and how many are free.
+    free: Vec<Vec<bool>>,
+    free_count: Vec<u32>,
+    /// The units each running job holds.
+    held: HashMap<usize, Units>,
+    /// Jobs that may start but for their resource units, grouped by the units they ask
+    /// for; each group in file order (`rank`). Waiting holds no slot.
+    waiting: Vec<(Claim, BTreeSet<(usize, usize)>)>,
 }
 
 impl Schedule {
@@ -174,6 +189,15 @@ impl Schedule {
             signal: None,
             killed: false,
             kill_at: None,
+            deadline_passed: false,
+            free: plan
+                .resources
+                .iter()
+                .map(|r| vec![true; r.capacity as usize])
+                .collect(),
+            free_count: plan.resources.iter().map(|r| r.capacity).collect(),
+            held: HashMap::new(),
+            waiting: Vec::new(),
             plan,
         }
     }
@@ -201,6 +225,15 @@ impl Schedule {
                 if self.kill_at.is_some_and(|k| k <= now) {
                     self.kill_at = None;
                     out.push(Action::SignalJobs(libc::SIGKILL));
+                    if let Some(sig) = self.signal {
+                        self.deadline_passed = true;
+                        let why = format!(
+                            "not started: the stop deadline ({} after {}) passed",
+                            humantime::format_duration(self.plan.grace),
+                            signal_name(sig)
+                        );
+                        self.abandon_pending(why.into());
+                    }
                 }
             }
         }
@@ -281,6 +314,9 @@ impl Schedule {
                     }
                 }
                 self.expansions.insert(job, into);
+                if self.stop_starting {
+                    self.settle_pending();
+                }
             }
         }
         self.start_ready(now, &mut out);
@@ -310,9 +346,21 @@ impl Schedule {
         &self.extra
     }
 
-    /// When to call `handle` with `Event::Tick` if nothing happens before.
-    pub(crate) fn wake_at(&self) -> Option<Instant> {
-        self.retries.iter().map(|r| r.at).chain(self.kill_at).min()
+    /// When to call `handle` with `Event::Tick` if nothing happens before `now`'s next
+    /// event. A retry already due waits for a slot or units, which only a job's end
+    /// frees: it asks for no tick (that would spin).
+    pub(crate) fn wake_at(&self, now: Instant) -> Option<Instant> {
+        self.retries
+            .iter()
+            .map(|r| r.at)
+            .filter(|&at| at > now)
+            .chain(self.kill_at)
+            .min()
+    }
+
+    /// The resource units `job` holds while it runs.
+    pub(crate) fn held_units(&self, job: usize) -> &[(usize, Box<[u32]>)] {
+        self.held.get(&job).map_or(&[], |u| u)
     }
 
     /// Every job has ended (or will never start) and every queued hook has run.
@@ -321,9 +369,16 @@ impl Schedule {
             && self.pending_hooks == 0
             && self.retries.is_empty()
             && !self.expanding;
-        let reached_all =
-            self.next == self.plan.jobs.len() && self.blocked.is_empty() && self.queue.is_empty();
-        idle && (reached_all || self.stop_starting)
+        let reached_all = self.next == self.plan.jobs.len()
+            && self.blocked.is_empty()
+            && self.queue.is_empty()
+            && self.waiting.iter().all(|(_, w)| w.is_empty());
+        idle && (reached_all || (self.stop_starting && !self.cleanup_may_run()))
+    }
+
+    /// The run was stopped, and cleanup jobs are still to run (or to be decided).
+    fn cleanup_may_run(&self) -> bool {
+        self.plan.has_cleanup && !self.killed && !self.deadline_passed
     }
 
     /// Every queued hook has run.
@@ -395,16 +450,21 @@ impl Schedule {
     /// free; skips jobs whose needs failed.
     fn start_ready(&mut self, now: Instant, out: &mut Vec<Action>) {
         while self.slot_free()
-            && let Some(pos) = self.retries.iter().position(|r| r.at <= now)
+            && let Some(pos) = self
+                .retries
+                .iter()
+                .position(|r| r.at <= now && self.units_free(&self.spec(r.job).opts.uses))
         {
             let r = self.retries.remove(pos);
             self.carried.insert(r.job, r.last);
-            self.launch(r.job, r.attempt, out);
+            self.admit(r.job, r.attempt, out);
         }
-        if self.stop_starting || self.expanding {
+        // Once stopped, only cleanup jobs (`when: failure | always`) are left to start.
+        if self.expanding || (self.stop_starting && !self.cleanup_may_run()) {
             return;
         }
         self.start_blocked(out);
+        self.start_waiting(out);
         while self.slot_free()
             && !self.expanding
             && let Some(job) = self.queue.pop_front()
@@ -427,7 +487,9 @@ impl Schedule {
             }
             match self.needs_state(job) {
                 NeedsState::Ready => self.ready(job, out),
-                NeedsState::Blocked(why) => self.skip(job, why, out),
+                NeedsState::Blocked { why, by_condition } => {
+                    self.skip(job, why, by_condition, out);
+                }
                 // (Never in sync mode: a need on a later job is a jobfile error there.)
                 NeedsState::Waiting => self.blocked.push(job),
             }
@@ -443,10 +505,16 @@ impl Schedule {
             while i < self.blocked.len() {
                 let job = self.blocked[i];
                 match self.needs_state(job) {
-                    NeedsState::Blocked(why) => {
+                    NeedsState::Blocked { why, by_condition } => {
                         self.blocked.remove(i);
-                        self.skip(job, why, out);
+                        self.skip(job, why, by_condition, out);
                         changed = true;
+                    }
+                    // A job that uses resources waits for them with the others
+                    // that do, in file order (a wait holds no slot).
+                    NeedsState::Ready if self.waits_for_units(job) => {
+                        self.blocked.remove(i);
+                        self.ready(job, out);
                     }
                     NeedsState::Ready if self.slot_free() && !self.expanding => {
                         self.blocked.remove(i);
@@ -458,52 +526,48 @@ impl Schedule {
         }
     }
 
+    /// Whether `job`'s needs have ended so that its `when:` holds. A need that is a
+    /// dynamic matrix, once expanded, stands for every job it became.
     fn needs_state(&self, job: usize) -> NeedsState {
+        use crate::jobfile::When;
+        let spec = self.spec(job);
+        let when = spec.opts.when;
         let mut waiting = false;
-        for &dep in self.spec(job).needs.iter() {
-            // A dynamic matrix once expanded: every job it became.
-            if let Some(into) = self.expansions.get(&dep) {
-                for e in into.clone() {
-                    match &self.results[e] {
-                        Some(r) if r.status == Status::Success => {}
-                        Some(r) => {
-                            let name = &self.spec(e).name;
-                            return NeedsState::Blocked(format!(
-                                "needs '{name}', which {}",
-                                r.status.as_verb()
-                            ));
-                        }
-                        None => waiting = true,
-                    }
+        let mut failed = false;
+        for &dep in spec.needs.iter() {
+            for e in self.jobs_of(dep) {
+                let Some(r) = &self.results[e] else {
+                    waiting = true;
+                    continue;
+                };
+                failed |= r.status.is_failure();
+                if when == When::Success && r.status != Status::Success {
+                    let name = &self.spec(e).name;
+                    return NeedsState::Blocked {
+                        why: format!("needs '{name}', which {}", r.status.as_verb()),
+                        by_condition: r.status == Status::Skipped && r.by_condition,
+                    };
                 }
-                continue;
-            }
-            match &self.results[dep] {
-                Some(r) if r.status == Status::Success => {}
-                Some(r) => {
-                    let name = &self.spec(dep).name;
-                    return NeedsState::Blocked(format!(
-                        "needs '{name}', which {}",
-                        r.status.as_verb()
-                    ));
-                }
-                None => waiting = true,
             }
         }
-        if waiting {
-            NeedsState::Waiting
-        } else {
-            NeedsState::Ready
+        match when {
+            _ if waiting => NeedsState::Waiting,
+            When::Failure if !failed => NeedsState::Blocked {
+                why: "when: failure, and none of its needs failed".to_owned(),
+                by_condition: true,
+            },
+            _ => NeedsState::Ready,
         }
     }
 
     /// Records a job as skipped and runs its hooks.
-    fn skip(&mut self, job: usize, why: String, out: &mut Vec<Action>) {
+    fn skip(&mut self, job: usize, why: String, by_condition: bool, out: &mut Vec<Action>) {
         out.push(Action::Notice(format!(
             "job '{}' skipped: {why}",
             self.spec(job).name
         )));
-        let result = JobResult::new(Status::Skipped).with_reason(format!("skipped: {why}"));
+        let mut result = JobResult::new(Status::Skipped).with_reason(format!("skipped: {why}"));
+        result.by_condition = by_condition;
         out.push(Action::Show {
             job,
             note: None,
@@ -521,7 +585,15 @@ impl Schedule {
             return;
         }
         let Some(why) = self.missing_output(job) else {
-            return self.launch(job, 1, out);
+            if self.waits_for_units(job) {
+                // With the jobs already waiting for units: the earliest in the file
+                // whose units are free goes first.
+                self.wait_for_units(job);
+                self.start_waiting(out);
+            } else {
+                self.launch(job, 1, out);
+            }
+            return;
         };
         let spec = &self.spec(job);
         out.push(Action::Notice(format!(
@@ -555,6 +627,104 @@ impl Schedule {
         None
     }
 
+    /// Starts attempt `attempt` of `job` if the units it uses are free (taking them,
+    /// lowest first); `false` if they are not. The caller saw that a slot is free.
+    fn admit(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) -> bool {
+        let opts = Arc::clone(&self.spec(job).opts);
+        if !opts.uses.is_empty() {
+            if !self.units_free(&opts.uses) {
+                return false;
+            }
+            let units = self.take_units(&opts.uses);
+            self.held.insert(job, units);
+        }
+        self.launch(job, attempt, out);
+        true
+    }
+
+    /// Whether `job` takes units, so starts through the waiting groups.
+    fn waits_for_units(&self, job: usize) -> bool {
+        let spec = self.spec(job);
+        !spec.opts.uses.is_empty() && spec.dynamic.is_none()
+    }
+
+    fn units_free(&self, claim: &[(usize, u32)]) -> bool {
+        claim.iter().all(|&(r, n)| self.free_count[r] >= n)
+    }
+
+    fn take_units(&mut self, claim: &[(usize, u32)]) -> Units {
+        claim
+            .iter()
+            .map(|&(r, n)| {
+                let mut taken = Vec::with_capacity(n as usize);
+                for (u, free) in self.free[r].iter_mut().enumerate() {
+                    if taken.len() == n as usize {
+                        break;
+                    }
+                    if *free {
+                        *free = false;
+                        taken.push(u as u32);
+                    }
+                }
+                self.free_count[r] -= n;
+                (r, taken.into_boxed_slice())
+            })
+            .collect()
+    }
+
+    /// The units `job` held, given back.
+    fn release_units(&mut self, job: usize) -> Units {
+        let units = self.held.remove(&job).unwrap_or_default();
+        for (r, us) in units.iter() {
+            for &u in us.iter() {
+                self.free[*r][u as usize] = true;
+            }
+            self.free_count[*r] += us.len() as u32;
+        }
+        units
+    }
+
+    /// Where a job whose needs allow it to start waits for its units: with the jobs
+    /// that ask for the same, in file order.
+    fn wait_for_units(&mut self, job: usize) {
+        let rank = self.rank(job);
+        let claim = &self.spec(job).opts.uses;
+        match self.waiting.iter().position(|(c, _)| c == claim) {
+            Some(g) => {
+                self.waiting[g].1.insert(rank);
+            }
+            None => {
+                let claim = claim.clone();
+                self.waiting.push((claim, BTreeSet::from([rank])));
+            }
+        }
+    }
+
+    /// Starts waiting jobs whose units are free, earliest in the file first, while
+    /// slots are free. Each admission looks at one job per group: O(groups).
+    fn start_waiting(&mut self, out: &mut Vec<Action>) {
+        while self.slot_free() && !self.expanding {
+            let best = self
+                .waiting
+                .iter()
+                .enumerate()
+                .filter_map(|(g, (claim, w))| {
+                    let &first = w.first()?;
+                    self.units_free(claim).then_some((first, g))
+                })
+                .min();
+            let Some(((_, job), g)) = best else { break };
+            self.waiting[g].1.pop_first();
+            self.admit(job, 1, out);
+        }
+    }
+
+    /// A job's place in file order: its position in the jobfile, then (for the jobs
+    /// of a matrix) its own.
+    fn rank(&self, job: usize) -> (usize, usize) {
+        (self.spec(job).index, job)
+    }
+
     fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) {
         let free = self.slots.iter().position(|taken| !taken).unwrap_or(0);
         self.slots[free] = true;
@@ -580,7 +750,9 @@ impl Schedule {
         if let Some(s) = slot {
             self.slots[s - 1] = false;
         }
-        if self.running.is_empty() {
+        let units = self.release_units(job);
+        // The stop deadline stays while cleanup jobs may still start: it bounds them.
+        if self.running.is_empty() && !(self.stop_starting && self.cleanup_may_run()) {
             self.kill_at = None;
         }
         let carried = self.carried.remove(&job);
@@ -610,6 +782,7 @@ impl Schedule {
             log,
             log_error,
             outputs,
+            units,
             ..More::default()
         };
         if let Some(mut prev) = carried {
@@ -699,16 +872,56 @@ impl Schedule {
             });
             self.finalize(r.job, r.last, out);
         }
+        self.settle_pending();
+    }
+
+    /// Once the run is stopped: every job not started yet that is not a cleanup job
+    /// will never start (not run); cleanup jobs wait for their needs to end, in file
+    /// order. Without cleanup jobs nothing is moved (the end records the rest).
+    fn settle_pending(&mut self) {
+        if !self.plan.has_cleanup {
+            return;
+        }
+        let n = self.plan.jobs.len();
+        let mut pending: Vec<usize> = (self.next..n)
+            .filter(|&j| self.results[j].is_none())
+            .collect();
+        self.next = n;
+        pending.append(&mut self.blocked);
+        pending.extend(self.queue.drain(..));
+        for (_, w) in &mut self.waiting {
+            pending.extend(std::mem::take(w).into_iter().map(|(_, j)| j));
+        }
+        let why = self.why_not_started();
+        for j in pending {
+            if self.cleanup_may_run() && self.spec(j).opts.when.is_cleanup() {
+                self.blocked.push(j);
+            } else {
+                self.results[j] = Some(Box::new(JobResult::not_run(Arc::clone(&why))));
+            }
+        }
+        let mut blocked = std::mem::take(&mut self.blocked);
+        blocked.sort_by_key(|&j| self.rank(j));
+        self.blocked = blocked;
+    }
+
+    /// Cleanup jobs not started yet never will (a second signal, or the deadline).
+    fn abandon_pending(&mut self, why: Arc<str>) {
+        let mut pending = std::mem::take(&mut self.blocked);
+        pending.extend(self.queue.drain(..));
+        for (_, w) in &mut self.waiting {
+            pending.extend(std::mem::take(w).into_iter().map(|(_, j)| j));
+        }
+        for j in pending {
+            if self.results[j].is_none() {
+                self.results[j] = Some(Box::new(JobResult::not_run(Arc::clone(&why))));
+            }
+        }
     }
 
     /// Records a job's final result and queues its hooks.
     fn finalize(&mut self, job: usize, result: JobResult, out: &mut Vec<Action>) {
-        let hooks = self
-            .spec(job)
-            .opts
-            .hooks
-            .for_outcome(result.status == Status::Success)
-            .len();
+        let hooks = self.spec(job).opts.hooks.for_result(&result).len();
         if !self.killed && hooks > 0 {
             self.pending_hooks += hooks;
             self.results[job] = Some(Box::new(result));
@@ -771,13 +984,24 @@ impl Schedule {
         out.push(Action::LimitHooks);
         let grace = humantime::format_duration(self.plan.grace);
         let hooks = format!("each hook still to run gets at most {grace}");
+        let cleanup = if self.cleanup_may_run() && !self.blocked.is_empty() {
+            // Cleanup jobs may start until the deadline, and are killed at it.
+            self.kill_at = Some(executor::after(now, self.plan.grace));
+            let n = self.blocked.len();
+            format!(
+                "; {n} cleanup job{} (when: failure/always) may start within {grace}",
+                if n == 1 { "" } else { "s" }
+            )
+        } else {
+            String::new()
+        };
         let msg = if self.running.is_empty() {
-            format!("{name}: no job is running; {hooks} (send a signal again to kill now)")
+            format!("{name}: no job is running{cleanup}; {hooks} (send a signal again to kill now)")
         } else {
             self.kill_at = Some(executor::after(now, self.plan.grace));
             let n = self.running.len();
             format!(
-                "{name}: starting no new jobs; sent {name} to {n} running job{}, SIGKILL in {grace}; {hooks} (send a signal again to kill now)",
+                "{name}: starting no new jobs; sent {name} to {n} running job{}, SIGKILL in {grace}{cleanup}; {hooks} (send a signal again to kill now)",
                 if n == 1 { "" } else { "s" },
             )
         };

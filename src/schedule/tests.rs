@@ -138,8 +138,9 @@ impl Run {
 
     /// `secs` pass (from the start of the run); wakes the core if it asked to be.
     fn at(&mut self, secs: f64) -> Vec<Action> {
+        let before = self.now;
         self.now = self.t0 + Duration::from_secs_f64(secs);
-        if self.s.wake_at().is_some_and(|w| w <= self.now) {
+        if self.s.wake_at(before).is_some_and(|w| w <= self.now) {
             self.s.handle(self.now, Event::Tick)
         } else {
             Vec::new()
@@ -287,7 +288,7 @@ fn a_failed_attempt_is_retried_after_its_delay_and_frees_its_slot() {
     // The waiting retry does not hold the slot.
     assert_eq!(starts(&a), [(1, 1, 1)]);
     r.exit(1, 1, 0);
-    assert_eq!(r.s.wake_at(), Some(r.t0 + Duration::from_secs(10)));
+    assert_eq!(r.s.wake_at(r.now), Some(r.t0 + Duration::from_secs(10)));
     assert!(starts(&r.at(9.9)).is_empty());
     assert_eq!(starts(&r.at(10.0)), [(0, 1, 2)]);
     r.exit(0, 2, 0);
@@ -416,7 +417,7 @@ fn no_sigkill_once_every_job_has_ended() {
     r.signal(libc::SIGINT);
     r.ended(0, 1, None, false);
     r.ended(1, 1, None, false);
-    assert_eq!(r.s.wake_at(), None);
+    assert_eq!(r.s.wake_at(r.now), None);
     assert!(r.at(3.0).is_empty());
 }
 
@@ -476,7 +477,7 @@ fn a_first_signal_while_only_hooks_run_kills_nothing() {
     assert!(notices(&s).contains("no job is running; each hook still to run gets at most"));
     assert!(!notices(&s).contains("second"));
     assert!(s.contains(&Action::LimitHooks));
-    assert_eq!(r.s.wake_at(), None, "a SIGKILL was scheduled");
+    assert_eq!(r.s.wake_at(r.now), None, "a SIGKILL was scheduled");
     r.hook_ended(Some(0), None);
     assert!(r.s.done());
 }
@@ -564,4 +565,196 @@ fn run_level_hooks_are_queued_and_waited_for() {
     r.hook_ended(None, None);
     r.hook_ended(None, None);
     assert!(r.s.hooks_done());
+}
+
+// ---------------------------------------------------------------- resources
+
+/// The units `job` holds now, as its `PRUN_RESOURCE_*` would say them.
+fn held(r: &Run, job: usize) -> String {
+    crate::plan::resources::describe(&r.s.plan.resources, r.s.held_units(job))
+}
+
+const NAS: &str = "resources: {nas: 1}\njobs:\n  - {name: n1, uses: nas, run: x}\n  - {name: n2, uses: nas, run: x}\n  - {name: o1, run: x}\n  - {name: n3, uses: nas, run: x}\n  - {name: o2, run: x}\n";
+
+#[test]
+fn a_job_waiting_for_a_unit_holds_no_slot_and_blocks_no_later_job() {
+    let mut r = Run::new(NAS, &["-j", "4"]);
+    // n2 and n3 wait for the NAS; o1 and o2 behind them start at once.
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (2, 2, 1), (4, 3, 1)]);
+    assert_eq!(held(&r, 0), "nas:0");
+    // o1 ending frees a slot, not the NAS: nothing starts.
+    assert!(starts(&r.exit(2, 1, 0)).is_empty());
+    // n1 ending frees the NAS: n2 (first in the file) takes it, then n3.
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(1, 1, 1)]);
+    assert_eq!(held(&r, 1), "nas:0");
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(3, 1, 1)]);
+    r.exit(3, 1, 0);
+    r.exit(4, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(
+        r.s.clone_results()[3].units().len(),
+        1,
+        "n3's units are in its result"
+    );
+}
+
+#[test]
+fn units_are_counted_handed_out_lowest_first_and_given_back() {
+    let y = "resources: {gpu: 3}\njobs:\n  - {name: two, uses: {gpu: 2}, run: x}\n  - {name: one, uses: gpu, run: x}\n  - {name: big, uses: {gpu: 3}, run: x}\n  - {name: also, uses: [gpu], run: x}\n";
+    let mut r = Run::new(y, &["-j", "4"]);
+    // two takes 0,1; one takes 2; big (3) waits; also waits for a unit, and a later job
+    // may pass a waiting one only if its own units are free.
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (1, 2, 1)]);
+    assert_eq!(
+        (held(&r, 0), held(&r, 1)),
+        ("gpu:0,1".into(), "gpu:2".into())
+    );
+    // two ends: 0,1 free; big (needs 3) cannot start, also takes the lowest free unit.
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(3, 1, 1)]);
+    assert_eq!(held(&r, 3), "gpu:0");
+    r.exit(1, 1, 0);
+    assert_eq!(starts(&r.exit(3, 1, 0)), [(2, 1, 1)]);
+    assert_eq!(held(&r, 2), "gpu:0,1,2");
+}
+
+#[test]
+fn among_waiting_jobs_the_earliest_in_the_file_goes_first() {
+    let y = "resources: {db: 1}\njobs:\n  - {name: first, uses: db, run: x}\n  - name: late\n    needs: [first]\n    uses: db\n    run: x\n  - {name: w1, uses: db, run: x}\n  - {name: w2, uses: db, run: x}\n";
+    let mut r = Run::new(y, &["-j", "4"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    // first ends: late (needs met now, earlier in the file than w1) goes before w1.
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(1, 1, 1)]);
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(2, 1, 1)]);
+    assert_eq!(starts(&r.exit(2, 1, 0)), [(3, 1, 1)]);
+}
+
+#[test]
+fn a_retry_gives_its_units_back_while_it_waits_and_takes_them_again() {
+    let y = "resources: {db: 1}\njobs:\n  - {name: flaky, uses: db, retries: 1, retry_delay: 10s, run: x}\n  - {name: other, uses: db, run: x}\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    // flaky fails: the unit goes to other while flaky waits out its delay.
+    assert_eq!(starts(&r.exit(0, 1, 1)), [(1, 1, 1)]);
+    // The delay passes while other holds the unit: the retry waits, and asks for no
+    // tick meanwhile (only other's end can free the unit).
+    assert!(starts(&r.at(10.0)).is_empty());
+    assert_eq!(r.s.wake_at(r.now), None);
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(0, 1, 2)]);
+    assert_eq!(held(&r, 0), "db:0");
+}
+
+#[test]
+fn in_sync_mode_uses_is_satisfied_trivially() {
+    let y = "mode: sync\nresources: {db: 1}\njobs:\n  - {name: a, uses: db, run: x}\n  - {name: b, uses: db, run: x}\n";
+    let mut r = Run::new(y, &[]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(1, 1, 1)]);
+    r.exit(1, 1, 0);
+    assert!(r.s.done());
+}
+
+// ---------------------------------------------------------------- conditions
+
+const COND: &str = "jobs:\n  - {name: a, run: x}\n  - {name: b, run: x}\n  - {name: restore, needs: [a], when: failure, run: x}\n  - {name: cleanup, needs: [a, b], when: always, run: x}\n  - {name: after, needs: [restore], run: x}\n";
+
+#[test]
+fn when_failure_runs_only_after_a_failure_and_when_always_runs_either_way() {
+    // a succeeds: restore is skipped by its condition, and so is what needs it; the
+    // run is still a success.
+    let mut r = Run::new(COND, &["-j", "2"]);
+    r.start();
+    r.exit(0, 1, 0);
+    let b = r.exit(1, 1, 0);
+    assert_eq!(starts(&b), [(3, 1, 1)]);
+    r.exit(3, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(r.status(2), Status::Skipped);
+    assert_eq!(
+        r.reason(2),
+        "skipped: when: failure, and none of its needs failed"
+    );
+    let res = r.s.clone_results();
+    assert!(res[2].by_condition && res[4].by_condition);
+    assert_eq!(r.status(3), Status::Success);
+
+    // a fails: restore runs, cleanup runs, after runs (restore succeeded).
+    let mut r = Run::new(COND, &["-j", "2"]);
+    r.start();
+    assert_eq!(starts(&r.exit(0, 1, 1)), [(2, 1, 1)]);
+    assert_eq!(starts(&r.exit(2, 1, 0)), [(4, 1, 1)]);
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(3, 2, 1)]);
+    assert!(!r.s.clone_results()[4].by_condition);
+}
+
+#[test]
+fn when_always_counts_skipped_and_timed_out_needs_as_ended() {
+    let y = "jobs:\n  - {name: a, run: x, timeout: 1s}\n  - {name: b, needs: [a], run: x}\n  - {name: c, needs: [a, b], when: always, run: x}\n  - {name: d, needs: [b], when: failure, run: x}\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    r.start();
+    let a = r.ended(0, 1, None, true);
+    // b is skipped (a timed out): c runs; d does not (b was skipped, not failed).
+    assert_eq!(starts(&a), [(2, 1, 1)]);
+    assert_eq!(r.status(3), Status::Skipped);
+    assert!(
+        !r.s.clone_results()[1].by_condition,
+        "b was skipped by a failure"
+    );
+}
+
+#[test]
+fn cleanup_jobs_run_after_fail_fast_and_the_rest_are_not_run() {
+    let y = "jobs:\n  - {name: a, run: x}\n  - {name: slow, run: x}\n  - {name: later, run: x}\n  - {name: cleanup, needs: [a, slow, later], when: always, run: x}\n  - {name: restore, needs: [a], when: failure, run: x}\n";
+    let mut r = Run::new(y, &["-j", "2", "--fail-fast"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (1, 2, 1)]);
+    // a fails: the run stops; restore (a failed) runs at once; cleanup waits for slow.
+    assert_eq!(starts(&r.exit(0, 1, 1)), [(4, 1, 1)]);
+    assert_eq!(r.status(2), Status::NotRun);
+    assert!(!r.s.done());
+    assert!(starts(&r.exit(4, 1, 0)).is_empty());
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(3, 1, 1)]);
+    r.exit(3, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(r.status(3), Status::Success);
+    assert_eq!(r.status(4), Status::Success);
+}
+
+#[test]
+fn a_first_signal_lets_cleanup_run_until_the_deadline_and_a_second_kills_it() {
+    let y = "grace: 5s\njobs:\n  - {name: a, run: x}\n  - {name: b, run: x}\n  - {name: cleanup, needs: [a], when: always, run: x}\n  - {name: c2, needs: [b], when: always, run: x}\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    r.start();
+    let s = r.signal(libc::SIGINT);
+    assert!(notices(&s).contains("2 cleanup jobs"), "{}", notices(&s));
+    // a ends (interrupted): its cleanup starts, after the signal.
+    assert_eq!(starts(&r.ended(0, 1, None, false)), [(2, 1, 1)]);
+    assert_eq!(r.status(0), Status::Interrupted);
+    // The deadline passes: everything running is killed, c2 never starts.
+    let k = r.at(5.0);
+    assert!(k.contains(&Action::SignalJobs(libc::SIGKILL)));
+    assert_eq!(r.status(3), Status::NotRun);
+    assert!(r.reason(3).contains("stop deadline"), "{}", r.reason(3));
+    r.ended(1, 1, None, false);
+    r.ended(2, 1, None, false);
+    assert!(r.s.done());
+
+    // A second signal kills the cleanup jobs and starts no more.
+    let mut r = Run::new(y, &["-j", "2"]);
+    r.start();
+    r.signal(libc::SIGINT);
+    r.ended(0, 1, None, false);
+    let k = r.signal(libc::SIGTERM);
+    assert!(k.contains(&Action::SignalJobs(libc::SIGKILL)));
+    assert!(starts(&r.ended(1, 1, None, false)).is_empty());
+    r.ended(2, 1, None, false);
+    assert!(r.s.done());
+    assert_eq!(r.status(3), Status::NotRun);
+}
+
+#[test]
+fn a_stop_without_cleanup_jobs_behaves_as_before() {
+    let mut r = Run::new(THREE, &["-j", "1", "--fail-fast"]);
+    r.start();
+    r.exit(0, 1, 1);
+    assert!(r.s.done());
+    assert_eq!(r.status(1), Status::NotRun);
 }
