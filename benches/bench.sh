@@ -15,7 +15,7 @@
 # or one of its jobs when the runner is smaller). All output goes to /dev/null.
 #
 # Knobs: N (jobs per throughput case, default 10000), ROUNDS (pairs per case, default 3),
-# SECTIONS (any of: throughput startup sleep output big; default all),
+# SECTIONS (any of: throughput resources startup sleep output big; default all),
 # BIG_N (default 100000), OUT (default benches/out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ mkdir -p "$OUT"
 if [[ $QUICK == 1 ]]; then
   N=${N:-1000}; ROUNDS=${ROUNDS:-5}; SECTIONS=${SECTIONS:-quick}
 else
-  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput startup sleep output big"}
+  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources startup sleep output big"}
 fi
 BIG_N=${BIG_N:-100000}
 has() { [[ " $SECTIONS " == *" $1 "* ]]; }
@@ -73,6 +73,13 @@ make_inputs() {
       grep -v '^shell:' "$TMPD/$f-$n.yaml"; } >"$TMPD/$f-hooks-$n.yaml"
   done
   sed -i '1i shell: /bin/sh' "$TMPD/truesh-hooks-$n.yaml"
+  # Resources: the same `true` jobs as mappings, each using one of three resources of
+  # five units (as many as the pool has slots: the cost of admission is measured, not a
+  # shortage) - and the same mappings with `tags` in place of `uses` (the same YAML).
+  for k in uses tags; do
+    seq "$n" | awk -v k=$k '{ print "  - {run: \"true\", " k ": [" substr("abc", $1 % 3 + 1, 1) "]}" }' |
+      { echo "resources: {a: 5, b: 5, c: 5}"; echo "jobs:"; cat; } >"$TMPD/$k-$n.yaml"
+  done
 }
 
 # cmd CASE N J TOOL -> the command line
@@ -87,6 +94,8 @@ cmd() {
     prun-sh-none) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output none" ;;
     prun-group) echo "$PRUN $TMPD/${c/true/truesh}-$n.yaml -j $j --output group" ;;
     prun-hooks) echo "$PRUN $TMPD/${c/true/truesh}-hooks-$n.yaml -j $j --output group" ;;
+    prun-map) echo "$PRUN $TMPD/tags-$n.yaml -j $j --output none" ;;
+    prun-res) echo "$PRUN $TMPD/uses-$n.yaml -j $j --output none" ;;
     xargs) echo "xargs -a $TMPD/$c-$n.txt -d '\\n' -n 1 -P $j /bin/sh -c" ;;
     rust-parallel) echo "rust-parallel -i $TMPD/$c-$n.txt -j $j -s --shell-path /bin/sh" ;;
     parallel) echo "env PARALLEL_SHELL=/bin/sh parallel --will-cite -j $j -a $TMPD/$c-$n.txt" ;;
@@ -172,6 +181,16 @@ if has throughput; then
       paired "$c" "$N" "$j" floor "${tools[@]}"
     done
   done
+fi
+
+RESOURCES=""
+if has resources; then
+  make_inputs "$N"
+  # Twice the rounds: the two columns differ by a few percent at most.
+  ROUNDS=$((ROUNDS * 2)) paired true "$N" 5 floor prun-map prun-res
+  read -r _ mr _ <<<"$(medians true "$N" 5 prun-map)"
+  read -r _ rr _ <<<"$(medians true "$N" 5 prun-res)"
+  RESOURCES="| $N x \`true\` at -j 5 | $mr | $rr | $(echo "$rr / $mr" | bc -l | xargs printf %.3f) |"
 fi
 
 STARTUP=""
@@ -284,6 +303,18 @@ fi
       echo "$line | $m MB, $mg MB |"
     done
   done
+  if [[ -n $RESOURCES ]]; then
+    echo
+    echo "## Resources: admission cost, median ratio to the floor over $((ROUNDS * 2)) pairs"
+    echo
+    echo "The same \`true\` jobs written as mappings with \`uses: [a]\` (each job one of three"
+    echo "resources of 5 units, as many as the slots: no job waits, so what is measured is the"
+    echo "cost of admission), and with \`tags: [a]\` instead (the same YAML to parse, no resources)."
+    echo
+    echo "| case | prun (tags) | prun (uses) | uses / tags |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "$RESOURCES"
+  fi
   if [[ -n $STARTUP ]]; then
     echo
     echo "## Start-up: one \`true\` job, median of $((ROUNDS * 100)) alternating rounds (benches/alternate.c)"

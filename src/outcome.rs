@@ -131,8 +131,9 @@ pub(crate) struct More {
     pub(crate) units: Units,
 }
 
-/// Resource units held: (index into the plan's resources, the units, lowest first).
-pub(crate) type Units = Box<[(usize, Box<[u32]>)]>;
+/// Resource units held: (index into the plan's resources, unit) pairs, in that order;
+/// one allocation per holder (`resources::by_resource` groups them).
+pub(crate) type Units = Box<[(u32, u32)]>;
 
 impl More {
     fn is_empty(&self) -> bool {
@@ -217,7 +218,7 @@ impl JobResult {
     }
 
     /// The resource units its last attempt held.
-    pub(crate) fn units(&self) -> &[(usize, Box<[u32]>)] {
+    pub(crate) fn units(&self) -> &[(u32, u32)] {
         self.more.as_ref().map_or(&[], |m| &m.units)
     }
 

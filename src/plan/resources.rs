@@ -10,11 +10,23 @@ use crate::jobfile::{Sp, Uses};
 /// The most units one resource may have.
 pub(crate) const MAX_CAPACITY: i64 = 1 << 20;
 
-/// One resource: its name (`PRUN_RESOURCE_<name>`) and how many units it has.
+/// One resource: its name, its variable (`PRUN_RESOURCE_<name>`) and how many units it
+/// has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Resource {
     pub(crate) name: Arc<str>,
+    pub(crate) var: String,
     pub(crate) capacity: u32,
+}
+
+impl Resource {
+    pub(crate) fn new(name: &str, capacity: u32) -> Self {
+        Resource {
+            name: name.into(),
+            var: format!("PRUN_RESOURCE_{name}"),
+            capacity,
+        }
+    }
 }
 
 /// A job's claim: (index into the plan's resources, units), by resource index.
@@ -62,10 +74,7 @@ pub(super) fn declared(
             )
             .help("count in bigger units"));
         }
-        out.push(Resource {
-            name: name.as_str().into(),
-            capacity: cap.value as u32,
-        });
+        out.push(Resource::new(name, cap.value as u32));
     }
     Ok(out)
 }
@@ -143,32 +152,73 @@ fn is_name(s: &str) -> bool {
         && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// `units` grouped by resource: (resource index, its units).
+pub(crate) fn by_resource(units: &[(u32, u32)]) -> impl Iterator<Item = (usize, &[(u32, u32)])> {
+    units
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|c| (c[0].0 as usize, c))
+}
+
 /// `PRUN_RESOURCE_<name>` for each resource in `units`: the units held, lowest first,
 /// as `0` or `0,1`.
-pub(crate) fn env(resources: &[Resource], units: &[(usize, Box<[u32]>)]) -> Vec<(String, String)> {
-    units
-        .iter()
-        .map(|(r, us)| (format!("PRUN_RESOURCE_{}", resources[*r].name), list(us)))
+pub(crate) fn env(resources: &[Resource], units: &[(u32, u32)]) -> Vec<(String, String)> {
+    by_resource(units)
+        .map(|(r, us)| (resources[r].var.clone(), list(us)))
         .collect()
 }
 
 /// Units as text: `0,1`.
-pub(crate) fn list(units: &[u32]) -> String {
-    let mut s = String::with_capacity(units.len() * 2);
-    for (i, u) in units.iter().enumerate() {
+pub(crate) fn list(units: &[(u32, u32)]) -> String {
+    let mut s = String::with_capacity(units.len() * 3);
+    for (i, &(_, u)) in units.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        s.push_str(&u.to_string());
+        push_number(&mut s, u);
     }
     s
 }
 
+/// `n` in decimal, without going through `fmt` (once per job that holds units).
+fn push_number(s: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(digits[i..].iter().map(|&d| char::from(d)));
+}
+
 /// Units held, for people: `nas:0 gpu:0,1`.
-pub(crate) fn describe(resources: &[Resource], units: &[(usize, Box<[u32]>)]) -> String {
-    let parts: Vec<String> = units
-        .iter()
-        .map(|(r, us)| format!("{}:{}", resources[*r].name, list(us)))
+pub(crate) fn describe(resources: &[Resource], units: &[(u32, u32)]) -> String {
+    let parts: Vec<String> = by_resource(units)
+        .map(|(r, us)| format!("{}:{}", resources[r].name, list(us)))
         .collect();
     parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_grouped_and_written_plainly() {
+        let rs = [Resource::new("gpu", 3), Resource::new("nas", 12)];
+        let units = [(0, 0), (0, 2), (1, 10)];
+        assert_eq!(describe(&rs, &units), "gpu:0,2 nas:10");
+        assert_eq!(
+            env(&rs, &units),
+            [
+                ("PRUN_RESOURCE_gpu".to_owned(), "0,2".to_owned()),
+                ("PRUN_RESOURCE_nas".to_owned(), "10".to_owned())
+            ]
+        );
+        assert_eq!(list(&[(0, 4_000_000_000)]), "4000000000");
+    }
 }

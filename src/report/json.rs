@@ -42,10 +42,11 @@ pub(crate) fn job(spec: &JobSpec, r: &JobResult, resources: &[Resource]) -> Valu
     });
     if !r.units().is_empty() {
         // The units its last attempt held, by resource: {"nas": [0]}.
-        v["resources"] = r
-            .units()
-            .iter()
-            .map(|(i, us)| (resources[*i].name.to_string(), json!(us)))
+        v["resources"] = crate::plan::resources::by_resource(r.units())
+            .map(|(i, us)| {
+                let units: Vec<u32> = us.iter().map(|&(_, u)| u).collect();
+                (resources[i].name.to_string(), json!(units))
+            })
             .collect::<serde_json::Map<_, _>>()
             .into();
     }

@@ -160,8 +160,8 @@ pub(crate) struct Schedule {
     /// Free units of each resource (`true`: free), and how many are free.
     free: Vec<Vec<bool>>,
     free_count: Vec<u32>,
-    /// The units each running job holds.
-    held: HashMap<usize, Units>,
+    /// The units held by the job running in each slot (`held[slot - 1]`).
+    held: Vec<Units>,
     /// Jobs that may start but for their resource units, grouped by the units they ask
     /// for; each group in file order (`rank`). Waiting holds no slot.
     waiting: Vec<(Claim, BTreeSet<(usize, usize)>)>,
@@ -196,7 +196,7 @@ impl Schedule {
                 .map(|r| vec![true; r.capacity as usize])
                 .collect(),
             free_count: plan.resources.iter().map(|r| r.capacity).collect(),
-            held: HashMap::new(),
+            held: vec![Units::default(); slots.max(1)],
             waiting: Vec::new(),
             plan,
         }
@@ -359,8 +359,8 @@ impl Schedule {
     }
 
     /// The resource units `job` holds while it runs.
-    pub(crate) fn held_units(&self, job: usize) -> &[(usize, Box<[u32]>)] {
-        self.held.get(&job).map_or(&[], |u| u)
+    pub(crate) fn held_units(&self, job: usize) -> &[(u32, u32)] {
+        self.running.get(&job).map_or(&[], |&s| &self.held[s - 1])
     }
 
     /// Every job has ended (or will never start) and every queued hook has run.
@@ -372,7 +372,7 @@ impl Schedule {
         let reached_all = self.next == self.plan.jobs.len()
             && self.blocked.is_empty()
             && self.queue.is_empty()
-            && self.waiting.iter().all(|(_, w)| w.is_empty());
+            && self.none_waiting();
         idle && (reached_all || (self.stop_starting && !self.cleanup_may_run()))
     }
 
@@ -585,13 +585,17 @@ impl Schedule {
             return;
         }
         let Some(why) = self.missing_output(job) else {
-            if self.waits_for_units(job) {
-                // With the jobs already waiting for units: the earliest in the file
+            if !self.waits_for_units(job) {
+                self.launch(job, 1, out);
+            } else if !(self.slot_free()
+                && !self.expanding
+                && self.none_waiting()
+                && self.admit(job, 1, out))
+            {
+                // Behind the jobs already waiting for units: the earliest in the file
                 // whose units are free goes first.
                 self.wait_for_units(job);
                 self.start_waiting(out);
-            } else {
-                self.launch(job, 1, out);
             }
             return;
         };
@@ -631,14 +635,16 @@ impl Schedule {
     /// lowest first); `false` if they are not. The caller saw that a slot is free.
     fn admit(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) -> bool {
         let opts = Arc::clone(&self.spec(job).opts);
-        if !opts.uses.is_empty() {
-            if !self.units_free(&opts.uses) {
-                return false;
-            }
-            let units = self.take_units(&opts.uses);
-            self.held.insert(job, units);
+        if opts.uses.is_empty() {
+            self.launch(job, attempt, out);
+            return true;
         }
-        self.launch(job, attempt, out);
+        if !self.units_free(&opts.uses) {
+            return false;
+        }
+        let units = self.take_units(&opts.uses);
+        let slot = self.launch(job, attempt, out);
+        self.held[slot - 1] = units;
         true
     }
 
@@ -648,38 +654,41 @@ impl Schedule {
         !spec.opts.uses.is_empty() && spec.dynamic.is_none()
     }
 
+    fn none_waiting(&self) -> bool {
+        self.waiting.iter().all(|(_, w)| w.is_empty())
+    }
+
     fn units_free(&self, claim: &[(usize, u32)]) -> bool {
         claim.iter().all(|&(r, n)| self.free_count[r] >= n)
     }
 
+    /// The units of `claim`, lowest free first, taken.
     fn take_units(&mut self, claim: &[(usize, u32)]) -> Units {
-        claim
-            .iter()
-            .map(|&(r, n)| {
-                let mut taken = Vec::with_capacity(n as usize);
-                for (u, free) in self.free[r].iter_mut().enumerate() {
-                    if taken.len() == n as usize {
-                        break;
-                    }
-                    if *free {
-                        *free = false;
-                        taken.push(u as u32);
-                    }
+        let total = claim.iter().map(|&(_, n)| n as usize).sum();
+        let mut taken = Vec::with_capacity(total);
+        for &(r, n) in claim {
+            let mut left = n;
+            for (u, free) in self.free[r].iter_mut().enumerate() {
+                if left == 0 {
+                    break;
                 }
-                self.free_count[r] -= n;
-                (r, taken.into_boxed_slice())
-            })
-            .collect()
+                if *free {
+                    *free = false;
+                    taken.push((r as u32, u as u32));
+                    left -= 1;
+                }
+            }
+            self.free_count[r] -= n;
+        }
+        taken.into_boxed_slice()
     }
 
-    /// The units `job` held, given back.
-    fn release_units(&mut self, job: usize) -> Units {
-        let units = self.held.remove(&job).unwrap_or_default();
-        for (r, us) in units.iter() {
-            for &u in us.iter() {
-                self.free[*r][u as usize] = true;
-            }
-            self.free_count[*r] += us.len() as u32;
+    /// The units the job in `slot` held, given back.
+    fn release_units(&mut self, slot: usize) -> Units {
+        let units = std::mem::take(&mut self.held[slot - 1]);
+        for &(r, u) in units.iter() {
+            self.free[r as usize][u as usize] = true;
+            self.free_count[r as usize] += 1;
         }
         units
     }
@@ -725,7 +734,8 @@ impl Schedule {
         (self.spec(job).index, job)
     }
 
-    fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) {
+    /// Starts attempt `attempt` of `job` in the lowest free slot; returns the slot.
+    fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) -> usize {
         let free = self.slots.iter().position(|taken| !taken).unwrap_or(0);
         self.slots[free] = true;
         self.running.insert(job, free + 1);
@@ -734,6 +744,7 @@ impl Schedule {
             slot: free + 1,
             attempt,
         });
+        free + 1
     }
 
     fn job_ended(&mut self, now: Instant, e: Ended, out: &mut Vec<Action>) {
@@ -750,7 +761,7 @@ impl Schedule {
         if let Some(s) = slot {
             self.slots[s - 1] = false;
         }
-        let units = self.release_units(job);
+        let units = slot.map(|s| self.release_units(s)).unwrap_or_default();
         // The stop deadline stays while cleanup jobs may still start: it bounds them.
         if self.running.is_empty() && !(self.stop_starting && self.cleanup_may_run()) {
             self.kill_at = None;

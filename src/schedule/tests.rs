@@ -758,3 +758,17 @@ fn a_stop_without_cleanup_jobs_behaves_as_before() {
     assert!(r.s.done());
     assert_eq!(r.status(1), Status::NotRun);
 }
+
+#[test]
+fn a_job_whose_needs_end_while_every_slot_is_busy_waits_for_a_slot_too() {
+    let y = "resources: {db: 1}\njobs:\n  - {name: need, run: x}\n  - {name: flaky, run: x, retries: 1, retry_delay: 10s}\n  - {name: b, needs: [need], uses: db, run: x}\n  - {name: long, run: x}\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (1, 2, 1)]);
+    assert_eq!(starts(&r.exit(1, 1, 1)), [(3, 2, 1)]);
+    r.at(10.0);
+    // need ends: the due retry takes the slot; b (its units free) must wait for one.
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(1, 1, 2)]);
+    assert_eq!(r.s.running.len(), 2);
+    assert_eq!(starts(&r.exit(3, 2, 0)), [(2, 2, 1)]);
+    assert_eq!(held(&r, 2), "db:0");
+}
