@@ -313,6 +313,11 @@ fn bad_resources_and_conditions_are_jobfile_errors() {
         &["asks for 0 units"],
     );
     refused(
+        "resources: {big: 10001}\njobs:\n  - touch ran\n",
+        1,
+        &["more than prun's limit of 10000"],
+    );
+    refused(
         "resources: {my-nas: 1}\njobs:\n  - touch ran\n",
         1,
         &["'my-nas' cannot be part of a variable name"],
@@ -354,4 +359,16 @@ fn a_job_skipped_by_its_condition_runs_no_failure_hook() {
         "a failure hook ran for a condition skip"
     );
     assert_eq!(p.read("complete"), "skipped\n");
+}
+
+#[test]
+fn a_job_may_hold_every_unit_of_the_largest_resource() {
+    // 10,000 units named in one variable stay under Linux's 128 KiB per variable.
+    let p = Prun::new().jobfile(
+        "resources: {big: 10000}\njobs:\n  - name: all\n    uses: {big: 10000}\n    run: printf '%s' \"$PRUN_RESOURCE_big\" > units\n",
+    );
+    p.run().code(0);
+    let units = p.read("units");
+    assert!(units.starts_with("0,1,2,") && units.ends_with(",9998,9999"));
+    assert_eq!(units.split(',').count(), 10_000);
 }

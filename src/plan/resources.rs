@@ -7,8 +7,9 @@ use std::sync::Arc;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::jobfile::{Sp, Uses};
 
-/// The most units one resource may have.
-pub(crate) const MAX_CAPACITY: i64 = 1 << 20;
+/// The most units one resource may have: every unit a job holds is named in one
+/// variable, and Linux refuses a variable over 128 KiB (10,000 units: 49 KB).
+pub(crate) const MAX_CAPACITY: i64 = 10_000;
 
 /// One resource: its name, its variable (`PRUN_RESOURCE_<name>`) and how many units it
 /// has.
