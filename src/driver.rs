@@ -90,7 +90,7 @@ pub(crate) fn run(
         plan: Arc::clone(&plan),
         run_id: Arc::from(run_id.as_str()),
         keeper,
-        keep_tail: plan.junit.is_some(),
+        keep_tail: plan.junit.is_some() || plan.step_summary.is_some(),
         stream_group: !plan.output.keep_order && !plan.output.quiet,
         env_base: EnvBase::capture(),
         groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
@@ -120,7 +120,7 @@ pub(crate) fn run(
         attempts: Vec::new(),
         tails: vec![
             Vec::new();
-            if plan.junit.is_some() {
+            if plan.junit.is_some() || plan.step_summary.is_some() {
                 plan.jobs.len()
             } else {
                 0
@@ -256,8 +256,13 @@ impl Driver {
     fn job_ended(&mut self, mut e: event::Ended) {
         let job = e.job;
         self.running = self.running.saturating_sub(1);
+        // Reports show the output of the jobs that did not succeed only.
         if let Some(t) = self.tails.get_mut(job) {
-            *t = std::mem::take(&mut e.tail);
+            *t = if e.status == crate::outcome::Status::Success {
+                Vec::new()
+            } else {
+                std::mem::take(&mut e.tail)
+            };
         }
         if let Some(err) = e.stdout_error.take() {
             self.terminal.stdout_failed(err);

@@ -31,7 +31,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
     let _ = writeln!(
         out,
         "shell {}, workdir {}",
-        plan.shell.display(),
+        plan.shell,
         plan.workdir.display()
     );
     let _ = writeln!(out, "containment: {containment}");

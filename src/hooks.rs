@@ -39,7 +39,7 @@ pub(crate) enum HookInput {
 
 /// How every hook of this run is executed.
 pub(crate) struct HookShell {
-    pub(crate) shell: PathBuf,
+    pub(crate) shell: crate::plan::Shell,
     pub(crate) capture: Capture,
     pub(crate) grace: Duration,
     /// For the keeper, which stops hooks too if prun dies.

@@ -46,7 +46,7 @@ pub(crate) struct Jobfile {
     pub(crate) version: Option<Sp<u64>>,
     pub(crate) mode: Option<Sp<Mode>>,
     pub(crate) concurrency: Option<Sp<u64>>,
-    pub(crate) shell: Option<Sp<String>>,
+    pub(crate) shell: Option<Sp<ShellWords>>,
     #[serde(default)]
     pub(crate) env: Option<Sp<Env>>,
     pub(crate) workdir: Option<Sp<String>>,
@@ -62,6 +62,35 @@ pub(crate) struct Jobfile {
     /// `resources: {name: capacity}`: named counting semaphores (`Lock`).
     pub(crate) resources: Option<Sp<BTreeMap<String, Sp<i64>>>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
+}
+
+/// `shell:` as written: `bash -eo pipefail` (split on whitespace) or `[bash, -eo, pipefail]`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ShellWords(pub(crate) Vec<String>);
+
+impl<'de> Deserialize<'de> for ShellWords {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ShellWords;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a shell and its arguments, e.g. `shell: bash -eo pipefail` or `shell: [bash, -eo, pipefail]`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ShellWords, E> {
+                Ok(ShellWords(
+                    v.split_whitespace().map(str::to_owned).collect(),
+                ))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ShellWords, A::Error> {
+                let mut out = Vec::new();
+                while let Some(w) = seq.next_element::<Scalar>()? {
+                    out.push(w.0);
+                }
+                Ok(ShellWords(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `uses:` as written: `db`, `[db, nas]` or `{gpu: 2}` (resource and units).

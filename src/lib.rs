@@ -64,6 +64,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let base_dir = source::base_dir(&cli.jobfile)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
     let path_var = std::env::var("PATH").ok();
+    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|s| !s.is_empty())
+        .map(std::path::PathBuf::from);
     let flag =
         |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let facts = plan::Facts {
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         stdout_is_terminal: std::io::stdout().is_terminal(),
         is_ci: flag("CI"),
         github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
+        step_summary: step_summary.as_deref(),
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
     if cli.check {

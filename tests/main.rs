@@ -4,6 +4,7 @@
 mod util;
 
 mod containment;
+mod conventions;
 mod dynamic;
 mod errors;
 mod examples;

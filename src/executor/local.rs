@@ -116,11 +116,14 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         Stdin::Null | Stdin::File(_) => (None, None),
     };
     let shell_argv = || -> io::Result<Vec<CString>> {
-        Ok(vec![
-            c_string(req.shell)?,
-            c"-c".to_owned(),
-            c_string(req.script)?,
-        ])
+        let mut argv = Vec::with_capacity(req.shell.args.len() + 3);
+        argv.push(c_string(&req.shell.program)?);
+        for a in &req.shell.args {
+            argv.push(c_string(a)?);
+        }
+        argv.push(c"-c".to_owned());
+        argv.push(c_string(req.script)?);
+        Ok(argv)
     };
     let mut spec = SpawnSpec {
         argv: &[],
@@ -193,7 +196,7 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
         }
         return format!("cannot start {w}: {e}");
     }
-    format!("cannot start {}: {e}", req.shell.display())
+    format!("cannot start {}: {e}", req.shell.program.display())
 }
 
 /// Reaps `pid` if it has exited.

@@ -53,7 +53,7 @@ pub(crate) enum Stdin<'a> {
 
 /// One command to run.
 pub(crate) struct Request<'a> {
-    pub(crate) shell: &'a Path,
+    pub(crate) shell: &'a crate::plan::Shell,
     pub(crate) script: &'a str,
     /// The command's words, when it can be exec'd without the shell (`simple`).
     pub(crate) direct: Option<&'a [&'a str]>,

@@ -41,6 +41,33 @@ const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default for `--grace` / `grace:`.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
+/// The shell that runs every `run:` and hook: `<program> <args…> -c <text>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shell {
+    pub(crate) program: PathBuf,
+    /// Options before `-c`, e.g. `-eo pipefail`.
+    pub(crate) args: Vec<String>,
+}
+
+impl Default for Shell {
+    fn default() -> Self {
+        Shell {
+            program: PathBuf::from("/bin/sh"),
+            args: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.program.display())?;
+        for a in &self.args {
+            write!(f, " {a}")?;
+        }
+        Ok(())
+    }
+}
+
 /// The three hooks of a job or of the run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Hooks {
@@ -153,7 +180,7 @@ pub(crate) struct Plan {
     pub(crate) concurrency: usize,
     pub(crate) output: OutputPolicy,
     pub(crate) fail_fast: bool,
-    pub(crate) shell: PathBuf,
+    pub(crate) shell: Shell,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) workdir: PathBuf,
     pub(crate) hooks: Hooks,
@@ -171,6 +198,8 @@ pub(crate) struct Plan {
     pub(crate) report: Option<PathBuf>,
     pub(crate) junit: Option<PathBuf>,
     pub(crate) timeline: Option<PathBuf>,
+    /// Under GitHub Actions, the file the run's Markdown summary is appended to.
+    pub(crate) step_summary: Option<PathBuf>,
     /// `resources:`, in name order (`JobOptions::uses` indexes it).
     pub(crate) resources: Vec<resources::Resource>,
     /// Some job has `when: failure` or `always` (it may run after the run is stopped).
@@ -232,6 +261,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) is_ci: bool,
     /// `GITHUB_ACTIONS=true`.
     pub(crate) github_actions: bool,
+    /// `$GITHUB_STEP_SUMMARY`, under GitHub Actions.
+    pub(crate) step_summary: Option<&'a Path>,
 }
 
 impl Plan {
@@ -348,6 +379,10 @@ impl Plan {
             report: cli.report.clone(),
             junit: cli.junit.clone(),
             timeline: cli.timeline.clone(),
+            step_summary: facts
+                .step_summary
+                .filter(|_| facts.github_actions)
+                .map(Path::to_path_buf),
             resources,
             has_cleanup: jobs.iter().any(|j| j.opts.when.is_cleanup()),
             jobs,

@@ -87,6 +87,7 @@ mod tests {
             stdout_is_terminal: terminal,
             is_ci: ci,
             github_actions: false,
+            step_summary: None,
         }
     }
 

@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::Facts;
+use super::{Facts, Shell};
 use crate::diagnostic::{Diagnostic, Pos, Source};
-use crate::jobfile::{Env, HumanDuration, JobKeys, Sp};
+use crate::jobfile::{Env, HumanDuration, JobKeys, ShellWords, Sp};
 use crate::modes::ExecutorKind;
 
 /// `version:` must be 1.
@@ -167,13 +167,30 @@ pub(super) fn check_name(src: &Source, name: &Sp<String>) -> Result<(), Diagnost
 /// Finds `shell:` (a path, or a name on PATH); it must exist before anything runs.
 pub(super) fn resolve_shell(
     src: &Source,
-    shell: Option<&Sp<String>>,
+    shell: Option<&Sp<ShellWords>>,
     facts: &Facts<'_>,
-) -> Result<PathBuf, Diagnostic> {
+) -> Result<Shell, Diagnostic> {
     let Some(shell) = shell else {
-        return Ok(PathBuf::from("/bin/sh"));
+        return Ok(Shell::default());
     };
-    let name = shell.value.trim();
+    let Some((name, args)) = shell.value.0.split_first() else {
+        return Err(
+            Diagnostic::at(src, shell.referenced, "`shell` is empty").help(
+                "give a shell, e.g. `shell: bash -eo pipefail`, or remove `shell:` to use /bin/sh",
+            ),
+        );
+    };
+    if let Some(bad) = shell.value.0.iter().find(|w| w.contains('\0')) {
+        return Err(Diagnostic::at(
+            src,
+            shell.referenced,
+            format!(
+                "`shell` word '{}' has a NUL character",
+                bad.replace('\0', "\\0")
+            ),
+        )
+        .help("remove the \\0"));
+    }
     let found = if name.contains('/') {
         let p = facts.base_dir.join(name);
         is_executable(&p).then_some(p)
@@ -186,9 +203,13 @@ pub(super) fn resolve_shell(
             .map(|d| Path::new(d).join(name))
             .find(|p| is_executable(p))
     };
-    found.ok_or_else(|| {
+    let program = found.ok_or_else(|| {
         Diagnostic::at(src, shell.referenced, format!("shell '{name}' was not found or is not executable"))
-            .help("give the path of an installed shell, e.g. `shell: /bin/bash`, or remove `shell:` to use /bin/sh")
+            .help("give the path or name of an installed shell, with its options if any, e.g. `shell: bash -eo pipefail`, or remove `shell:` to use /bin/sh")
+    })?;
+    Ok(Shell {
+        program,
+        args: args.to_vec(),
     })
 }
 

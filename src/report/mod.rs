@@ -9,6 +9,7 @@ pub(crate) mod junit;
 pub(crate) mod owner;
 pub(crate) mod progress;
 pub(crate) mod spool;
+pub(crate) mod step_summary;
 pub(crate) mod summary;
 pub(crate) mod terminal;
 pub(crate) mod timeline;
@@ -159,7 +160,8 @@ impl RunSummary {
     }
 }
 
-/// Writes the reports asked for (`--report`, `--junit`, `--timeline`) after a run. Every
+/// Writes the reports asked for (`--report`, `--junit`, `--timeline`, and the GitHub step
+/// summary) after a run. Every
 /// one is attempted; returns what went wrong, one message per report that could not be
 /// written (the caller prints them, once).
 pub(crate) fn write_files(
@@ -200,6 +202,18 @@ pub(crate) fn write_files(
         );
         f.write_all(page.as_bytes())
     });
+    // Appended to: the job's steps share the file (GitHub creates it, one per step).
+    if let Some(path) = &plan.step_summary {
+        let md = step_summary::render(run, &run.tails, jobfile);
+        let appended = crate::files::open_in_place(path, crate::files::InPlace::Append)
+            .and_then(|mut f| f.write_all(md.as_bytes()));
+        if let Err(e) = appended {
+            failed.push(format!(
+                "cannot append the run's summary to $GITHUB_STEP_SUMMARY ({}): {e}",
+                path.display()
+            ));
+        }
+    }
     failed
 }
 

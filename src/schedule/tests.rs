@@ -31,6 +31,7 @@ pub(super) fn plan(yaml: &str, args: &[&str]) -> Arc<Plan> {
         stdout_is_terminal: false,
         is_ci: false,
         github_actions: false,
+        step_summary: None,
     };
     let jf = crate::jobfile::parse(&src).expect("jobfile");
     Arc::new(Plan::resolve(&cli, jf, &src, &facts).expect("plan"))

@@ -1,0 +1,94 @@
+//! Fitting into a user's day (DESIGN.md §8): a shell with options, and the other
+//! conventions users already live in.
+
+use crate::util::Prun;
+
+#[test]
+fn a_shell_with_options_makes_a_failing_pipe_fail_for_jobs_and_hooks() {
+    for shell in ["bash -eo pipefail", "[bash, -eo, pipefail]"] {
+        let p = Prun::new().jobfile(&format!(
+            "shell: {shell}\njobs:\n  - name: dump\n    run: false | cat > dump.sql\n    on_complete: echo \"$-\" > hook.flags; false | cat\n  - name: flags\n    run: echo \"$-\" > job.flags\n"
+        ));
+        let r = p.run();
+        r.code(1);
+        assert!(r.stderr.contains("dump   failed"), "{shell}: {}", r.stderr);
+        assert!(p.read("job.flags").contains('e'), "{shell}");
+        assert!(p.read("hook.flags").contains('e'), "{shell}");
+        assert!(
+            r.stderr.contains("hook on_complete of 'dump' failed"),
+            "{}",
+            r.stderr
+        );
+    }
+    // The default /bin/sh: the same pipe "succeeds" (the trap the option avoids).
+    let p = Prun::new().jobfile("jobs:\n  - name: dump\n    run: false | cat > dump.sql\n");
+    p.run().code(0);
+}
+
+#[test]
+fn a_shell_that_cannot_run_is_a_jobfile_error_at_check_time() {
+    for (yaml, words) in [
+        (
+            "shell: no-such-shell -e\njobs:\n  - touch ran\n",
+            "shell 'no-such-shell' was not found",
+        ),
+        ("shell: \"\"\njobs:\n  - touch ran\n", "`shell` is empty"),
+        ("shell: []\njobs:\n  - touch ran\n", "`shell` is empty"),
+    ] {
+        let p = Prun::new().jobfile(yaml);
+        let r = p.run_with(&["--check"]);
+        r.code(2);
+        assert!(r.stderr.contains(words), "{}", r.stderr);
+        assert!(r.stderr.contains("jobs.yaml:1:"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn under_github_actions_a_markdown_summary_is_appended_to_the_step_summary() {
+    let yaml = "jobs:\n  - name: ok\n    run: 'true'\n  - name: bad\n    matrix: {x: ['a|b']}\n    run: printf 'first\\n```\\nthe reason it broke\\n'; exit 3\n  - name: dep\n    needs: [bad]\n    run: 'true'\n";
+    let p = Prun::new().jobfile(yaml);
+    std::fs::write(p.path("summary.md"), "earlier step\n").unwrap();
+    let path = p.path("summary.md").to_str().unwrap().to_owned();
+    let p = p
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &path);
+    p.run().code(1);
+    let md = p.read("summary.md");
+    assert!(
+        md.starts_with("earlier step\n### ❌ prun `jobs.yaml`: 1 of 3 jobs succeeded"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| failed | 1 |") && md.contains("| skipped | 1 |"),
+        "{md}"
+    );
+    // The failed job, its name's `|` escaped for the table, with its last lines in a
+    // fence longer than any run of backticks they contain.
+    assert!(md.contains("| `bad[x=a\\|b]` | failed | 3 | 1 |"), "{md}");
+    assert!(
+        md.contains("````text\nfirst\n```\nthe reason it broke\n````"),
+        "{md}"
+    );
+    assert!(md.contains("#### Slowest jobs"), "{md}");
+
+    // Not under GitHub Actions: the file is not touched.
+    let q = Prun::new().jobfile(yaml).env("GITHUB_STEP_SUMMARY", &path);
+    q.run().code(1);
+    assert_eq!(p.read("summary.md"), md);
+}
+
+#[test]
+fn a_step_summary_that_cannot_be_written_is_said_and_fails_the_run() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - 'true'\n")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", "/nonexistent-dir/summary.md");
+    let r = p.run();
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("cannot append the run's summary to $GITHUB_STEP_SUMMARY"),
+        "{}",
+        r.stderr
+    );
+}
