@@ -21,8 +21,8 @@ use crate::modes::{Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Progre
 #[command(name = "prun", version, about, long_about, max_term_width = 100)]
 pub struct Cli {
     /// The jobfile (YAML). `-` reads it from stdin.
-    #[arg(value_name = "JOBFILE")]
-    pub jobfile: String,
+    #[arg(value_name = "JOBFILE", required_unless_present_any = ["completions", "man"])]
+    pub jobfile: Option<String>,
 
     /// Pool size: how many jobs may run at once [default: the jobfile's `concurrency`,
     /// else the number of CPUs].
@@ -125,6 +125,15 @@ pub struct Cli {
     /// Only validate the jobfile (and the options): exit 0 if it is valid, 2 if not.
     #[arg(long)]
     pub check: bool,
+
+    /// Print the completion script for SHELL and exit, e.g.
+    /// `prun --completions bash > ~/.local/share/bash-completion/completions/prun`.
+    #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print prun's man page (roff) and exit: `prun --man > prun.1`.
+    #[arg(long, exclusive = true)]
+    pub man: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -17,8 +17,10 @@
 //! 4. Telling: `outcome` (how jobs ended, in data and words), `outputs` (what jobs
 //!    hand back through `PRUN_OUTPUT`), `names` (job names as text
 //!    and as file names), `report` (terminal, progress, summary, joblog, JSON, JUnit,
-//!    timeline), `dry_run` (the plan shown, nothing run); `error` maps every failure to
-//!    an exit code.
+//!    timeline, GitHub step summary), `dry_run` (the plan shown, nothing run); `error`
+//!    maps every failure to an exit code.
+//!
+//! Aside from a run: `docs` prints shell completions and the man page from `cli`.
 
 // 1. Reading what was asked
 mod cli;
@@ -40,6 +42,7 @@ mod pool;
 mod schedule;
 mod signals;
 // 4. Telling
+mod docs;
 mod dry_run;
 mod error;
 mod names;
@@ -59,9 +62,17 @@ use std::time::SystemTime;
 /// summary; returns the exit code. Every error that stops prun before the run comes back
 /// as `Err`.
 pub fn run(cli: Cli) -> Result<u8, Error> {
-    let src = source::read(&cli.jobfile)?;
+    if let Some(shell) = cli.completions {
+        return docs::completions(shell).map(|()| exit::SUCCESS);
+    }
+    if cli.man {
+        return docs::man_page().map(|()| exit::SUCCESS);
+    }
+    // clap requires a jobfile unless --completions or --man is given.
+    let path = cli.jobfile.as_deref().unwrap_or("-");
+    let src = source::read(path)?;
     let jobfile = jobfile::parse(&src)?;
-    let base_dir = source::base_dir(&cli.jobfile)?;
+    let base_dir = source::base_dir(path)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
     let path_var = std::env::var("PATH").ok();
     let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")

@@ -92,3 +92,34 @@ fn a_step_summary_that_cannot_be_written_is_said_and_fails_the_run() {
         r.stderr
     );
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_command_line_definition() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = Prun::new().args(&["--completions", shell]).run();
+        r.code(0);
+        assert!(r.stdout.contains("keep-order"), "{shell}: {}", r.stdout);
+    }
+    // The bash script is valid bash.
+    let r = Prun::new().args(&["--completions", "bash"]).run();
+    let p = Prun::new();
+    std::fs::write(p.path("prun.bash"), &r.stdout).unwrap();
+    let ok = std::process::Command::new("bash")
+        .args(["-n", p.path("prun.bash").to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let r = Prun::new().arg("--man").run();
+    r.code(0);
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH prun 1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("fail\\-fast"), "{}", r.stdout);
+    // They stand alone: with a jobfile they are a usage error, and nothing runs.
+    let p = Prun::new().jobfile("jobs:\n  - touch ran\n").arg("--man");
+    p.run().code(2);
+    assert!(!p.path("ran").exists());
+    Prun::new().args(&["--completions", "tcsh"]).run().code(2);
+}
