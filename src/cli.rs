@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::modes::{Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Progress};
+use crate::modes::{Color, Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Progress};
 
 /// Run the shell commands of a YAML jobfile in a fixed-size process pool.
 ///
@@ -117,6 +117,11 @@ pub struct Cli {
     /// process groups only [default: the jobfile's `containment`, else auto].
     #[arg(long, value_enum, value_name = "HOW")]
     pub containment: Option<Containment>,
+
+    /// Colour failed rows and headers red, skipped ones dim, success green. auto: on a
+    /// terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it. Never with --quiet.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: Color,
 
     /// Print the resolved plan and run nothing.
     #[arg(long, conflicts_with = "check")]

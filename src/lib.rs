@@ -90,6 +90,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         is_ci: flag("CI"),
         github_actions: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
         step_summary: step_summary.as_deref(),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        clicolor_force: flag("CLICOLOR_FORCE"),
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
     if cli.check {
@@ -133,7 +135,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let summary = driver::run(std::sync::Arc::clone(&plan), new_run_id(), earlier, joblog)?;
     let unwritten = report::write_files(&plan, &src.name, &summary);
     if !(plan.output.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
-        console::eprint(&report::summary::render(&summary));
+        console::eprint(&report::summary::render(&summary, plan.output.color_stderr));
     }
     for e in &unwritten {
         console::eprint(&format!("prun: error: {e}\n"));

@@ -64,6 +64,15 @@ pub enum Containment {
     ProcessGroup,
 }
 
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set (or forced by `CLICOLOR_FORCE`).
+    Auto,
+    Always,
+    Never,
+}
+
 /// `--progress`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Progress {

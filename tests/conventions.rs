@@ -123,3 +123,48 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
     assert!(!p.path("ran").exists());
     Prun::new().args(&["--completions", "tcsh"]).run().code(2);
 }
+
+#[test]
+fn colours_only_where_asked_for_never_in_a_pipe_quiet_mail_or_log_files() {
+    let yaml = "jobs:\n  - name: bad\n    run: echo oops; exit 2\n  - name: good\n    run: echo fine\n  - name: after\n    needs: [bad]\n    run: 'true'\n";
+    const ESC: char = '\x1b';
+    // In a pipe (as here): no colour by default.
+    let r = Prun::new().jobfile(yaml).run();
+    assert!(!r.stdout.contains(ESC) && !r.stderr.contains(ESC));
+    // Forced: failed header and row red, skipped dim, success green.
+    for how in [&["--color", "always"][..], &[]] {
+        let p = Prun::new()
+            .jobfile(yaml)
+            .args(how)
+            .env("CLICOLOR_FORCE", "1");
+        let r = p.run_with(&["--log-dir", "logs"]);
+        r.code(1);
+        assert!(
+            r.stdout
+                .contains("\x1b[31m── bad (failed, exit 2)\x1b[0m\n"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("── good\nfine"), "{}", r.stdout);
+        assert!(r.stderr.contains("\x1b[31mbad "), "{}", r.stderr);
+        assert!(r.stderr.contains("\x1b[2mafter "), "{}", r.stderr);
+        assert!(r.stderr.contains("\x1b[32msuccess"), "{}", r.stderr);
+        assert!(!p.read("logs/bad.log").contains(ESC));
+    }
+    // NO_COLOR beats CLICOLOR_FORCE; --color never beats both; --quiet never colours.
+    for (args, env) in [
+        (&[][..], &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")][..]),
+        (&["--color", "never"][..], &[("CLICOLOR_FORCE", "1")][..]),
+        (&["--color", "always", "--quiet"][..], &[][..]),
+    ] {
+        let mut p = Prun::new().jobfile(yaml).args(args);
+        for (k, v) in env {
+            p = p.env(k, v);
+        }
+        let r = p.run();
+        assert!(
+            !r.stdout.contains(ESC) && !r.stderr.contains(ESC),
+            "{args:?} {env:?}"
+        );
+    }
+}

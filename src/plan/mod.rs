@@ -263,6 +263,10 @@ pub(crate) struct Facts<'a> {
     pub(crate) github_actions: bool,
     /// `$GITHUB_STEP_SUMMARY`, under GitHub Actions.
     pub(crate) step_summary: Option<&'a Path>,
+    /// `NO_COLOR` is set (to anything but empty).
+    pub(crate) no_color: bool,
+    /// `CLICOLOR_FORCE` is set (to anything but empty or `0`).
+    pub(crate) clicolor_force: bool,
 }
 
 impl Plan {
@@ -288,6 +292,7 @@ impl Plan {
             keep_order: cli.keep_order,
             quiet: cli.quiet,
             progress: cli.progress,
+            color: cli.color,
         };
         let output = output::resolve(asked, mode, facts)?;
         let shell = validate::resolve_shell(src, jf.shell.as_ref(), facts)?;

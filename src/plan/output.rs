@@ -6,7 +6,7 @@
 
 use super::Facts;
 use crate::diagnostic::Diagnostic;
-use crate::modes::{Mode, OutputMode, Progress};
+use crate::modes::{Color, Mode, OutputMode, Progress};
 
 /// How everything a run prints is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +17,9 @@ pub(crate) struct OutputPolicy {
     /// Under GitHub Actions: blocks become `::group::` sections, failures annotations.
     pub(crate) github: bool,
     pub(crate) progress: bool,
+    /// ANSI colours in block headers (stdout) and in the summary (stderr).
+    pub(crate) color_stdout: bool,
+    pub(crate) color_stderr: bool,
 }
 
 /// What the command line asked about output.
@@ -26,6 +29,7 @@ pub(crate) struct Asked {
     pub(crate) keep_order: bool,
     pub(crate) quiet: bool,
     pub(crate) progress: Progress,
+    pub(crate) color: Color,
 }
 
 /// The policy for a run in `mode`, or why what was asked does not go together.
@@ -64,12 +68,22 @@ pub(crate) fn resolve(
             facts.stderr_is_terminal && !facts.is_ci && !asked.quiet && !jobs_write_to_the_terminal
         }
     };
+    // --color wins; then NO_COLOR (no-color.org), then CLICOLOR_FORCE, then a terminal.
+    // Never for --quiet: its output is cron's mail.
+    let color = |terminal: bool| match asked.color {
+        _ if asked.quiet => false,
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => !facts.no_color && (facts.clicolor_force || terminal),
+    };
     Ok(OutputPolicy {
         mode: output,
         keep_order: asked.keep_order,
         quiet: asked.quiet,
         github: facts.github_actions,
         progress,
+        color_stdout: color(facts.stdout_is_terminal) && !facts.github_actions,
+        color_stderr: color(facts.stderr_is_terminal),
     })
 }
 
@@ -88,6 +102,8 @@ mod tests {
             is_ci: ci,
             github_actions: false,
             step_summary: None,
+            no_color: false,
+            clicolor_force: false,
         }
     }
 
@@ -97,7 +113,32 @@ mod tests {
             keep_order: false,
             quiet,
             progress,
+            color: Color::Auto,
         }
+    }
+
+    #[test]
+    fn colours_on_a_terminal_unless_no_color_forced_by_the_flag_or_clicolor_force() {
+        let pol = |color, quiet, terminal, no_color, force| {
+            let mut f = facts(terminal, false);
+            f.no_color = no_color;
+            f.clicolor_force = force;
+            let a = Asked {
+                color,
+                ..asked(None, quiet, Progress::Never)
+            };
+            let p = resolve(a, Mode::Async, &f).unwrap();
+            (p.color_stdout, p.color_stderr)
+        };
+        use Color::{Always, Auto, Never};
+        assert_eq!(pol(Auto, false, true, false, false), (true, true));
+        assert_eq!(pol(Auto, false, false, false, false), (false, false));
+        assert_eq!(pol(Auto, false, true, true, false), (false, false));
+        assert_eq!(pol(Auto, false, false, false, true), (true, true));
+        assert_eq!(pol(Auto, false, false, true, true), (false, false));
+        assert_eq!(pol(Always, false, false, true, false), (true, true));
+        assert_eq!(pol(Never, false, true, false, true), (false, false));
+        assert_eq!(pol(Always, true, true, false, false), (false, false));
     }
 
     #[test]

@@ -6,13 +6,15 @@
 
 use std::fmt::Write as _;
 
+use super::terminal::{DIM, GREEN, RED, paint};
 use super::{RunSummary, Status, secs};
 
 /// Above this many jobs the table lists only the ones that did not succeed.
 const FULL_TABLE_MAX: usize = 30;
 
 /// Renders the summary as text (ends with a newline).
-pub(crate) fn render(run: &RunSummary) -> String {
+/// `color`: failed rows red, skipped and not-run rows dim, success green (a terminal).
+pub(crate) fn render(run: &RunSummary, color: bool) -> String {
     let mut out = String::new();
     let full = run.results.len() <= FULL_TABLE_MAX;
     let rows: Vec<usize> = (0..run.results.len())
@@ -45,11 +47,16 @@ pub(crate) fn render(run: &RunSummary) -> String {
         for (&i, held) in rows.iter().zip(&held) {
             let r = &run.results[i];
             let exit = r.ending().column();
+            let row_start = out.len();
+            let status = format!("{:<11}", r.status);
+            let status = match r.status {
+                Status::Success => paint(GREEN, &status, color),
+                _ => status,
+            };
             let _ = write!(
                 out,
-                "{:<width$}  {:<11}  {:>7}  {:>8}  {:>9}",
+                "{:<width$}  {status}  {:>7}  {:>8}  {:>9}",
                 run.names[i],
-                r.status,
                 exit,
                 r.attempts,
                 secs(r.duration())
@@ -61,6 +68,15 @@ pub(crate) fn render(run: &RunSummary) -> String {
                 let _ = write!(out, "  {}", crate::names::printable(reason));
             }
             out.truncate(out.trim_end_matches(' ').len());
+            let whole = match r.status {
+                Status::Failed | Status::TimedOut | Status::Interrupted => Some(RED),
+                Status::Skipped | Status::NotRun => Some(DIM),
+                Status::Success => None,
+            };
+            if let Some(code) = whole.filter(|_| color) {
+                let row = out.split_off(row_start);
+                out.push_str(&paint(code, &row, true));
+            }
             out.push('\n');
         }
     }

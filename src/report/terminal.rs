@@ -187,7 +187,7 @@ impl Terminal {
                     Some(n) => format!("{} ({n})", self.names[job]),
                     None => self.names[job].to_string(),
                 };
-                let (head, tail) = self.frame(&name, output.ends_with_newline());
+                let (head, tail) = self.frame(&name, output.ends_with_newline(), note.is_some());
                 if !self.opts.keep_order || self.is_head(job) {
                     self.suspended_out(|out| {
                         out.write_all(head.as_bytes())?;
@@ -244,7 +244,7 @@ impl Terminal {
         let name = format!("{owner}:{hook}");
         let text = match self.opts.mode {
             OutputMode::Group => {
-                let (head, tail) = self.frame(&name, output.ends_with(b"\n"));
+                let (head, tail) = self.frame(&name, output.ends_with(b"\n"), failed);
                 return self
                     .write_outside_blocks([head.as_bytes(), output, tail.as_bytes()].concat());
             }
@@ -285,15 +285,17 @@ impl Terminal {
                 Print::Text(t) => self.write(&t),
                 Print::Held(mut s) => self.suspended_out(|out| s.write_to(out)),
                 Print::Header(job) => {
-                    let (head, _) = self.frame(&self.names[job].clone(), true);
+                    let (head, _) = self.frame(&self.names[job].clone(), true, false);
                     self.write(head.as_bytes());
                 }
                 Print::Footer { job, note, newline } => {
-                    let (_, mut end) = self.frame("", newline);
+                    let (_, mut end) = self.frame("", newline, false);
                     if let Some(n) = note
                         && !self.opts.github
                     {
-                        end.push_str(&format!("── {} ({n})\n", self.names[job]));
+                        let line = format!("── {} ({n})", self.names[job]);
+                        end.push_str(&paint(RED, &line, self.opts.color_stdout));
+                        end.push('\n');
                     }
                     self.write(end.as_bytes());
                 }
@@ -311,7 +313,7 @@ impl Terminal {
                         .rev()
                         .find(|p| !p.is_empty())
                         .is_some_and(Spool::ends_with_newline);
-                    let (head, tail) = self.frame(&name, nl);
+                    let (head, tail) = self.frame(&name, nl, note.is_some());
                     self.suspended_out(|out| {
                         out.write_all(head.as_bytes())?;
                         for p in &mut parts {
@@ -340,14 +342,17 @@ impl Terminal {
         }
     }
 
-    /// The header and footer of a block.
-    fn frame(&self, name: &str, ends_with_newline: bool) -> (String, String) {
+    /// The header and footer of a block; the header red (on a terminal) when the attempt
+    /// did not succeed.
+    fn frame(&self, name: &str, ends_with_newline: bool, failed: bool) -> (String, String) {
         let nl = if ends_with_newline { "" } else { "\n" };
         if self.opts.github {
             let name = github_data(name);
             (format!("::group::{name}\n"), format!("{nl}::endgroup::\n"))
         } else {
-            (format!("── {name}\n"), nl.to_owned())
+            let head = format!("── {name}");
+            let head = paint(RED, &head, self.opts.color_stdout && failed);
+            (format!("{head}\n"), nl.to_owned())
         }
     }
 
@@ -477,6 +482,20 @@ fn prefix_lines(name: &str, text: &[u8]) -> Vec<u8> {
         out.extend_from_slice(line);
     }
     out
+}
+
+/// ANSI SGR codes used on a terminal.
+pub(crate) const RED: &str = "31";
+pub(crate) const GREEN: &str = "32";
+pub(crate) const DIM: &str = "2";
+
+/// `text` in colour `code` when `on`, else as it is.
+pub(crate) fn paint(code: &str, text: &str, on: bool) -> String {
+    if on {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ pub(super) fn plan(yaml: &str, args: &[&str]) -> Arc<Plan> {
         is_ci: false,
         github_actions: false,
         step_summary: None,
+        no_color: false,
+        clicolor_force: false,
     };
     let jf = crate::jobfile::parse(&src).expect("jobfile");
     Arc::new(Plan::resolve(&cli, jf, &src, &facts).expect("plan"))
