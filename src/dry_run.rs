@@ -35,6 +35,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         plan.workdir.display()
     );
     let _ = writeln!(out, "containment: {containment}");
+    env_files(&mut out, "", &plan.env_files);
     if !plan.resources.is_empty() {
         let r: Vec<String> = plan
             .resources
@@ -57,6 +58,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
             "     run: {}",
             j.run.trim_end().replace('\n', "\n          ")
         );
+        env_files(&mut out, "     ", &j.opts.env_files);
         if !j.needs.is_empty() {
             let needs: Vec<&str> = j.needs.iter().map(|&d| &*plan.jobs[d].name).collect();
             let _ = writeln!(out, "     needs: {}", needs.join(", "));
@@ -130,4 +132,12 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         let _ = writeln!(out, "\nrun-level hooks:\n{}", run_hooks.join("\n"));
     }
     out
+}
+
+/// The names each env file gives, never their values (they may be secrets).
+fn env_files(out: &mut String, indent: &str, files: &[(String, Vec<String>)]) {
+    for (file, names) in files {
+        let shown: Vec<String> = names.iter().map(|n| format!("{n}=…")).collect();
+        let _ = writeln!(out, "{indent}env_file {file}: {}", shown.join(", "));
+    }
 }

@@ -49,6 +49,7 @@ pub(crate) struct Jobfile {
     pub(crate) shell: Option<Sp<ShellWords>>,
     #[serde(default)]
     pub(crate) env: Option<Sp<Env>>,
+    pub(crate) env_file: Option<Sp<Paths>>,
     pub(crate) workdir: Option<Sp<String>>,
     pub(crate) defaults: Option<Sp<JobKeys>>,
     pub(crate) on_success: Option<Sp<Scalar>>,
@@ -62,6 +63,33 @@ pub(crate) struct Jobfile {
     /// `resources: {name: capacity}`: named counting semaphores (`Lock`).
     pub(crate) resources: Option<Sp<BTreeMap<String, Sp<i64>>>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
+}
+
+/// One path or a list of them (`env_file:`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Paths(pub(crate) Vec<String>);
+
+impl<'de> Deserialize<'de> for Paths {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Paths;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a path or a list of paths, e.g. `env_file: secrets.env`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Paths, E> {
+                Ok(Paths(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Paths, A::Error> {
+                let mut out = Vec::new();
+                while let Some(p) = seq.next_element::<Scalar>()? {
+                    out.push(p.0);
+                }
+                Ok(Paths(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `shell:` as written: `bash -eo pipefail` (split on whitespace) or `[bash, -eo, pipefail]`.
@@ -293,6 +321,7 @@ pub(crate) struct JobKeys {
     pub(crate) name: Option<Sp<String>>,
     pub(crate) run: Option<Sp<Scalar>>,
     pub(crate) env: Option<Sp<Env>>,
+    pub(crate) env_file: Option<Sp<Paths>>,
     pub(crate) workdir: Option<Sp<String>>,
     pub(crate) on_success: Option<Sp<Scalar>>,
     pub(crate) on_failure: Option<Sp<Scalar>>,
@@ -351,6 +380,7 @@ job_fields! {
     name: String => Name,
     run: Scalar => Run,
     env: Env => Env,
+    env_file: Paths => EnvFile,
     workdir: String => Workdir,
     on_success: Scalar => OnSuccess,
     on_failure: Scalar => OnFailure,

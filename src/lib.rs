@@ -94,6 +94,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         clicolor_force: flag("CLICOLOR_FORCE"),
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    for w in &plan.warnings {
+        console::eprint(&format!("prun: warning: {w}\n"));
+    }
     if cli.check {
         console::eprint(&format!(
             "prun: {}: valid, {} job(s)\n",

@@ -168,3 +168,78 @@ fn colours_only_where_asked_for_never_in_a_pipe_quiet_mail_or_log_files() {
         );
     }
 }
+
+#[test]
+fn env_files_are_read_before_the_run_in_order_and_never_echoed() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Prun::new().jobfile(
+        "env_file: top.env\nenv: {B: from-env}\ndefaults:\n  env_file: secrets.env\njobs:\n  - name: show\n    run: printf '%s|' \"$A\" \"$B\" \"$PASSWORD\" \"$KEY\" \"$MULTI\" > show.txt\n    on_complete: printf '%s' \"$PASSWORD\" > hook.txt\n  - name: own\n    env_file: [top.env, more.env]\n    env: {A: from-job}\n    run: printf '%s|' \"$A\" \"${PASSWORD-unset}\" \"$C\" > own.txt\n",
+    );
+    let write = |name: &str, text: &str, mode: u32| {
+        std::fs::write(p.path(name), text).unwrap();
+        std::fs::set_permissions(p.path(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    write("top.env", "# top\nA=top\nB=from-file\n", 0o600);
+    write(
+        "secrets.env",
+        "export PASSWORD=\"s3cr3t $(touch pwned) \\\"q\\\"\"\nKEY='$HOME' # comment\nMULTI=\"one\ntwo\"\n",
+        0o600,
+    );
+    write("more.env", "C=more\n", 0o644);
+    let r = p.run();
+    r.code(0);
+    assert_eq!(
+        p.read("show.txt"),
+        "top|from-env|s3cr3t $(touch pwned) \"q\"|$HOME|one\ntwo|"
+    );
+    assert_eq!(p.read("hook.txt"), "s3cr3t $(touch pwned) \"q\"");
+    assert_eq!(p.read("own.txt"), "from-job|unset|more|");
+    assert!(!p.path("pwned").exists());
+    // Only the file others can read is warned about.
+    assert!(
+        r.stderr.contains("warning: env_file")
+            && r.stderr
+                .contains("more.env can be read by other users (mode 0644)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("secrets.env can be read"),
+        "{}",
+        r.stderr
+    );
+    // --dry-run names the variables, never their values.
+    let d = p.run_with(&["--dry-run"]);
+    d.code(0);
+    assert!(
+        d.stdout
+            .contains("env_file secrets.env: PASSWORD=…, KEY=…, MULTI=…"),
+        "{}",
+        d.stdout
+    );
+    assert!(!d.stdout.contains("s3cr3t"), "{}", d.stdout);
+}
+
+#[test]
+fn a_bad_env_file_is_a_jobfile_error_with_its_file_and_line() {
+    let p = Prun::new().jobfile("jobs:\n  - name: a\n    env_file: bad.env\n    run: touch ran\n");
+    std::fs::write(p.path("bad.env"), "A=1\nB=\"never closed\n").unwrap();
+    let r = p.run();
+    r.code(2);
+    assert!(!p.path("ran").exists());
+    assert!(r.stderr.contains("jobs.yaml:3:"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("bad.env:2: the \"quote\" opened here is never closed"),
+        "{}",
+        r.stderr
+    );
+    let p = Prun::new().jobfile("env_file: missing.env\njobs:\n  - touch ran\n");
+    let r = p.run_with(&["--check"]);
+    r.code(2);
+    assert!(
+        r.stderr.contains("missing.env: No such file or directory"),
+        "{}",
+        r.stderr
+    );
+}

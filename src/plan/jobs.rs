@@ -17,6 +17,8 @@ use crate::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
 /// job with equal ones shares them instead of holding a copy.
 #[derive(Default)]
 pub(super) struct Shared {
+    /// `env_file`s read so far, and what to warn about them.
+    pub(super) dotenv: super::dotenv::Cache,
     env: Option<Arc<[(String, String)]>>,
     workdir: Option<Arc<Path>>,
     opts: Option<Arc<JobOptions>>,
@@ -55,6 +57,8 @@ pub(super) type WrittenJob = (JobSpec, Option<RawNeeds>, Option<Sp<Matrix>>);
 /// What every job is resolved against.
 pub(super) struct JobContext<'a> {
     pub(super) src: &'a Source,
+    /// The jobfile's directory (`env_file` paths start there).
+    pub(super) base_dir: &'a Path,
     pub(super) resources: &'a [super::resources::Resource],
     pub(super) defaults: &'a JobKeys,
     pub(super) env: &'a [(String, String)],
@@ -141,7 +145,22 @@ impl JobContext<'_> {
         let d = self.defaults;
         let mut env = self.env.to_vec();
         let mut templates = Vec::new();
-        for written in [d.env.as_ref(), keys.env.as_ref()].into_iter().flatten() {
+        // Later wins: the run's env, `defaults.env`, the job's `env_file` (or the
+        // default's), the job's own `env`. A file's values are data, never templates.
+        let (from_files, env_files) = match keys.env_file.as_ref().or(d.env_file.as_ref()) {
+            Some(f) => super::dotenv::read(self.src, self.base_dir, f, &mut shared.dotenv)?,
+            None => Default::default(),
+        };
+        let mut from_files = Some(from_files);
+        for written in [d.env.as_ref(), None, keys.env.as_ref()] {
+            let Some(written) = written else {
+                for (var, value) in from_files.take().unwrap_or_default() {
+                    env.retain(|(k, _)| *k != var);
+                    templates.retain(|t: &Template| t.var != var);
+                    env.push((var, value));
+                }
+                continue;
+            };
             for (var, value) in validate::env_pairs(self.src, Some(written))? {
                 env.retain(|(k, _)| *k != var);
                 templates.retain(|t: &Template| t.var != var);
@@ -187,6 +206,7 @@ impl JobContext<'_> {
         }
         let needs = keys.needs.map(|n| n.value);
         let opts = JobOptions {
+            env_files,
             uses,
             when,
             srun: None,

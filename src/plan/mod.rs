@@ -11,6 +11,7 @@
 //! - `needs`: `needs:` resolved to jobs, cycles refused;
 //! - `select`: `--tag` / `--job`.
 
+mod dotenv;
 mod jobs;
 pub(crate) mod matrix;
 mod needs;
@@ -169,6 +170,8 @@ pub(crate) struct JobOptions {
     pub(crate) templates: Vec<template::Template>,
     /// The units it takes from the run's resources while an attempt runs.
     pub(crate) uses: resources::Claim,
+    /// Its `env_file`s and the names each gave (`--dry-run` shows names, not values).
+    pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// When it runs, given how its needs ended.
     pub(crate) when: crate::jobfile::When,
 }
@@ -204,6 +207,10 @@ pub(crate) struct Plan {
     pub(crate) resources: Vec<resources::Resource>,
     /// Some job has `when: failure` or `always` (it may run after the run is stopped).
     pub(crate) has_cleanup: bool,
+    /// The top-level `env_file`s and the names each gave.
+    pub(crate) env_files: Vec<(String, Vec<String>)>,
+    /// Said on stderr before anything runs (an env file others can read).
+    pub(crate) warnings: Vec<String>,
     pub(crate) jobs: Vec<JobSpec>,
 }
 
@@ -297,7 +304,15 @@ impl Plan {
         let output = output::resolve(asked, mode, facts)?;
         let shell = validate::resolve_shell(src, jf.shell.as_ref(), facts)?;
         let workdir = validate::workdir(src, jf.workdir.as_ref(), facts)?;
-        let env = validate::run_env(src, jf.env.as_ref())?;
+        let mut shared = jobs::Shared::default();
+        let (mut env, env_files) = match &jf.env_file {
+            Some(f) => dotenv::read(src, facts.base_dir, f, &mut shared.dotenv)?,
+            None => Default::default(),
+        };
+        for (k, v) in validate::run_env(src, jf.env.as_ref())? {
+            env.retain(|(name, _)| *name != k);
+            env.push((k, v));
+        }
         let defaults = jf.defaults.map(|d| d.value).unwrap_or_default();
         validate::check_defaults(src, &defaults)?;
         for h in [&jf.hook_timeout, &defaults.hook_timeout]
@@ -309,6 +324,7 @@ impl Plan {
         let hook_timeout = jf.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
         let resources = resources::declared(src, jf.resources.as_ref())?;
         let ctx = jobs::JobContext {
+            base_dir: facts.base_dir,
             resources: &resources,
             src,
             defaults: &defaults,
@@ -316,7 +332,10 @@ impl Plan {
             workdir: &workdir,
             hook_timeout,
         };
-        let jobs = build_jobs(&ctx, jf.jobs, mode)?;
+        let jobs = build_jobs(&ctx, jf.jobs, mode, &mut shared)?;
+        let mut warnings = std::mem::take(&mut shared.dotenv.warnings);
+        let mut seen = std::collections::HashSet::new();
+        warnings.retain(|w| seen.insert(w.clone()));
         let mut jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
         resolve_templates(src, &mut jobs)?;
         let grace = cli
@@ -390,6 +409,8 @@ impl Plan {
                 .map(Path::to_path_buf),
             resources,
             has_cleanup: jobs.iter().any(|j| j.opts.when.is_cleanup()),
+            env_files,
+            warnings,
             jobs,
         })
     }
@@ -458,6 +479,7 @@ fn build_jobs(
     ctx: &jobs::JobContext<'_>,
     written: Sp<Vec<Sp<crate::jobfile::JobEntry>>>,
     mode: Mode,
+    shared: &mut jobs::Shared,
 ) -> Result<Vec<JobSpec>, Diagnostic> {
     if written.value.is_empty() {
         return Err(Diagnostic::at(
@@ -470,9 +492,8 @@ fn build_jobs(
     let mut jobs = Vec::with_capacity(written.value.len());
     let mut raw_needs = Vec::with_capacity(written.value.len());
     let mut seen: HashMap<Arc<str>, Pos> = HashMap::new();
-    let mut shared = jobs::Shared::default();
     for (i, entry) in written.value.into_iter().enumerate() {
-        let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen, &mut shared)?;
+        let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen, shared)?;
         let Some(m) = matrix else {
             jobs.push(job);
             raw_needs.push(needs);
