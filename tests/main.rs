@@ -19,6 +19,7 @@ mod processes;
 mod reports;
 mod resources;
 mod retries;
+mod schema;
 mod security;
 mod select;
 mod slurm;
