@@ -239,7 +239,7 @@ impl Driver {
                 });
                 let failure = hooks::failure_reason(&finished, timeout, self.plan.grace);
                 self.terminal
-                    .hook_output(&owner, hook, &output, failure.is_some());
+                    .hook_output(&owner, hook, &output, failure.as_deref());
                 let ev = schedule::Event::HookEnded { job, hook, failure };
                 let actions = self.core.handle(Instant::now(), ev);
                 self.act(actions, None);

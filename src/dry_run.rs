@@ -53,11 +53,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
     }
     for (i, j) in plan.jobs.iter().enumerate() {
         let _ = writeln!(out, "\n{:>3}. {}", i + 1, j.name);
-        let _ = writeln!(
-            out,
-            "     run: {}",
-            j.run.trim_end().replace('\n', "\n          ")
-        );
+        let _ = writeln!(out, "     run: {}", indented(&j.run, 10));
         env_files(&mut out, "     ", &j.opts.env_files);
         if !j.needs.is_empty() {
             let needs: Vec<&str> = j.needs.iter().map(|&d| &*plan.jobs[d].name).collect();
@@ -114,7 +110,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
                 .as_deref()
                 .map(|c| ("on_failure", c)),
         ) {
-            let _ = writeln!(out, "     {hook}: {cmd}");
+            let _ = writeln!(out, "     {hook}: {}", indented(cmd, 7 + hook.len()));
         }
         if !j.opts.tags.is_empty() {
             let _ = writeln!(out, "     tags: {}", j.opts.tags.join(", "));
@@ -126,7 +122,10 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         ("on_complete", &plan.hooks.on_complete),
     ]
     .into_iter()
-    .filter_map(|(n, c)| c.as_ref().map(|c| format!("  {n}: {c}")))
+    .filter_map(|(n, c)| {
+        c.as_ref()
+            .map(|c| format!("  {n}: {}", indented(c, 4 + n.len())))
+    })
     .collect();
     if !run_hooks.is_empty() {
         let _ = writeln!(out, "\nrun-level hooks:\n{}", run_hooks.join("\n"));
@@ -140,4 +139,11 @@ fn env_files(out: &mut String, indent: &str, files: &[(String, Vec<String>)]) {
         let shown: Vec<String> = names.iter().map(|n| format!("{n}=…")).collect();
         let _ = writeln!(out, "{indent}env_file {file}: {}", shown.join(", "));
     }
+}
+
+/// A command of several lines, its later lines lined up under its first (which starts
+/// at column `col`).
+fn indented(cmd: &str, col: usize) -> String {
+    cmd.trim_end()
+        .replace('\n', &format!("\n{}", " ".repeat(col)))
 }

@@ -319,6 +319,8 @@ impl<'de> Deserialize<'de> for HumanDuration {
 #[serde(deny_unknown_fields)]
 pub(crate) struct JobKeys {
     pub(crate) name: Option<Sp<String>>,
+    /// `run:` with nothing after it is an empty command, not a missing key.
+    #[serde(default, deserialize_with = "present")]
     pub(crate) run: Option<Sp<Scalar>>,
     pub(crate) env: Option<Sp<Env>>,
     pub(crate) env_file: Option<Sp<Paths>>,
@@ -340,6 +342,11 @@ pub(crate) struct JobKeys {
     pub(crate) slurm: Option<Sp<Box<crate::executor::slurm::SlurmOptions>>>,
     pub(crate) uses: Option<Sp<Uses>>,
     pub(crate) when: Option<Sp<When>>,
+}
+
+/// A key that is there, even with an empty (null) value.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// Declares `JobField`, one variant per key of `JobKeys`, and the conversions between a

@@ -243,3 +243,31 @@ fn a_bad_env_file_is_a_jobfile_error_with_its_file_and_line() {
         r.stderr
     );
 }
+
+#[test]
+fn small_things_a_failed_hook_header_dry_run_hooks_and_an_empty_run() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: a\n    run: 'true'\n    on_complete: |\n      echo hook says\n      exit 4\n",
+    );
+    let r = p.run();
+    assert!(
+        r.stdout
+            .contains("── a:on_complete (failed: exit 4)\nhook says\n"),
+        "{}",
+        r.stdout
+    );
+    let d = p.run_with(&["--dry-run"]);
+    assert!(
+        d.stdout
+            .contains("     on_complete: echo hook says\n                  exit 4\n"),
+        "{}",
+        d.stdout
+    );
+    let e = Prun::new().jobfile("jobs:\n  - name: a\n    run:\n").run();
+    e.code(2);
+    assert!(
+        e.stderr.contains("job 'a' has an empty `run:`"),
+        "{}",
+        e.stderr
+    );
+}

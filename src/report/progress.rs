@@ -16,10 +16,15 @@ pub(crate) struct ProgressView {
 impl ProgressView {
     pub(crate) fn new(total: usize) -> Self {
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
-        let style =
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
+        // The bar and its counters take about 55 columns; a narrow terminal gets the
+        // counters alone, so that the line never wraps (the running names are cut to fit).
+        let template = match stderr_columns() {
+            Some(w) if w < 80 => "{pos}/{len} {wide_msg}",
+            _ => "{elapsed_precise} [{bar:30}] {pos}/{len} {wide_msg}",
+        };
+        let style = ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(200));
         ProgressView {
@@ -77,4 +82,18 @@ impl ProgressView {
         }
         self.bar.set_message(msg);
     }
+}
+
+/// The width of the terminal on stderr, if it is one.
+fn stderr_columns() -> Option<u16> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a `winsize` into the valid, exclusively borrowed `ws`
+    // and touches nothing else; fd 2 not being a terminal is an error return.
+    let rc = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) };
+    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col)
 }

@@ -236,15 +236,27 @@ impl Terminal {
         self.write_outside_blocks(line.into_bytes());
     }
 
-    /// A hook's captured output, shown as if it were a job named `job:hook`.
-    pub(crate) fn hook_output(&mut self, owner: &str, hook: &str, output: &[u8], failed: bool) {
+    /// A hook's captured output, shown as if it were a job named `job:hook`; `failure`
+    /// says how a failed hook ended, in its header as a failed job's does.
+    pub(crate) fn hook_output(
+        &mut self,
+        owner: &str,
+        hook: &str,
+        output: &[u8],
+        failure: Option<&str>,
+    ) {
+        let failed = failure.is_some();
         if output.is_empty() || (self.opts.quiet && !failed) {
             return;
         }
         let name = format!("{owner}:{hook}");
         let text = match self.opts.mode {
             OutputMode::Group => {
-                let (head, tail) = self.frame(&name, output.ends_with(b"\n"), failed);
+                let header = match failure {
+                    Some(why) => format!("{name} (failed: {why})"),
+                    None => name,
+                };
+                let (head, tail) = self.frame(&header, output.ends_with(b"\n"), failed);
                 return self
                     .write_outside_blocks([head.as_bytes(), output, tail.as_bytes()].concat());
             }

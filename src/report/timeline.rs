@@ -101,35 +101,58 @@ pub(crate) fn render(
     s
 }
 
-/// A time axis under the rows, with round tick steps.
+/// Round tick steps, in seconds: ms, s, min and h steps people read at a glance.
+const STEPS: [f64; 27] = [
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0,
+    120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0,
+];
+
+/// A time axis under the rows, with round tick steps in the unit that fits the run
+/// (`250ms`, `30s`, `15min`, `2h`); the last label never runs off the picture.
 fn axis(s: &mut String, total_s: f64, y: f64) {
     let raw = total_s / 8.0;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    let step = STEPS
         .into_iter()
-        .map(|m| m * mag)
         .find(|st| *st >= raw)
-        .unwrap_or(mag * 10.0);
+        .unwrap_or_else(|| (raw / 86400.0).ceil() * 86400.0);
     let _ = writeln!(
         s,
         r##"<line x1="{LEFT}" y1="{y}" x2="{}" y2="{y}" stroke="#333"/>"##,
         LEFT + PLOT_W
     );
-    let mut t = 0.0;
-    while t <= total_s + 1e-9 {
+    let mut k = 0.0;
+    loop {
+        let t = k * step;
+        if t > total_s + 1e-9 {
+            break;
+        }
         let x = LEFT + t / total_s * PLOT_W;
-        let label = if step >= 1.0 {
-            format!("{t:.0}s")
+        let label = tick_label(t, step);
+        let anchor = if x > LEFT + PLOT_W - 25.0 {
+            "end"
         } else {
-            format!("{:.0}ms", t * 1000.0)
+            "middle"
         };
         let _ = writeln!(
             s,
-            r##"<line x1="{x:.2}" y1="{y}" x2="{x:.2}" y2="{}" stroke="#333"/><text x="{x:.2}" y="{}" text-anchor="middle" fill="#333">{label}</text>"##,
+            r##"<line x1="{x:.2}" y1="{y}" x2="{x:.2}" y2="{}" stroke="#333"/><text x="{x:.2}" y="{}" text-anchor="{anchor}" fill="#333">{label}</text>"##,
             y + 5.0,
             y + 18.0
         );
-        t += step;
+        k += 1.0;
+    }
+}
+
+/// `t` seconds in the unit of the axis' `step`.
+fn tick_label(t: f64, step: f64) -> String {
+    if step < 1.0 {
+        format!("{:.0}ms", t * 1000.0)
+    } else if step < 60.0 {
+        format!("{t:.0}s")
+    } else if step < 3600.0 {
+        format!("{:.0}min", t / 60.0)
+    } else {
+        format!("{:.0}h", t / 3600.0)
     }
 }
 
@@ -169,4 +192,32 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod axis_tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_are_labelled_in_minutes_and_hours_and_the_last_label_fits() {
+        let labels = |total: f64| {
+            let mut s = String::new();
+            axis(&mut s, total, 0.0);
+            s.split("fill=\"#333\">")
+                .skip(1)
+                .map(|p| p.split('<').next().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(labels(0.8)[..3], ["0ms", "100ms", "200ms"]);
+        assert_eq!(labels(40.0)[..3], ["0s", "5s", "10s"]);
+        assert_eq!(labels(3600.0)[..3], ["0min", "10min", "20min"]);
+        assert_eq!(labels(8.0 * 3600.0)[..3], ["0h", "1h", "2h"]);
+        let mut s = String::new();
+        axis(&mut s, 40.0, 0.0);
+        assert!(
+            s.trim_end()
+                .ends_with(r##"text-anchor="end" fill="#333">40s</text>"##),
+            "{s}"
+        );
+    }
 }
