@@ -271,3 +271,20 @@ fn small_things_a_failed_hook_header_dry_run_hooks_and_an_empty_run() {
         e.stderr
     );
 }
+
+#[test]
+fn under_an_empty_environment_as_cron_gives_the_shell_is_still_found() {
+    let p = Prun::new().jobfile(
+        "shell: bash -eo pipefail\njobs:\n  - name: a\n    run: echo \"$0\" > shell.txt\n",
+    );
+    let mut cmd = p.command();
+    cmd.env_clear();
+    let out = cmd.output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(p.read("shell.txt").trim_end().ends_with("/bash"));
+}

@@ -195,9 +195,10 @@ pub(super) fn resolve_shell(
         let p = facts.base_dir.join(name);
         is_executable(&p).then_some(p)
     } else {
+        // Without PATH (`env -i`), where execvp would look: the system's default path.
         facts
             .path_var
-            .unwrap_or("")
+            .unwrap_or("/usr/bin:/bin")
             .split(':')
             .filter(|d| !d.is_empty())
             .map(|d| Path::new(d).join(name))
