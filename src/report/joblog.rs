@@ -6,10 +6,11 @@
 //! `name  attempt  start  duration  exit_code  signal  status  command  outputs`
 //! with `-` for no exit code, signal or outputs; `outputs` is the attempt's outputs as
 //! one JSON object (which never holds a tab or a newline), so `--resume` can restore them
-//! (an older joblog without the field reads as no outputs). Text fields (name, command) are escaped so a line
-//! is always one line of eight fields and reads back exactly: `\\` for a backslash, `\t`,
-//! `\n`, `\r`, and `\xHH` for any other control character. A value written into a job's
-//! name or command can therefore never add a line or a field (and never forge a record).
+//! (an older joblog without the field reads as no outputs). Text fields (name, command)
+//! are escaped so a record is always one line of nine fields and reads back exactly: `\\`
+//! for a backslash, `\t`, `\n`, `\r`, and `\xHH` for any other control character. A value
+//! written into a job's name or command can therefore never add a line or a field (and
+//! never forge a record).
 
 use std::collections::HashMap;
 use std::fs::File;
