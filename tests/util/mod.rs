@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -222,4 +223,104 @@ impl Prun {
         }
         child
     }
+}
+
+/// `v` against the part of JSON Schema prun's schemas use (`$ref` to `$defs`, `anyOf`,
+/// `type`, `enum`, `const`, bounds, `required`, `properties`, `additionalProperties`,
+/// `items`); `Err` says where and why. Stricter than JSON Schema in one way, on purpose:
+/// a key not listed in `properties` is an error unless `additionalProperties` allows it,
+/// so a field prun writes or reads that a schema forgot is caught (drift).
+pub(crate) fn check_schema(v: &Value, s: &Value, root: &Value, path: &str) -> Result<(), String> {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/$defs/");
+        return check_schema(v, &root["$defs"][name], root, path);
+    }
+    if let Some(any) = s.get("anyOf").and_then(Value::as_array)
+        && !any
+            .iter()
+            .any(|alt| check_schema(v, alt, root, path).is_ok())
+    {
+        return Err(format!("{path}: {v} matches none of the forms"));
+    }
+    if let Some(t) = s.get("type") {
+        let types: Vec<&str> = match t {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let ok = types.iter().any(|t| match *t {
+            "object" => v.is_object(),
+            "array" => v.is_array(),
+            "string" => v.is_string(),
+            "integer" => v.is_i64() || v.is_u64(),
+            "number" => v.is_number(),
+            "boolean" => v.is_boolean(),
+            "null" => v.is_null(),
+            _ => false,
+        });
+        if !ok {
+            return Err(format!("{path}: {v} is not {types:?}"));
+        }
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array)
+        && !e.contains(v)
+    {
+        return Err(format!("{path}: {v} is not one of {e:?}"));
+    }
+    if let Some(c) = s.get("const")
+        && c != v
+    {
+        return Err(format!("{path}: {v} is not {c}"));
+    }
+    if let (Some(min), Some(n)) = (s.get("minimum").and_then(Value::as_f64), v.as_f64())
+        && n < min
+    {
+        return Err(format!("{path}: {n} < {min}"));
+    }
+    if let (Some(max), Some(n)) = (s.get("maximum").and_then(Value::as_f64), v.as_f64())
+        && n > max
+    {
+        return Err(format!("{path}: {n} > {max}"));
+    }
+    if let Some(obj) = v.as_object() {
+        let props = s.get("properties").and_then(Value::as_object);
+        for k in s
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !obj.contains_key(k.as_str().unwrap()) {
+                return Err(format!("{path}: missing {k}"));
+            }
+        }
+        for (k, val) in obj {
+            let sub = props.and_then(|p| p.get(k));
+            match (sub, s.get("additionalProperties")) {
+                (Some(sub), _) => check_schema(val, sub, root, &format!("{path}.{k}"))?,
+                (None, Some(extra)) if extra.is_object() => {
+                    check_schema(val, extra, root, &format!("{path}.{k}"))?;
+                }
+                (None, Some(Value::Bool(true))) => {}
+                (None, None) if props.is_none() => {}
+                (None, _) => return Err(format!("{path}: unknown key {k}")),
+            }
+        }
+    }
+    if let (Some(min), Some(arr)) = (s.get("minItems").and_then(Value::as_u64), v.as_array())
+        && (arr.len() as u64) < min
+    {
+        return Err(format!("{path}: fewer than {min} items"));
+    }
+    if let (Some(min), Some(text)) = (s.get("minLength").and_then(Value::as_u64), v.as_str())
+        && (text.chars().count() as u64) < min
+    {
+        return Err(format!("{path}: shorter than {min}"));
+    }
+    if let (Some(items), Some(arr)) = (s.get("items"), v.as_array()) {
+        for (i, item) in arr.iter().enumerate() {
+            check_schema(item, items, root, &format!("{path}[{i}]"))?;
+        }
+    }
+    Ok(())
 }
