@@ -61,7 +61,9 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
                 r.attempts,
                 secs(r.duration())
             );
-            if held_w > 0 {
+            // A row that held nothing leaves the column out: its reason follows at once
+            // (padding it pushed a skipped job's reason past the terminal's edge).
+            if !held.is_empty() {
                 let _ = write!(out, "  {held:<held_w$}");
             }
             if let Some(reason) = r.reason() {
