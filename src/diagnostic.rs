@@ -22,6 +22,10 @@ pub(crate) struct Pos {
 impl Pos {
     pub(crate) const UNKNOWN: Pos = Pos { line: 0, column: 0 };
 
+    pub(crate) fn new(line: u32, column: u32) -> Pos {
+        Pos { line, column }
+    }
+
     pub(crate) fn line(self) -> u32 {
         self.line
     }

@@ -14,6 +14,8 @@ use serde_saphyr::{Location, Spanned};
 use crate::diagnostic::{Diagnostic, Pos, Source};
 pub(crate) use crate::modes::Mode;
 
+mod fast;
+
 /// A value with the place in the jobfile it came from. serde-saphyr's `Spanned` keeps two
 /// full locations (about 70 bytes per value); a jobfile of 100,000 jobs holds a few
 /// values per job until the plan is built, so only the line and column are kept.
@@ -458,12 +460,22 @@ pub(crate) fn parse(src: &Source) -> Result<Jobfile, Diagnostic> {
             "a jobfile is a YAML mapping with a `jobs:` list, e.g.\n  jobs:\n    - echo hello",
         ));
     }
+    // A generated jobfile's list is read by the fast path, the rest by serde-saphyr; if
+    // the list is not in the fast path's subset, or anything else is wrong, all of it
+    // goes through serde-saphyr, so errors are always its own (see `fast`).
+    if let Some(jf) = fast::parse(&src.text) {
+        return Ok(jf);
+    }
+    from_yaml(&src.text, src.text.len()).map_err(|e| yaml_error(src, &e))
+}
+
+/// serde-saphyr on `text`, with budgets for a jobfile of `n` bytes.
+fn from_yaml(text: &str, n: usize) -> Result<Jobfile, serde_saphyr::Error> {
     // serde-saphyr's default budget (250,000 nodes, 1,000,000 events) guards against
     // hostile YAML; a jobfile is trusted (it holds shell commands), and a generated one of
     // 100,000 mapping jobs has more nodes than that. The node and event caps grow with the
     // file (a node takes at least a byte or two of text); the caps on aliases and anchors,
     // which guard against expansion bombs, stay.
-    let n = src.text.len();
     // Scalars are text as written (see `Scalar`); where a type is still inferred (a bare
     // job), only `true`/`false` are booleans and `010` stays text.
     let options = serde_saphyr::options! {
@@ -475,8 +487,7 @@ pub(crate) fn parse(src: &Source) -> Result<Jobfile, Diagnostic> {
         strict_booleans: true,
         leading_zero_numbers_as_strings: true,
     };
-    serde_saphyr::from_str_with_options::<Jobfile>(&src.text, options)
-        .map_err(|e| yaml_error(src, &e))
+    serde_saphyr::from_str_with_options::<Jobfile>(text, options)
 }
 
 /// Turns a serde-saphyr error into a diagnostic with a fix.
