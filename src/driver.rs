@@ -477,11 +477,15 @@ impl Driver {
             hooks,
             env,
             // One line, ending with a newline, so `read -r` in a hook gets all of it.
-            stdin: HookInput::Bytes(
-                format!("{}\n", json::job(spec, result, &self.plan.resources)).into_bytes(),
-            ),
+            stdin: HookInput::Bytes({
+                let doc = json::job(spec, result, &self.plan.resources);
+                let mut bytes = serde_json::to_vec(&doc).unwrap_or_default();
+                bytes.push(b'\n');
+                bytes
+            }),
             workdir,
             timeout: spec.opts.hook_timeout,
+            direct: self.plan.exec_simple && !spec.sets("PATH"),
         };
         self.submit_hooks(task);
     }
@@ -604,6 +608,7 @@ impl Driver {
             stdin,
             workdir: self.plan.workdir.clone(),
             timeout: self.plan.hook_timeout,
+            direct: self.plan.exec_simple && !self.plan.env.iter().any(|(k, _)| k == "PATH"),
         };
         self.submit_hooks(task);
         self.drive(rx, |d| d.core.hooks_done());

@@ -26,6 +26,9 @@ pub(crate) struct HookTask {
     pub(crate) stdin: HookInput,
     pub(crate) workdir: PathBuf,
     pub(crate) timeout: Duration,
+    /// A simple hook command may be exec'd without the shell, as a job's is (the
+    /// jobfile chose no shell and the environment does not set PATH).
+    pub(crate) direct: bool,
 }
 
 /// What each hook of a task reads on stdin.
@@ -60,10 +63,15 @@ impl HookShell {
             (HookInput::File(_), Some(f)) => Stdin::File(f),
             (HookInput::File(_), None) => Stdin::Null,
         };
+        let words = if task.direct {
+            crate::executor::simple::simple_words(command)
+        } else {
+            None
+        };
         let req = Request {
             shell: &self.shell,
             script: command,
-            direct: None,
+            direct: words.as_deref(),
             wrapper: None,
             env_base: &self.ctx.env_base,
             env: &task.env,

@@ -212,6 +212,28 @@ fn simple_commands_skip_the_shell_and_the_rest_use_it() {
 }
 
 #[test]
+fn simple_hook_commands_skip_the_shell_as_jobs_do() {
+    // The same rule as for jobs: a simple hook is exec'd by prun (its parent is prun),
+    // anything else runs in the shell; so does every hook of a job that sets PATH, and
+    // every hook when the jobfile chose a shell.
+    let script = "ps -o comm= -p $PPID > \"$1\"\n";
+    let p = Prun::new().jobfile(
+        "on_complete: sh ./ppid.sh run-level\njobs:\n  - run: \"true\"\n    on_success: sh ./ppid.sh direct\n    on_complete: sh ./ppid.sh shell; true\n  - run: \"true\"\n    env: {PATH: /usr/bin:/bin}\n    on_success: sh ./ppid.sh path\n",
+    );
+    std::fs::write(p.path("ppid.sh"), script).unwrap();
+    p.run().code(0);
+    assert_eq!(p.read("direct").trim(), "prun");
+    assert_eq!(p.read("shell").trim(), "sh");
+    assert_eq!(p.read("path").trim(), "sh");
+    assert_eq!(p.read("run-level").trim(), "prun");
+    let p = Prun::new()
+        .jobfile("shell: /bin/sh\njobs:\n  - run: \"true\"\n    on_success: sh ./ppid.sh chosen\n");
+    std::fs::write(p.path("ppid.sh"), script).unwrap();
+    p.run().code(0);
+    assert_eq!(p.read("chosen").trim(), "sh");
+}
+
+#[test]
 fn a_direct_program_is_found_on_path_as_execvp_would_and_keeps_its_argv0() {
     // PATH=a:b:...: a/tool is not executable, b/tool is; execvp (and the shell) skip the
     // first. argv[0] stays the word as written, not the file found.

@@ -535,9 +535,17 @@ struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    /// `None` when there is nothing to write (the pipe is closed at once: EOF).
-    fn new(pipe: io::PipeWriter, bytes: &'a [u8]) -> Option<Self> {
+    /// `None` when there is nothing left to write (the pipe is closed at once: EOF).
+    /// Up to `PIPE_BUF` bytes go in at once: a new pipe holds at least a page, even for
+    /// a user over the pipe quota, so that write cannot block (a hook's JSON is a few
+    /// hundred bytes: no poll round, no fcntl).
+    fn new(mut pipe: io::PipeWriter, bytes: &'a [u8]) -> Option<Self> {
         if bytes.is_empty() {
+            return None;
+        }
+        if bytes.len() <= libc::PIPE_BUF {
+            // A reader gone already (EPIPE) is normal; nothing else can happen.
+            let _ = pipe.write_all(bytes);
             return None;
         }
         super::set_nonblocking(pipe.as_raw_fd());

@@ -207,6 +207,9 @@ pub(crate) struct Plan {
     pub(crate) resources: Vec<resources::Resource>,
     /// Some job has `when: failure` or `always` (it may run after the run is stopped).
     pub(crate) has_cleanup: bool,
+    /// The jobfile chose no `shell:`: simple commands (jobs' and hooks') are exec'd
+    /// without one (`executor::simple`).
+    pub(crate) exec_simple: bool,
     /// The top-level `env_file`s and the names each gave.
     pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// Said on stderr before anything runs (an env file others can read).
@@ -409,6 +412,7 @@ impl Plan {
                 .map(Path::to_path_buf),
             resources,
             has_cleanup: jobs.iter().any(|j| j.opts.when.is_cleanup()),
+            exec_simple: jf.shell.is_none(),
             env_files,
             warnings,
             jobs,

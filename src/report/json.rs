@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::time::SystemTime;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{JobResult, RunSummary, Status};
 use crate::executor::Finished;
@@ -21,64 +21,91 @@ pub(crate) fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// One job's result, as a hook reads it on stdin.
-/// `resources` are the plan's (to name the units it held).
-pub(crate) fn job(spec: &JobSpec, r: &JobResult, resources: &[Resource]) -> Value {
-    let f = r.finished.as_ref();
-    let mut v = json!({
-        "name": &*spec.name,
-        "index": spec.index,
-        "command": &*spec.run,
-        "status": r.status.as_str(),
-        "exit_code": r.exit_code(),
-        "signal": r.signal().map(crate::executor::signal_name),
-        "attempts": r.attempts,
-        "slot": r.slot,
-        "start": r.started().map(timestamp),
-        "duration": r.duration().as_secs_f64(),
-        "reason": r.reason(),
-        "outputs": crate::outputs::json(r.outputs()),
-        "when": spec.opts.when.as_str(),
-    });
-    if !r.units().is_empty() {
-        // The units its last attempt held, by resource: {"nas": [0]}.
-        v["resources"] = crate::plan::resources::by_resource(r.units())
-            .map(|(i, us)| {
-                let units: Vec<u32> = us.iter().map(|&(_, u)| u).collect();
-                (resources[i].name.to_string(), json!(units))
-            })
-            .collect::<serde_json::Map<_, _>>()
-            .into();
-    }
-    if f.is_some() {
-        let earlier = r.earlier().iter().map(|e| (e.status, &e.finished));
-        let all = earlier.chain(f.map(|f| (r.status, f)));
-        v["attempt_details"] = all
-            .enumerate()
-            .map(|(i, (status, f))| attempt(i + 1, status, f))
-            .collect();
-    }
-    if let Some(log) = r.log() {
-        v["log"] = json!(log.display().to_string());
-        v["log_complete"] = json!(r.log_error().is_none());
-        if let Some(e) = r.log_error() {
-            v["log_error"] = json!(e);
-        }
-    }
-    v
+/// One job's result, as a hook reads it on stdin and the report lists it; `resources`
+/// are the plan's (to name the units it held). Serialized straight from the result, keys
+/// in alphabetical order: no JSON tree is built per job.
+pub(crate) fn job<'a>(
+    spec: &'a JobSpec,
+    r: &'a JobResult,
+    resources: &'a [Resource],
+) -> JobDoc<'a> {
+    JobDoc { spec, r, resources }
 }
 
-/// One attempt of a job, for `attempt_details`.
-fn attempt(n: usize, status: Status, f: &Finished) -> Value {
-    let exit = f.exit.unwrap_or_default();
-    json!({
-        "attempt": n,
-        "status": status.as_str(),
-        "exit_code": exit.code,
-        "signal": exit.signal.map(crate::executor::signal_name),
-        "start": timestamp(f.started),
-        "duration": f.duration.as_secs_f64(),
-    })
+/// See `job`.
+pub(crate) struct JobDoc<'a> {
+    spec: &'a JobSpec,
+    r: &'a JobResult,
+    resources: &'a [Resource],
+}
+
+impl Serialize for JobDoc<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (spec, r) = (self.spec, self.r);
+        let mut m = s.serialize_map(None)?;
+        if let Some(f) = r.finished.as_ref() {
+            let earlier = r.earlier().iter().map(|e| (e.status, &e.finished));
+            let all = earlier.chain(std::iter::once((r.status, f)));
+            let details = all
+                .enumerate()
+                .map(|(i, (status, f))| Attempt(i + 1, status, f));
+            m.serialize_entry("attempt_details", &Seq(|| details.clone()))?;
+        }
+        m.serialize_entry("attempts", &r.attempts)?;
+        m.serialize_entry("command", &*spec.run)?;
+        m.serialize_entry("duration", &r.duration().as_secs_f64())?;
+        m.serialize_entry("exit_code", &r.exit_code())?;
+        m.serialize_entry("index", &spec.index)?;
+        if let Some(log) = r.log() {
+            m.serialize_entry("log", &log.display().to_string())?;
+            m.serialize_entry("log_complete", &r.log_error().is_none())?;
+            if let Some(e) = r.log_error() {
+                m.serialize_entry("log_error", e)?;
+            }
+        }
+        m.serialize_entry("name", &*spec.name)?;
+        if r.outputs().is_empty() {
+            m.serialize_entry("outputs", &Map(std::iter::empty::<(&str, &str)>))?;
+        } else {
+            m.serialize_entry("outputs", &crate::outputs::json(r.outputs()))?;
+        }
+        m.serialize_entry("reason", &r.reason())?;
+        if !r.units().is_empty() {
+            // The units its last attempt held, by resource: {"nas": [0]}.
+            let by = || {
+                crate::plan::resources::by_resource(r.units()).map(|(i, us)| {
+                    let units: Vec<u32> = us.iter().map(|&(_, u)| u).collect();
+                    (&*self.resources[i].name, units)
+                })
+            };
+            m.serialize_entry("resources", &Map(by))?;
+        }
+        m.serialize_entry("signal", &r.signal().map(crate::executor::signal_name))?;
+        m.serialize_entry("slot", &r.slot)?;
+        m.serialize_entry("start", &r.started().map(timestamp))?;
+        m.serialize_entry("status", r.status.as_str())?;
+        m.serialize_entry("when", spec.opts.when.as_str())?;
+        m.end()
+    }
+}
+
+/// One attempt of a job, for `attempt_details`: its number, status and how it ended.
+#[derive(Clone, Copy)]
+struct Attempt<'a>(usize, Status, &'a Finished);
+
+impl Serialize for Attempt<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Attempt(n, status, f) = *self;
+        let exit = f.exit.unwrap_or_default();
+        let mut m = s.serialize_map(Some(6))?;
+        m.serialize_entry("attempt", &n)?;
+        m.serialize_entry("duration", &f.duration.as_secs_f64())?;
+        m.serialize_entry("exit_code", &exit.code)?;
+        m.serialize_entry("signal", &exit.signal.map(crate::executor::signal_name))?;
+        m.serialize_entry("start", &timestamp(f.started))?;
+        m.serialize_entry("status", status.as_str())?;
+        m.end()
+    }
 }
 
 /// The whole run (`--report`, `PRUN_REPORT`), serialized as it is written: one job at
