@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Instant, SystemTime};
 
+use smol_str::SmolStr;
+
 use crate::error::UsageError;
 use crate::error::{Error, PathError};
 use crate::event::{self, Event};
@@ -107,7 +109,7 @@ pub(crate) fn run(
         grace: plan.grace,
         ctx: Arc::clone(&ctx),
     };
-    let names: Vec<Arc<str>> = plan.jobs.iter().map(|j| Arc::clone(&j.name)).collect();
+    let names: Vec<SmolStr> = plan.jobs.iter().map(|j| j.name.clone()).collect();
     let prior = plan
         .jobs
         .iter()
@@ -233,7 +235,7 @@ impl Driver {
                 finished,
                 output,
             } => {
-                let owner = job.map_or("run".into(), |j| Arc::clone(&self.core.spec(j).name));
+                let owner = job.map_or("run".into(), |j| self.core.spec(j).name.clone());
                 let timeout = job.map_or(self.plan.hook_timeout, |j| {
                     self.core.spec(j).opts.hook_timeout
                 });
@@ -347,7 +349,7 @@ impl Driver {
                     self.act(actions, None);
                 }
                 Action::Expanded { job, into } => {
-                    let names = into.clone().map(|j| Arc::clone(&self.core.spec(j).name));
+                    let names = into.clone().map(|j| self.core.spec(j).name.clone());
                     self.terminal.expanded(job, into.clone(), names.collect());
                     if !self.tails.is_empty() {
                         self.tails.resize(self.tails.len() + into.len(), Vec::new());
@@ -400,6 +402,7 @@ impl Driver {
         let lists = dynamic.lists(&spec.workdir, found)?;
         let def = Arc::new(JobDef {
             dynamic: None,
+            base: Some(spec.name.clone()),
             ..JobDef::clone(&spec.def)
         });
         let mut jobs = Vec::with_capacity(lists.len());
@@ -510,7 +513,7 @@ impl Driver {
         let results = self.core.take_results(&order);
         let names = order
             .iter()
-            .map(|&j| Arc::clone(&self.core.spec(j).name))
+            .map(|&j| self.core.spec(j).name.clone())
             .collect();
         RunSummary {
             run_id,

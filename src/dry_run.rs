@@ -92,7 +92,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         }
         if !j.matrix.is_empty() {
             let vars: Vec<String> = j.matrix.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let _ = writeln!(out, "     matrix of '{}': {}", j.base, vars.join(" "));
+            let _ = writeln!(out, "     matrix of '{}': {}", j.base(), vars.join(" "));
         }
         for t in &j.opts.templates {
             let _ = writeln!(out, "     env {}: at start, {}", t.var, t.written());

@@ -415,7 +415,7 @@ job_fields! {
 /// may have 100,000 entries waiting for the plan).
 #[derive(Debug)]
 pub(crate) enum JobEntry {
-    Bare(String),
+    Bare(smol_str::SmolStr),
     Full(Box<[JobField]>),
 }
 
@@ -428,17 +428,17 @@ impl<'de> Deserialize<'de> for JobEntry {
                 f.write_str("a job: a command string, or a mapping with at least `run:`")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<JobEntry, E> {
-                Ok(JobEntry::Bare(v.to_owned()))
+                Ok(JobEntry::Bare(v.into()))
             }
             // `- true` is the command `true`, not a boolean.
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<JobEntry, E> {
-                Ok(JobEntry::Bare(v.to_string()))
+                Ok(JobEntry::Bare(smol_str::ToSmolStr::to_smolstr(&v)))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<JobEntry, E> {
-                Ok(JobEntry::Bare(v.to_string()))
+                Ok(JobEntry::Bare(smol_str::ToSmolStr::to_smolstr(&v)))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<JobEntry, E> {
-                Ok(JobEntry::Bare(v.to_string()))
+                Ok(JobEntry::Bare(smol_str::ToSmolStr::to_smolstr(&v)))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<JobEntry, A::Error> {
                 let keys = JobKeys::deserialize(de::value::MapAccessDeserializer::new(map))?;

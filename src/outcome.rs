@@ -93,7 +93,7 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone)]
 pub(crate) struct HookFailure {
     /// The name of the job it belongs to, or `None` for a run-level hook.
-    pub(crate) job: Option<std::sync::Arc<str>>,
+    pub(crate) job: Option<smol_str::SmolStr>,
     pub(crate) hook: &'static str,
     pub(crate) reason: String,
 }

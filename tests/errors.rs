@@ -51,6 +51,10 @@ error_case!(
     duplicate_name_of_a_bare_job,
     "jobs:\n  - touch ran\n  - name: job-1\n    run: touch ran\n"
 );
+error_case!(
+    bare_job_named_like_an_earlier_name,
+    "jobs:\n  - name: job-01\n    run: touch ran\n  - name: job-3\n    run: touch ran\n  - touch ran\n"
+);
 error_case!(wrong_type, "concurrency: many\njobs:\n  - touch ran\n");
 error_case!(bad_mode, "mode: paralel\njobs:\n  - touch ran\n");
 error_case!(unclosed_quote, "jobs:\n  - name: a\n    run: 'touch ran\n");

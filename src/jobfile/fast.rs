@@ -207,7 +207,7 @@ fn entry(line: &Line<'_>, col: usize, lines: &mut Lines<'_>) -> Option<Sp<JobEnt
     let body = &line.text[col..];
     if key_of(body).is_none() {
         let text = bare(scalar(body)?)?;
-        return Some(Sp::new(JobEntry::Bare(text), at));
+        return Some(Sp::new(JobEntry::Bare(text.into()), at));
     }
     let mut keys = JobKeys::default();
     let mut line = *line;

@@ -12,6 +12,7 @@ use super::{Hooks, JobDef, JobOptions, JobSpec, needs::RawNeeds, validate};
 use crate::diagnostic::{Diagnostic, Pos, Source};
 use crate::executor::slurm::SlurmOptions;
 use crate::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
+use smol_str::{SmolStr, format_smolstr};
 
 /// The last environment, workdir and options handed out while jobs are built: the next
 /// job with equal ones shares them instead of holding a copy.
@@ -22,6 +23,7 @@ pub(super) struct Shared {
     env: Option<Arc<[(String, String)]>>,
     workdir: Option<Arc<Path>>,
     opts: Option<Arc<JobOptions>>,
+    def: Option<Arc<JobDef>>,
 }
 
 impl Shared {
@@ -35,6 +37,57 @@ impl Shared {
 
     pub(super) fn opts(&mut self, opts: JobOptions) -> Arc<JobOptions> {
         share(&mut self.opts, opts, Arc::new)
+    }
+
+    /// The last definition again if `def` is the same (see `JobDef::same`): a million
+    /// bare jobs share one.
+    pub(super) fn def(&mut self, def: JobDef) -> Arc<JobDef> {
+        match &self.def {
+            Some(last) if last.same(&def) => Arc::clone(last),
+            _ => Arc::clone(self.def.insert(Arc::new(def))),
+        }
+    }
+}
+
+/// The names given so far, to refuse a duplicate. A job without `name:` is `job-N` (N its
+/// position), and those cannot repeat among themselves: only written names are kept,
+/// and an automatic name is looked up only if a written one looks like one. A million
+/// unnamed jobs keep nothing here.
+pub(super) struct Names {
+    written: HashMap<SmolStr, Pos>,
+    /// Which entries (by position - 1) have no `name:`.
+    unnamed: Vec<bool>,
+}
+
+impl Names {
+    pub(super) fn new(entries: usize) -> Self {
+        Names {
+            written: HashMap::new(),
+            unnamed: Vec::with_capacity(entries),
+        }
+    }
+
+    /// Where an earlier job has `name`, the name of entry `index` (`unnamed`: the
+    /// automatic one), at `at`; `entries` give the positions of unnamed jobs. Entries
+    /// come in order, each once.
+    fn duplicate(
+        &mut self,
+        name: &SmolStr,
+        at: Pos,
+        unnamed: bool,
+        entries: &[Sp<JobEntry>],
+    ) -> Option<Pos> {
+        self.unnamed.push(unnamed);
+        if unnamed {
+            return self.written.get(name).copied();
+        }
+        if let Some(first) = self.written.insert(name.clone(), at) {
+            return Some(first);
+        }
+        // `job-K` written after the unnamed job K.
+        let k: usize = name.strip_prefix("job-")?.parse().ok()?;
+        let earlier = k >= 1 && k < self.unnamed.len() && self.unnamed[k - 1];
+        (earlier && name.as_str() == format!("job-{k}")).then(|| entries[k - 1].referenced)
     }
 }
 
@@ -71,26 +124,27 @@ impl JobContext<'_> {
         &self,
         index: usize,
         entry: Sp<JobEntry>,
-        seen: &mut HashMap<Arc<str>, Pos>,
+        names: &mut Names,
+        entries: &[Sp<JobEntry>],
         shared: &mut Shared,
     ) -> Result<WrittenJob, Diagnostic> {
         let here = entry.referenced;
         let keys = match entry.value {
             JobEntry::Bare(run) => JobKeys {
-                run: Some(Sp::new(Scalar(run), here)),
+                run: Some(Sp::new(Scalar(run.into()), here)),
                 ..JobKeys::default()
             },
             JobEntry::Full(fields) => JobKeys::from_fields(fields),
         };
-        let name: Arc<str> = match &keys.name {
+        let name: SmolStr = match &keys.name {
             Some(n) => {
                 validate::check_name(self.src, n)?;
-                n.value.as_str().into()
+                SmolStr::new(&n.value)
             }
-            None => format!("job-{index}").into(),
+            None => format_smolstr!("job-{index}"),
         };
         let name_loc = keys.name.as_ref().map_or(here, |n| n.referenced);
-        if let Some(first) = seen.insert(Arc::clone(&name), name_loc) {
+        if let Some(first) = names.duplicate(&name, name_loc, keys.name.is_none(), entries) {
             return Err(
                 Diagnostic::at(self.src, name_loc, format!("duplicate job name '{name}'")).help(
                     format!(
@@ -124,7 +178,7 @@ impl JobContext<'_> {
                 )
                 .help("a command cannot contain NUL; remove the \\0 escape"));
             }
-            Some(r) if !r.value.0.trim().is_empty() => r.value.0.into(),
+            Some(r) if !r.value.0.trim().is_empty() => SmolStr::from(r.value.0),
             Some(r) => {
                 return Err(Diagnostic::at(
                     self.src,
@@ -231,20 +285,21 @@ impl JobContext<'_> {
                 .or(d.hook_timeout.as_ref())
                 .map_or(self.hook_timeout, |h| h.value.0),
         };
+        let def = JobDef {
+            base: None,
+            env: shared.env(env),
+            workdir: shared.workdir(workdir),
+            dynamic: None,
+            needs: Arc::default(),
+            opts: shared.opts(opts),
+        };
         let spec = JobSpec {
-            matrix: Box::default(),
-            def: Arc::new(JobDef {
-                index,
-                base: Arc::clone(&name),
-                run,
-                env: shared.env(env),
-                workdir: shared.workdir(workdir),
-                direct: false,
-                dynamic: None,
-                needs: Arc::default(),
-                opts: shared.opts(opts),
-            }),
             name,
+            run,
+            matrix: Box::default(),
+            def: shared.def(def),
+            index: index as u32,
+            direct: false,
         };
         Ok((spec, needs, keys.matrix))
     }

@@ -22,17 +22,18 @@ mod select;
 pub(crate) mod template;
 mod validate;
 
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use smol_str::SmolStr;
+
 use crate::cli::Cli;
-use crate::diagnostic::{Diagnostic, Pos, Source};
+use crate::diagnostic::{Diagnostic, Source};
 use crate::executor::simple::simple_words;
 use crate::executor::slurm::{self, SlurmOptions};
-use crate::jobfile::{Jobfile, Sp};
+use crate::jobfile::{JobEntry, Jobfile, Sp};
 pub(crate) use crate::modes::{Containment, ExecutorKind, MAX_POOL, Mode, OutputMode};
 pub(crate) use output::OutputPolicy;
 use retry::RetryPolicy;
@@ -106,18 +107,23 @@ impl Hooks {
     }
 }
 
-/// One job, ready to run: its name and matrix values, and the rest of its definition
-/// (`JobDef`, read through `Deref`: `spec.run`), which the jobs a dynamic matrix makes
-/// share. Kept small, since a jobfile may hold 100,000 jobs and a glob may make a
-/// million.
+/// One job, ready to run: what is its own (name, command, position, matrix values), and
+/// the rest of its definition (`JobDef`, read through `Deref`: `spec.env`), shared by
+/// the jobs that have the same. A jobfile may hold a million jobs: 80 bytes each, and a
+/// name or command of up to 23 bytes is held inline (`SmolStr`), without an allocation.
 #[derive(Debug, Clone)]
 pub(crate) struct JobSpec {
-    /// `base[key=value,...]` for a matrix job, else the name as written.
-    pub(crate) name: Arc<str>,
+    /// `base[key=value,...]` for a matrix job, else the name as written (or `job-N`).
+    pub(crate) name: SmolStr,
+    pub(crate) run: SmolStr,
     /// A matrix job's values, passed as variables after `env` (so they win). Keys and
     /// values are shared by the jobs of the matrix that have them.
     pub(crate) matrix: Box<[(Arc<str>, Arc<str>)]>,
     pub(crate) def: Arc<JobDef>,
+    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
+    pub(crate) index: u32,
+    /// `run` is exec'd without a shell (a simple command, `executor::simple`).
+    pub(crate) direct: bool,
 }
 
 impl std::ops::Deref for JobSpec {
@@ -128,27 +134,36 @@ impl std::ops::Deref for JobSpec {
     }
 }
 
-/// What a job is besides its name and matrix values. What jobs usually have in common
-/// (environment, workdir, options) sits behind an `Arc` shared by consecutive jobs that
-/// have the same (see `Shared`).
+/// What a job is besides its own name, command and matrix values. Consecutive jobs with
+/// the same share one (see `jobs::Shared`), as do the jobs of a matrix.
 #[derive(Debug, Clone)]
 pub(crate) struct JobDef {
-    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
-    pub(crate) index: usize,
-    /// The name as written (without a matrix suffix).
-    pub(crate) base: Arc<str>,
-    pub(crate) run: Arc<str>,
+    /// A matrix's name as written (its jobs' names add their values); `None` for any
+    /// other job, whose base is its name (`JobSpec::base`).
+    pub(crate) base: Option<SmolStr>,
     /// The run's `env`, then `defaults.env`, then the job's own, later keys winning.
     pub(crate) env: Arc<[(String, String)]>,
     pub(crate) workdir: Arc<Path>,
-    /// `run` is exec'd without a shell (a simple command, `executor::simple`).
-    pub(crate) direct: bool,
     /// Jobs (indices) that must succeed before this one starts.
     pub(crate) needs: Arc<[usize]>,
     pub(crate) opts: Arc<JobOptions>,
     /// A matrix whose values are found at run time: this job is not run itself but
     /// expanded, once its needs succeeded, into the jobs it makes (`matrix::Dynamic`).
     pub(crate) dynamic: Option<Arc<matrix::Dynamic>>,
+}
+
+impl JobDef {
+    /// The same definition: equal parts, each the very same shared value (what
+    /// `jobs::Shared` hands out), so comparing costs a few pointer compares.
+    pub(crate) fn same(&self, other: &JobDef) -> bool {
+        self.base == other.base
+            && Arc::ptr_eq(&self.env, &other.env)
+            && Arc::ptr_eq(&self.workdir, &other.workdir)
+            && Arc::ptr_eq(&self.needs, &other.needs)
+            && Arc::ptr_eq(&self.opts, &other.opts)
+            && self.dynamic.is_none()
+            && other.dynamic.is_none()
+    }
 }
 
 /// A job's less common settings, shared between jobs that have the same.
@@ -229,13 +244,22 @@ impl JobSpec {
     }
 
     /// The job of this one's matrix with the values of `combo`, defined by `def` (this
-    /// one's, or for a dynamic matrix the same without the `dynamic` recipe).
+    /// one's, or for a dynamic matrix the same without the `dynamic` recipe; its `base`
+    /// is this one's name).
     pub(crate) fn expansion(&self, def: &Arc<JobDef>, combo: matrix::Combination) -> JobSpec {
         JobSpec {
-            name: format!("{}{}", self.name, combo.suffix).into(),
+            name: smol_str::format_smolstr!("{}{}", self.name, combo.suffix),
+            run: self.run.clone(),
             matrix: combo.values,
             def: Arc::clone(def),
+            index: self.index,
+            direct: self.direct,
         }
+    }
+
+    /// The name as written: a matrix's, for its jobs.
+    pub(crate) fn base(&self) -> &str {
+        self.def.base.as_deref().unwrap_or(&self.name)
     }
 
     /// The definition to change (cloned first if another job shares it).
@@ -352,7 +376,7 @@ impl Plan {
                 .or(run_executor)
                 .unwrap_or(ExecutorKind::Local);
             if kind == ExecutorKind::Slurm {
-                let name = Arc::clone(&j.name);
+                let name = j.name.clone();
                 let opts = Arc::make_mut(&mut j.def_mut().opts);
                 let slurm = opts.slurm.clone().unwrap_or_default();
                 opts.srun = Some(slurm::srun_args(&name, &slurm, opts.timeout, grace));
@@ -364,7 +388,7 @@ impl Plan {
         if jf.shell.is_none() {
             for j in &mut jobs {
                 if j.opts.srun.is_none() && !j.sets("PATH") && simple_words(&j.run).is_some() {
-                    j.def_mut().direct = true;
+                    j.direct = true;
                 }
             }
         }
@@ -457,13 +481,13 @@ fn resolve_templates(src: &Source, jobs: &mut [JobSpec]) -> Result<(), Diagnosti
         return Ok(());
     }
     let dynamic: Vec<bool> = jobs.iter().map(|j| j.dynamic.is_some()).collect();
-    let names: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.name)).collect();
-    let bases: Vec<Arc<str>> = jobs.iter().map(|j| Arc::clone(&j.base)).collect();
+    let names: Vec<SmolStr> = jobs.iter().map(|j| j.name.clone()).collect();
+    let bases: Vec<SmolStr> = jobs.iter().map(|j| j.base().into()).collect();
     let names: Vec<&str> = names.iter().map(|n| &**n).collect();
     let bases: Vec<&str> = bases.iter().map(|n| &**n).collect();
     for j in jobs.iter_mut() {
         let needs = j.needs.clone();
-        let name = Arc::clone(&j.name);
+        let name = j.name.clone();
         if !j.opts.templates.is_empty() {
             for t in &mut Arc::make_mut(&mut j.def_mut().opts).templates {
                 template::resolve(src, t, &name, &needs, &names, &bases, &dynamic)?;
@@ -481,7 +505,7 @@ fn resolve_templates(src: &Source, jobs: &mut [JobSpec]) -> Result<(), Diagnosti
 /// Every job of `jobs:`, matrices expanded and needs resolved (in `mode`).
 fn build_jobs(
     ctx: &jobs::JobContext<'_>,
-    written: Sp<Vec<Sp<crate::jobfile::JobEntry>>>,
+    written: Sp<Vec<Sp<JobEntry>>>,
     mode: Mode,
     shared: &mut jobs::Shared,
 ) -> Result<Vec<JobSpec>, Diagnostic> {
@@ -493,34 +517,55 @@ fn build_jobs(
         )
         .help("add at least one job, e.g.\n  jobs:\n    - echo hello"));
     }
-    let mut jobs = Vec::with_capacity(written.value.len());
-    let mut raw_needs = Vec::with_capacity(written.value.len());
-    let mut seen: HashMap<Arc<str>, Pos> = HashMap::new();
-    for (i, entry) in written.value.into_iter().enumerate() {
-        let (job, needs, matrix) = ctx.job(i + 1, entry, &mut seen, shared)?;
+    let mut entries = written.value;
+    let mut jobs = Vec::with_capacity(entries.len());
+    // The needs as written, by job; kept only from the first job that has some.
+    let mut raw_needs: Vec<Option<needs::RawNeeds>> = Vec::new();
+    let mut names = jobs::Names::new(entries.len());
+    for i in 0..entries.len() {
+        // Each entry is taken, its position left for later errors (`Names`).
+        let at = entries[i].referenced;
+        let entry = std::mem::replace(&mut entries[i].value, JobEntry::Bare(SmolStr::default()));
+        let (job, needs, matrix) =
+            ctx.job(i + 1, Sp::new(entry, at), &mut names, &entries, shared)?;
+        let track = needs.is_some() || !raw_needs.is_empty();
+        if track {
+            raw_needs.resize(jobs.len(), None);
+        }
         let Some(m) = matrix else {
             jobs.push(job);
-            raw_needs.push(needs);
+            if track {
+                raw_needs.push(needs);
+            }
             continue;
         };
+        let mut job = job;
         match matrix::expand(ctx.src, &m)? {
             matrix::Expansion::Static(combos) => {
+                job.def_mut().base = Some(job.name.clone());
                 for combo in combos {
                     jobs.push(job.expansion(&job.def, combo));
-                    raw_needs.push(needs.clone());
+                    if track {
+                        raw_needs.push(needs.clone());
+                    }
                 }
             }
             matrix::Expansion::Dynamic(d) => {
-                let mut j = job;
-                j.def_mut().dynamic = Some(Arc::new(d));
-                jobs.push(j);
-                raw_needs.push(needs);
+                job.def_mut().dynamic = Some(Arc::new(d));
+                jobs.push(job);
+                if track {
+                    raw_needs.push(needs);
+                }
             }
         }
     }
+    drop(entries);
+    if !raw_needs.is_empty() {
+        raw_needs.resize(jobs.len(), None);
+    }
     if raw_needs.iter().any(Option::is_some) {
         let names: Vec<&str> = jobs.iter().map(|j| &*j.name).collect();
-        let bases: Vec<&str> = jobs.iter().map(|j| &*j.base).collect();
+        let bases: Vec<&str> = jobs.iter().map(JobSpec::base).collect();
         let resolved = needs::resolve(ctx.src, &names, &bases, &raw_needs)?;
         if mode == Mode::Sync {
             needs::check_sync_order(ctx.src, &names, &bases, &raw_needs, &resolved)?;

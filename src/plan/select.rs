@@ -18,13 +18,13 @@ pub(crate) fn select(
     for name in names {
         let mut found = false;
         for (i, j) in jobs.iter().enumerate() {
-            if *j.name == **name || *j.base == **name {
+            if *j.name == **name || j.base() == &**name {
                 keep[i] = true;
                 found = true;
             }
         }
         if !found {
-            let all: Vec<&str> = jobs.iter().map(|j| &*j.base).collect();
+            let all: Vec<&str> = jobs.iter().map(JobSpec::base).collect();
             let mut msg = format!("no job is named '{name}'");
             if let Some(best) = did_you_mean(name, &all) {
                 msg.push_str(&format!(" (did you mean '{best}'?)"));

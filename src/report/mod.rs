@@ -24,7 +24,7 @@ pub(crate) use crate::outcome::{HookFailure, JobResult, Status};
 /// One ended attempt of a job: a joblog line, a bar in the timeline.
 #[derive(Debug, Clone)]
 pub(crate) struct AttemptRecord {
-    pub(crate) name: std::sync::Arc<str>,
+    pub(crate) name: smol_str::SmolStr,
     pub(crate) attempt: u32,
     pub(crate) slot: usize,
     pub(crate) start: SystemTime,
@@ -55,7 +55,7 @@ impl AttemptRecord {
     ) -> Self {
         let exit = f.exit.unwrap_or_default();
         AttemptRecord {
-            name: std::sync::Arc::clone(&spec.name),
+            name: spec.name.clone(),
             attempt,
             slot,
             start: f.started,
@@ -78,7 +78,7 @@ pub(crate) struct RunSummary {
     /// replaced by the jobs it became): `order[i]` is the job whose name is `names[i]`
     /// and whose result is `results[i]`.
     pub(crate) order: Vec<usize>,
-    pub(crate) names: Vec<std::sync::Arc<str>>,
+    pub(crate) names: Vec<smol_str::SmolStr>,
     /// The plan's resources (`JobResult::units` indexes them).
     pub(crate) resources: Vec<crate::plan::resources::Resource>,
     /// Boxed as the scheduler keeps them (moved, not copied, at the run's end).

@@ -12,12 +12,12 @@
 //!
 //! Only the scheduler calls this, so nothing here needs a lock.
 
+use smol_str::SmolStr;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
-use std::sync::Arc;
 
 use crate::plan::{OutputMode, OutputPolicy};
 use crate::report::console;
@@ -30,7 +30,7 @@ const MAX_LINE: usize = 1 << 20;
 
 pub(crate) struct Terminal {
     opts: OutputPolicy,
-    names: Vec<Arc<str>>,
+    names: Vec<SmolStr>,
     /// With `--keep-order`: output held back until the jobs before it are done. Only
     /// jobs with something held have an entry.
     held: HashMap<usize, Spool>,
@@ -56,7 +56,7 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    pub(crate) fn new(opts: OutputPolicy, names: Vec<Arc<str>>) -> Self {
+    pub(crate) fn new(opts: OutputPolicy, names: Vec<SmolStr>) -> Self {
         let n = names.len();
         Terminal {
             opts,
@@ -402,7 +402,7 @@ impl Terminal {
         &mut self,
         job: usize,
         into: std::ops::Range<usize>,
-        names: Vec<Arc<str>>,
+        names: Vec<SmolStr>,
     ) {
         self.names.extend(names);
         if self.opts.mode == OutputMode::Line {

@@ -731,7 +731,7 @@ impl Schedule {
     /// A job's place in file order: its position in the jobfile, then (for the jobs
     /// of a matrix) its own.
     fn rank(&self, job: usize) -> (usize, usize) {
-        (self.spec(job).index, job)
+        (self.spec(job).index as usize, job)
     }
 
     /// Starts attempt `attempt` of `job` in the lowest free slot; returns the slot.
@@ -967,7 +967,7 @@ impl Schedule {
             title,
             reason: reason.clone(),
         });
-        let job = job.map(|j| Arc::clone(&self.spec(j).name));
+        let job = job.map(|j| self.spec(j).name.clone());
         self.hook_failures.push(HookFailure { job, hook, reason });
     }
 
