@@ -15,19 +15,22 @@
 # or one of its jobs when the runner is smaller). All output goes to /dev/null.
 #
 # Knobs: N (jobs per throughput case, default 10000), ROUNDS (pairs per case, default 3),
-# SECTIONS (any of: throughput resources startup sleep output big; default all),
-# BIG_N (default 100000), OUT (default benches/out).
+# SECTIONS (any of: throughput resources hooks startup sleep output big million; default
+# all), HOOK_N (jobs of the hook case, default 2000; 1000 in the quick guard), BIG_N
+# (default 100000), MILLION (default 1000000), OUT (default benches/out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 QUICK=${QUICK:-0}
 OUT=${OUT:-benches/out}
 mkdir -p "$OUT"
 if [[ $QUICK == 1 ]]; then
-  N=${N:-1000}; ROUNDS=${ROUNDS:-5}; SECTIONS=${SECTIONS:-quick}
+  N=${N:-1000}; ROUNDS=${ROUNDS:-5}; SECTIONS=${SECTIONS:-quick}; HOOK_N=${HOOK_N:-1000}
 else
-  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources startup sleep output big"}
+  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources hooks startup sleep output big million"}
 fi
+HOOK_N=${HOOK_N:-2000}
 BIG_N=${BIG_N:-100000}
+MILLION=${MILLION:-1000000}
 has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 say() { printf '%s\n' "$*" >&2; }
 
@@ -79,6 +82,29 @@ make_inputs() {
   for k in uses tags; do
     seq "$n" | awk -v k=$k '{ print "  - {run: \"true\", " k ": [" substr("abc", $1 % 3 + 1, 1) "]}" }' |
       { echo "resources: {a: 5, b: 5, c: 5}"; echo "jobs:"; cat; } >"$TMPD/$k-$n.yaml"
+  done
+}
+
+# The hook case: `true` jobs (exec'd directly), and the same with an `on_success: "true"`
+# hook for every job (hooks run one at a time, in the order jobs end).
+make_hook_inputs() {
+  local n=$1
+  { echo "jobs:"; seq "$n" | sed 's/.*/  - "true"/'; } >"$TMPD/nohooks-$n.yaml"
+  { printf 'defaults:\n  on_success: "true"\n'; cat "$TMPD/nohooks-$n.yaml"; } >"$TMPD/hooks-$n.yaml"
+}
+
+# hook_pairs N ROUNDS: rows "hooks N 5 prun-hooks round wall rss rc nohooks_wall", each
+# pair run back to back (the run without hooks first, then with).
+hook_pairs() {
+  local n=$1 rounds=$2 r
+  make_hook_inputs "$n"
+  say "== hooks: $n x true at -j 5, with and without an on_success hook per job"
+  for ((r = 0; r < rounds; r++)); do
+    read -r nw _ _ <<<"$(run_one "$PRUN $TMPD/nohooks-$n.yaml -j 5 --output none")"
+    read -r hw hrss hrc <<<"$(run_one "$PRUN $TMPD/hooks-$n.yaml -j 5 --output none")"
+    [[ $hrc == 0 ]] || say "!! prun with hooks exited $hrc: $(head -c 300 "$TMPD/stderr")"
+    printf 'hooks\t%s\t5\tprun-hooks\t%s\t%s\t%s\t%s\t%s\n' "$n" "$r" "$hw" "$hrss" "$hrc" "$nw" >>"$RAW"
+    printf '   no hooks %7.3fs  hooks %7.3fs  ratio %.3f\n' "$nw" "$hw" "$(echo "$hw / $nw" | bc -l)" >&2
   done
 }
 
@@ -168,6 +194,15 @@ if has quick; then
     exit 1
   fi
   row "ok: prun is ahead of xargs"
+  # Hooks cost about what jobs do: one per job may at most make the run 2.5 x as long.
+  hook_pairs "$HOOK_N" "$ROUNDS"
+  read -r _ hr _ <<<"$(medians hooks "$HOOK_N" 5 prun-hooks)"
+  row "hooks, $HOOK_N x true at -j 5 with an on_success hook each, over the same without (median of $ROUNDS pairs): $hr"
+  if awk -v h="$hr" 'BEGIN { exit !(h > 2.5) }'; then
+    row "FAIL: hooks make the run $hr x as long (limit 2.5 x)"
+    exit 1
+  fi
+  row "ok: hooks within 2.5 x"
   exit 0
 fi
 
@@ -191,6 +226,25 @@ if has resources; then
   read -r _ mr _ <<<"$(medians true "$N" 5 prun-map)"
   read -r _ rr _ <<<"$(medians true "$N" 5 prun-res)"
   RESOURCES="| $N x \`true\` at -j 5 | $mr | $rr | $(echo "$rr / $mr" | bc -l | xargs printf %.3f) |"
+fi
+
+HOOKS=""
+if has hooks; then
+  hook_pairs "$HOOK_N" $((ROUNDS * 2))
+  read -r hw hr _ <<<"$(medians hooks "$HOOK_N" 5 prun-hooks)"
+  nw=$(awk -F'\t' -v n="$HOOK_N" '$1 == "hooks" && $2 == n { k++; w[k] = $9 }
+    END { for (x = 1; x <= k; x++) for (y = x + 1; y <= k; y++) if (w[y] < w[x]) { t = w[x]; w[x] = w[y]; w[y] = t }
+          printf "%.3f", (k % 2) ? w[(k + 1) / 2] : (w[k / 2] + w[k / 2 + 1]) / 2 }' "$RAW")
+  # The ceiling of one hook at a time: the floor running the same processes one after
+  # another, over running them 5 at a time.
+  for ((r = 0; r < ROUNDS * 2; r++)); do
+    read -r f5 _ _ <<<"$(run_one "$(cmd true "$HOOK_N" 5 floor-exec)")"
+    read -r f1 _ _ <<<"$(run_one "$(cmd true "$HOOK_N" 1 floor-exec)")"
+    printf 'hookfloor\t%s\t1\tfloor\t%s\t%s\t0\t0\t%s\n' "$HOOK_N" "$r" "$f1" "$f5" >>"$RAW"
+    say "   floor -j 5 ${f5}s, -j 1 ${f1}s"
+  done
+  read -r f1 fr _ <<<"$(medians hookfloor "$HOOK_N" 1 floor)"
+  HOOKS="| $HOOK_N x \`true\` at -j 5 | $nw s | $hw s | $hr | $fr |"
 fi
 
 STARTUP=""
@@ -252,16 +306,34 @@ fi
 BIG=""
 if has big; then
   seq "$BIG_N" | sed 's/^/  - echo /' | { echo "jobs:"; cat; } >"$TMPD/big.yaml"
+  seq "$BIG_N" | awk '{ print "  - name: job" $1 "\n    run: echo " $1 }' |
+    { echo "jobs:"; cat; } >"$TMPD/bigname.yaml"
   seq "$BIG_N" | awk '{ print "  - name: job" $1 "\n    run: echo " $1 "\n    timeout: 1m" }' |
     { echo "jobs:"; cat; } >"$TMPD/bigmap.yaml"
-  for f in big bigmap; do
-    say "== $f.yaml: --check and a full run"
-    read -r cw cm _ <<<"$(run_one "$PRUN $TMPD/$f.yaml --check")"
+  for f in big bigname bigmap; do
+    say "== $f.yaml: --check (median of 5) and a full run"
+    for ((r = 0; r < 5; r++)); do
+      read -r cw cm _ <<<"$(run_one "$PRUN $TMPD/$f.yaml --check")"
+      printf 'check-%s\t%s\t1\tprun\t%s\t%s\t%s\t0\t1\n' "$f" "$BIG_N" "$r" "$cw" "$cm" >>"$RAW"
+    done
+    read -r cw _ cm <<<"$(medians "check-$f" "$BIG_N" 1 prun)"
     read -r bw bm brc <<<"$(run_one "$PRUN $TMPD/$f.yaml -j 5 --output none")"
-    what="\`echo N\`"
-    [[ $f == bigmap ]] && what="name, run, timeout"
-    BIG+="| $BIG_N jobs ($what) | $(du -h "$TMPD/$f.yaml" | cut -f1) | $(printf %.2f "$cw") s, $(echo "$cm / 1024" | bc) MB | $(printf %.1f "$bw") s, $(echo "$bm / 1024" | bc) MB (exit $brc) |"$'\n'
+    case $f in big) what="\`echo N\`" ;; bigname) what="name, run" ;; bigmap) what="name, run, timeout" ;; esac
+    BIG+="| $BIG_N jobs ($what) | $(du -h "$TMPD/$f.yaml" | cut -f1) | $cw s, $cm MB | $(printf %.1f "$bw") s, $(echo "$bm / 1024" | bc) MB (exit $brc) |"$'\n'
   done
+fi
+
+MILLION_ROW=""
+if has million; then
+  seq "$MILLION" | sed 's/.*/  - "true"/' | { echo "jobs:"; cat; } >"$TMPD/million.yaml"
+  say "== $MILLION bare jobs: --check (median of 3), then a full run at -j 8"
+  for ((r = 0; r < 3; r++)); do
+    read -r cw cm _ <<<"$(run_one "$PRUN $TMPD/million.yaml --check")"
+    printf 'check-million\t%s\t1\tprun\t%s\t%s\t%s\t0\t1\n' "$MILLION" "$r" "$cw" "$cm" >>"$RAW"
+  done
+  read -r cw _ cm <<<"$(medians check-million "$MILLION" 1 prun)"
+  read -r bw bm brc <<<"$(run_one "$PRUN $TMPD/million.yaml -j 8 --output none")"
+  MILLION_ROW="| $MILLION x \`true\` | $(du -h "$TMPD/million.yaml" | cut -f1) | $cw s, $cm MB | $(printf %.0f "$bw") s, $(echo "$bm / 1024" | bc) MB (exit $brc) |"
 fi
 
 # ------------------------------------------------------------------ report
@@ -315,6 +387,19 @@ fi
     echo "| --- | ---: | ---: | ---: |"
     echo "$RESOURCES"
   fi
+  if [[ -n $HOOKS ]]; then
+    echo
+    echo "## Hooks: one per job, median over $((ROUNDS * 2)) back-to-back pairs"
+    echo
+    echo "The same \`true\` jobs without hooks and with \`on_success: \"true\"\` for every job."
+    echo "Hooks run one at a time, in the order jobs end, so they cannot go faster than the"
+    echo "same processes started one after another: the last column is that ceiling, the"
+    echo "floor at -j 1 over the floor at -j 5 (with as many cores as slots it would be 5)."
+    echo
+    echo "| case | prun, no hooks | prun, hooks | hooks / no hooks | ceiling: floor -j 1 / -j 5 |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    echo "$HOOKS"
+  fi
   if [[ -n $STARTUP ]]; then
     echo
     echo "## Start-up: one \`true\` job, median of $((ROUNDS * 100)) alternating rounds (benches/alternate.c)"
@@ -346,6 +431,14 @@ fi
     echo "| jobfile | size | \`--check\`: time, peak RSS | full run at -j 5, \`--output none\`: time, peak RSS |"
     echo "| --- | ---: | ---: | ---: |"
     printf '%s' "$BIG"
+  fi
+  if [[ -n $MILLION_ROW ]]; then
+    echo
+    echo "## A million jobs"
+    echo
+    echo "| jobfile | size | \`--check\`: time, peak RSS (median of 3) | full run at -j 8, \`--output none\`: time, peak RSS |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "$MILLION_ROW"
   fi
   echo
   echo "Raw rows: \`$RAW\` (case, N, -j, runner, round, wall s, peak RSS KiB, exit code, floor wall s)."

@@ -5,12 +5,11 @@
 //! the pool, prints through `report::terminal`, queues hooks, signals process groups. It
 //! decides nothing itself.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender as Sender};
 use std::time::{Instant, SystemTime};
-
-use smol_str::SmolStr;
 
 use crate::error::UsageError;
 use crate::error::{Error, PathError};
@@ -109,25 +108,18 @@ pub(crate) fn run(
         grace: plan.grace,
         ctx: Arc::clone(&ctx),
     };
-    let names: Vec<SmolStr> = plan.jobs.iter().map(|j| j.name.clone()).collect();
     let prior = plan
         .jobs
         .iter()
         .map(|j| earlier.as_ref().and_then(|e| e.result(j)))
         .collect();
     let mut d = Driver {
-        terminal: Terminal::new(plan.output, names),
+        terminal: Terminal::new(Arc::clone(&plan)),
         core: Schedule::new(Arc::clone(&plan), workers, prior),
         hooks: HookRunner::new(hook_shell, tx.clone()),
         attempts: Vec::new(),
-        tails: vec![
-            Vec::new();
-            if plan.junit.is_some() || plan.step_summary.is_some() {
-                plan.jobs.len()
-            } else {
-                0
-            }
-        ],
+        keep_tails: plan.junit.is_some() || plan.step_summary.is_some(),
+        tails: HashMap::new(),
         lost: Vec::new(),
         owned_output: plan.output.mode == OutputMode::Group
             && ctx.stream_group
@@ -157,10 +149,8 @@ pub(crate) fn run(
     summary.attempts = std::mem::take(&mut d.attempts);
     let mut tails = std::mem::take(&mut d.tails);
     if !tails.is_empty() {
-        summary.tails = summary
-            .order
-            .iter()
-            .map(|&j| tails.get_mut(j).map(std::mem::take).unwrap_or_default())
+        summary.tails = (summary.order.iter().enumerate())
+            .filter_map(|(i, j)| Some((i, tails.remove(j)?)))
             .collect();
     }
     summary.duration = d.clock.elapsed();
@@ -183,8 +173,10 @@ struct Driver {
     running: usize,
     /// Every ended attempt, for the timeline.
     attempts: Vec<AttemptRecord>,
-    /// The end of each job's output, for the JUnit report.
-    tails: Vec<Vec<u8>>,
+    /// The end of the output of each job that did not succeed, for the JUnit report and
+    /// the step summary, when one is asked for.
+    keep_tails: bool,
+    tails: HashMap<usize, Vec<u8>>,
     /// Other things prun could not deliver (see `output_errors`).
     lost: Vec<String>,
     /// Group mode without a progress bar (which draws between blocks): the owner of
@@ -259,12 +251,12 @@ impl Driver {
         let job = e.job;
         self.running = self.running.saturating_sub(1);
         // Reports show the output of the jobs that did not succeed only.
-        if let Some(t) = self.tails.get_mut(job) {
-            *t = if e.status == crate::outcome::Status::Success {
-                Vec::new()
+        if self.keep_tails {
+            if e.status == crate::outcome::Status::Success || e.tail.is_empty() {
+                self.tails.remove(&job);
             } else {
-                std::mem::take(&mut e.tail)
-            };
+                self.tails.insert(job, std::mem::take(&mut e.tail));
+            }
         }
         if let Some(err) = e.stdout_error.take() {
             self.terminal.stdout_failed(err);
@@ -351,9 +343,6 @@ impl Driver {
                 Action::Expanded { job, into } => {
                     let names = into.clone().map(|j| self.core.spec(j).name.clone());
                     self.terminal.expanded(job, into.clone(), names.collect());
-                    if !self.tails.is_empty() {
-                        self.tails.resize(self.tails.len() + into.len(), Vec::new());
-                    }
                 }
                 Action::KillHooks => {
                     self.hooks.cancel();
@@ -409,7 +398,7 @@ impl Driver {
         for i in 0..lists.len() {
             let j = spec.expansion(&def, lists.get(i));
             let prior = self.earlier.as_ref().and_then(|e| e.result(&j));
-            jobs.push((Arc::new(j), prior.map(Box::new)));
+            jobs.push((Arc::new(j), prior));
         }
         if lists.may_repeat_names() {
             let mut seen = std::collections::HashSet::with_capacity(jobs.len());
@@ -464,7 +453,7 @@ impl Driver {
         let hooks = owned(spec.opts.hooks.for_result(result));
         let mut env = pool::job_env(
             spec,
-            result.slot.unwrap_or(0),
+            result.slot().unwrap_or(0),
             result.attempts,
             &self.ctx.run_id,
         );
@@ -511,15 +500,11 @@ impl Driver {
     fn summary(&mut self, run_id: String) -> RunSummary {
         let order = self.core.order();
         let results = self.core.take_results(&order);
-        let names = order
-            .iter()
-            .map(|&j| self.core.spec(j).name.clone())
-            .collect();
         RunSummary {
             run_id,
             started: self.started,
             duration: self.clock.elapsed(),
-            names,
+            plan: Arc::clone(&self.plan),
             resources: self.plan.resources.clone(),
             output_errors: self.output_errors(&results),
             results,
@@ -528,13 +513,13 @@ impl Driver {
             hook_failures: self.core.hook_failures().to_vec(),
             signal: self.core.signal(),
             attempts: Vec::new(),
-            tails: Vec::new(),
+            tails: HashMap::new(),
         }
     }
 
     /// What prun could not deliver or record, so far: stdout (but not a reader that
     /// left), stderr, log files, the joblog. Each makes the exit code 1.
-    fn output_errors(&self, results: &[Box<JobResult>]) -> Vec<String> {
+    fn output_errors(&self, results: &[JobResult]) -> Vec<String> {
         let mut errors = Vec::new();
         if let Some(e) = self.terminal.stdout_error()
             && e.kind() != std::io::ErrorKind::BrokenPipe

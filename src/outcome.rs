@@ -98,23 +98,48 @@ pub(crate) struct HookFailure {
     pub(crate) reason: String,
 }
 
-/// One job's record in the run. Kept small (a run may hold a million): what most jobs
-/// do not have is boxed in `More`, read through the methods of the same names.
+/// One job's record in the run: 64 bytes (a run may hold a million, all of them from
+/// the start). How its last attempt ended is kept packed (`Last`, read back through
+/// `finished`); what most jobs do not have is boxed in `More`, read through the methods
+/// of the same names.
 #[derive(Debug, Clone)]
 pub(crate) struct JobResult {
     pub(crate) status: Status,
-    pub(crate) attempts: u32,
-    pub(crate) slot: Option<usize>,
-    /// The last attempt, when there was one.
-    pub(crate) finished: Option<Finished>,
-    /// Why it was skipped, not run, or could not start (shared by the jobs a stop left
-    /// not run).
-    reason: Option<Arc<str>>,
     /// Skipped only because a `when:` condition did not hold (its own, or a need's so
     /// skipped): that alone does not make the run's exit code 1.
     pub(crate) by_condition: bool,
+    /// `LAST_*` bits: what `last` holds.
+    bits: u8,
+    /// The pool slot of its last attempt (1-based), 0 when none.
+    slot: u16,
+    pub(crate) attempts: u32,
+    last: Last,
+    /// Why it was skipped, not run, or could not start (shared by the jobs a stop left
+    /// not run).
+    reason: Option<Arc<str>>,
     more: Option<Box<More>>,
 }
+
+/// The last attempt, packed: times in nanoseconds (since the epoch, and long); which of
+/// these are there is in `JobResult::bits`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Last {
+    started: u64,
+    duration: u64,
+    code: i32,
+    signal: i32,
+}
+
+// What a million results cost is part of the design: keep it so.
+const _: () = assert!(size_of::<Option<JobResult>>() <= 64);
+
+const LAST: u8 = 1;
+const LAST_EXIT: u8 = 1 << 1;
+const LAST_CODE: u8 = 1 << 2;
+const LAST_SIGNAL: u8 = 1 << 3;
+const LAST_TIMED_OUT: u8 = 1 << 4;
+const LAST_LEFTOVERS: u8 = 1 << 5;
+const LAST_CUT_SHORT: u8 = 1 << 6;
 
 /// The parts of a result that most results do not have.
 #[derive(Debug, Clone, Default)]
@@ -129,6 +154,8 @@ pub(crate) struct More {
     pub(crate) outputs: crate::outputs::Outputs,
     /// The resource units its last attempt held (`PRUN_RESOURCE_<name>`).
     pub(crate) units: Units,
+    /// Why its last attempt could not be started (`Finished::error`).
+    pub(crate) error: Option<String>,
 }
 
 /// Resource units held: (index into the plan's resources, unit) pairs, in that order;
@@ -142,6 +169,7 @@ impl More {
             && self.log_error.is_none()
             && self.outputs.is_empty()
             && self.units.is_empty()
+            && self.error.is_none()
     }
 }
 
@@ -157,13 +185,72 @@ impl JobResult {
     pub(crate) fn new(status: Status) -> Self {
         JobResult {
             status,
-            attempts: 0,
-            slot: None,
-            finished: None,
-            reason: None,
             by_condition: false,
+            bits: 0,
+            slot: 0,
+            attempts: 0,
+            last: Last::default(),
+            reason: None,
             more: None,
         }
+    }
+
+    /// How its last attempt ended, if it had one.
+    pub(crate) fn finished(&self) -> Option<Finished> {
+        let b = self.bits;
+        (b & LAST != 0).then(|| Finished {
+            started: SystemTime::UNIX_EPOCH + Duration::from_nanos(self.last.started),
+            duration: Duration::from_nanos(self.last.duration),
+            exit: (b & LAST_EXIT != 0).then_some(Exit {
+                code: (b & LAST_CODE != 0).then_some(self.last.code),
+                signal: (b & LAST_SIGNAL != 0).then_some(self.last.signal),
+            }),
+            error: self.more.as_ref().and_then(|m| m.error.clone()),
+            timed_out: b & LAST_TIMED_OUT != 0,
+            leftovers: b & LAST_LEFTOVERS != 0,
+            cut_short: b & LAST_CUT_SHORT != 0,
+        })
+    }
+
+    /// Whether it had an attempt.
+    pub(crate) fn ran(&self) -> bool {
+        self.bits & LAST != 0
+    }
+
+    /// Records how its last attempt, in pool slot `slot`, ended.
+    pub(crate) fn set_finished(&mut self, slot: Option<usize>, f: Finished) {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let since_epoch = f.started.duration_since(SystemTime::UNIX_EPOCH);
+        let exit = f.exit.unwrap_or_default();
+        let mut b = LAST;
+        for (set, bit) in [
+            (f.exit.is_some(), LAST_EXIT),
+            (exit.code.is_some(), LAST_CODE),
+            (exit.signal.is_some(), LAST_SIGNAL),
+            (f.timed_out, LAST_TIMED_OUT),
+            (f.leftovers, LAST_LEFTOVERS),
+            (f.cut_short, LAST_CUT_SHORT),
+        ] {
+            if set {
+                b |= bit;
+            }
+        }
+        self.bits = b;
+        self.slot = slot.map_or(0, |s| u16::try_from(s).unwrap_or(u16::MAX));
+        self.last = Last {
+            started: since_epoch.map_or(0, nanos),
+            duration: nanos(f.duration),
+            code: exit.code.unwrap_or(0),
+            signal: exit.signal.unwrap_or(0),
+        };
+        if f.error.is_some() || self.more.as_ref().is_some_and(|m| m.error.is_some()) {
+            self.more.get_or_insert_default().error = f.error;
+        }
+    }
+
+    /// The pool slot of its last attempt (1-based).
+    pub(crate) fn slot(&self) -> Option<usize> {
+        (self.slot != 0).then_some(self.slot as usize)
     }
 
     pub(crate) fn not_run(reason: Arc<str>) -> Self {
@@ -223,40 +310,40 @@ impl JobResult {
     }
 
     pub(crate) fn exit_code(&self) -> Option<i32> {
-        self.finished
-            .as_ref()
-            .and_then(|f| f.exit)
-            .and_then(|e| e.code)
+        let b = self.bits;
+        (b & LAST_EXIT != 0 && b & LAST_CODE != 0).then_some(self.last.code)
     }
 
     pub(crate) fn signal(&self) -> Option<i32> {
-        self.finished
-            .as_ref()
-            .and_then(|f| f.exit)
-            .and_then(|e| e.signal)
+        let b = self.bits;
+        (b & LAST_EXIT != 0 && b & LAST_SIGNAL != 0).then_some(self.last.signal)
     }
 
     /// From the start of its first attempt to the end of its last (retry delays
     /// included).
     pub(crate) fn duration(&self) -> Duration {
-        let Some(last) = &self.finished else {
+        if !self.ran() {
             return Duration::ZERO;
-        };
+        }
+        let last = Duration::from_nanos(self.last.duration);
         match self.earlier().first() {
-            Some(first) => (last.started + last.duration)
-                .duration_since(first.finished.started)
-                .unwrap_or(last.duration),
-            None => last.duration,
+            Some(first) => {
+                (SystemTime::UNIX_EPOCH + Duration::from_nanos(self.last.started) + last)
+                    .duration_since(first.finished.started)
+                    .unwrap_or(last)
+            }
+            None => last,
         }
     }
 
     /// When its first attempt started.
     pub(crate) fn started(&self) -> Option<SystemTime> {
-        self.earlier()
-            .first()
-            .map(|e| &e.finished)
-            .or(self.finished.as_ref())
-            .map(|f| f.started)
+        match self.earlier().first() {
+            Some(first) => Some(first.finished.started),
+            None => self
+                .ran()
+                .then(|| SystemTime::UNIX_EPOCH + Duration::from_nanos(self.last.started)),
+        }
     }
 }
 
@@ -321,7 +408,11 @@ impl JobResult {
 
     /// How its last attempt ended.
     pub(crate) fn ending(&self) -> Ending {
-        Ending::of(self.finished.as_ref().and_then(|f| f.exit))
+        match (self.exit_code(), self.signal()) {
+            (Some(c), _) => Ending::Exited(c),
+            (None, Some(s)) => Ending::Killed(s),
+            _ => Ending::NotStarted,
+        }
     }
 
     /// How a job that did not succeed ended, in a few words: `failed, exit 3`,

@@ -126,6 +126,9 @@ pub(crate) struct JobSpec {
     pub(crate) direct: bool,
 }
 
+// What a million jobs cost is part of the design: keep it so.
+const _: () = assert!(size_of::<JobSpec>() <= 80);
+
 impl std::ops::Deref for JobSpec {
     type Target = JobDef;
 

@@ -43,9 +43,9 @@ impl Serialize for JobDoc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (spec, r) = (self.spec, self.r);
         let mut m = s.serialize_map(None)?;
-        if let Some(f) = r.finished.as_ref() {
+        if let Some(f) = r.finished() {
             let earlier = r.earlier().iter().map(|e| (e.status, &e.finished));
-            let all = earlier.chain(std::iter::once((r.status, f)));
+            let all = earlier.chain(std::iter::once((r.status, &f)));
             let details = all
                 .enumerate()
                 .map(|(i, (status, f))| Attempt(i + 1, status, f));
@@ -81,7 +81,7 @@ impl Serialize for JobDoc<'_> {
             m.serialize_entry("resources", &Map(by))?;
         }
         m.serialize_entry("signal", &r.signal().map(crate::executor::signal_name))?;
-        m.serialize_entry("slot", &r.slot)?;
+        m.serialize_entry("slot", &r.slot())?;
         m.serialize_entry("start", &r.started().map(timestamp))?;
         m.serialize_entry("status", r.status.as_str())?;
         m.serialize_entry("when", spec.opts.when.as_str())?;
@@ -119,10 +119,7 @@ pub(crate) struct RunDoc<'a> {
 impl RunDoc<'_> {
     /// The jobs shown, each with its result.
     fn jobs(&self) -> impl Iterator<Item = (&JobSpec, &JobResult)> {
-        self.specs
-            .iter()
-            .copied()
-            .zip(self.run.results.iter().map(|r| &**r))
+        self.specs.iter().copied().zip(self.run.results.iter())
     }
 }
 

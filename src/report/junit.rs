@@ -11,7 +11,7 @@ use crate::plan::JobSpec;
 pub(crate) fn render(
     run: &RunSummary,
     specs: &[&JobSpec],
-    tails: &[Vec<u8>],
+    tails: &std::collections::HashMap<usize, Vec<u8>>,
     suite: &str,
 ) -> String {
     let mut ts = TestSuite::new(suite);
@@ -44,7 +44,7 @@ pub(crate) fn render(
         }
         // Like nextest's default: output is kept for the jobs that did not succeed.
         if r.status.is_failure()
-            && let Some(tail) = tails.get(i).filter(|t| !t.is_empty())
+            && let Some(tail) = tails.get(&i).filter(|t| !t.is_empty())
         {
             tc.set_system_out_lossy(tail);
         }

@@ -75,15 +75,15 @@ pub(crate) struct RunSummary {
     pub(crate) started: SystemTime,
     pub(crate) duration: Duration,
     /// The jobs in the order they are shown (the jobfile's, with each dynamic matrix
-    /// replaced by the jobs it became): `order[i]` is the job whose name is `names[i]`
+    /// replaced by the jobs it became): `order[i]` is the job whose name is `name(i)`
     /// and whose result is `results[i]`.
     pub(crate) order: Vec<usize>,
-    pub(crate) names: Vec<smol_str::SmolStr>,
+    /// The plan, for the names of its jobs.
+    pub(crate) plan: std::sync::Arc<crate::plan::Plan>,
     /// The plan's resources (`JobResult::units` indexes them).
     pub(crate) resources: Vec<crate::plan::resources::Resource>,
-    /// Boxed as the scheduler keeps them (moved, not copied, at the run's end).
-    #[allow(clippy::vec_box, reason = "moved out of the scheduler, not copied")]
-    pub(crate) results: Vec<Box<JobResult>>,
+    /// Moved out of the scheduler and put in order in place, not copied.
+    pub(crate) results: Vec<JobResult>,
     /// The jobs dynamic matrices made (ids from the plan's job count on).
     pub(crate) extra: Vec<std::sync::Arc<crate::plan::JobSpec>>,
     pub(crate) hook_failures: Vec<HookFailure>,
@@ -92,7 +92,7 @@ pub(crate) struct RunSummary {
     /// Every ended attempt (kept only for `--timeline`).
     pub(crate) attempts: Vec<AttemptRecord>,
     /// The end of each job's output, in `order` (kept only for `--junit`).
-    pub(crate) tails: Vec<Vec<u8>>,
+    pub(crate) tails: std::collections::HashMap<usize, Vec<u8>>,
     /// Output prun could not deliver or record (stdout, log files, the joblog): each
     /// makes the exit code 1.
     pub(crate) output_errors: Vec<String>,
@@ -110,6 +110,16 @@ pub(crate) struct Totals {
 }
 
 impl RunSummary {
+    /// The name of the job shown `i`-th.
+    pub(crate) fn name(&self, i: usize) -> &str {
+        let (j, n) = (self.order[i], self.plan.jobs.len());
+        if j < n {
+            &self.plan.jobs[j].name
+        } else {
+            &self.extra[j - n].name
+        }
+    }
+
     /// The spec of each job shown, in `order`.
     pub(crate) fn specs<'a>(
         &'a self,

@@ -14,7 +14,11 @@ const MAX_FAILED: usize = 30;
 const SLOWEST: usize = 5;
 
 /// The Markdown for `run` of `jobfile`; `tails[i]` is the end of job i's output.
-pub(crate) fn render(run: &RunSummary, tails: &[Vec<u8>], jobfile: &str) -> String {
+pub(crate) fn render(
+    run: &RunSummary,
+    tails: &std::collections::HashMap<usize, Vec<u8>>,
+    jobfile: &str,
+) -> String {
     let mut md = String::new();
     let t = run.totals();
     let ok = run.exit_code() == crate::exit::SUCCESS;
@@ -71,7 +75,7 @@ pub(crate) fn render(run: &RunSummary, tails: &[Vec<u8>], jobfile: &str) -> Stri
             let _ = writeln!(
                 md,
                 "| `{}` | {} | {} | {} | {} | {} |",
-                code(&run.names[i]),
+                code(run.name(i)),
                 r.status.as_str(),
                 r.ending().column(),
                 r.attempts,
@@ -80,7 +84,7 @@ pub(crate) fn render(run: &RunSummary, tails: &[Vec<u8>], jobfile: &str) -> Stri
             );
         }
         for &i in failed.iter().take(MAX_FAILED) {
-            let Some(tail) = tails.get(i).filter(|t| !t.is_empty()) else {
+            let Some(tail) = tails.get(&i).filter(|t| !t.is_empty()) else {
                 continue;
             };
             let text = last_lines(&String::from_utf8_lossy(tail), LAST_LINES);
@@ -88,7 +92,7 @@ pub(crate) fn render(run: &RunSummary, tails: &[Vec<u8>], jobfile: &str) -> Stri
             let _ = writeln!(
                 md,
                 "\n<details><summary><code>{}</code>: the last lines of its output</summary>\n\n{fence}text\n{text}\n{fence}\n\n</details>",
-                html(&run.names[i])
+                html(run.name(i))
             );
         }
         if failed.len() > MAX_FAILED {
@@ -100,7 +104,7 @@ pub(crate) fn render(run: &RunSummary, tails: &[Vec<u8>], jobfile: &str) -> Stri
         }
     }
     let mut by_time: Vec<usize> = (0..run.results.len())
-        .filter(|&i| run.results[i].finished.is_some())
+        .filter(|&i| run.results[i].ran())
         .collect();
     by_time.sort_by_key(|&i| std::cmp::Reverse(run.results[i].duration()));
     if by_time.len() > 1 {
@@ -110,7 +114,7 @@ pub(crate) fn render(run: &RunSummary, tails: &[Vec<u8>], jobfile: &str) -> Stri
             let _ = writeln!(
                 md,
                 "| `{}` | {} | {} |",
-                code(&run.names[i]),
+                code(run.name(i)),
                 r.status.as_str(),
                 secs(r.duration())
             );

@@ -23,7 +23,7 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
     if !rows.is_empty() {
         let width = rows
             .iter()
-            .map(|&i| run.names[i].len())
+            .map(|&i| run.name(i).len())
             .max()
             .unwrap_or(0)
             .max(3);
@@ -56,7 +56,7 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
             let _ = write!(
                 out,
                 "{:<width$}  {status}  {:>7}  {:>8}  {:>9}",
-                run.names[i],
+                run.name(i),
                 exit,
                 r.attempts,
                 secs(r.duration())

@@ -12,6 +12,8 @@
 //!
 //! Only the scheduler calls this, so nothing here needs a lock.
 
+use std::sync::Arc;
+
 use smol_str::SmolStr;
 use std::collections::HashMap;
 use std::fs::File;
@@ -19,7 +21,7 @@ use std::io::{self, BufWriter, Write};
 use std::mem::ManuallyDrop;
 use std::os::fd::FromRawFd;
 
-use crate::plan::{OutputMode, OutputPolicy};
+use crate::plan::{OutputMode, OutputPolicy, Plan};
 use crate::report::console;
 use crate::report::owner::{Print, Queue};
 use crate::report::progress::ProgressView;
@@ -28,9 +30,33 @@ use crate::report::spool::Spool;
 /// A line longer than this is printed in pieces (line mode), to bound memory.
 const MAX_LINE: usize = 1 << 20;
 
+/// Each job's name by id: the plan's jobs', then those dynamic matrices made (read from
+/// the plan, not copied: a million names are 24 MB).
+struct JobNames {
+    plan: Arc<Plan>,
+    extra: Vec<SmolStr>,
+}
+
+impl JobNames {
+    fn len(&self) -> usize {
+        self.plan.jobs.len() + self.extra.len()
+    }
+}
+
+impl std::ops::Index<usize> for JobNames {
+    type Output = str;
+
+    fn index(&self, job: usize) -> &str {
+        match self.plan.jobs.get(job) {
+            Some(j) => &j.name,
+            None => &self.extra[job - self.plan.jobs.len()],
+        }
+    }
+}
+
 pub(crate) struct Terminal {
     opts: OutputPolicy,
-    names: Vec<SmolStr>,
+    names: JobNames,
     /// With `--keep-order`: output held back until the jobs before it are done. Only
     /// jobs with something held have an entry.
     held: HashMap<usize, Spool>,
@@ -41,8 +67,9 @@ pub(crate) struct Terminal {
     order: Vec<usize>,
     /// With `--keep-order`: the first job whose output has not all been printed.
     head: usize,
-    /// Line mode: a job's last incomplete line, kept until its newline arrives.
-    partial: Vec<Vec<u8>>,
+    /// Line mode: a job's last incomplete line, kept until its newline arrives (only
+    /// jobs with one have an entry).
+    partial: HashMap<usize, Vec<u8>>,
     /// Quiet mode: notices kept back until we know whether the run failed.
     notices: Vec<String>,
     progress: Option<ProgressView>,
@@ -56,7 +83,12 @@ pub(crate) struct Terminal {
 }
 
 impl Terminal {
-    pub(crate) fn new(opts: OutputPolicy, names: Vec<SmolStr>) -> Self {
+    pub(crate) fn new(plan: Arc<Plan>) -> Self {
+        let opts = plan.output;
+        let names = JobNames {
+            plan,
+            extra: Vec::new(),
+        };
         let n = names.len();
         Terminal {
             opts,
@@ -68,7 +100,7 @@ impl Terminal {
                 Vec::new()
             },
             head: 0,
-            partial: vec![Vec::new(); if opts.mode == OutputMode::Line { n } else { 0 }],
+            partial: HashMap::new(),
             notices: Vec::new(),
             progress: opts.progress.then(|| ProgressView::new(n)),
             queue: Queue::default(),
@@ -134,20 +166,22 @@ impl Terminal {
             self.write(bytes);
             return;
         }
-        let partial = &mut self.partial[job];
         let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
+            let partial = self.partial.entry(job).or_default();
             partial.extend_from_slice(bytes);
             if partial.len() > MAX_LINE {
-                let mut piece = std::mem::take(partial);
+                let mut piece = self.partial.remove(&job).unwrap_or_default();
                 piece.push(b'\n');
                 let prefixed = prefix_lines(&self.names[job], &piece);
                 self.emit(job, &prefixed);
             }
             return;
         };
-        let mut text = std::mem::take(partial);
+        let mut text = self.partial.remove(&job).unwrap_or_default();
         text.extend_from_slice(&bytes[..=last_nl]);
-        partial.extend_from_slice(&bytes[last_nl + 1..]);
+        if last_nl + 1 < bytes.len() {
+            self.partial.insert(job, bytes[last_nl + 1..].to_vec());
+        }
         let prefixed = prefix_lines(&self.names[job], &text);
         self.emit(job, &prefixed);
     }
@@ -184,7 +218,7 @@ impl Terminal {
         match self.opts.mode {
             OutputMode::Group if shown && !output.is_empty() => {
                 let name = match note {
-                    Some(n) => format!("{} ({n})", self.names[job]),
+                    Some(n) => format!("{} ({n})", &self.names[job]),
                     None => self.names[job].to_string(),
                 };
                 let (head, tail) = self.frame(&name, output.ends_with_newline(), note.is_some());
@@ -201,8 +235,8 @@ impl Terminal {
                     held.push(tail.as_bytes());
                 }
             }
-            OutputMode::Line if !self.partial[job].is_empty() => {
-                let mut rest = std::mem::take(&mut self.partial[job]);
+            OutputMode::Line if self.partial.contains_key(&job) => {
+                let mut rest = self.partial.remove(&job).unwrap_or_default();
                 rest.push(b'\n');
                 let prefixed = prefix_lines(&self.names[job], &rest);
                 self.emit(job, &prefixed);
@@ -213,7 +247,7 @@ impl Terminal {
             && last
             && let Some(n) = note
         {
-            let title = format!("prun: job {} failed", self.names[job]);
+            let title = format!("prun: job {} failed", &self.names[job]);
             self.annotate(&title, n);
         }
         if self.opts.keep_order && last {
@@ -297,7 +331,7 @@ impl Terminal {
                 Print::Text(t) => self.write(&t),
                 Print::Held(mut s) => self.suspended_out(|out| s.write_to(out)),
                 Print::Header(job) => {
-                    let (head, _) = self.frame(&self.names[job].clone(), true, false);
+                    let (head, _) = self.frame(&self.names[job], true, false);
                     self.write(head.as_bytes());
                 }
                 Print::Footer { job, note, newline } => {
@@ -305,7 +339,7 @@ impl Terminal {
                     if let Some(n) = note
                         && !self.opts.github
                     {
-                        let line = format!("── {} ({n})", self.names[job]);
+                        let line = format!("── {} ({n})", &self.names[job]);
                         end.push_str(&paint(RED, &line, self.opts.color_stdout));
                         end.push('\n');
                     }
@@ -317,7 +351,7 @@ impl Terminal {
                     note,
                 } => {
                     let name = match &note {
-                        Some(n) => format!("{} ({n})", self.names[job]),
+                        Some(n) => format!("{} ({n})", &self.names[job]),
                         None => self.names[job].to_string(),
                     };
                     let nl = parts
@@ -404,10 +438,7 @@ impl Terminal {
         into: std::ops::Range<usize>,
         names: Vec<SmolStr>,
     ) {
-        self.names.extend(names);
-        if self.opts.mode == OutputMode::Line {
-            self.partial.resize(self.names.len(), Vec::new());
-        }
+        self.names.extra.extend(names);
         if let Some(p) = &mut self.progress {
             p.add(into.len());
         }

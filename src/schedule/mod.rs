@@ -25,7 +25,7 @@ use crate::plan::{JobSpec, Mode, Plan};
 
 /// The jobs a dynamic matrix made, each with its result from an earlier run if it is
 /// not to run again (`--resume`).
-pub(crate) type Expansions = Vec<(Arc<JobSpec>, Option<Box<JobResult>>)>;
+pub(crate) type Expansions = Vec<(Arc<JobSpec>, Option<JobResult>)>;
 
 /// Something that happened, as the driver saw it.
 #[derive(Debug)]
@@ -124,8 +124,9 @@ pub(crate) struct Schedule {
     slots: Vec<bool>,
     /// The slot of each running job.
     running: HashMap<usize, usize>,
-    /// Boxed, so that the run's end moves them out without a second copy.
-    results: Vec<Option<Box<JobResult>>>,
+    /// Each job's result (in place from the start: 64 bytes a job, no growth as jobs
+    /// end), moved out whole at the run's end.
+    results: Vec<Option<JobResult>>,
     /// The previous attempt of each job being retried: its history goes into the result
     /// of the next one.
     carried: HashMap<usize, JobResult>,
@@ -174,7 +175,7 @@ impl Schedule {
         Schedule {
             slots: vec![false; slots.max(1)],
             running: HashMap::new(),
-            results: prior.into_iter().map(|r| r.map(Box::new)).collect(),
+            results: prior,
             carried: HashMap::new(),
             next: 0,
             blocked: Vec::new(),
@@ -398,7 +399,7 @@ impl Schedule {
 
     /// Job `job`'s result so far (for its hooks).
     pub(crate) fn result(&self, job: usize) -> Option<&JobResult> {
-        self.results[job].as_deref()
+        self.results[job].as_ref()
     }
 
     /// The first signal, if one came.
@@ -410,23 +411,30 @@ impl Schedule {
         &self.hook_failures
     }
 
-    /// The final result of each job of `order`, jobs never started recorded as not run.
-    /// They are moved out (a run of a million jobs holds them once): `result` knows
-    /// them no more.
-    #[allow(
-        clippy::vec_box,
-        reason = "moved out of the boxes the core keeps, not copied"
-    )]
-    pub(crate) fn take_results(&mut self, order: &[usize]) -> Vec<Box<JobResult>> {
+    /// The final result of each job of `order` (a permutation of every job), in that
+    /// order, jobs never started recorded as not run. They are moved out in place (a run
+    /// of a million jobs holds them once): `result` knows them no more.
+    pub(crate) fn take_results(&mut self, order: &[usize]) -> Vec<JobResult> {
         let why = self.why_not_started();
-        order
-            .iter()
-            .map(|&j| {
-                self.results[j]
-                    .take()
-                    .unwrap_or_else(|| Box::new(JobResult::not_run(Arc::clone(&why))))
-            })
-            .collect()
+        let mut results: Vec<JobResult> = std::mem::take(&mut self.results)
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| JobResult::not_run(Arc::clone(&why))))
+            .collect();
+        if order.len() == results.len() {
+            permute(&mut results, order);
+        } else {
+            // Dynamic matrices are not shown themselves (their jobs are): those go last,
+            // and are cut off.
+            let mut full = order.to_vec();
+            let mut shown = vec![false; results.len()];
+            for &j in order {
+                shown[j] = true;
+            }
+            full.extend((0..results.len()).filter(|&j| !shown[j]));
+            permute(&mut results, &full);
+            results.truncate(order.len());
+        }
+        results
     }
 
     /// Why the jobs never started did not, once the run ended.
@@ -797,10 +805,11 @@ impl Schedule {
             ..More::default()
         };
         if let Some(mut prev) = carried {
+            let last = prev.finished();
             let before = prev.take_more();
             more.log_error = before.log_error.or(more.log_error);
             more.earlier = before.earlier;
-            if let Some(f) = prev.finished {
+            if let Some(f) = last {
                 more.earlier.push(EarlierAttempt {
                     status: prev.status,
                     finished: f,
@@ -812,8 +821,7 @@ impl Schedule {
             result.set_reason(why);
         }
         result.attempts = attempt;
-        result.slot = slot;
-        result.finished = Some(finished);
+        result.set_finished(slot, finished);
         if let Some(why) = result.reason() {
             out.push(Action::Notice(format!("job '{}': {why}", spec.name)));
         }
@@ -908,7 +916,7 @@ impl Schedule {
             if self.cleanup_may_run() && self.spec(j).opts.when.is_cleanup() {
                 self.blocked.push(j);
             } else {
-                self.results[j] = Some(Box::new(JobResult::not_run(Arc::clone(&why))));
+                self.results[j] = Some(JobResult::not_run(Arc::clone(&why)));
             }
         }
         let mut blocked = std::mem::take(&mut self.blocked);
@@ -925,7 +933,7 @@ impl Schedule {
         }
         for j in pending {
             if self.results[j].is_none() {
-                self.results[j] = Some(Box::new(JobResult::not_run(Arc::clone(&why))));
+                self.results[j] = Some(JobResult::not_run(Arc::clone(&why)));
             }
         }
     }
@@ -935,11 +943,11 @@ impl Schedule {
         let hooks = self.spec(job).opts.hooks.for_result(&result).len();
         if !self.killed && hooks > 0 {
             self.pending_hooks += hooks;
-            self.results[job] = Some(Box::new(result));
+            self.results[job] = Some(result);
             out.push(Action::RunHooks { job: Some(job) });
             return;
         }
-        self.results[job] = Some(Box::new(result));
+        self.results[job] = Some(result);
     }
 
     fn hook_failed(
@@ -1017,5 +1025,28 @@ impl Schedule {
             )
         };
         out.push(Action::Notice(msg));
+    }
+}
+
+/// Puts `items` in `order` in place: `items[i]` becomes what was `items[order[i]]`
+/// (`order` is a permutation). Follows each cycle once, with one bit per item.
+fn permute<T>(items: &mut [T], order: &[usize]) {
+    debug_assert_eq!(items.len(), order.len());
+    if order.iter().enumerate().all(|(i, &o)| i == o) {
+        return;
+    }
+    let mut done = vec![false; items.len()];
+    for start in 0..items.len() {
+        if done[start] {
+            continue;
+        }
+        // Position i takes from order[i]: walk the cycle, swapping forward.
+        let mut i = start;
+        done[i] = true;
+        while order[i] != start {
+            items.swap(i, order[i]);
+            i = order[i];
+            done[i] = true;
+        }
     }
 }

@@ -49,7 +49,7 @@ impl Schedule {
             .iter()
             .map(|&j| {
                 self.results[j]
-                    .as_deref()
+                    .as_ref()
                     .cloned()
                     .unwrap_or_else(|| JobResult::not_run(Arc::clone(&why)))
             })
@@ -774,4 +774,19 @@ fn a_job_whose_needs_end_while_every_slot_is_busy_waits_for_a_slot_too() {
     assert_eq!(r.s.running.len(), 2);
     assert_eq!(starts(&r.exit(3, 2, 0)), [(2, 2, 1)]);
     assert_eq!(held(&r, 2), "db:0");
+}
+
+#[test]
+fn results_are_put_in_display_order_in_place() {
+    for order in [
+        vec![0, 1, 2, 3],
+        vec![3, 2, 1, 0],
+        vec![1, 2, 0, 3],
+        vec![2, 0, 3, 1],
+    ] {
+        let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+        super::permute(&mut items, &order);
+        let want: Vec<usize> = order.iter().map(|&o| o * 10).collect();
+        assert_eq!(items, want, "order {order:?}");
+    }
 }
