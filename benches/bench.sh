@@ -195,9 +195,9 @@ if has quick; then
   fi
   row "ok: prun is ahead of xargs"
   # Hooks cost about what jobs do: one per job may at most make the run 2.5 x as long.
-  hook_pairs "$HOOK_N" "$ROUNDS"
+  hook_pairs "$HOOK_N" $((ROUNDS + 2))
   read -r _ hr _ <<<"$(medians hooks "$HOOK_N" 5 prun-hooks)"
-  row "hooks, $HOOK_N x true at -j 5 with an on_success hook each, over the same without (median of $ROUNDS pairs): $hr"
+  row "hooks, $HOOK_N x true at -j 5 with an on_success hook each, over the same without (median of $((ROUNDS + 2)) pairs): $hr"
   if awk -v h="$hr" 'BEGIN { exit !(h > 2.5) }'; then
     row "FAIL: hooks make the run $hr x as long (limit 2.5 x)"
     exit 1

@@ -94,6 +94,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         clicolor_force: flag("CLICOLOR_FORCE"),
     };
     let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    // Every error about the text has been said: a million-job jobfile's text is not
+    // kept through the run.
+    drop(src.text);
     for w in &plan.warnings {
         console::eprint(&format!("prun: warning: {w}\n"));
     }

@@ -120,6 +120,38 @@ fn daemons_left_behind_by_a_job_are_stopped_when_it_ends() {
     prun_no_cgroups,
     ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
 )]
+fn jobs_and_hooks_start_in_their_cgroup_created_there_or_moved_there() {
+    // Created in the slot's cgroup by clone3(CLONE_INTO_CGROUP), or, as on kernels
+    // before 5.7 (PRUN_NO_CLONE3), moving itself in before it execs: the same place.
+    for no_clone3 in [false, true] {
+        let mut p = Prun::new().jobfile(
+            "jobs:\n  - run: cp /proc/self/cgroup job\n    on_success: cp /proc/self/cgroup hook\n",
+        );
+        if no_clone3 {
+            p = p.env("PRUN_NO_CLONE3", "1");
+        }
+        assert_cgroups(&p);
+        p.run().code(0);
+        let v2 = |f: &str| {
+            let text = p.read(f);
+            text.lines()
+                .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+                .unwrap_or_else(|| panic!("no cgroup v2 line in {text}"))
+        };
+        let (job, hook) = (v2("job"), v2("hook"));
+        assert!(job.contains("/prun-") && job.ends_with("/slot-1"), "{job}");
+        assert!(
+            hook.contains("/prun-") && hook.ends_with("/hooks"),
+            "{hook}"
+        );
+    }
+}
+
+#[test]
+#[cfg_attr(
+    prun_no_cgroups,
+    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
+)]
 fn daemons_of_a_timed_out_job_are_stopped() {
     let p = Prun::new().jobfile(
         &escaping_jobs("22", "sleep 30").replace("    run:", "    timeout: 500ms\n    run:"),

@@ -106,8 +106,11 @@ pub(crate) struct RunCgroup {
 #[derive(Debug)]
 pub(crate) struct Cgroup {
     dir: PathBuf,
-    /// `cgroup.procs`, open for writing: the child writes `0` to it to enter.
+    /// `cgroup.procs`, open for writing: the child writes `0` to it to enter (where
+    /// it cannot be created in the cgroup directly).
     procs: File,
+    /// The cgroup's directory, for `clone3(CLONE_INTO_CGROUP)`.
+    dir_fd: File,
     /// `cgroup.events`, read with pread.
     events: File,
 }
@@ -179,12 +182,23 @@ impl Cgroup {
             .write(true)
             .open(dir.join("cgroup.procs"))?;
         let events = File::open(dir.join("cgroup.events"))?;
-        Ok(Cgroup { dir, procs, events })
+        let dir_fd = File::open(&dir)?;
+        Ok(Cgroup {
+            dir,
+            procs,
+            dir_fd,
+            events,
+        })
     }
 
     /// The descriptor a child writes `0` to, to move itself in.
     pub(crate) fn procs_fd(&self) -> RawFd {
         self.procs.as_raw_fd()
+    }
+
+    /// The directory's descriptor, to create a child in the cgroup.
+    pub(crate) fn dir_fd(&self) -> RawFd {
+        self.dir_fd.as_raw_fd()
     }
 
     /// Whether any process is in it (zombies are not).

@@ -138,7 +138,7 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         },
         out: raw(writer.as_ref()),
         keeper: req.keeper.map(Keeper::fd),
-        cgroup: req.cgroup.map(Cgroup::procs_fd),
+        cgroup: req.cgroup,
     };
     let pid = match (req.wrapper, req.direct) {
         (Some(wrapper), _) => {

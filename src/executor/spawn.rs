@@ -122,8 +122,9 @@ pub(crate) struct SpawnSpec<'a> {
     pub(crate) out: Option<RawFd>,
     /// The keeper's pipe: the child registers its process group there before it execs.
     pub(crate) keeper: Option<RawFd>,
-    /// A cgroup's `cgroup.procs`: the child moves itself in before it execs.
-    pub(crate) cgroup: Option<RawFd>,
+    /// The cgroup the child starts in (created in it, or moving itself in before it
+    /// execs).
+    pub(crate) cgroup: Option<&'a super::cgroup::Cgroup>,
 }
 
 /// Spawns the process in a new process group; returns its pid (= its pgid).
@@ -171,7 +172,10 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
         },
         null_out: s.capture == Capture::Null,
         keeper: s.keeper,
-        cgroup: s.cgroup,
+        cgroup: s.cgroup.map(|c| super::vfork::CgroupFds {
+            dir: c.dir_fd(),
+            procs: c.procs_fd(),
+        }),
     })
 }
 

@@ -25,6 +25,18 @@ use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::ptr;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `clone3(CLONE_INTO_CGROUP)` works here (until it fails once).
+static CLONE3: AtomicBool = AtomicBool::new(cfg!(target_arch = "x86_64"));
+
+/// Whether to try `clone3(CLONE_INTO_CGROUP)`: until it fails once, and unless
+/// `PRUN_NO_CLONE3` is set (which tests the way older kernels take).
+fn clone3_allowed() -> bool {
+    static ENV: OnceLock<bool> = OnceLock::new();
+    CLONE3.load(Ordering::Relaxed)
+        && *ENV.get_or_init(|| std::env::var_os("PRUN_NO_CLONE3").is_none())
+}
 
 /// What the child does, all prepared by the parent.
 pub(super) struct ChildArgs<'a> {
@@ -43,8 +55,16 @@ pub(super) struct ChildArgs<'a> {
     pub(super) null_out: bool,
     /// The keeper's pipe (blocking), to register the child's process group on.
     pub(super) keeper: Option<RawFd>,
-    /// A cgroup's `cgroup.procs` to move the child into.
-    pub(super) cgroup: Option<RawFd>,
+    /// The cgroup to start the child in.
+    pub(super) cgroup: Option<CgroupFds>,
+}
+
+/// A cgroup, as the child is put in it: created there by `clone3(CLONE_INTO_CGROUP)`
+/// (`dir`), or, where that is not available, moving itself in (`procs`).
+#[derive(Clone, Copy)]
+pub(super) struct CgroupFds {
+    pub(super) dir: RawFd,
+    pub(super) procs: RawFd,
 }
 
 /// The child's view: the arguments, what to reset, and where to put an error.
@@ -55,6 +75,8 @@ struct Shared<'a> {
     empty_mask: libc::sigset_t,
     /// errno of the step that failed, 0 if the child reached its program.
     error: libc::c_int,
+    /// The child was created in its cgroup (it need not move itself).
+    in_cgroup: bool,
 }
 
 /// The child's stack. execve needs little; glibc gives its spawn child 32 KiB or more.
@@ -114,6 +136,7 @@ pub(super) fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
             default_action: dfl,
             empty_mask: empty.assume_init(),
             error: 0,
+            in_cgroup: false,
         }
     };
     STACK_MEM.with(|stack| {
@@ -128,12 +151,37 @@ pub(super) fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
             libc::sigfillset(all.as_mut_ptr());
             let mut old = MaybeUninit::<libc::sigset_t>::uninit();
             libc::pthread_sigmask(libc::SIG_SETMASK, all.as_ptr(), old.as_mut_ptr());
-            let pid = libc::clone(
-                child,
-                top as *mut c_void,
-                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-                ptr::addr_of_mut!(shared).cast(),
-            );
+            let arg: *mut c_void = ptr::addr_of_mut!(shared).cast();
+            let mut pid = -1;
+            if let Some(cg) = args.cgroup
+                && clone3_allowed()
+            {
+                // Created in its cgroup: no migration, which waits for an RCU grace
+                // period (~0.1 ms per job, 4-8 ms after a quiet moment).
+                (*arg.cast::<Shared<'_>>()).in_cgroup = true;
+                loop {
+                    match clone3_into_cgroup(cg.dir, stack.as_mut_ptr(), top, arg) {
+                        Ok(p) => pid = p,
+                        Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                        // No clone3 (before 5.3, or refused by a seccomp filter), no
+                        // CLONE_INTO_CGROUP (before 5.7), or refused for this cgroup: the
+                        // child moves itself, from now on (and says why if it cannot).
+                        Err(_) => {
+                            CLONE3.store(false, Ordering::Relaxed);
+                            (*arg.cast::<Shared<'_>>()).in_cgroup = false;
+                        }
+                    }
+                    break;
+                }
+            }
+            if pid < 0 {
+                pid = libc::clone(
+                    child,
+                    top as *mut c_void,
+                    libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                    arg,
+                );
+            }
             let clone_error = io::Error::last_os_error();
             libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), ptr::null_mut());
             if pid < 0 {
@@ -168,9 +216,11 @@ extern "C" fn child(arg: *mut c_void) -> libc::c_int {
         if libc::setpgid(0, 0) != 0 {
             fail(sh);
         }
-        // Into the job's cgroup: from here on nothing it starts can leave prun's reach.
-        if let Some(fd) = a.cgroup
-            && libc::write(fd, c"0".as_ptr().cast(), 1) != 1
+        // Into the job's cgroup (unless created there): from here on nothing it starts
+        // can leave prun's reach.
+        if let Some(cg) = a.cgroup
+            && !sh.in_cgroup
+            && libc::write(cg.procs, c"0".as_ptr().cast(), 1) != 1
         {
             fail(sh);
         }
@@ -230,6 +280,93 @@ extern "C" fn child(arg: *mut c_void) -> libc::c_int {
         }
         fail(sh)
     }
+}
+
+/// `struct clone_args` (linux/sched.h), up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// `clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP)`: `child(arg)` runs on the stack
+/// from `bottom` to `top` (16-byte aligned), already in the cgroup of directory `dir`;
+/// this thread resumes when it has exec'd or exited. glibc has no wrapper for clone3, and
+/// a child sharing our memory must start on its own stack, so the system call is made
+/// here: the child finds `child` and `arg` in callee-saved registers, calls it, and exits
+/// with what it returns (it never does: it execs or `_exit`s).
+///
+/// # Safety
+/// As `libc::clone` with CLONE_VM: `arg` must stay valid until the child has exec'd or
+/// exited (CLONE_VFORK ensures it), the stack must not be used by anything else meanwhile,
+/// and `child` may only make async-signal-safe calls.
+#[cfg(target_arch = "x86_64")]
+unsafe fn clone3_into_cgroup(
+    dir: RawFd,
+    bottom: *mut u8,
+    top: usize,
+    arg: *mut c_void,
+) -> io::Result<i32> {
+    let args = CloneArgs {
+        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: bottom as u64,
+        stack_size: (top - bottom as usize) as u64,
+        cgroup: dir as u64,
+        ..CloneArgs::default()
+    };
+    let entry: extern "C" fn(*mut c_void) -> libc::c_int = child;
+    let ret: i64;
+    // SAFETY: the system call only reads `args`. In the parent (rax != 0) nothing else
+    // happens. The child starts on the new stack (the kernel sets rsp to its top, 16-byte
+    // aligned, so the call sees the ABI's alignment) with this thread's registers: r12
+    // and r13 hold `entry` and `arg`; it never comes back here (exit(2) after the call).
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r13",
+            "call r12",
+            "mov edi, eax",
+            "mov eax, {exit}",
+            "syscall",
+            "ud2",
+            "2:",
+            exit = const libc::SYS_exit,
+            inlateout("rax") libc::SYS_clone3 => ret,
+            in("rdi") ptr::addr_of!(args),
+            in("rsi") std::mem::size_of::<CloneArgs>(),
+            in("r12") entry,
+            in("r13") arg,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+    }
+    if ret < 0 {
+        Err(io::Error::from_raw_os_error(-ret as i32))
+    } else {
+        Ok(ret as i32)
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn clone3_into_cgroup(_: RawFd, _: *mut u8, _: usize, _: *mut c_void) -> io::Result<i32> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 /// Writes `+PID\n` or `-PID\n` to the keeper's pipe in one write (under PIPE_BUF, so
