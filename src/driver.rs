@@ -117,6 +117,9 @@ pub(crate) fn run(
         terminal: Terminal::new(Arc::clone(&plan)),
         core: Schedule::new(Arc::clone(&plan), workers, prior),
         hooks: HookRunner::new(hook_shell, tx.clone()),
+        hook_backlog: std::collections::VecDeque::new(),
+        hooks_in_flight: 0,
+        pumping: false,
         attempts: Vec::new(),
         keep_tails: plan.junit.is_some() || plan.step_summary.is_some(),
         tails: HashMap::new(),
@@ -167,6 +170,15 @@ struct Driver {
     ctx: Arc<RunContext>,
     pool: Pool,
     hooks: HookRunner,
+    /// Jobs whose hooks are due but not yet handed to the hook thread, in the order
+    /// they fell due: a task (environment, JSON) is built only shortly before it runs,
+    /// so a run whose hooks fall behind its jobs holds 8 bytes per waiting job, not a
+    /// task of a kilobyte or two.
+    hook_backlog: std::collections::VecDeque<usize>,
+    /// Hooks handed to the hook thread that have not ended (at most `HOOKS_AHEAD`).
+    hooks_in_flight: usize,
+    /// `pump_hooks` is running (it may be reached again from within).
+    pumping: bool,
     tx: Sender<Event>,
     terminal: Terminal,
     /// Jobs running now (for the `Drop` safety net).
@@ -235,8 +247,10 @@ impl Driver {
                 self.terminal
                     .hook_output(&owner, hook, &output, failure.as_deref());
                 let ev = schedule::Event::HookEnded { job, hook, failure };
+                self.hooks_in_flight = self.hooks_in_flight.saturating_sub(1);
                 let actions = self.core.handle(Instant::now(), ev);
                 self.act(actions, None);
+                self.pump_hooks();
             }
             Event::Signal(sig) => {
                 let actions = self
@@ -324,7 +338,10 @@ impl Driver {
                 }
                 Action::Notice(msg) => self.terminal.notice(&msg),
                 Action::HookFailed { title, reason } => self.terminal.annotate(&title, &reason),
-                Action::RunHooks { job: Some(job) } => self.queue_job_hooks(job),
+                Action::RunHooks { job: Some(job) } => {
+                    self.hook_backlog.push_back(job);
+                    self.pump_hooks();
+                }
                 Action::RunHooks { job: None } => {}
                 Action::SignalJobs(sig) => {
                     self.ctx.stop_signal.store(sig, Ordering::SeqCst);
@@ -345,6 +362,7 @@ impl Driver {
                     self.terminal.expanded(job, into.clone(), names.collect());
                 }
                 Action::KillHooks => {
+                    self.hook_backlog.clear();
                     self.hooks.cancel();
                     if let Some(c) = &self.ctx.cgroup {
                         c.hooks().signal(libc::SIGKILL);
@@ -443,6 +461,21 @@ impl Driver {
             .publish(&self.ctx.stdout_owner, self.terminal.owner());
     }
 
+    /// Hands the hook thread the next tasks of the backlog, keeping it `HOOKS_AHEAD`
+    /// hooks ahead (so it never waits for one).
+    fn pump_hooks(&mut self) {
+        if self.pumping {
+            return;
+        }
+        self.pumping = true;
+        while self.hooks_in_flight < HOOKS_AHEAD
+            && let Some(job) = self.hook_backlog.pop_front()
+        {
+            self.queue_job_hooks(job);
+        }
+        self.pumping = false;
+    }
+
     /// Queues `job`'s hooks for its final result, with the job's environment plus the
     /// result variables, and the result as JSON on stdin.
     fn queue_job_hooks(&mut self, job: usize) {
@@ -486,7 +519,9 @@ impl Driver {
     fn submit_hooks(&mut self, task: HookTask) {
         let (job, names): (Option<usize>, Vec<&'static str>) =
             (task.job, task.hooks.iter().map(|h| h.0).collect());
+        self.hooks_in_flight += names.len();
         if let Err(e) = self.hooks.submit(task) {
+            self.hooks_in_flight -= names.len();
             for hook in names {
                 let failure = Some(format!("cannot start the hook runner: {e}"));
                 let ev = schedule::Event::HookEnded { job, hook, failure };
@@ -604,6 +639,9 @@ impl Driver {
         summary.signal = self.core.signal();
     }
 }
+
+/// How many hooks the hook thread is given ahead: the one running and the next few.
+const HOOKS_AHEAD: usize = 4;
 
 impl Drop for Driver {
     /// Whatever way the driver goes (a panic included), no job outlives it.
