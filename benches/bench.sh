@@ -254,9 +254,9 @@ if has hooks; then
     printf 'hookfloor\t%s\t1\tfloor\t%s\t%s\t0\t0\t%s\n' "$HOOK_N" "$r" "$f1" "$f5" >>"$RAW"
     say "   floor -j 5 ${f5}s, -j 1 ${f1}s"
   done
-  read -r f1 fr _ <<<"$(medians hookfloor "$HOOK_N" 1 floor)"
+  read -r f1 _ _ <<<"$(medians hookfloor "$HOOK_N" 1 floor)"
   read -r _ hc _ <<<"$(medians hookscpu "$HOOK_N" 5 prun-hooks)"
-  HOOKS="| $HOOK_N x \`true\` at -j 5 | $nw s | $hw s | $hr | $hc | $fr |"
+  HOOKS="| $HOOK_N x \`true\` at -j 5 | $nw s | $hw s | $hr | $hc | $f1 s | $(echo "$f1 / $nw" | bc -l | xargs printf %.3f) |"
 fi
 
 STARTUP=""
@@ -404,15 +404,17 @@ fi
     echo "## Hooks: one per job, median over $((ROUNDS * 2)) back-to-back pairs"
     echo
     echo "The same \`true\` jobs without hooks and with \`on_success: \"true\"\` for every job."
-    echo "Hooks run one at a time, in the order jobs end, so they cannot go faster than the"
-    echo "same processes started one after another: the last column is that ceiling, the"
-    echo "floor at -j 1 over the floor at -j 5 (with as many cores as slots it would be 5)."
+    echo "Hooks run one at a time, in the order jobs end, so a run with a hook per job cannot"
+    echo "end before the same processes started one after another: the floor at -j 1. The"
+    echo "last column is that bound over prun's run without hooks: the best wall ratio any"
+    echo "runner of one hook at a time could reach here (it grows with the cores: the pool"
+    echo "gets faster, the chain does not)."
     echo
     echo "The CPU column compares CPU time (prun with its jobs and hooks, user + system):"
     echo "what a hook costs against what a job costs (2.0 is a hook costing as much as a job)."
     echo
-    echo "| case | prun, no hooks | prun, hooks | wall: hooks / no hooks | CPU: hooks / no hooks | ceiling: floor -j 1 / -j 5 |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| case | prun, no hooks | prun, hooks | wall: hooks / no hooks | CPU: hooks / no hooks | floor -j 1 | bound: floor -j 1 / prun, no hooks |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     echo "$HOOKS"
   fi
   if [[ -n $STARTUP ]]; then
