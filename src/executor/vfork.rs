@@ -13,8 +13,9 @@
 //! Failures (chdir, exec) are written to `ChildArgs::error` and end the child with
 //! `_exit(127)`; the parent reaps it and returns the error, as posix_spawn does.
 //!
-//! Before anything else the child puts itself in a new process group (and, where prun
-//! uses cgroups, in the job's cgroup) and tells the keeper (`+PGID` on its pipe): a job
+//! Where prun uses cgroups the child is created in the job's cgroup (`clone3` with
+//! `CLONE_INTO_CGROUP`), or, where that is refused, moves itself in first thing. Before
+//! anything else it puts itself in a new process group and tells the keeper (`+PGID` on its pipe): a job
 //! is known to what kills it when prun is SIGKILLed before it runs a single instruction
 //! of its own, however early prun dies.
 
@@ -163,6 +164,12 @@ pub(super) fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
                     match clone3_into_cgroup(cg.dir, stack.as_mut_ptr(), top, arg) {
                         Ok(p) => pid = p,
                         Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                        // Out of processes or memory: clone would fail the same way, and
+                        // clone3 stays the way for the jobs after.
+                        Err(e) if matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM)) => {
+                            libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), ptr::null_mut());
+                            return Err(e);
+                        }
                         // No clone3 (before 5.3, or refused by a seccomp filter), no
                         // CLONE_INTO_CGROUP (before 5.7), or refused for this cgroup: the
                         // child moves itself, from now on (and says why if it cannot).
