@@ -219,3 +219,32 @@ fn resources_bound_slurm_steps_as_they_bound_local_jobs() {
         "{units}"
     );
 }
+
+#[test]
+#[cfg_attr(
+    prun_no_slurm,
+    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
+)]
+fn each_job_of_a_matrix_is_a_slurm_job_of_its_own_name() {
+    // A matrix written out, and one found at run time: squeue and sacct show each job by
+    // its own name, as prun's report does, not by the matrix's.
+    let p = Prun::new().jobfile(
+        r#"executor: slurm
+jobs:
+  - name: list
+    run: printf 'a\nb\n' > items
+  - name: fixed
+    matrix: { n: [1, 2] }
+    run: echo "$SLURM_JOB_NAME" > "fixed-$n"
+  - name: found
+    needs: [list]
+    matrix: { item: { lines: items } }
+    run: echo "$SLURM_JOB_NAME" > "found-$item"
+"#,
+    );
+    p.run_with(&["-j", "2"]).code(0);
+    assert_eq!(p.read("fixed-1").trim(), "prun:fixed[n=1]");
+    assert_eq!(p.read("fixed-2").trim(), "prun:fixed[n=2]");
+    assert_eq!(p.read("found-a").trim(), "prun:found[item=a]");
+    assert_eq!(p.read("found-b").trim(), "prun:found[item=b]");
+}

@@ -40,6 +40,20 @@ impl SlurmOptions {
     }
 }
 
+/// `srun`'s arguments for a job, as `srun_args` made them for another (a dynamic
+/// matrix's jobs are made from the matrix's), named for `job`.
+/// Only prun's own flag changes: it comes first, before any `extra_args`.
+pub(crate) fn with_job_name(args: &[String], job: &str) -> Vec<String> {
+    let mut args = args.to_vec();
+    if let Some(a) = args.iter_mut().find(|a| a.starts_with(JOB_NAME)) {
+        *a = format!("{JOB_NAME}{job}");
+    }
+    args
+}
+
+/// The flag that names the Slurm job, as squeue and sacct show it.
+const JOB_NAME: &str = "--job-name=prun:";
+
 /// The srun command line for a job (without the command itself).
 ///
 /// Without `time:`, a job with a `timeout` asks Slurm for the timeout plus the grace
@@ -53,7 +67,7 @@ pub(crate) fn srun_args(
 ) -> Vec<String> {
     let mut a = vec![
         "srun".to_owned(),
-        format!("--job-name=prun:{job}"),
+        format!("{JOB_NAME}{job}"),
         "--ntasks=1".to_owned(),
         "--quiet".to_owned(),
         "--quit-on-interrupt".to_owned(),
@@ -87,6 +101,19 @@ pub(crate) fn srun_args(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_made_from_another_is_named_for_itself_and_extra_args_stay() {
+        let opts = SlurmOptions {
+            extra_args: Some(vec!["--job-name=prun:theirs".into()]),
+            ..SlurmOptions::default()
+        };
+        let a = srun_args("each", &opts, None, Duration::from_secs(5));
+        let b = with_job_name(&a, "each[f=x]");
+        assert_eq!(b[1], "--job-name=prun:each[f=x]");
+        assert_eq!(b.last().unwrap(), "--job-name=prun:theirs");
+        assert_eq!((a.len(), &a[2..a.len() - 1]), (b.len(), &b[2..b.len() - 1]));
+    }
 
     #[test]
     fn options_become_srun_flags_and_the_timeout_a_time_limit() {

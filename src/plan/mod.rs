@@ -249,15 +249,21 @@ impl JobSpec {
     /// The job of this one's matrix with the values of `combo`, defined by `def` (this
     /// one's, or for a dynamic matrix the same without the `dynamic` recipe; its `base`
     /// is this one's name).
+    /// A job that runs under srun gets its own Slurm job name.
     pub(crate) fn expansion(&self, def: &Arc<JobDef>, combo: matrix::Combination) -> JobSpec {
-        JobSpec {
+        let mut job = JobSpec {
             name: smol_str::format_smolstr!("{}{}", self.name, combo.suffix),
             run: self.run.clone(),
             matrix: combo.values,
             def: Arc::clone(def),
             index: self.index,
             direct: self.direct,
+        };
+        if let Some(srun) = &job.opts.srun {
+            let renamed = slurm::with_job_name(srun, &job.name);
+            Arc::make_mut(&mut job.def_mut().opts).srun = Some(renamed);
         }
+        job
     }
 
     /// The name as written: a matrix's, for its jobs.
