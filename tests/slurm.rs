@@ -248,3 +248,43 @@ jobs:
     assert_eq!(p.read("found-a").trim(), "prun:found[item=a]");
     assert_eq!(p.read("found-b").trim(), "prun:found[item=b]");
 }
+
+#[test]
+#[cfg_attr(
+    prun_no_slurm,
+    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
+)]
+fn after_ctrl_c_the_cleanup_job_runs_as_a_slurm_job_and_nothing_is_left() {
+    // The nightly shape: work is interrupted (its step cancelled), the `when: always`
+    // cleanup still runs - under Slurm, as every job of the run - and prun exits 130.
+    let p = Prun::new()
+        .jobfile(
+            "grace: 20s\nexecutor: slurm\njobs:\n  - name: slurm-clean-work\n    run: touch work.started; sleep 120\n  - name: slurm-clean-up\n    needs: [slurm-clean-work]\n    when: always\n    run: echo \"$SLURM_JOB_NAME $SLURM_JOB_ID\" > cleaned\n",
+        )
+        .args(&["--report", "r.json"]);
+    let child = p.start_until(&["work.started"], Duration::from_secs(60));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let cleaned = p.read("cleaned");
+    let (name, id) = cleaned.trim().split_once(' ').unwrap_or_default();
+    assert_eq!(name, "prun:slurm-clean-up", "{stderr}");
+    assert!(!id.is_empty(), "not run by Slurm: {cleaned:?}");
+    let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let status = |i: usize| report["jobs"][i]["status"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (status(0), status(1)),
+        ("interrupted".to_owned(), "success".to_owned()),
+        "{report}"
+    );
+    assert!(
+        gone_from_squeue("slurm-clean", Duration::from_secs(20)),
+        "{:?}",
+        prun_jobs_in_squeue("slurm-clean")
+    );
+}
