@@ -587,7 +587,7 @@ impl Driver {
         if queued.is_empty() {
             return;
         }
-        let specs = summary.specs(&self.plan);
+        let specs = summary.specs();
         let doc = json::RunDoc {
             run: summary,
             specs: &specs,

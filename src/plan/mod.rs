@@ -278,6 +278,15 @@ impl JobSpec {
 }
 
 impl Plan {
+    /// Job `job`: written in the jobfile, or else made by a dynamic matrix at run time
+    /// (`extra`, whose ids start at the plan's job count).
+    pub(crate) fn job<'a>(&'a self, job: usize, extra: &'a [Arc<JobSpec>]) -> &'a JobSpec {
+        match self.jobs.get(job) {
+            Some(j) => j,
+            None => &extra[job - self.jobs.len()],
+        }
+    }
+
     /// How many slots the pool has: one in sync mode, else the concurrency.
     pub(crate) fn slots(&self) -> usize {
         match self.mode {

@@ -112,29 +112,14 @@ pub(crate) struct Totals {
 impl RunSummary {
     /// The name of the job shown `i`-th.
     pub(crate) fn name(&self, i: usize) -> &str {
-        let (j, n) = (self.order[i], self.plan.jobs.len());
-        if j < n {
-            &self.plan.jobs[j].name
-        } else {
-            &self.extra[j - n].name
-        }
+        &self.plan.job(self.order[i], &self.extra).name
     }
 
     /// The spec of each job shown, in `order`.
-    pub(crate) fn specs<'a>(
-        &'a self,
-        plan: &'a crate::plan::Plan,
-    ) -> Vec<&'a crate::plan::JobSpec> {
-        let n = plan.jobs.len();
+    pub(crate) fn specs(&self) -> Vec<&crate::plan::JobSpec> {
         self.order
             .iter()
-            .map(|&j| {
-                if j < n {
-                    &plan.jobs[j]
-                } else {
-                    &*self.extra[j - n]
-                }
-            })
+            .map(|&j| self.plan.job(j, &self.extra))
             .collect()
     }
 
@@ -189,7 +174,7 @@ pub(crate) fn write_files(
                 failed.push(format!("cannot write {}: {e}", path.display()));
             }
         };
-    let specs = run.specs(plan);
+    let specs = run.specs();
     write(&plan.report, &mut |f| {
         let doc = json::RunDoc {
             run,

@@ -244,12 +244,7 @@ impl Schedule {
 
     /// Job `job`'s spec (written in the jobfile, or made by a dynamic matrix).
     pub(crate) fn spec(&self, job: usize) -> &JobSpec {
-        let n = self.plan.jobs.len();
-        if job < n {
-            &self.plan.jobs[job]
-        } else {
-            &self.extra[job - n]
-        }
+        self.plan.job(job, &self.extra)
     }
 
     /// The spec of a job made at run time, shared with the worker that runs it.
