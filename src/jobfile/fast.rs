@@ -12,6 +12,10 @@
 //! serde-saphyr: the list is replaced by `jobs: []` on the same line, the other lines
 //! keep their numbers. `tests` compares both paths on generated jobfiles.
 
+use std::borrow::Cow;
+
+use smol_str::SmolStr;
+
 use crate::diagnostic::Pos;
 
 use super::{HumanDuration, JobEntry, JobKeys, Jobfile, Scalar, Sp, Uses, When};
@@ -207,7 +211,7 @@ fn entry(line: &Line<'_>, col: usize, lines: &mut Lines<'_>) -> Option<Sp<JobEnt
     let body = &line.text[col..];
     if key_of(body).is_none() {
         let text = bare(scalar(body)?)?;
-        return Some(Sp::new(JobEntry::Bare(text.into()), at));
+        return Some(Sp::new(JobEntry::Bare(SmolStr::new(text)), at));
     }
     let mut keys = JobKeys::default();
     let mut line = *line;
@@ -245,8 +249,11 @@ fn key_of(s: &str) -> Option<(&str, &str)> {
 }
 
 /// A one-line scalar as serde-saphyr hands it to a string target, and whether it was
-/// plain (unquoted). `None` for anything else.
-fn scalar(s: &str) -> Option<(String, bool)> {
+/// plain (unquoted): borrowed from the line unless it had quotes to undo.
+type Text<'a> = (Cow<'a, str>, bool);
+
+/// The `Text` of a one-line scalar; `None` for anything else.
+fn scalar(s: &str) -> Option<Text<'_>> {
     let (value, rest, plain) = match s.as_bytes().first()? {
         b'"' => {
             let end = s[1..].find('"')? + 1;
@@ -254,7 +261,7 @@ fn scalar(s: &str) -> Option<(String, bool)> {
             if inner.contains('\\') {
                 return None;
             }
-            (inner.to_owned(), &s[end + 1..], false)
+            (Cow::Borrowed(inner), &s[end + 1..], false)
         }
         b'\'' => {
             let mut value = String::new();
@@ -266,7 +273,7 @@ fn scalar(s: &str) -> Option<(String, bool)> {
                     value.push('\'');
                     i = q + 2;
                 } else {
-                    break (value, &s[q + 1..], false);
+                    break (Cow::Owned(value), &s[q + 1..], false);
                 }
             }
         }
@@ -278,7 +285,7 @@ fn scalar(s: &str) -> Option<(String, bool)> {
             if value.contains(": ") || value.ends_with(':') {
                 return None;
             }
-            (value.to_owned(), &s[end..], true)
+            (Cow::Borrowed(value), &s[end..], true)
         }
     };
     // A comment needs a space before it, after a quoted scalar too (`"a"#b`).
@@ -287,7 +294,7 @@ fn scalar(s: &str) -> Option<(String, bool)> {
 
 /// A bare entry's text: serde-saphyr infers a type for an unquoted one, so only text that
 /// can be nothing but a string (or `true`/`false`, whose text it keeps) is taken here.
-fn bare((text, plain): (String, bool)) -> Option<String> {
+fn bare((text, plain): Text<'_>) -> Option<Cow<'_, str>> {
     (!plain || plain_is_string(&text)).then_some(text)
 }
 
@@ -309,8 +316,8 @@ fn plain_is_string(text: &str) -> bool {
 }
 
 /// A string value as written; nulls and empty values are left to serde-saphyr.
-fn text_value((text, plain): (String, bool)) -> Option<String> {
-    (!plain || !matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL")).then_some(text)
+fn text_value((text, plain): Text<'_>) -> Option<String> {
+    (!plain || !matches!(&*text, "" | "~" | "null" | "Null" | "NULL")).then(|| text.into_owned())
 }
 
 /// `[a, b]` starting at byte `col` of `line`: names with their positions.
@@ -409,7 +416,7 @@ fn set_list(keys: &mut JobKeys, key: &str, list: Sp<Vec<Sp<String>>>) -> Option<
 
 /// Sets a key whose value is a one-line scalar; a key already set, or any other, or a
 /// value its type does not take, gives up.
-fn set_scalar(keys: &mut JobKeys, key: &str, value: (String, bool), at: Pos) -> Option<()> {
+fn set_scalar(keys: &mut JobKeys, key: &str, value: Text<'_>, at: Pos) -> Option<()> {
     fn once<T>(slot: &mut Option<Sp<T>>, value: T, at: Pos) -> Option<()> {
         if slot.is_some() {
             return None;
@@ -417,7 +424,7 @@ fn set_scalar(keys: &mut JobKeys, key: &str, value: (String, bool), at: Pos) -> 
         *slot = Some(Sp::new(value, at));
         Some(())
     }
-    let duration = |v: (String, bool)| -> Option<HumanDuration> {
+    let duration = |v: Text<'_>| -> Option<HumanDuration> {
         humantime::parse_duration(text_value(v)?.trim())
             .ok()
             .map(HumanDuration)
@@ -447,7 +454,7 @@ fn set_scalar(keys: &mut JobKeys, key: &str, value: (String, bool), at: Pos) -> 
             once(&mut keys.retries, text.parse().ok()?, at)
         }
         "when" => {
-            let when = match (value.0.as_str(), value.1) {
+            let when = match (&*value.0, value.1) {
                 ("success", true) => When::Success,
                 ("failure", true) => When::Failure,
                 ("always", true) => When::Always,
@@ -457,7 +464,9 @@ fn set_scalar(keys: &mut JobKeys, key: &str, value: (String, bool), at: Pos) -> 
         }
         "uses" => {
             // Read with a type inferred, and a boolean is no resource name.
-            let name = bare(value).filter(|n| n != "true" && n != "false")?;
+            let name = bare(value)
+                .filter(|n| n != "true" && n != "false")?
+                .into_owned();
             once(&mut keys.uses, Uses(vec![(name, 1)]), at)
         }
         _ => None,
