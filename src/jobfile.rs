@@ -73,25 +73,42 @@ pub(crate) struct Paths(pub(crate) Vec<String>);
 
 impl<'de> Deserialize<'de> for Paths {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Paths;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a path or a list of paths, e.g. `env_file: secrets.env`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Paths, E> {
-                Ok(Paths(vec![v.to_owned()]))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Paths, A::Error> {
-                let mut out = Vec::new();
-                while let Some(p) = seq.next_element::<Scalar>()? {
-                    out.push(p.0);
-                }
-                Ok(Paths(out))
-            }
-        }
-        d.deserialize_any(V)
+        one_or_list(
+            d,
+            "a path or a list of paths, e.g. `env_file: secrets.env`",
+            |v| vec![v.to_owned()],
+        )
+        .map(Paths)
     }
+}
+
+/// A string (made into its words by `one`) or a list of strings.
+fn one_or_list<'de, D: Deserializer<'de>>(
+    d: D,
+    expecting: &'static str,
+    one: fn(&str) -> Vec<String>,
+) -> Result<Vec<String>, D::Error> {
+    struct V {
+        expecting: &'static str,
+        one: fn(&str) -> Vec<String>,
+    }
+    impl<'de> Visitor<'de> for V {
+        type Value = Vec<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+            Ok((self.one)(v))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+            let mut out = Vec::new();
+            while let Some(w) = seq.next_element::<Scalar>()? {
+                out.push(w.0);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_any(V { expecting, one })
 }
 
 /// `shell:` as written: `bash -eo pipefail` (split on whitespace) or `[bash, -eo, pipefail]`.
@@ -100,26 +117,12 @@ pub(crate) struct ShellWords(pub(crate) Vec<String>);
 
 impl<'de> Deserialize<'de> for ShellWords {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ShellWords;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a shell and its arguments, e.g. `shell: bash -eo pipefail` or `shell: [bash, -eo, pipefail]`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ShellWords, E> {
-                Ok(ShellWords(
-                    v.split_whitespace().map(str::to_owned).collect(),
-                ))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ShellWords, A::Error> {
-                let mut out = Vec::new();
-                while let Some(w) = seq.next_element::<Scalar>()? {
-                    out.push(w.0);
-                }
-                Ok(ShellWords(out))
-            }
-        }
-        d.deserialize_any(V)
+        one_or_list(
+            d,
+            "a shell and its arguments, e.g. `shell: bash -eo pipefail` or `shell: [bash, -eo, pipefail]`",
+            |v| v.split_whitespace().map(str::to_owned).collect(),
+        )
+        .map(ShellWords)
     }
 }
 
