@@ -110,6 +110,7 @@ hook_pairs() {
     [[ $hrc == 0 ]] || say "!! prun with hooks exited $hrc: $(head -c 300 "$TMPD/stderr")"
     read -r fw _ _ <<<"$(run_one "$FLOOR $n 5 true")"
     read -r fhw _ fhrc <<<"$(run_one "$FLOOR -H true $n 5 true")"
+    [[ $fhrc == 0 ]] || say "!! floor -H exited $fhrc: $(head -c 300 "$TMPD/stderr")"
     printf 'hooks\t%s\t5\tprun-hooks\t%s\t%s\t%s\t%s\t%s\n' "$n" "$r" "$hw" "$hrss" "$hrc" "$nw" >>"$RAW"
     printf 'hookscpu\t%s\t5\tprun-hooks\t%s\t%s\t%s\t%s\t%s\n' "$n" "$r" "$hc" "$hrss" "$hrc" "$nc" >>"$RAW"
     printf 'hooks\t%s\t5\tfloor-hooks\t%s\t%s\t0\t%s\t%s\n' "$n" "$r" "$fhw" "$fhrc" "$fw" >>"$RAW"
