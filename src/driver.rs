@@ -79,7 +79,7 @@ pub(crate) fn run(
     // growing (each event carries at most 64 KiB of output).
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
     let _signals =
-        signals::watch(tx.clone()).map_err(|e| Error::io("installing signal handlers", e))?;
+        signals::watch(tx.clone()).map_err(|e| Error::io("starting the signal thread", e))?;
     let pool = Pool::new(workers)
         .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
     let run_dir = crate::outputs::RunDir::create().map_err(|source| PathError {

@@ -46,7 +46,7 @@ pub enum Error {
     #[error(transparent)]
     Joblog(#[from] JoblogError),
     /// An operating-system call prun itself needs failed (not a job's failure).
-    #[error("{context}: {source}")]
+    #[error("{context}: {source}{hint}", hint = out_of_resources(source))]
     Io {
         context: String,
         #[source]
@@ -130,6 +130,34 @@ pub(crate) fn caused_by_the_path(e: &io::Error) -> bool {
 }
 
 /// Exit 2 for a path that cannot be used, 1 for a system failure.
+/// What a failure to start a process or thread means, when it is a lack of resources
+/// (said after the system's message), or nothing.
+pub(crate) fn out_of_resources(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) => format!(
+            "; the process limit is reached (this user's: ulimit -u, now {}; or the system's)",
+            nproc_limit()
+        ),
+        Some(libc::ENOMEM) => "; the system is out of memory".to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// The soft RLIMIT_NPROC, as `ulimit -u` shows it.
+fn nproc_limit() -> String {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut lim) } == 0;
+    match lim.rlim_cur {
+        _ if !ok => "unknown".to_owned(),
+        libc::RLIM_INFINITY => "unlimited".to_owned(),
+        n => n.to_string(),
+    }
+}
+
 pub(crate) fn io_exit(e: &io::Error) -> u8 {
     if caused_by_the_path(e) {
         exit::USAGE

@@ -30,6 +30,66 @@ fn a_job_whose_workdir_is_missing_fails_and_the_rest_run() {
 }
 
 #[test]
+#[cfg_attr(prun_not_root, ignore = "needs root, to run prun as another user")]
+fn a_job_the_process_limit_refuses_fails_and_says_why() {
+    // A user at `ulimit -u` (RLIMIT_NPROC): prun itself starts, its jobs cannot. Each job
+    // must fail, naming what could not start and why - never a success, never a crash.
+    // The limit counts every process of the user, so the test runs as a uid of its own,
+    // and tries limits upward until prun gets past its own start (whatever threads it has).
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: direct\n    run: touch ran-direct\n  - name: shell\n    run: touch ran-shell; true\n",
+    );
+    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    let run_at = |limit: u32| {
+        std::process::Command::new("setpriv")
+            .args(["--reuid=64999", "--regid=64999", "--clear-groups"])
+            .args(["prlimit", &format!("--nproc={limit}")])
+            .arg(crate::util::bin())
+            .args(["jobs.yaml", "-j", "1", "--report", "r.json"])
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap()
+    };
+    // Processes of the uid, zombies included (they count against the limit until this
+    // machine's init reaps them, which may take a second or two).
+    let of_uid = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
+            .filter(|s| s.lines().any(|l| l.starts_with("Uid:\t64999\t")))
+            .count()
+    };
+    let out = (2..16)
+        .map(|limit| {
+            let t = std::time::Instant::now();
+            while of_uid() > 0 && t.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            run_at(limit)
+        })
+        .find(|o| !String::from_utf8_lossy(&o.stderr).starts_with("error:"))
+        .expect("prun never got past its start-up");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!p.path("ran-direct").exists() && !p.path("ran-shell").exists());
+    assert!(
+        stderr.contains("job 'direct': cannot start touch: Resource temporarily unavailable"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("job 'shell': cannot start /bin/sh: Resource temporarily unavailable"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("process limit"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    for job in report["jobs"].as_array().unwrap() {
+        assert_eq!(job["status"], "failed", "{job}");
+    }
+}
+
+#[test]
 fn a_timed_out_job_loses_its_whole_process_group() {
     let p = Prun::new().jobfile(
         r#"

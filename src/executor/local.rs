@@ -196,7 +196,16 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
         }
         return format!("cannot start {w}: {e}");
     }
-    format!("cannot start {}: {e}", req.shell.program.display())
+    // What could not start: the program itself when it is exec'd directly (only a
+    // program not found or not executable goes on to the shell, which then says so).
+    let what = match req.direct {
+        Some(words) => words[0].to_owned(),
+        None => req.shell.program.display().to_string(),
+    };
+    format!(
+        "cannot start {what}: {e}{}",
+        crate::error::out_of_resources(e)
+    )
 }
 
 /// Reaps `pid` if it has exited.
