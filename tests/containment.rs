@@ -1,7 +1,9 @@
 //! Containment: no job's process outlives prun — not one started in the first
 //! millisecond, not a daemon that left its process group. With cgroup v2 (root here, as in
-//! CI) each job lives in a cgroup; without, process groups (tested as `nobody`).
+//! CI) each job lives in a cgroup; without, process groups (tested as `nobody`); and as a
+//! user with a cgroup delegated to it, cgroups again.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -35,19 +37,11 @@ fn cgroup_left(pid: u32) -> bool {
 
 /// The `prun-*` cgroups beside this test's own.
 fn cgroup_dirs() -> Vec<String> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let Some(mount) = mountinfo.lines().find_map(|l| {
-        let (fields, fs) = l.split_once(" - ")?;
-        (fs.starts_with("cgroup2 ")).then(|| fields.split_whitespace().nth(4).map(str::to_owned))?
-    }) else {
-        return Vec::new();
-    };
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let own = own
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .unwrap_or("/");
-    let dir = std::path::Path::new(&mount).join(own.trim_start_matches('/'));
+    own_cgroup_dir().map_or_else(Vec::new, |d| prun_cgroups_in(&d))
+}
+
+/// The `prun-*` cgroups in `dir`.
+fn prun_cgroups_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(Result::ok)
@@ -56,6 +50,21 @@ fn cgroup_dirs() -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// This test's own cgroup v2 directory.
+fn own_cgroup_dir() -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mount = mountinfo.lines().find_map(|l| {
+        let (fields, fs) = l.split_once(" - ")?;
+        (fs.starts_with("cgroup2 ")).then(|| fields.split_whitespace().nth(4).map(str::to_owned))?
+    })?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("/");
+    Some(Path::new(&mount).join(own.trim_start_matches('/')))
 }
 
 /// Jobs that leave their process group: a `setsid` background process, and a daemon
@@ -300,4 +309,154 @@ fn a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs() {
         "{stderr}"
     );
     assert!(!p.path("ran").exists());
+}
+
+/// A cgroup delegated to `uid` (made under this test's own, removed when dropped): what
+/// systemd's `Delegate=yes` gives a user's service.
+struct Delegated {
+    dir: PathBuf,
+    uid: u32,
+}
+
+impl Delegated {
+    fn new(uid: u32) -> Delegated {
+        let dir = own_cgroup_dir()
+            .unwrap()
+            .join(format!("delegated-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        for f in [
+            "",
+            "cgroup.procs",
+            "cgroup.threads",
+            "cgroup.subtree_control",
+        ] {
+            std::os::unix::fs::chown(dir.join(f), Some(uid), Some(uid)).unwrap();
+        }
+        Delegated { dir, uid }
+    }
+
+    /// `prun ARGS` in `p`'s directory, as the user, started inside the delegated cgroup
+    /// (root moves the shell in, then it becomes the user).
+    fn prun(&self, p: &Prun, limit: &[&str], args: &[&str]) -> std::process::Output {
+        let procs = self.dir.join("cgroup.procs");
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"echo $$ > "$1" && shift && exec "$@""#)
+            .arg("sh")
+            .arg(&procs)
+            .arg("setpriv")
+            .arg(format!("--reuid={}", self.uid))
+            .arg(format!("--regid={}", self.uid))
+            .arg("--clear-groups")
+            .args(limit)
+            .arg(bin())
+            .arg("jobs.yaml")
+            .args(args)
+            .current_dir(p.dir.path())
+            .output()
+            .unwrap()
+    }
+
+    /// Waits until the user has no process left, zombies included (they count against
+    /// its process limit until this machine's init reaps them).
+    fn wait_for_no_processes(&self) {
+        let tag = format!("Uid:\t{}\t", self.uid);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(20) {
+            let n = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
+                .filter(|s| s.lines().any(|l| l.starts_with(&tag)))
+                .count();
+            if n == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Delegated {
+    /// Removes the cgroup with whatever a failed test left in it (children first).
+    fn drop(&mut self) {
+        fn remove(dir: &Path) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    remove(&e.path());
+                }
+            }
+            let _ = std::fs::remove_dir(dir);
+        }
+        remove(&self.dir);
+    }
+}
+
+#[test]
+#[cfg_attr(
+    prun_not_root,
+    ignore = "needs root, to delegate a cgroup to another user"
+)]
+#[cfg_attr(
+    prun_no_cgroups,
+    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
+)]
+fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_limit() {
+    // A user's service with Delegate=yes: not root, but its own cgroup to manage. prun
+    // makes its cgroups there (jobs and hooks are created in them, clone3 checks the
+    // user's rights), and removes them.
+    let d = Delegated::new(64_991);
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: direct\n    run: cp /proc/self/cgroup job.cg\n    on_success: cp /proc/self/cgroup hook.cg\n  - name: shell\n    run: cat /proc/self/cgroup > shell.cg\n",
+    );
+    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
+    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    let dry = d.prun(&p, &[], &["--dry-run"]);
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        text.contains(&format!(
+            "cgroup v2: the jobs of each pool slot in a cgroup of their own under {}",
+            d.dir.display()
+        )),
+        "{text}"
+    );
+    let out = d.prun(&p, &[], &["-j", "2"]);
+    assert!(out.status.success(), "{out:?}");
+    let name = d.dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (file, end) in [
+        ("job.cg", "/slot-"),
+        ("shell.cg", "/slot-"),
+        ("hook.cg", "/hooks"),
+    ] {
+        let text = p.read(file);
+        let v2 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .unwrap_or_default();
+        assert!(
+            v2.contains(&format!("/{name}/prun-")) && v2.contains(end),
+            "{file}: {text}"
+        );
+    }
+    assert!(prun_cgroups_in(&d.dir).is_empty(), "prun left its cgroups");
+
+    // At its process limit (raised until prun itself starts, whatever threads it has):
+    // clone3 fails with EAGAIN, and each job is a failure that says why.
+    std::fs::remove_file(p.path("job.cg")).unwrap();
+    let out = (2..16)
+        .map(|n| {
+            d.wait_for_no_processes();
+            d.prun(&p, &["prlimit", &format!("--nproc={n}")], &["-j", "1"])
+        })
+        .find(|o| !String::from_utf8_lossy(&o.stderr).starts_with("error:"))
+        .expect("prun never got past its start-up");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("job 'direct': cannot start cp: Resource temporarily unavailable")
+            && stderr.contains("process limit"),
+        "{stderr}"
+    );
+    assert!(!p.path("job.cg").exists());
+    assert!(prun_cgroups_in(&d.dir).is_empty(), "prun left its cgroups");
 }
