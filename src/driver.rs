@@ -80,8 +80,7 @@ pub(crate) fn run(
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
     let _signals =
         signals::watch(tx.clone()).map_err(|e| Error::io("starting the signal thread", e))?;
-    let pool = Pool::new(workers)
-        .map_err(|e| Error::io("starting the worker pool", std::io::Error::other(e)))?;
+    let pool = Pool::new(workers).map_err(|e| Error::io("starting the worker pool", e))?;
     let run_dir = crate::outputs::RunDir::create().map_err(|source| PathError {
         what: "the temporary directory for PRUN_OUTPUT and PRUN_NEEDS ($TMPDIR)",
         path: std::env::temp_dir().display().to_string(),

@@ -37,11 +37,24 @@ pub(crate) struct Attempt {
 
 impl Pool {
     /// A pool of exactly `workers` threads.
-    pub(crate) fn new(workers: usize) -> Result<Pool, rayon::ThreadPoolBuildError> {
+    /// A thread that cannot start is rayon's error around the system's, which is
+    /// returned as it is (its errno says why).
+    pub(crate) fn new(workers: usize) -> std::io::Result<Pool> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(workers)
             .thread_name(|i| format!("prun-worker-{}", i + 1))
-            .build()?;
+            .build()
+            .map_err(|e| {
+                use std::error::Error as _;
+                let errno = e
+                    .source()
+                    .and_then(|s| s.downcast_ref::<std::io::Error>())
+                    .and_then(std::io::Error::raw_os_error);
+                errno.map_or_else(
+                    || std::io::Error::other(e),
+                    std::io::Error::from_raw_os_error,
+                )
+            })?;
         Ok(Pool { pool })
     }
 

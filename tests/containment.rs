@@ -448,7 +448,10 @@ fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_lim
             d.wait_for_no_processes();
             d.prun(&p, &["prlimit", &format!("--nproc={n}")], &["-j", "1"])
         })
-        .find(|o| !String::from_utf8_lossy(&o.stderr).starts_with("error:"))
+        .find(|o| {
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            !stderr.lines().any(|l| l.starts_with("error:"))
+        })
         .expect("prun never got past its start-up");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
