@@ -393,12 +393,8 @@ impl Drop for Delegated {
 
 #[test]
 #[cfg_attr(
-    prun_not_root,
-    ignore = "needs root, to delegate a cgroup to another user"
-)]
-#[cfg_attr(
-    prun_no_cgroups,
-    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
+    any(prun_not_root, prun_no_cgroups),
+    ignore = "needs root and a writable cgroup v2, to delegate a cgroup to another user"
 )]
 fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_limit() {
     // A user's service with Delegate=yes: not root, but its own cgroup to manage. prun
