@@ -249,9 +249,7 @@ fn no_job_survives_prun_killed_in_its_first_milliseconds() {
 fn without_cgroups_prun_says_so_and_uses_process_groups() {
     // As `nobody`, prun may not create cgroups (and not write in a root-owned temp dir).
     let p = Prun::new().jobfile("jobs:\n  - name: a\n    run: sleep 37.7701 & echo started\n");
-    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    p.open_to_all();
     let as_nobody = |args: &[&str]| {
         std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -292,9 +290,7 @@ fn containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing() {
 #[cfg_attr(prun_not_root, ignore = "needs root, to run prun as nobody")]
 fn a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs() {
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
-    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    p.open_to_all();
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
         .arg(bin())
@@ -356,24 +352,6 @@ impl Delegated {
             .output()
             .unwrap()
     }
-
-    /// Waits until the user has no process left, zombies included (they count against
-    /// its process limit until this machine's init reaps them).
-    fn wait_for_no_processes(&self) {
-        let tag = format!("Uid:\t{}\t", self.uid);
-        let t = Instant::now();
-        while t.elapsed() < Duration::from_secs(20) {
-            let n = std::fs::read_dir("/proc")
-                .unwrap()
-                .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
-                .filter(|s| s.lines().any(|l| l.starts_with(&tag)))
-                .count();
-            if n == 0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
 }
 
 impl Drop for Delegated {
@@ -404,9 +382,7 @@ fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_lim
     let p = Prun::new().jobfile(
         "jobs:\n  - name: direct\n    run: cp /proc/self/cgroup job.cg\n    on_success: cp /proc/self/cgroup hook.cg\n  - name: shell\n    run: cat /proc/self/cgroup > shell.cg\n",
     );
-    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    p.open_to_all();
     let dry = d.prun(&p, &[], &["--dry-run"]);
     let text = String::from_utf8_lossy(&dry.stdout);
     assert!(
@@ -441,7 +417,7 @@ fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_lim
     std::fs::remove_file(p.path("job.cg")).unwrap();
     let out = (2..16)
         .map(|n| {
-            d.wait_for_no_processes();
+            crate::util::wait_for_no_processes_of(d.uid);
             d.prun(&p, &["prlimit", &format!("--nproc={n}")], &["-j", "1"])
         })
         .find(|o| {

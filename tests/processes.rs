@@ -39,9 +39,7 @@ fn a_job_the_process_limit_refuses_fails_and_says_why() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: direct\n    run: touch ran-direct\n  - name: shell\n    run: touch ran-shell; true\n",
     );
-    let mut perms = std::fs::metadata(p.dir.path()).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o777);
-    std::fs::set_permissions(p.dir.path(), perms).unwrap();
+    p.open_to_all();
     let run_at = |limit: u32| {
         std::process::Command::new("setpriv")
             .args(["--reuid=64999", "--regid=64999", "--clear-groups"])
@@ -52,21 +50,9 @@ fn a_job_the_process_limit_refuses_fails_and_says_why() {
             .output()
             .unwrap()
     };
-    // Processes of the uid, zombies included (they count against the limit until this
-    // machine's init reaps them, which may take a second or two).
-    let of_uid = || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
-            .filter(|s| s.lines().any(|l| l.starts_with("Uid:\t64999\t")))
-            .count()
-    };
     let out = (2..16)
         .map(|limit| {
-            let t = std::time::Instant::now();
-            while of_uid() > 0 && t.elapsed() < Duration::from_secs(20) {
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            crate::util::wait_for_no_processes_of(64_999);
             run_at(limit)
         })
         .find(|o| {

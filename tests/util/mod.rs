@@ -81,6 +81,12 @@ impl Prun {
         self.dir.path().join(name)
     }
 
+    /// Lets any user write in the test's directory (for prun run as another user).
+    pub(crate) fn open_to_all(&self) {
+        let all = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+        std::fs::set_permissions(self.dir.path(), all).unwrap();
+    }
+
     /// The contents of a file a job wrote, or "" if it does not exist.
     pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path(name)).unwrap_or_default()
@@ -204,6 +210,25 @@ pub(crate) fn gone_within(marker: &str, limit: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     !alive(marker)
+}
+
+/// Waits (up to 20 s) until user `uid` has no process left, zombies included: they count
+/// against its process limit until this machine's init reaps them, which may take a
+/// second or two.
+pub(crate) fn wait_for_no_processes_of(uid: u32) {
+    let tag = format!("Uid:\t{uid}\t");
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        let n = std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
+            .filter(|s| s.lines().any(|l| l.starts_with(&tag)))
+            .count();
+        if n == 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 impl Prun {
