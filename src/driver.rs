@@ -79,8 +79,8 @@ pub(crate) fn run(
     // growing (each event carries at most 64 KiB of output).
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
     let _signals =
-        signals::watch(tx.clone()).map_err(|e| Error::io("starting the signal thread", e))?;
-    let pool = Pool::new(workers).map_err(|e| Error::io("starting the worker pool", e))?;
+        signals::watch(tx.clone()).map_err(|e| Error::starting("the signal thread", e))?;
+    let pool = Pool::new(workers).map_err(|e| Error::starting("the worker pool", e))?;
     let run_dir = crate::outputs::RunDir::create().map_err(|source| PathError {
         what: "the temporary directory for PRUN_OUTPUT and PRUN_NEEDS ($TMPDIR)",
         path: std::env::temp_dir().display().to_string(),

@@ -46,11 +46,13 @@ pub enum Error {
     #[error(transparent)]
     Joblog(#[from] JoblogError),
     /// An operating-system call prun itself needs failed (not a job's failure).
-    #[error("{context}: {source}{hint}", hint = out_of_resources(source))]
+    #[error("{context}: {source}{hint}")]
     Io {
         context: String,
         #[source]
         source: io::Error,
+        /// Said after the system's message (what a lack of resources means), or "".
+        hint: String,
     },
 }
 
@@ -84,6 +86,18 @@ impl Error {
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Self {
         Error::Io {
             context: context.into(),
+            source,
+            hint: String::new(),
+        }
+    }
+
+    /// A thread or process prun needs could not be started: where that is for lack of
+    /// processes or memory, the error says so (an EAGAIN elsewhere, from a non-blocking
+    /// stdin or stdout, means something else and gets no hint).
+    pub(crate) fn starting(what: &str, source: io::Error) -> Self {
+        Error::Io {
+            context: format!("starting {what}"),
+            hint: out_of_resources(&source),
             source,
         }
     }
@@ -131,7 +145,7 @@ pub(crate) fn caused_by_the_path(e: &io::Error) -> bool {
 
 /// Exit 2 for a path that cannot be used, 1 for a system failure.
 /// What a failure to start a process or thread means, when it is a lack of resources
-/// (said after the system's message), or nothing.
+/// (said after the system's message), or nothing. Only for errors of starting one.
 pub(crate) fn out_of_resources(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(libc::EAGAIN) => format!(
@@ -163,5 +177,24 @@ pub(crate) fn io_exit(e: &io::Error) -> u8 {
         exit::USAGE
     } else {
         exit::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_failed_start_blames_the_process_limit() {
+        let eagain = || io::Error::from_raw_os_error(libc::EAGAIN);
+        let started = Error::starting("the worker pool", eagain()).to_string();
+        assert!(
+            started.starts_with("starting the worker pool: ")
+                && started.contains("; the process limit is reached (this user's: ulimit -u"),
+            "{started}"
+        );
+        // A non-blocking stdin or stdout says EAGAIN too: that is no process limit.
+        let read = Error::io("reading the jobfile from stdin", eagain()).to_string();
+        assert!(!read.contains("limit"), "{read}");
     }
 }
