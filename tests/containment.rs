@@ -251,8 +251,7 @@ fn without_cgroups_prun_says_so_and_uses_process_groups() {
     let p = Prun::new().jobfile("jobs:\n  - name: a\n    run: sleep 37.7701 & echo started\n");
     p.open_to_all();
     let as_nobody = |args: &[&str]| {
-        std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        crate::util::as_user(65_534)
             .arg(bin())
             .arg("jobs.yaml")
             .args(args)
@@ -291,8 +290,7 @@ fn containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing() {
 fn a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs() {
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
     p.open_to_all();
-    let out = std::process::Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+    let out = crate::util::as_user(65_534)
         .arg(bin())
         .args(["jobs.yaml", "--containment", "cgroup"])
         .current_dir(p.dir.path())
@@ -340,10 +338,7 @@ impl Delegated {
             .arg(r#"echo $$ > "$1" && shift && exec "$@""#)
             .arg("sh")
             .arg(&procs)
-            .arg("setpriv")
-            .arg(format!("--reuid={}", self.uid))
-            .arg(format!("--regid={}", self.uid))
-            .arg("--clear-groups")
+            .args(crate::util::as_user_words(self.uid))
             .args(limit)
             .arg(bin())
             .arg("jobs.yaml")

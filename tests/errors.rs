@@ -140,8 +140,7 @@ fn unreadable_file() {
     std::fs::set_permissions(p.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     // SAFETY: geteuid has no preconditions.
     let out = if unsafe { libc::geteuid() } == 0 {
-        std::process::Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        crate::util::as_user(65_534)
             .arg(crate::util::bin())
             .arg(&path)
             .output()

@@ -41,8 +41,7 @@ fn a_job_the_process_limit_refuses_fails_and_says_why() {
     );
     p.open_to_all();
     let run_at = |limit: u32| {
-        std::process::Command::new("setpriv")
-            .args(["--reuid=64999", "--regid=64999", "--clear-groups"])
+        crate::util::as_user(64_999)
             .args(["prlimit", &format!("--nproc={limit}")])
             .arg(crate::util::bin())
             .args(["jobs.yaml", "-j", "1", "--report", "r.json"])

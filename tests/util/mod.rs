@@ -212,6 +212,25 @@ pub(crate) fn gone_within(marker: &str, limit: Duration) -> bool {
     !alive(marker)
 }
 
+/// The words that run the command after them as user and group `uid`, without
+/// supplementary groups (util-linux `setpriv`; the tests that use it run as root).
+pub(crate) fn as_user_words(uid: u32) -> [String; 4] {
+    [
+        "setpriv".to_owned(),
+        format!("--reuid={uid}"),
+        format!("--regid={uid}"),
+        "--clear-groups".to_owned(),
+    ]
+}
+
+/// A command that runs what its arguments say as user `uid` (see `as_user_words`).
+pub(crate) fn as_user(uid: u32) -> Command {
+    let [program, args @ ..] = as_user_words(uid);
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    cmd
+}
+
 /// Waits (up to 20 s) until user `uid` has no process left, zombies included: they count
 /// against its process limit until this machine's init reaps them, which may take a
 /// second or two.
