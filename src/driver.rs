@@ -15,7 +15,7 @@ use crate::error::UsageError;
 use crate::error::{Error, PathError};
 use crate::event::{self, Event};
 use crate::executor::cgroup::{self, RunCgroup};
-use crate::executor::keeper::Keeper;
+use crate::executor::keeper::{Keeper, Leftovers};
 use crate::executor::local;
 use crate::executor::spawn::EnvBase;
 use crate::executor::{StopClock, signal_name};
@@ -53,13 +53,24 @@ pub(crate) fn run(
     } else {
         plan.concurrency.min(plan.jobs.len()).max(1)
     };
+    let mut run_dir = crate::outputs::RunDir::create().map_err(|source| PathError {
+        what: "the temporary directory for PRUN_OUTPUT and PRUN_NEEDS ($TMPDIR)",
+        path: std::env::temp_dir().display().to_string(),
+        source,
+    })?;
     // First, while prun still has one thread: the keeper is forked. It knows where the
     // run's cgroup goes before it exists, so it is never left behind.
     let cgroup_path = match plan.containment {
         Containment::ProcessGroup => None,
         _ => cgroup::run_path(),
     };
-    let keeper = match Keeper::spawn(plan.grace, cgroup_path.as_deref()) {
+    let leftovers = Leftovers {
+        cgroup: cgroup_path.as_deref(),
+        files: Some(run_dir.files()),
+    };
+    // SAFETY: no thread has been started yet (the signal watch, the pool and the hook
+    // runner all start below).
+    let keeper = match unsafe { Keeper::spawn(plan.grace, &leftovers) } {
         Ok(k) => Some(k),
         Err(e) => {
             console::eprint(&format!(
@@ -68,9 +79,12 @@ pub(crate) fn run(
             None
         }
     };
+    if keeper.is_some() {
+        run_dir.leave_to_keeper();
+    }
     // Where cgroups can be made, each slot's jobs are contained in one (see
     // `executor::cgroup`); else process groups alone.
-    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, workers));
+    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, workers, keeper.is_some()));
     if plan.containment == Containment::Cgroup && cgroup.is_none() {
         let why = cgroup::unavailable().unwrap_or_else(|| "creating one failed".into());
         return Err(UsageError::NoCgroups(why).into());
@@ -81,11 +95,6 @@ pub(crate) fn run(
     let _signals =
         signals::watch(tx.clone()).map_err(|e| Error::starting("the signal thread", e))?;
     let pool = Pool::new(workers).map_err(|e| Error::starting("the worker pool", e))?;
-    let run_dir = crate::outputs::RunDir::create().map_err(|source| PathError {
-        what: "the temporary directory for PRUN_OUTPUT and PRUN_NEEDS ($TMPDIR)",
-        path: std::env::temp_dir().display().to_string(),
-        source,
-    })?;
     let ctx = Arc::new(RunContext {
         plan: Arc::clone(&plan),
         run_id: Arc::from(run_id.as_str()),
@@ -156,6 +165,10 @@ pub(crate) fn run(
             .collect();
     }
     summary.duration = d.clock.elapsed();
+    // Every job and hook has ended: prun removes the run's files itself, when `d` goes.
+    if let Some(k) = &d.ctx.keeper {
+        k.finish();
+    }
     // Nobody reads events any more: let a sender that is still blocked fail at once, so
     // the hook and signal threads can be joined.
     drop(rx);
@@ -363,8 +376,8 @@ impl Driver {
                 Action::KillHooks => {
                     self.hook_backlog.clear();
                     self.hooks.cancel();
-                    if let Some(c) = &self.ctx.cgroup {
-                        c.hooks().signal(libc::SIGKILL);
+                    if let Some(h) = self.ctx.cgroup.as_ref().and_then(|c| c.hooks_made()) {
+                        h.signal(libc::SIGKILL);
                     }
                 }
             }

@@ -82,7 +82,7 @@ impl HookShell {
             grace: self.grace,
             stop: self.ctx.stop_clock.as_ref(),
             keeper: self.ctx.keeper.as_ref(),
-            cgroup: self.ctx.cgroup.as_ref().map(|c| c.hooks()),
+            cgroup: self.ctx.cgroup.as_ref().and_then(|c| c.hooks()),
         };
         let mut output = Vec::new();
         let finished = local::run(

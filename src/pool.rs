@@ -67,14 +67,19 @@ impl Pool {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 run_attempt(&ctx, &a, &tx)
             }));
-            if ran.is_err() {
-                let _ = tx.send(Event::Ended(Box::new(Ended {
+            let ended = ran.unwrap_or_else(|_| {
+                Box::new(Ended {
                     finished: Finished::not_started(
                         "internal error in prun's worker (a bug: please report it)".into(),
                     ),
                     ..Ended::new(a.job, a.attempt, a.slot)
-                })));
-            }
+                })
+            });
+            // The run's context goes before the driver hears of the end: after the last
+            // job it is then dropped here or by the driver, never by a worker that the
+            // exit of prun cuts short (which would leave the run's directory behind).
+            drop(ctx);
+            let _ = tx.send(Event::Ended(ended));
         });
     }
 }
@@ -152,7 +157,8 @@ pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf
         .map(|d| d.join(format!("{}.log", crate::names::file_name(&spec.name))))
 }
 
-fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
+/// Runs one attempt to its end; returns what the driver is to hear of it.
+fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ended> {
     let plan = &ctx.plan;
     let spec = a.spec.as_deref().unwrap_or_else(|| &plan.jobs[a.job]);
     let mut env = job_env(spec, a.slot, a.attempt, &ctx.run_id);
@@ -236,7 +242,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         let kept = outputs.as_deref().unwrap_or_default();
         j.record(&record, &spec.run, kept);
     }
-    let _ = tx.send(Event::Ended(Box::new(Ended {
+    Box::new(Ended {
         status,
         finished,
         output: sink.spool,
@@ -246,7 +252,7 @@ fn run_attempt(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) {
         stdout_error: sink.passing.error,
         log_error: sink.log_error,
         ..Ended::new(job, a.attempt, a.slot)
-    })));
+    })
 }
 
 /// Where a worker puts the output it reads: the log file, then the spool (group mode) or

@@ -40,6 +40,19 @@ fn cgroup_dirs() -> Vec<String> {
     own_cgroup_dir().map_or_else(Vec::new, |d| prun_cgroups_in(&d))
 }
 
+/// Whether the `prun-*` cgroups in `dir` are gone within a few seconds (the keeper
+/// removes them just after prun exits).
+fn prun_cgroups_gone(dir: &Path) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) {
+        if prun_cgroups_in(dir).is_empty() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
 /// The `prun-*` cgroups in `dir`.
 fn prun_cgroups_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
@@ -405,7 +418,7 @@ fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_lim
             "{file}: {text}"
         );
     }
-    assert!(prun_cgroups_in(&d.dir).is_empty(), "prun left its cgroups");
+    assert!(prun_cgroups_gone(&d.dir), "prun left its cgroups");
 
     // At its process limit (raised until prun itself starts, whatever threads it has):
     // clone3 fails with EAGAIN, and each job is a failure that says why.
@@ -428,5 +441,5 @@ fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_lim
         "{stderr}"
     );
     assert!(!p.path("job.cg").exists());
-    assert!(prun_cgroups_in(&d.dir).is_empty(), "prun left its cgroups");
+    assert!(prun_cgroups_gone(&d.dir), "prun left its cgroups");
 }

@@ -1,6 +1,8 @@
 //! Outputs: jobs pass results to their hooks, to the jobs that need them, to the reports
 //! and to the run-level hooks (`PRUN_OUTPUT`, `${{ needs.J.outputs.K }}`, `PRUN_NEEDS`).
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::util::Prun;
@@ -193,4 +195,109 @@ fn an_unusable_tmpdir_stops_the_run_before_anything_runs() {
         "{}",
         r.stderr
     );
+}
+
+/// The jobs of the run-files tests: one writes an output, one reads it through env and
+/// `PRUN_NEEDS`, and both say where their files are.
+const RUN_FILES: &str = "jobs:\n  - name: a\n    run: echo k=v >> \"$PRUN_OUTPUT\"; echo \"$PRUN_OUTPUT\" > a.path\n  - name: b\n    needs: [a]\n    env: {K: \"${{ needs.a.outputs.k }}\"}\n    run: echo \"$K\" > b.k; echo \"$PRUN_NEEDS\" > b.path\n";
+
+/// The uid prun runs as here.
+fn uid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
+#[test]
+fn run_files_go_in_the_users_private_directory_and_are_gone_after_the_run() {
+    let p = Prun::new().jobfile(RUN_FILES);
+    let tmp = p.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let p = p.env("TMPDIR", tmp.to_str().unwrap());
+    p.run().code(0);
+    assert_eq!(p.read("b.k"), "v\n");
+    let shared = tmp.join(format!("prun-{}", uid()));
+    for file in ["a.path", "b.path"] {
+        let path = p.read(file);
+        assert!(
+            path.starts_with(&format!("{}/", shared.display())),
+            "{file}: {path}"
+        );
+    }
+    let meta = std::fs::symlink_metadata(&shared).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+    let left: Vec<_> = std::fs::read_dir(&shared).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_planted_or_open_run_directory_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    for plant in ["link", "open"] {
+        let p = Prun::new().jobfile(RUN_FILES);
+        let tmp = p.path("tmp");
+        let elsewhere = p.path("elsewhere");
+        std::fs::create_dir(&tmp).unwrap();
+        std::fs::create_dir(&elsewhere).unwrap();
+        let shared = tmp.join(format!("prun-{}", uid()));
+        if plant == "link" {
+            std::os::unix::fs::symlink(&elsewhere, &shared).unwrap();
+        } else {
+            std::fs::create_dir(&shared).unwrap();
+            std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        let p = p.env("TMPDIR", tmp.to_str().unwrap());
+        p.run().code(0);
+        assert_eq!(p.read("b.k"), "v\n", "{plant}");
+        // A directory of the run's own instead, removed (by the keeper) just after.
+        let path = p.read("a.path");
+        assert!(
+            path.starts_with(&format!("{}/prun-run-", tmp.display())),
+            "{plant}: {path}"
+        );
+        let own = Path::new(path.trim_end()).parent().unwrap().to_path_buf();
+        let t = std::time::Instant::now();
+        while own.exists() && t.elapsed() < std::time::Duration::from_secs(5) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!own.exists(), "{plant}: {} was left", own.display());
+        assert!(
+            std::fs::read_dir(&elsewhere).unwrap().next().is_none(),
+            "{plant}: prun wrote through the link"
+        );
+    }
+}
+
+#[test]
+fn after_a_sigkill_the_keeper_removes_the_runs_files() {
+    let yaml = "jobs:\n  - name: a\n    run: echo k=v >> \"$PRUN_OUTPUT\"\n  - name: b\n    needs: [a]\n    run: touch started; sleep 30\n";
+    let p = Prun::new().jobfile(yaml);
+    let tmp = p.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let p = p.env("TMPDIR", tmp.to_str().unwrap());
+    let mut child = p
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = std::time::Instant::now();
+    while !p.path("started").exists() {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(10),
+            "b never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let shared = tmp.join(format!("prun-{}", uid()));
+    let files = || std::fs::read_dir(&shared).unwrap().count();
+    assert_eq!(files(), 1, "b's PRUN_NEEDS file is there while it runs");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The keeper stops b (SIGTERM, then SIGKILL after the grace period), then removes.
+    let t = std::time::Instant::now();
+    while files() > 0 && t.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(files(), 0, "the run's files were left behind");
 }

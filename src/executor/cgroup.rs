@@ -22,14 +22,26 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::modes::Containment;
 
 /// The cgroup v2 directory prun itself is in, if there is a cgroup v2 hierarchy.
 pub(crate) fn own_cgroup() -> Option<PathBuf> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    let cgroup = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let cgroup = read_proc("/proc/self/cgroup")?;
     let own = cgroup.lines().find_map(|l| l.strip_prefix("0::"))?;
+    // Where systemd and most containers mount it (unified, or hybrid beside v1), seen
+    // with one statfs instead of the mount table (reading mountinfo costs ~25 µs, at
+    // every start); the directory must be there, else the mount shows another root.
+    for mount in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
+        if is_cgroup2(mount) {
+            let dir = Path::new(mount).join(own.trim_start_matches('/'));
+            if dir.is_dir() {
+                return Some(dir);
+            }
+        }
+    }
+    let mountinfo = read_proc("/proc/self/mountinfo")?;
     let (root, mount) = mountinfo.lines().find_map(|line| {
         let (fields, fs) = line.split_once(" - ")?;
         if fs.split_whitespace().next() != Some("cgroup2") {
@@ -41,6 +53,27 @@ pub(crate) fn own_cgroup() -> Option<PathBuf> {
     // The mount shows the hierarchy from `root` on (a cgroup namespace, a bind mount).
     let rel = own.strip_prefix(root.as_str()).unwrap_or(own);
     Some(Path::new(&mount).join(rel.trim_start_matches('/')))
+}
+
+/// Whether a cgroup v2 hierarchy is mounted at `path`.
+fn is_cgroup2(path: &str) -> bool {
+    const CGROUP2_SUPER_MAGIC: libc::c_long = 0x6367_7270;
+    let Ok(c) = std::ffi::CString::new(path) else {
+        return false;
+    };
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: statfs with a NUL-terminated path and a struct to fill.
+    let ok = unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) } == 0;
+    // SAFETY: filled by statfs (or still zeroed).
+    ok && unsafe { st.assume_init() }.f_type as libc::c_long == CGROUP2_SUPER_MAGIC
+}
+
+/// A file of /proc, read in as few reads as it takes (its size is 0 to `stat`, and each
+/// read of mountinfo walks the mount table again: 8 small reads cost more than one).
+fn read_proc(path: &str) -> Option<String> {
+    let mut text = Vec::with_capacity(16 * 1024);
+    File::open(path).ok()?.read_to_end(&mut text).ok()?;
+    String::from_utf8(text).ok()
 }
 
 /// A mountinfo field with its `\040`-style escapes undone.
@@ -99,7 +132,10 @@ fn writable(dir: &Path) -> bool {
 pub(crate) struct RunCgroup {
     dir: PathBuf,
     slots: Vec<Cgroup>,
-    hooks: Cgroup,
+    /// Made when the first hook runs (a run without hooks makes none).
+    hooks: OnceLock<Option<Cgroup>>,
+    /// The keeper removes the cgroups once prun is gone: prun does not.
+    left_to_keeper: bool,
 }
 
 /// One cgroup a command runs in.
@@ -122,26 +158,24 @@ pub(crate) fn run_path() -> Option<PathBuf> {
 }
 
 impl RunCgroup {
-    /// Creates the run's cgroup at `dir` (`run_path`), with `slots` slot cgroups and one
-    /// for hooks; `None` where that cannot be done (then process groups alone are used).
-    pub(crate) fn create(dir: PathBuf, slots: usize) -> Option<RunCgroup> {
+    /// Creates the run's cgroup at `dir` (`run_path`), with `slots` slot cgroups (the
+    /// hooks' is made when the first hook runs); `None` where that cannot be done (then
+    /// process groups alone are used). With `left_to_keeper` the keeper removes them.
+    pub(crate) fn create(dir: PathBuf, slots: usize, left_to_keeper: bool) -> Option<RunCgroup> {
         std::fs::DirBuilder::new().mode(0o755).create(&dir).ok()?;
         let mut run = RunCgroup {
-            hooks: match Cgroup::create(dir.join("hooks")) {
-                Ok(c) => c,
-                Err(_) => {
-                    let _ = std::fs::remove_dir(&dir);
-                    return None;
-                }
-            },
             dir,
             slots: Vec::with_capacity(slots),
+            hooks: OnceLock::new(),
+            // Until every slot is made: a failure removes what was.
+            left_to_keeper: false,
         };
         for n in 1..=slots {
             // `run` drops (and removes what was made) on failure.
             run.slots
                 .push(Cgroup::create(run.dir.join(format!("slot-{n}"))).ok()?);
         }
+        run.left_to_keeper = left_to_keeper;
         Some(run)
     }
 
@@ -150,8 +184,17 @@ impl RunCgroup {
         &self.slots[slot - 1]
     }
 
-    pub(crate) fn hooks(&self) -> &Cgroup {
-        &self.hooks
+    /// The hooks' cgroup, made the first time it is asked for; `None` if it cannot be
+    /// (then hooks are kept together by their process groups alone).
+    pub(crate) fn hooks(&self) -> Option<&Cgroup> {
+        self.hooks
+            .get_or_init(|| Cgroup::create(self.dir.join("hooks")).ok())
+            .as_ref()
+    }
+
+    /// The hooks' cgroup if one was made.
+    pub(crate) fn hooks_made(&self) -> Option<&Cgroup> {
+        self.hooks.get().and_then(Option::as_ref)
     }
 }
 
@@ -166,7 +209,9 @@ impl Drop for RunCgroup {
                 std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
-        remove_tree(&self.dir);
+        if !self.left_to_keeper {
+            remove_tree(&self.dir);
+        }
     }
 }
 

@@ -10,7 +10,12 @@
 //! group is gone: one small write per event. When prun dies, however it dies, the
 //! kernel closes the pipe; the keeper reads EOF and sends SIGTERM to every group still
 //! registered, then SIGKILL after the grace period. After a normal run prun closes the
-//! pipe with nothing registered and the keeper exits at once.
+//! pipe with nothing registered.
+//!
+//! Either way the keeper then removes what the run leaves on disk: its cgroups and its
+//! private directory (`PRUN_OUTPUT`, `PRUN_NEEDS`). prun leaves that to it, so a run does
+//! not wait for those removals (an `rmdir` on ext4 takes ~70 µs): a few milliseconds
+//! after prun exits they are gone, and they are gone after a SIGKILL too.
 //!
 //! No registration is ever lost: writes are blocking (a keeper that falls behind slows
 //! spawns down instead of losing a job; the pipe holds 1 MiB where the system allows,
@@ -31,33 +36,46 @@ use nix::sys::signal::{SigHandler, Signal, signal};
 
 use crate::executor::cgroup;
 use crate::executor::local::{group_alive, signal_group};
+use crate::outputs::RunFiles;
 
 /// prun's end of the keeper's pipe.
 pub(crate) struct Keeper {
     pipe: io::PipeWriter,
 }
 
+/// What a run leaves on disk, for the keeper to remove once prun is gone.
+pub(crate) struct Leftovers<'a> {
+    /// Where the run's cgroup goes (it may not exist yet, or ever): if it exists when
+    /// prun is gone, the keeper stops everything in it, and removes it.
+    pub(crate) cgroup: Option<&'a Path>,
+    /// The run's `PRUN_OUTPUT` and `PRUN_NEEDS` files (`outputs::RunDir`): removed if
+    /// prun dies before it has removed them (a directory of the run's own, always).
+    pub(crate) files: Option<RunFiles<'a>>,
+}
+
 impl Keeper {
-    /// Forks the keeper for a run whose grace period is `grace`.
+    /// Forks the keeper for a run whose grace period is `grace`; it removes `leftovers`
+    /// when prun is gone.
     ///
-    /// Must be called while prun has a single thread (before the signal thread and the
-    /// pool start): the child then is an ordinary single-threaded copy that may allocate.
-    /// `cgroup` is where the run's cgroup goes (it may not exist yet, or ever): if it
-    /// exists when prun dies, the keeper stops everything in it, and removes it.
-    pub(crate) fn spawn(grace: Duration, cgroup: Option<&Path>) -> io::Result<Keeper> {
+    /// # Safety
+    /// prun must have a single thread (call it before the signal thread, the pool or
+    /// the hook thread start): the child is a copy of this one thread, and it allocates,
+    /// which in a copy of a multi-threaded process may deadlock on a lock another thread
+    /// held at the fork. Debug builds check it.
+    pub(crate) unsafe fn spawn(grace: Duration, leftovers: &Leftovers<'_>) -> io::Result<Keeper> {
         debug_assert_eq!(
             thread_count(),
             Some(1),
             "the keeper must be forked before any thread"
         );
         let (reader, writer) = io::pipe()?;
-        // SAFETY: prun is single-threaded here (see above), so the child may run any code;
-        // it never returns from `keep`.
+        // SAFETY: prun is single-threaded here (the caller's contract), so the child may
+        // run any code; it never returns from `keep`.
         match unsafe { libc::fork() } {
             -1 => Err(io::Error::last_os_error()),
             0 => {
                 drop(writer);
-                keep(reader.into_raw_fd(), grace, cgroup)
+                keep(reader.into_raw_fd(), grace, leftovers)
             }
             _ => {
                 drop(reader);
@@ -79,6 +97,12 @@ impl Keeper {
         self.send(b'-', pgid);
     }
 
+    /// The run ended normally: prun removes the run's files itself (the keeper still
+    /// stops what is registered, and removes the cgroups).
+    pub(crate) fn finish(&self) {
+        let _ = (&self.pipe).write_all(b"=\n");
+    }
+
     fn send(&self, op: u8, pgid: i32) {
         // `+1234\n`, formatted on the stack: this runs twice per job.
         let mut line = [0u8; 16];
@@ -93,7 +117,7 @@ impl Keeper {
 
 /// The keeper's whole life, in the forked child: detach, read registrations until EOF,
 /// stop what is still registered, exit without running any of prun's exit code paths.
-fn keep(reader: i32, grace: Duration, cgroup: Option<&Path>) -> ! {
+fn keep(reader: i32, grace: Duration, leftovers: &Leftovers<'_>) -> ! {
     name_process(b"prun-keeper\0");
     // SAFETY: plain syscalls on descriptors this process owns; ignoring a signal installs
     // no handler code.
@@ -119,6 +143,8 @@ fn keep(reader: i32, grace: Duration, cgroup: Option<&Path>) -> ! {
     // SAFETY: fd 0 is the pipe's read end, owned by this process from here on.
     let mut input = unsafe { std::fs::File::from_raw_fd(0) };
     let mut groups: HashSet<i32> = HashSet::new();
+    // prun ended normally, and removes its run's files itself.
+    let mut clean = false;
     let mut buf = vec![0u8; 64 * 1024];
     let mut have = 0;
     loop {
@@ -134,7 +160,7 @@ fn keep(reader: i32, grace: Duration, cgroup: Option<&Path>) -> ! {
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
         for line in buf[..complete].split(|&b| b == b'\n') {
-            apply(&mut groups, line);
+            apply(&mut groups, &mut clean, line);
         }
         buf.copy_within(complete..have, 0);
         have -= complete;
@@ -143,13 +169,39 @@ fn keep(reader: i32, grace: Duration, cgroup: Option<&Path>) -> ! {
         // each taking a core from the jobs.
         std::thread::sleep(BATCH);
     }
-    stop_groups(&groups, cgroup, grace);
-    if let Some(dir) = cgroup {
+    stop_groups(&groups, leftovers.cgroup, grace);
+    if let Some(dir) = leftovers.cgroup {
         cgroup::remove_tree(dir);
+    }
+    match leftovers.files {
+        // Never through a link: std removes the tree with openat and unlinkat.
+        Some(RunFiles::Own(dir)) => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Some(RunFiles::Tagged { dir, tag }) if !clean => remove_tagged(dir, tag),
+        _ => {}
     }
     // SAFETY: _exit ends this process without flushing prun's inherited stdio buffers
     // or running its destructors.
     unsafe { libc::_exit(0) }
+}
+
+/// Removes the files in `dir` whose names start with `tag.` (a run's, in the directory
+/// runs share).
+fn remove_tagged(dir: &Path, tag: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let name = e.file_name();
+        let ours = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(tag))
+            .is_some_and(|rest| rest.starts_with('.'));
+        if ours {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// Closes every descriptor from `first` on. `close_range` needs Linux 5.9; before that
@@ -189,11 +241,16 @@ unsafe fn close_each(first: u32) {
 /// well over what arrives in this time.
 const BATCH: Duration = Duration::from_millis(10);
 
-/// Applies one `+PGID` / `-PGID` line.
-fn apply(groups: &mut HashSet<i32>, line: &[u8]) {
+/// Applies one `+PGID` / `-PGID` line; `=` (prun's last word at a normal end) sets
+/// `clean`.
+fn apply(groups: &mut HashSet<i32>, clean: &mut bool, line: &[u8]) {
     let Some((&op, num)) = line.split_first() else {
         return;
     };
+    if op == b'=' {
+        *clean = true;
+        return;
+    }
     let Some(pgid) = std::str::from_utf8(num)
         .ok()
         .and_then(|s| s.parse::<i32>().ok())
