@@ -92,8 +92,7 @@ pub(crate) fn run(
     // Bounded: a job writing faster than prun can print waits, instead of prun's memory
     // growing (each event carries at most 64 KiB of output).
     let (tx, rx) = mpsc::sync_channel(EVENT_QUEUE);
-    let _signals =
-        signals::watch(tx.clone()).map_err(|e| Error::starting("the signal thread", e))?;
+    let mut signals = signals::watch().map_err(|e| Error::io("catching signals", e))?;
     let pool = Pool::new(workers).map_err(|e| Error::starting("the worker pool", e))?;
     let ctx = Arc::new(RunContext {
         plan: Arc::clone(&plan),
@@ -110,6 +109,7 @@ pub(crate) fn run(
         cgroup,
         run_dir,
     });
+    let tx_signals = tx.clone();
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
         capture: pool::capture_for(plan.output.mode, false),
@@ -148,6 +148,13 @@ pub(crate) fn run(
     };
     let first = d.core.start(Instant::now());
     d.act(first, None);
+    // Off the path to the first jobs: signals caught since `watch` wait in its pipe.
+    if let Err(e) = signals.forward(tx_signals) {
+        d.terminal.notice(&format!(
+            "cannot start the signal thread ({e}{}); a signal now stops prun at once, and its keeper stops the jobs",
+            crate::error::out_of_resources(&e)
+        ));
+    }
     d.drive(&rx, |d| d.core.done());
     let mut summary = d.summary(run_id);
     d.run_level_hooks(&rx, &mut summary);

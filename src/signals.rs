@@ -23,11 +23,15 @@ pub(crate) struct SignalWatch {
     ids: Vec<SigId>,
     /// The handlers' end of the pipe; dropping it ends the forwarding thread.
     _pipe: io::PipeWriter,
+    /// The other end, until the forwarding thread takes it.
+    reader: Option<io::PipeReader>,
 }
 
-/// Starts forwarding SIGINT, SIGTERM and SIGHUP to `tx` as `Event::Signal`.
-pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
-    let (mut reader, writer) = io::pipe()?;
+/// Catches SIGINT, SIGTERM and SIGHUP from now on; what arrives waits in the pipe until
+/// `forward` starts passing it on (so the thread can start after the first jobs, off
+/// their path: nothing is lost meanwhile).
+pub(crate) fn watch() -> io::Result<SignalWatch> {
+    let (reader, writer) = io::pipe()?;
     let fd = writer.as_raw_fd();
     // Non-blocking: a handler never waits (the pipe holds 65,536 deliveries before one
     // would be dropped).
@@ -44,26 +48,52 @@ pub(crate) fn watch(tx: Sender<Event>) -> io::Result<SignalWatch> {
         }?;
         ids.push(id);
     }
-    thread::Builder::new()
-        .name("prun-signals".into())
-        .spawn(move || {
-            let mut buf = [0u8; 64];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        for &sig in &buf[..n] {
-                            if tx.send(Event::Signal(i32::from(sig))).is_err() {
-                                return;
+    Ok(SignalWatch {
+        ids,
+        _pipe: writer,
+        reader: Some(reader),
+    })
+}
+
+impl SignalWatch {
+    /// Starts the thread that passes each signal on to `tx` as `Event::Signal`. If it
+    /// cannot start, the signals get their default action back (they then stop prun at
+    /// once, and the keeper stops its jobs) and the error is returned.
+    pub(crate) fn forward(&mut self, tx: Sender<Event>) -> io::Result<()> {
+        let Some(mut reader) = self.reader.take() else {
+            return Ok(());
+        };
+        let started = thread::Builder::new()
+            .name("prun-signals".into())
+            .spawn(move || {
+                let mut buf = [0u8; 64];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            for &sig in &buf[..n] {
+                                if tx.send(Event::Signal(i32::from(sig))).is_err() {
+                                    return;
+                                }
                             }
                         }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
                     }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
                 }
+            });
+        if let Err(e) = started {
+            for id in self.ids.drain(..) {
+                unregister(id);
             }
-        })?;
-    Ok(SignalWatch { ids, _pipe: writer })
+            for sig in [SIGINT, SIGTERM, SIGHUP] {
+                // SAFETY: restores the default action; no handler code is installed.
+                unsafe { libc::signal(sig, libc::SIG_DFL) };
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
 }
 
 /// A file size limit (`ulimit -f`) reached while prun writes a log or its stdout must be

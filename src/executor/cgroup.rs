@@ -161,6 +161,10 @@ impl RunCgroup {
     /// Creates the run's cgroup at `dir` (`run_path`), with `slots` slot cgroups (the
     /// hooks' is made when the first hook runs); `None` where that cannot be done (then
     /// process groups alone are used). With `left_to_keeper` the keeper removes them.
+    ///
+    /// Made as early as the keeper allows: a child created in a cgroup made just before
+    /// took ~0.1 ms longer to start than in one made a few hundred microseconds earlier
+    /// (measured; the workers making the slots' cgroups at their first job was slower).
     pub(crate) fn create(dir: PathBuf, slots: usize, left_to_keeper: bool) -> Option<RunCgroup> {
         std::fs::DirBuilder::new().mode(0o755).create(&dir).ok()?;
         let mut run = RunCgroup {
@@ -170,6 +174,11 @@ impl RunCgroup {
             // Until every slot is made: a failure removes what was.
             left_to_keeper: false,
         };
+        // A kernel without cgroup.kill (before 5.14) cannot kill a cgroup whole; where
+        // the run's has it, so do its children.
+        if !run.dir.join("cgroup.kill").exists() {
+            return None;
+        }
         for n in 1..=slots {
             // `run` drops (and removes what was made) on failure.
             run.slots
@@ -218,16 +227,10 @@ impl Drop for RunCgroup {
 impl Cgroup {
     fn create(dir: PathBuf) -> io::Result<Cgroup> {
         std::fs::DirBuilder::new().mode(0o755).create(&dir)?;
-        // A kernel without cgroup.kill (before 5.14) cannot kill a cgroup whole.
-        if !dir.join("cgroup.kill").exists() {
-            let _ = std::fs::remove_dir(&dir);
-            return Err(io::Error::other("no cgroup.kill"));
-        }
-        let procs = OpenOptions::new()
-            .write(true)
-            .open(dir.join("cgroup.procs"))?;
-        let events = File::open(dir.join("cgroup.events"))?;
         let dir_fd = File::open(&dir)?;
+        // Opened from the directory: no walk of the whole path again.
+        let procs = open_in(&dir_fd, c"cgroup.procs", libc::O_WRONLY)?;
+        let events = open_in(&dir_fd, c"cgroup.events", libc::O_RDONLY)?;
         Ok(Cgroup {
             dir,
             procs,
@@ -274,6 +277,17 @@ impl Cgroup {
             unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
         }
     }
+}
+
+/// `name` in the directory `dir`, opened with `flags` (close-on-exec).
+fn open_in(dir: &File, name: &std::ffi::CStr, flags: libc::c_int) -> io::Result<File> {
+    // SAFETY: openat with a directory descriptor we own and a NUL-terminated name.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor just opened, owned by the File from here on.
+    Ok(unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) })
 }
 
 fn populated_in(events: &[u8]) -> bool {
