@@ -5,8 +5,8 @@ use std::io::Write;
 
 use clap::CommandFactory;
 
-use crate::cli::Cli;
 use crate::error::Error;
+use crate::input::cli::Cli;
 
 /// Writes the completion script for `shell` to stdout.
 pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Error> {

@@ -5,29 +5,17 @@
 //!
 //! What the user gave (a jobfile, a path, a combination of options) that cannot work is
 //! exit 2, "nothing ran"; an operating-system failure prun did not expect (a disk error,
-//! no memory, no threads) is exit 1. `caused_by_the_path` tells the two apart for I/O.
+//! no memory, no threads) is exit 1. `exit::caused_by_the_path` tells the two apart for
+//! I/O.
 
 use std::io;
 use std::process::ExitCode;
 
-use crate::diagnostic::Diagnostic;
-use crate::lock::LockError;
-use crate::report::joblog::JoblogError;
-
-/// Exit codes prun uses, documented in the README's table.
-pub mod exit {
-    /// Every job (and every hook) succeeded.
-    pub const SUCCESS: u8 = 0;
-    /// At least one job failed, timed out, was skipped or not run, a hook failed, or
-    /// output was lost; or prun itself met an operating-system failure.
-    pub const FAILURE: u8 = 1;
-    /// Usage or jobfile error: nothing ran.
-    pub const USAGE: u8 = 2;
-    /// `--lock` is held by another run (EX_TEMPFAIL).
-    pub const LOCK_HELD: u8 = 75;
-    /// Interrupted by a signal: 128 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
-    pub const SIGNAL_BASE: u8 = 128;
-}
+use crate::exit;
+use crate::input::diagnostic::Diagnostic;
+use crate::input::source::ReadError;
+use crate::state::joblog::JoblogError;
+use crate::state::lock::LockError;
 
 /// Everything that can stop prun from running the jobfile to its end.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +85,7 @@ impl Error {
     pub(crate) fn starting(what: &str, source: io::Error) -> Self {
         Error::Io {
             context: format!("starting {what}"),
-            hint: out_of_resources(&source),
+            hint: crate::executor::spawn::out_of_resources(&source),
             source,
         }
     }
@@ -106,7 +94,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Jobfile(_) | Error::Usage(_) => exit::USAGE,
-            Error::Path(e) => io_exit(&e.source),
+            Error::Path(e) => exit::for_io(&e.source),
             Error::Lock(e) => e.exit_code(),
             Error::Joblog(e) => e.exit_code(),
             Error::Io { .. } => exit::FAILURE,
@@ -115,68 +103,23 @@ impl Error {
 
     /// Prints the error to stderr and returns the exit code to leave with.
     pub fn report(self) -> ExitCode {
-        crate::report::console::eprint(&format!("error: {self}\n"));
+        crate::output::console::eprint(&format!("error: {self}\n"));
         ExitCode::from(self.exit_code())
+    }
+}
+
+impl From<ReadError> for Error {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Jobfile(d) => Error::Jobfile(d),
+            ReadError::Io { context, source } => Error::io(context, source),
+        }
     }
 }
 
 impl From<Diagnostic> for Error {
     fn from(d: Diagnostic) -> Self {
         Error::Jobfile(Box::new(d))
-    }
-}
-
-/// Whether `e` says the path given cannot be used (missing, a directory, a link, not
-/// allowed, ...) rather than that the system failed.
-pub(crate) fn caused_by_the_path(e: &io::Error) -> bool {
-    use io::ErrorKind::*;
-    matches!(
-        e.kind(),
-        NotFound
-            | PermissionDenied
-            | AlreadyExists
-            | IsADirectory
-            | NotADirectory
-            | ReadOnlyFilesystem
-            | InvalidInput
-            | InvalidFilename
-    ) || e.raw_os_error() == Some(libc::ELOOP)
-}
-
-/// Exit 2 for a path that cannot be used, 1 for a system failure.
-/// What a failure to start a process or thread means, when it is a lack of resources
-/// (said after the system's message), or nothing. Only for errors of starting one.
-pub(crate) fn out_of_resources(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(libc::EAGAIN) => format!(
-            "; the process limit is reached (this user's: ulimit -u, now {}; or the system's)",
-            nproc_limit()
-        ),
-        Some(libc::ENOMEM) => "; the system is out of memory".to_owned(),
-        _ => String::new(),
-    }
-}
-
-/// The soft RLIMIT_NPROC, as `ulimit -u` shows it.
-fn nproc_limit() -> String {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct it is given.
-    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NPROC, &mut lim) } == 0;
-    match lim.rlim_cur {
-        _ if !ok => "unknown".to_owned(),
-        libc::RLIM_INFINITY => "unlimited".to_owned(),
-        n => n.to_string(),
-    }
-}
-
-pub(crate) fn io_exit(e: &io::Error) -> u8 {
-    if caused_by_the_path(e) {
-        exit::USAGE
-    } else {
-        exit::FAILURE
     }
 }
 

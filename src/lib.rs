@@ -22,38 +22,28 @@
 //!
 //! Aside from a run: `docs` prints shell completions and the man page from `cli`.
 
-// 1. Reading what was asked
-mod cli;
-mod diagnostic;
-mod jobfile;
-mod modes;
-mod source;
-// 2. Deciding
-mod files;
-mod lock;
-mod plan;
-mod resume;
-// 3. Running
-mod driver;
-mod event;
-mod executor;
-mod hooks;
-mod pool;
-mod schedule;
-mod signals;
-// 4. Telling
+// The layers, lowest first: each module uses only those above it in this list (checked
+// by tests/architecture.rs). See docs/ARCHITECTURE.md.
 mod docs;
-mod dry_run;
 mod error;
+mod executor;
+pub mod exit;
+mod files;
+mod input;
 mod names;
 mod outcome;
-mod outputs;
+mod output;
+mod plan;
 mod report;
+mod runner;
+mod schedule;
+mod state;
+mod times;
 
-pub use cli::Cli;
-pub use error::{Error, exit};
+pub use error::Error;
+pub use input::cli::Cli;
 
-use report::console;
+use output::console;
 
 use std::io::IsTerminal;
 use std::time::SystemTime;
@@ -70,9 +60,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
     // clap requires a jobfile unless --completions or --man is given.
     let path = cli.jobfile.as_deref().unwrap_or("-");
-    let src = source::read(path)?;
-    let jobfile = jobfile::parse(&src)?;
-    let base_dir = source::base_dir(path)?;
+    let src = input::source::read(path)?;
+    let jobfile = input::jobfile::parse(&src)?;
+    let base_dir = input::source::base_dir(path)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
     let path_var = std::env::var("PATH").ok();
     let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -110,7 +100,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
     if cli.dry_run {
         let containment = executor::cgroup::describe(plan.containment);
-        console::print(&dry_run::render(&plan, &src.name, &containment))
+        console::print(&report::dry_run::render(&plan, &src.name, &containment))
             .map_err(|e| Error::io("writing the plan to stdout", e))?;
         return Ok(exit::SUCCESS);
     }
@@ -128,17 +118,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         })?;
     }
     let _lock = match &plan.lock {
-        Some(path) => Some(lock::Lock::acquire(path, plan.lock_wait)?),
+        Some(path) => Some(state::lock::Lock::acquire(path, plan.lock_wait)?),
         None => None,
     };
-    let earlier = resume::Earlier::read(&plan)?;
+    let earlier = state::resume::Earlier::read(&plan)?;
     let joblog = plan
         .joblog
         .as_deref()
-        .map(report::joblog::Joblog::open)
+        .map(state::joblog::Joblog::open)
         .transpose()?;
     let plan = std::sync::Arc::new(plan);
-    let summary = driver::run(std::sync::Arc::clone(&plan), new_run_id(), earlier, joblog)?;
+    let summary = runner::driver::run(std::sync::Arc::clone(&plan), new_run_id(), earlier, joblog)?;
     let unwritten = report::write_files(&plan, &src.name, &summary);
     if !(plan.output.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary, plan.output.color_stderr));
@@ -175,7 +165,7 @@ fn check_report_paths(plan: &plan::Plan) -> Result<(), Error> {
 
 /// A run id that sorts by time and is unique on this host: `20261127T042733Z-4242`.
 fn new_run_id() -> String {
-    let now = report::json::timestamp(SystemTime::now());
+    let now = times::timestamp(SystemTime::now());
     let compact: String = now
         .chars()
         .take(19)

@@ -201,3 +201,18 @@ fn a_dynamic_matrix_is_shown_by_dry_run_and_refused_when_it_cannot_work() {
         assert!(r.stderr.contains(want), "{want}: {}", r.stderr);
     }
 }
+
+/// Regression: a jobfile whose only job is a dynamic matrix ran its jobs one at a time
+/// whatever `-j` said (the pool was sized to the one written job).
+#[test]
+fn the_jobs_of_a_dynamic_matrix_use_every_slot() {
+    // Each job waits until all four have started: with fewer than four slots the
+    // first never sees the others, and fails after 10 s.
+    let run = "touch \"started-$x\"; i=0; while [ \"$(ls started-* | wc -l)\" -lt 4 ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 1; sleep 0.01; done";
+    let yaml =
+        format!("jobs:\n  - name: m\n    matrix: {{x: {{lines: vals.txt}}}}\n    run: '{run}'\n");
+    let p = Prun::new().jobfile(&yaml).file("vals.txt", "a\nb\nc\nd\n");
+    let r = p.run_with(&["-j", "4"]);
+    r.code(0);
+    assert!(r.stderr.contains("4 succeeded"), "{}", r.stderr);
+}

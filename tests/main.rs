@@ -3,6 +3,7 @@
 
 mod util;
 
+mod architecture;
 mod containment;
 mod conventions;
 mod dynamic;

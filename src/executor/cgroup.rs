@@ -24,7 +24,7 @@ use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use crate::modes::Containment;
+use crate::input::settings::Containment;
 
 /// The cgroup v2 directory prun itself is in, if there is a cgroup v2 hierarchy.
 pub(crate) fn own_cgroup() -> Option<PathBuf> {

@@ -35,8 +35,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{SigHandler, Signal, signal};
 
 use crate::executor::cgroup;
-use crate::executor::local::{group_alive, signal_group};
-use crate::outputs::RunFiles;
+use crate::executor::group::{group_alive, signal_group};
 
 /// prun's end of the keeper's pipe.
 pub(crate) struct Keeper {
@@ -48,9 +47,18 @@ pub(crate) struct Leftovers<'a> {
     /// Where the run's cgroup goes (it may not exist yet, or ever): if it exists when
     /// prun is gone, the keeper stops everything in it, and removes it.
     pub(crate) cgroup: Option<&'a Path>,
-    /// The run's `PRUN_OUTPUT` and `PRUN_NEEDS` files (`outputs::RunDir`): removed if
+    /// The run's `PRUN_OUTPUT` and `PRUN_NEEDS` files (`runner::run_dir`): removed if
     /// prun dies before it has removed them (a directory of the run's own, always).
     pub(crate) files: Option<RunFiles<'a>>,
+}
+
+/// Where a run's files are, for the keeper to remove.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum RunFiles<'a> {
+    /// Files whose names start with `tag.` in the shared directory `dir`.
+    Tagged { dir: &'a Path, tag: &'a str },
+    /// The whole directory, of the run's own.
+    Own(&'a Path),
 }
 
 impl Keeper {
@@ -277,7 +285,7 @@ fn stop_groups(groups: &HashSet<i32>, cgroup: Option<&Path>, grace: Duration) {
     if let Some(d) = contained {
         cgroup::signal_tree(d, libc::SIGTERM);
     }
-    let deadline = crate::executor::after(Instant::now(), grace);
+    let deadline = crate::times::after(Instant::now(), grace);
     let alive =
         || live.iter().any(|&g| group_alive(g)) || contained.is_some_and(cgroup::tree_populated);
     while Instant::now() < deadline && alive() {

@@ -14,13 +14,15 @@ use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant, SystemTime};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 
 use super::cgroup::Cgroup;
-use super::spawn::{self, SpawnSpec, c_string, raw};
-use super::{Capture, Exit, Finished, Request, Stdin, StopClock};
-use crate::executor::keeper::Keeper;
+use super::command::{Capture, Request, Stdin, StopClock, set_nonblocking};
+use super::environ::c_string;
+use super::finished::{Exit, Finished};
+use super::group::{group_alive, signal_group};
+use super::keeper::Keeper;
+use super::spawn::{self, SpawnSpec, raw};
 
 /// Each worker's read buffer: the default pipe size. Bigger pipes (F_SETPIPE_SZ to
 /// 256 KiB and 1 MiB) and bigger reads were measured and were not faster for 1 GB of
@@ -204,7 +206,7 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
     };
     format!(
         "cannot start {what}: {e}{}",
-        crate::error::out_of_resources(e)
+        super::spawn::out_of_resources(e)
     )
 }
 
@@ -431,7 +433,7 @@ impl Supervisor<'_> {
     /// Sends SIGTERM now and schedules SIGKILL.
     fn terminate(&mut self, now: Instant) {
         self.signal(Signal::SIGTERM);
-        self.kill_at = Some(super::after(now, self.grace));
+        self.kill_at = Some(crate::times::after(now, self.grace));
     }
 
     /// The command's deadline: its timeout, or earlier once prun is stopping.
@@ -439,7 +441,7 @@ impl Supervisor<'_> {
         let stop = self.stop.and_then(|(clock, start)| {
             clock
                 .since()
-                .map(|since| super::after(since.max(start), self.grace))
+                .map(|since| crate::times::after(since.max(start), self.grace))
         });
         match (self.deadline, stop) {
             (Some(d), Some(s)) => Some(d.min(s)),
@@ -557,7 +559,7 @@ impl<'a> Input<'a> {
             let _ = pipe.write_all(bytes);
             return None;
         }
-        super::set_nonblocking(pipe.as_raw_fd());
+        set_nonblocking(pipe.as_raw_fd());
         Some(Input { pipe, rest: bytes })
     }
 
@@ -590,30 +592,6 @@ fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     // SAFETY: a non-negative return is a freshly opened fd that we now own.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-/// Whether any process is left in group `pgid`. Zombies of the group that were
-/// reparented to prun (it is a child subreaper, see `become_subreaper`) are reaped first,
-/// so a group of the dead counts as gone.
-pub(crate) fn group_alive(pgid: i32) -> bool {
-    // SAFETY: waitpid with WNOHANG on a process group; a null status pointer is allowed.
-    while unsafe { libc::waitpid(-pgid, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
-    killpg(Pid::from_raw(pgid), None).is_ok()
-}
-
-/// Makes prun the child subreaper of everything its jobs start: a process a job's shell
-/// leaves behind becomes prun's child when its parent dies, instead of init's, so prun
-/// can reap it the moment it is killed (init here may take seconds to reap orphans).
-pub(crate) fn become_subreaper() {
-    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    }
-}
-
-/// Sends `sig` to every process of group `pgid`; a group already gone is fine.
-pub(crate) fn signal_group(pgid: i32, sig: Signal) {
-    let _ = killpg(Pid::from_raw(pgid), sig);
 }
 
 #[cfg(test)]

@@ -17,8 +17,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{Paths, Sp};
+use crate::input::diagnostic::{Diagnostic, Source};
+use crate::input::jobfile::{Paths, Sp};
 
 /// The largest env file prun reads.
 const MAX: u64 = 1 << 20;

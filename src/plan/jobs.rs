@@ -6,12 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::hooks::Hooks;
+use super::job::{JobDef, JobOptions, JobSpec};
+use super::needs::RawNeeds;
 use super::retry::RetryPolicy;
 use super::template::{self, Template};
-use super::{Hooks, JobDef, JobOptions, JobSpec, needs::RawNeeds, validate};
-use crate::diagnostic::{Diagnostic, Pos, Source};
-use crate::executor::slurm::SlurmOptions;
-use crate::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
+use super::validate;
+use crate::input::diagnostic::{Diagnostic, Pos, Source};
+use crate::input::jobfile::SlurmOptions;
+use crate::input::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
 use smol_str::{SmolStr, format_smolstr};
 
 /// The last environment, workdir and options handed out while jobs are built: the next
@@ -249,7 +252,7 @@ impl JobContext<'_> {
         let when = keys.when.as_ref().map(|w| w.value).unwrap_or_default();
         let no_needs = keys.needs.as_ref().is_none_or(|n| n.value.is_empty());
         if let (Some(w), true) = (&keys.when, no_needs)
-            && w.value == crate::jobfile::When::Failure
+            && w.value == crate::input::jobfile::When::Failure
         {
             return Err(Diagnostic::at(
                 self.src,

@@ -13,8 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::template::{self, Part, Template};
-use crate::diagnostic::{Diagnostic, Pos, Source};
-use crate::jobfile::{Matrix, MatrixValues, Sp};
+use crate::input::diagnostic::{Diagnostic, Pos, Source};
+use crate::input::jobfile::{Matrix, MatrixValues, Sp};
 
 /// At most this many jobs from a matrix written out, to catch a runaway product.
 const MAX_COMBINATIONS: usize = 10_000;

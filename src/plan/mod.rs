@@ -11,14 +11,19 @@
 //! - `needs`: `needs:` resolved to jobs, cycles refused;
 //! - `select`: `--tag` / `--job`.
 
+pub(crate) mod direct;
 mod dotenv;
+pub(crate) mod facts;
+pub(crate) mod hooks;
+pub(crate) mod job;
 mod jobs;
 pub(crate) mod matrix;
 mod needs;
-pub(crate) mod output;
+pub(crate) mod output_policy;
 pub(crate) mod resources;
 pub(crate) mod retry;
 mod select;
+pub(crate) mod slurm;
 pub(crate) mod template;
 mod validate;
 
@@ -29,170 +34,22 @@ use std::time::Duration;
 
 use smol_str::SmolStr;
 
-use crate::cli::Cli;
-use crate::diagnostic::{Diagnostic, Source};
-use crate::executor::simple::simple_words;
-use crate::executor::slurm::{self, SlurmOptions};
-use crate::jobfile::{JobEntry, Jobfile, Sp};
-pub(crate) use crate::modes::{Containment, ExecutorKind, MAX_POOL, Mode, OutputMode};
-pub(crate) use output::OutputPolicy;
-use retry::RetryPolicy;
+use crate::input::cli::Cli;
+use crate::input::diagnostic::{Diagnostic, Source};
+
+use crate::input::jobfile::{JobEntry, Jobfile, Sp};
+pub(crate) use crate::input::settings::{
+    Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Shell,
+};
+pub(crate) use facts::Facts;
+pub(crate) use hooks::Hooks;
+pub(crate) use job::{JobDef, JobSpec};
+pub(crate) use output_policy::OutputPolicy;
 
 /// Default for `hook_timeout`.
 const DEFAULT_HOOK_TIMEOUT: Duration = Duration::from_secs(300);
 /// Default for `--grace` / `grace:`.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(10);
-
-/// The shell that runs every `run:` and hook: `<program> <args…> -c <text>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Shell {
-    pub(crate) program: PathBuf,
-    /// Options before `-c`, e.g. `-eo pipefail`.
-    pub(crate) args: Vec<String>,
-}
-
-impl Default for Shell {
-    fn default() -> Self {
-        Shell {
-            program: PathBuf::from("/bin/sh"),
-            args: Vec::new(),
-        }
-    }
-}
-
-impl std::fmt::Display for Shell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.program.display())?;
-        for a in &self.args {
-            write!(f, " {a}")?;
-        }
-        Ok(())
-    }
-}
-
-/// The three hooks of a job or of the run.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Hooks {
-    pub(crate) on_success: Option<String>,
-    pub(crate) on_failure: Option<String>,
-    pub(crate) on_complete: Option<String>,
-}
-
-impl Hooks {
-    /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
-    pub(crate) fn for_outcome(&self, success: bool) -> Vec<(&'static str, &str)> {
-        let first = if success {
-            ("on_success", self.on_success.as_deref())
-        } else {
-            ("on_failure", self.on_failure.as_deref())
-        };
-        [first, ("on_complete", self.on_complete.as_deref())]
-            .into_iter()
-            .filter_map(|(n, c)| c.map(|c| (n, c)))
-            .collect()
-    }
-
-    /// The hooks due for a job's final result: `for_outcome`, except that a job skipped
-    /// only because its `when:` did not hold failed at nothing: `on_complete` alone.
-    pub(crate) fn for_result(&self, r: &crate::outcome::JobResult) -> Vec<(&'static str, &str)> {
-        if r.by_condition {
-            self.on_complete
-                .as_deref()
-                .map(|c| ("on_complete", c))
-                .into_iter()
-                .collect()
-        } else {
-            self.for_outcome(r.status == crate::outcome::Status::Success)
-        }
-    }
-}
-
-/// One job, ready to run: what is its own (name, command, position, matrix values), and
-/// the rest of its definition (`JobDef`, read through `Deref`: `spec.env`), shared by
-/// the jobs that have the same. A jobfile may hold a million jobs: 80 bytes each, and a
-/// name or command of up to 23 bytes is held inline (`SmolStr`), without an allocation.
-#[derive(Debug, Clone)]
-pub(crate) struct JobSpec {
-    /// `base[key=value,...]` for a matrix job, else the name as written (or `job-N`).
-    pub(crate) name: SmolStr,
-    pub(crate) run: SmolStr,
-    /// A matrix job's values, passed as variables after `env` (so they win). Keys and
-    /// values are shared by the jobs of the matrix that have them.
-    pub(crate) matrix: Box<[(Arc<str>, Arc<str>)]>,
-    pub(crate) def: Arc<JobDef>,
-    /// Position in the jobfile, 1-based (`PRUN_JOB_INDEX`); a matrix's jobs share it.
-    pub(crate) index: u32,
-    /// `run` is exec'd without a shell (a simple command, `executor::simple`).
-    pub(crate) direct: bool,
-}
-
-// What a million jobs cost is part of the design: keep it so.
-const _: () = assert!(size_of::<JobSpec>() <= 80);
-
-impl std::ops::Deref for JobSpec {
-    type Target = JobDef;
-
-    fn deref(&self) -> &JobDef {
-        &self.def
-    }
-}
-
-/// What a job is besides its own name, command and matrix values. Consecutive jobs with
-/// the same share one (see `jobs::Shared`), as do the jobs of a matrix.
-#[derive(Debug, Clone)]
-pub(crate) struct JobDef {
-    /// A matrix's name as written (its jobs' names add their values); `None` for any
-    /// other job, whose base is its name (`JobSpec::base`).
-    pub(crate) base: Option<SmolStr>,
-    /// The run's `env`, then `defaults.env`, then the job's own, later keys winning.
-    pub(crate) env: Arc<[(String, String)]>,
-    pub(crate) workdir: Arc<Path>,
-    /// Jobs (indices) that must succeed before this one starts.
-    pub(crate) needs: Arc<[usize]>,
-    pub(crate) opts: Arc<JobOptions>,
-    /// A matrix whose values are found at run time: this job is not run itself but
-    /// expanded, once its needs succeeded, into the jobs it makes (`matrix::Dynamic`).
-    pub(crate) dynamic: Option<Arc<matrix::Dynamic>>,
-}
-
-impl JobDef {
-    /// The same definition: equal parts, each the very same shared value (what
-    /// `jobs::Shared` hands out), so comparing costs a few pointer compares.
-    pub(crate) fn same(&self, other: &JobDef) -> bool {
-        self.base == other.base
-            && Arc::ptr_eq(&self.env, &other.env)
-            && Arc::ptr_eq(&self.workdir, &other.workdir)
-            && Arc::ptr_eq(&self.needs, &other.needs)
-            && Arc::ptr_eq(&self.opts, &other.opts)
-            && self.dynamic.is_none()
-            && other.dynamic.is_none()
-    }
-}
-
-/// A job's less common settings, shared between jobs that have the same.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct JobOptions {
-    pub(crate) tags: Vec<String>,
-    pub(crate) hooks: Hooks,
-    pub(crate) hook_timeout: Duration,
-    /// With the Slurm executor: the srun command line the job runs under.
-    pub(crate) srun: Option<Vec<String>>,
-    /// Its `slurm:` options (the job's over `defaults`'), used with the Slurm executor.
-    pub(crate) slurm: Option<SlurmOptions>,
-    /// Its own `executor:` (or the default's), if it chose one.
-    pub(crate) executor: Option<ExecutorKind>,
-    /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) retry: RetryPolicy,
-    /// `env` values made from outputs of the jobs it needs, filled in when it starts.
-    pub(crate) templates: Vec<template::Template>,
-    /// The units it takes from the run's resources while an attempt runs.
-    pub(crate) uses: resources::Claim,
-    /// Its `env_file`s and the names each gave (`--dry-run` shows names, not values).
-    pub(crate) env_files: Vec<(String, Vec<String>)>,
-    /// When it runs, given how its needs ended.
-    pub(crate) when: crate::jobfile::When,
-}
 
 /// Everything the run needs, validated.
 #[derive(Debug)]
@@ -226,55 +83,13 @@ pub(crate) struct Plan {
     /// Some job has `when: failure` or `always` (it may run after the run is stopped).
     pub(crate) has_cleanup: bool,
     /// The jobfile chose no `shell:`: simple commands (jobs' and hooks') are exec'd
-    /// without one (`executor::simple`).
-    pub(crate) exec_simple: bool,
+    /// without one (`direct`).
+    pub(crate) direct_exec: bool,
     /// The top-level `env_file`s and the names each gave.
     pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// Said on stderr before anything runs (an env file others can read).
     pub(crate) warnings: Vec<String>,
     pub(crate) jobs: Vec<JobSpec>,
-}
-
-impl JobSpec {
-    /// Whether the job sets variable `var` (in `env` or as a matrix key).
-    pub(crate) fn sets(&self, var: &str) -> bool {
-        self.env.iter().any(|(k, _)| k == var)
-            || self.matrix.iter().any(|(k, _)| &**k == var)
-            || self
-                .dynamic
-                .as_ref()
-                .is_some_and(|d| d.keys.iter().any(|(k, _)| &**k == var))
-    }
-
-    /// The job of this one's matrix with the values of `combo`, defined by `def` (this
-    /// one's, or for a dynamic matrix the same without the `dynamic` recipe; its `base`
-    /// is this one's name).
-    /// A job that runs under srun gets its own Slurm job name.
-    pub(crate) fn expansion(&self, def: &Arc<JobDef>, combo: matrix::Combination) -> JobSpec {
-        let mut job = JobSpec {
-            name: smol_str::format_smolstr!("{}{}", self.name, combo.suffix),
-            run: self.run.clone(),
-            matrix: combo.values,
-            def: Arc::clone(def),
-            index: self.index,
-            direct: self.direct,
-        };
-        if let Some(srun) = &job.opts.srun {
-            let renamed = slurm::with_job_name(srun, &job.name);
-            Arc::make_mut(&mut job.def_mut().opts).srun = Some(renamed);
-        }
-        job
-    }
-
-    /// The name as written: a matrix's, for its jobs.
-    pub(crate) fn base(&self) -> &str {
-        self.def.base.as_deref().unwrap_or(&self.name)
-    }
-
-    /// The definition to change (cloned first if another job shares it).
-    pub(crate) fn def_mut(&mut self) -> &mut JobDef {
-        Arc::make_mut(&mut self.def)
-    }
 }
 
 impl Plan {
@@ -294,31 +109,25 @@ impl Plan {
             Mode::Async => self.concurrency,
         }
     }
-}
 
-/// What `resolve` needs to know about the world.
-pub(crate) struct Facts<'a> {
-    /// The number of CPUs, asked only when neither `-j` nor `concurrency:` says (it reads
-    /// cgroup files: time on every start).
-    pub(crate) cpus: fn() -> usize,
-    /// The directory relative paths in the jobfile start from (the jobfile's own).
-    pub(crate) base_dir: &'a Path,
-    /// `PATH`, to find a `shell:` given by name.
-    pub(crate) path_var: Option<&'a str>,
-    /// The current directory, for paths given on the command line.
-    pub(crate) cwd: &'a Path,
-    pub(crate) stderr_is_terminal: bool,
-    pub(crate) stdout_is_terminal: bool,
-    /// `CI` is set (to anything but `false`/`0`).
-    pub(crate) is_ci: bool,
-    /// `GITHUB_ACTIONS=true`.
-    pub(crate) github_actions: bool,
-    /// `$GITHUB_STEP_SUMMARY`, under GitHub Actions.
-    pub(crate) step_summary: Option<&'a Path>,
-    /// `NO_COLOR` is set (to anything but empty).
-    pub(crate) no_color: bool,
-    /// `CLICOLOR_FORCE` is set (to anything but empty or `0`).
-    pub(crate) clicolor_force: bool,
+    /// How many workers (and slots) a run of this plan starts: `slots`, but no more than
+    /// there are jobs — more could never be busy — unless a dynamic matrix may make more
+    /// at run time. The one place that says it: the pool, the core, the cgroups and the
+    /// timeline all use it.
+    pub(crate) fn pool_size(&self) -> usize {
+        if self.jobs.iter().any(|j| j.dynamic.is_some()) {
+            self.slots()
+        } else {
+            self.slots().min(self.jobs.len()).max(1)
+        }
+    }
+
+    /// Whether a simple hook command is exec'd without the shell, by the rule jobs
+    /// follow (`direct`): the jobfile chose no shell, and what the hook's environment
+    /// sets over prun's does not set PATH.
+    pub(crate) fn hooks_skip_shell(&self, sets_path: bool) -> bool {
+        self.direct_exec && !sets_path
+    }
 }
 
 impl Plan {
@@ -339,14 +148,14 @@ impl Plan {
             .or(jf.mode.as_ref().map(|m| m.value))
             .unwrap_or(Mode::Async);
         let concurrency = concurrency(src, cli.jobs, jf.concurrency.as_ref())?;
-        let asked = output::Asked {
+        let asked = output_policy::Asked {
             output: cli.output,
             keep_order: cli.keep_order,
             quiet: cli.quiet,
             progress: cli.progress,
             color: cli.color,
         };
-        let output = output::resolve(asked, mode, facts)?;
+        let output = output_policy::resolve(asked, mode, facts)?;
         let shell = validate::resolve_shell(src, jf.shell.as_ref(), facts)?;
         let workdir = validate::workdir(src, jf.workdir.as_ref(), facts)?;
         let mut shared = jobs::Shared::default();
@@ -405,7 +214,10 @@ impl Plan {
         // or the job runs under srun.
         if jf.shell.is_none() {
             for j in &mut jobs {
-                if j.opts.srun.is_none() && !j.sets("PATH") && simple_words(&j.run).is_some() {
+                if j.opts.srun.is_none()
+                    && !j.sets("PATH")
+                    && crate::plan::direct::words(&j.run).is_some()
+                {
                     j.direct = true;
                 }
             }
@@ -454,7 +266,7 @@ impl Plan {
                 .map(Path::to_path_buf),
             resources,
             has_cleanup: jobs.iter().any(|j| j.opts.when.is_cleanup()),
-            exec_simple: jf.shell.is_none(),
+            direct_exec: jf.shell.is_none(),
             env_files,
             warnings,
             jobs,

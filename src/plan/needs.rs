@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use crate::diagnostic::{Diagnostic, Source, did_you_mean};
-use crate::jobfile::Sp;
+use crate::input::diagnostic::{Diagnostic, Source, did_you_mean};
+use crate::input::jobfile::Sp;
 
 /// One job's `needs:` as written, with where each name is.
 pub(crate) type RawNeeds = Vec<Sp<String>>;

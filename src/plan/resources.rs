@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{Sp, Uses};
+use crate::input::diagnostic::{Diagnostic, Source};
+use crate::input::jobfile::{Sp, Uses};
 
 /// The most units one resource may have: every unit a job holds is named in one
 /// variable, and Linux refuses a variable over 128 KiB (10,000 units: 49 KB).
@@ -16,7 +16,6 @@ pub(crate) const MAX_CAPACITY: i64 = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Resource {
     pub(crate) name: Arc<str>,
-    pub(crate) var: String,
     pub(crate) capacity: u32,
 }
 
@@ -24,7 +23,6 @@ impl Resource {
     pub(crate) fn new(name: &str, capacity: u32) -> Self {
         Resource {
             name: name.into(),
-            var: format!("PRUN_RESOURCE_{name}"),
             capacity,
         }
     }
@@ -160,14 +158,6 @@ pub(crate) fn by_resource(units: &[(u32, u32)]) -> impl Iterator<Item = (usize, 
         .map(|c| (c[0].0 as usize, c))
 }
 
-/// `PRUN_RESOURCE_<name>` for each resource in `units`: the units held, lowest first,
-/// as `0` or `0,1`.
-pub(crate) fn env(resources: &[Resource], units: &[(u32, u32)]) -> Vec<(String, String)> {
-    by_resource(units)
-        .map(|(r, us)| (resources[r].var.clone(), list(us)))
-        .collect()
-}
-
 /// Units as text: `0,1`.
 pub(crate) fn list(units: &[(u32, u32)]) -> String {
     let mut s = String::with_capacity(units.len() * 3);
@@ -213,13 +203,6 @@ mod tests {
         let rs = [Resource::new("gpu", 3), Resource::new("nas", 12)];
         let units = [(0, 0), (0, 2), (1, 10)];
         assert_eq!(describe(&rs, &units), "gpu:0,2 nas:10");
-        assert_eq!(
-            env(&rs, &units),
-            [
-                ("PRUN_RESOURCE_gpu".to_owned(), "0,2".to_owned()),
-                ("PRUN_RESOURCE_nas".to_owned(), "10".to_owned())
-            ]
-        );
         assert_eq!(list(&[(0, 4_000_000_000)]), "4000000000");
     }
 }

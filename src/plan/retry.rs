@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use crate::diagnostic::{Diagnostic, Source};
-use crate::jobfile::{JobKeys, Sp};
+use crate::input::diagnostic::{Diagnostic, Source};
+use crate::input::jobfile::{JobKeys, Sp};
 
 /// At most this many retries per job, to catch typos like `retries: 10000`.
 const MAX_RETRIES: i64 = 100;

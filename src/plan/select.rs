@@ -2,8 +2,8 @@
 //! the tags or one of the names (a matrix job also by its base name); every job a selected
 //! job needs is pulled in, transitively. Needs are renumbered for the smaller plan.
 
-use super::JobSpec;
-use crate::diagnostic::{Diagnostic, did_you_mean};
+use super::job::JobSpec;
+use crate::input::diagnostic::{Diagnostic, did_you_mean};
 
 /// The selected jobs, in jobfile order; all jobs when nothing was asked for.
 pub(crate) fn select(

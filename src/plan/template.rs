@@ -4,7 +4,7 @@
 //! the job's `needs`, and that it is one job (not a matrix's base name, which would be
 //! ambiguous).
 
-use crate::diagnostic::{Diagnostic, Pos, Source};
+use crate::input::diagnostic::{Diagnostic, Pos, Source};
 
 /// A piece of a templated value.
 #[derive(Debug, Clone, PartialEq, Eq)]

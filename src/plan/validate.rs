@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Facts, Shell};
-use crate::diagnostic::{Diagnostic, Pos, Source};
-use crate::jobfile::{Env, HumanDuration, JobKeys, ShellWords, Sp};
-use crate::modes::ExecutorKind;
+use super::facts::Facts;
+use crate::input::diagnostic::{Diagnostic, Pos, Source};
+use crate::input::jobfile::{Env, HumanDuration, JobKeys, ShellWords, Sp};
+use crate::input::settings::ExecutorKind;
+use crate::input::settings::Shell;
 
 /// `version:` must be 1.
 pub(super) fn version(src: &Source, v: Option<&Sp<u64>>) -> Result<(), Diagnostic> {

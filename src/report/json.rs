@@ -3,23 +3,18 @@
 //! the README. Fields are only ever added within a version.
 
 use std::io::{self, Write};
-use std::time::SystemTime;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use super::{JobResult, RunSummary, Status};
-use crate::executor::Finished;
+use crate::executor::finished::Finished;
+use crate::outcome::summary::RunSummary;
+use crate::outcome::{JobResult, Status};
 use crate::plan::JobSpec;
 use crate::plan::resources::Resource;
 
 /// The version of the JSON schemas below.
 pub(crate) const SCHEMA_VERSION: u32 = 1;
-
-/// RFC 3339 UTC time with milliseconds.
-pub(crate) fn timestamp(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
-}
 
 /// One job's result, as a hook reads it on stdin and the report lists it; `resources`
 /// are the plan's (to name the units it held). Serialized straight from the result, keys
@@ -67,9 +62,9 @@ impl Serialize for JobDoc<'_> {
         if r.outputs().is_empty() {
             m.serialize_entry("outputs", &Map(std::iter::empty::<(&str, &str)>))?;
         } else {
-            m.serialize_entry("outputs", &crate::outputs::json(r.outputs()))?;
+            m.serialize_entry("outputs", &crate::outcome::outputs::json(r.outputs()))?;
         }
-        m.serialize_entry("reason", &r.reason())?;
+        m.serialize_entry("reason", &r.reason().map(ToString::to_string))?;
         if !r.units().is_empty() {
             // The units its last attempt held, by resource: {"nas": [0]}.
             let by = || {
@@ -80,9 +75,12 @@ impl Serialize for JobDoc<'_> {
             };
             m.serialize_entry("resources", &Map(by))?;
         }
-        m.serialize_entry("signal", &r.signal().map(crate::executor::signal_name))?;
+        m.serialize_entry(
+            "signal",
+            &r.signal().map(crate::executor::finished::signal_name),
+        )?;
         m.serialize_entry("slot", &r.slot())?;
-        m.serialize_entry("start", &r.started().map(timestamp))?;
+        m.serialize_entry("start", &r.started().map(crate::times::timestamp))?;
         m.serialize_entry("status", r.status.as_str())?;
         m.serialize_entry("when", spec.opts.when.as_str())?;
         m.end()
@@ -101,8 +99,11 @@ impl Serialize for Attempt<'_> {
         m.serialize_entry("attempt", &n)?;
         m.serialize_entry("duration", &f.duration.as_secs_f64())?;
         m.serialize_entry("exit_code", &exit.code)?;
-        m.serialize_entry("signal", &exit.signal.map(crate::executor::signal_name))?;
-        m.serialize_entry("start", &timestamp(f.started))?;
+        m.serialize_entry(
+            "signal",
+            &exit.signal.map(crate::executor::finished::signal_name),
+        )?;
+        m.serialize_entry("start", &crate::times::timestamp(f.started))?;
         m.serialize_entry("status", status.as_str())?;
         m.end()
     }
@@ -130,13 +131,13 @@ impl Serialize for RunDoc<'_> {
         let mut m = s.serialize_map(None)?;
         // Keys in alphabetical order, as in every other object prun writes.
         m.serialize_entry("duration", &run.duration.as_secs_f64())?;
-        m.serialize_entry("end", &timestamp(run.started + run.duration))?;
+        m.serialize_entry("end", &crate::times::timestamp(run.started + run.duration))?;
         m.serialize_entry("exit_code", &run.exit_code())?;
         let hook_failures = run.hook_failures.iter().map(|h| {
             json!({
                 "job": h.job.as_deref(),
                 "hook": h.hook,
-                "reason": h.reason,
+                "reason": h.reason.to_string(),
             })
         });
         m.serialize_entry("hook_failures", &Seq(|| hook_failures.clone()))?;
@@ -149,14 +150,17 @@ impl Serialize for RunDoc<'_> {
         let outputs = || {
             self.jobs()
                 .filter(|(_, r)| !r.outputs().is_empty())
-                .map(|(s, r)| (&*s.name, crate::outputs::json(r.outputs())))
+                .map(|(s, r)| (&*s.name, crate::outcome::outputs::json(r.outputs())))
         };
         m.serialize_entry("outputs", &Map(outputs))?;
         m.serialize_entry("prun_version", env!("CARGO_PKG_VERSION"))?;
         m.serialize_entry("run_id", &run.run_id)?;
         m.serialize_entry("schema_version", &SCHEMA_VERSION)?;
-        m.serialize_entry("signal", &run.signal.map(crate::executor::signal_name))?;
-        m.serialize_entry("start", &timestamp(run.started))?;
+        m.serialize_entry(
+            "signal",
+            &run.signal.map(crate::executor::finished::signal_name),
+        )?;
+        m.serialize_entry("start", &crate::times::timestamp(run.started))?;
         let totals = json!({
             "total": t.total,
             "succeeded": t.succeeded,

@@ -4,7 +4,8 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{RunSummary, Status};
+use crate::outcome::summary::RunSummary;
+use crate::outcome::{JobResult, Status};
 use crate::plan::JobSpec;
 
 /// The report as XML; `tails[i]` is the end of job i's output.
@@ -22,7 +23,7 @@ pub(crate) fn render(
             Status::Skipped | Status::NotRun => {
                 let mut s = TestCaseStatus::skipped();
                 if let Some(why) = r.reason() {
-                    s.set_message(why);
+                    s.set_message(why.to_string());
                 }
                 s
             }
@@ -59,7 +60,7 @@ pub(crate) fn render(
         .unwrap_or_else(|e| format!("<!-- prun could not render the JUnit report: {e} -->\n"))
 }
 
-fn failure_message(r: &super::JobResult) -> String {
+fn failure_message(r: &JobResult) -> String {
     let how = r.ending().words();
     match r.reason() {
         Some(why) => format!("{} ({how}): {why}", r.status),

@@ -4,7 +4,9 @@
 
 use std::fmt::Write as _;
 
-use super::{RunSummary, Status, secs};
+use crate::outcome::Status;
+use crate::outcome::summary::RunSummary;
+use crate::times::secs;
 
 /// How many lines of a failed job's output are shown.
 const LAST_LINES: usize = 20;
@@ -50,7 +52,7 @@ pub(crate) fn render(
         let _ = writeln!(
             md,
             "\nInterrupted by {}.",
-            crate::executor::signal_name(sig)
+            crate::executor::finished::signal_name(sig)
         );
     }
     for h in &run.hook_failures {
@@ -60,7 +62,7 @@ pub(crate) fn render(
             "\nHook `{}` of `{}` failed: {}",
             h.hook,
             code(owner),
-            cell(&h.reason)
+            cell(&h.reason.to_string())
         );
     }
     let failed: Vec<usize> = (0..run.results.len())
@@ -80,7 +82,7 @@ pub(crate) fn render(
                 r.ending().column(),
                 r.attempts,
                 secs(r.duration()),
-                cell(r.reason().unwrap_or(""))
+                cell(&r.reason().map(ToString::to_string).unwrap_or_default())
             );
         }
         for &i in failed.iter().take(MAX_FAILED) {

@@ -6,8 +6,10 @@
 
 use std::fmt::Write as _;
 
-use super::terminal::{DIM, GREEN, RED, paint};
-use super::{RunSummary, Status, secs};
+use crate::outcome::Status;
+use crate::outcome::summary::RunSummary;
+use crate::output::terminal::{DIM, GREEN, RED, paint};
+use crate::times::secs;
 
 /// Above this many jobs the table lists only the ones that did not succeed.
 const FULL_TABLE_MAX: usize = 30;
@@ -67,7 +69,7 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
                 let _ = write!(out, "  {held:<held_w$}");
             }
             if let Some(reason) = r.reason() {
-                let _ = write!(out, "  {}", crate::names::printable(reason));
+                let _ = write!(out, "  {}", crate::names::printable(&reason.to_string()));
             }
             out.truncate(out.trim_end_matches(' ').len());
             let whole = match r.status {
@@ -141,7 +143,7 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
         let _ = write!(
             out,
             "; interrupted by {}",
-            crate::executor::signal_name(sig)
+            crate::executor::finished::signal_name(sig)
         );
     }
     out.push('\n');

@@ -6,7 +6,8 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use super::{AttemptRecord, Status};
+use crate::outcome::Status;
+use crate::outcome::attempt::AttemptRecord;
 
 const LEFT: f64 = 70.0;
 const PLOT_W: f64 = 1000.0;
@@ -195,7 +196,7 @@ fn esc(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod axis_tests {
+mod tests {
     use super::*;
 
     #[test]

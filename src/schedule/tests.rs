@@ -8,11 +8,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Parser;
 
-use super::{Action, Ended, Event, Schedule};
-use crate::cli::Cli;
-use crate::diagnostic::Source;
-use crate::executor::{Exit, Finished};
-use crate::outcome::{JobResult, Status};
+use super::Schedule;
+use super::actions::{Action, AttemptEnded, Event, HookEnd, Note, Notice};
+use super::attempt;
+use crate::executor::finished::{Exit, Finished};
+use crate::input::cli::Cli;
+use crate::input::diagnostic::Source;
+use crate::outcome::{Ending, HookReason, JobResult, Reason, Status, Stop};
 use crate::plan::{Facts, Plan};
 
 /// The plan of `yaml` with command-line `args`.
@@ -35,7 +37,7 @@ pub(super) fn plan(yaml: &str, args: &[&str]) -> Arc<Plan> {
         no_color: false,
         clicolor_force: false,
     };
-    let jf = crate::jobfile::parse(&src).expect("jobfile");
+    let jf = crate::input::jobfile::parse(&src).expect("jobfile");
     Arc::new(Plan::resolve(&cli, jf, &src, &facts).expect("plan"))
 }
 
@@ -113,8 +115,8 @@ impl Run {
             cut_short: false,
         };
         // As the worker records it: interrupted once prun is stopping for a signal.
-        let status = Status::of_attempt(&finished, self.s.signal().is_some());
-        let e = Ended {
+        let status = attempt::status(&finished, true, self.s.signal().unwrap_or(0), false);
+        let e = AttemptEnded {
             job,
             attempt,
             finished,
@@ -130,11 +132,23 @@ impl Run {
         self.s.handle(self.now, Event::Signal(sig))
     }
 
-    fn hook_ended(&mut self, job: Option<usize>, failure: Option<&str>) -> Vec<Action> {
+    /// A hook of `job` ended with exit code `code`.
+    fn hook_ended(&mut self, job: Option<usize>, code: i32) -> Vec<Action> {
         let ev = Event::HookEnded {
             job,
             hook: "on_complete",
-            failure: failure.map(str::to_owned),
+            ended: HookEnd::Ran(Finished {
+                started: SystemTime::now(),
+                duration: Duration::from_millis(10),
+                exit: Some(Exit {
+                    code: Some(code),
+                    signal: None,
+                }),
+                error: None,
+                timed_out: false,
+                leftovers: false,
+                cut_short: false,
+            }),
         };
         self.s.handle(self.now, ev)
     }
@@ -154,11 +168,8 @@ impl Run {
         self.s.clone_results()[job].status
     }
 
-    fn reason(&self, job: usize) -> String {
-        self.s.clone_results()[job]
-            .reason()
-            .unwrap_or_default()
-            .to_owned()
+    fn reason(&self, job: usize) -> Option<Reason> {
+        self.s.clone_results()[job].reason().cloned()
     }
 }
 
@@ -173,15 +184,22 @@ fn starts(actions: &[Action]) -> Vec<(usize, usize, u32)> {
         .collect()
 }
 
-fn notices(actions: &[Action]) -> String {
+fn notices(actions: &[Action]) -> Vec<Notice> {
     actions
         .iter()
         .filter_map(|a| match a {
-            Action::Notice(n) => Some(n.as_str()),
+            Action::Say(n) => Some(n.clone()),
             _ => None,
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
+}
+
+/// `Reason::Need`: skipped as `need` ended as `status`.
+fn need(need: &str, status: Status) -> Option<Reason> {
+    Some(Reason::Need {
+        need: need.into(),
+        status,
+    })
 }
 
 fn hooks_of(actions: &[Action]) -> Vec<Option<usize>> {
@@ -220,7 +238,7 @@ fn sync_runs_one_job_at_a_time_and_waits_for_its_hooks() {
     let a = r.exit(0, 1, 0);
     assert_eq!(hooks_of(&a), [Some(0)]);
     assert!(starts(&a).is_empty(), "b started before a's hook ended");
-    assert_eq!(starts(&r.hook_ended(Some(0), None)), [(1, 1, 1)]);
+    assert_eq!(starts(&r.hook_ended(Some(0), 0)), [(1, 1, 1)]);
 }
 
 #[test]
@@ -257,8 +275,8 @@ fn a_failed_need_skips_its_dependents_in_a_cascade_and_the_rest_run() {
         r.exit(3, 1, 0);
         assert!(r.s.done(), "{mode}");
         assert_eq!(r.status(1), Status::Skipped);
-        assert_eq!(r.reason(1), "skipped: needs 'a', which failed");
-        assert_eq!(r.reason(2), "skipped: needs 'b', which was skipped");
+        assert_eq!(r.reason(1), need("a", Status::Failed));
+        assert_eq!(r.reason(2), need("b", Status::Skipped));
         assert_eq!(r.status(3), Status::Success);
     }
 }
@@ -269,9 +287,16 @@ fn a_need_that_timed_out_skips_too() {
     let mut r = Run::new(y, &[]);
     r.start();
     let a = r.ended(0, 1, None, true);
-    assert!(notices(&a).contains("job 'a': timed out after 1s"), "{a:?}");
+    let timed_out = Arc::new(Reason::TimedOut(Duration::from_secs(1)));
+    assert!(
+        notices(&a).contains(&Notice::Job {
+            job: 0,
+            reason: timed_out
+        }),
+        "{a:?}"
+    );
     assert_eq!(r.status(0), Status::TimedOut);
-    assert_eq!(r.reason(1), "skipped: needs 'a', which timed out");
+    assert_eq!(r.reason(1), need("a", Status::TimedOut));
 }
 
 // ---------------------------------------------------------------- retries
@@ -285,7 +310,11 @@ fn a_failed_attempt_is_retried_after_its_delay_and_frees_its_slot() {
     let a = r.exit(0, 1, 1);
     assert!(a.contains(&Action::Show {
         job: 0,
-        note: Some("attempt 1/3 failed, exit 1".into()),
+        note: Some(Note {
+            status: Status::Failed,
+            ending: Ending::Exited(1),
+            attempt: Some((1, 3))
+        }),
         last: false
     }));
     // The waiting retry does not hold the slot.
@@ -315,7 +344,11 @@ fn retries_stop_at_the_last_attempt_and_the_last_result_counts() {
     let last = r.exit(0, 3, 4);
     assert!(last.contains(&Action::Show {
         job: 0,
-        note: Some("failed, exit 4".into()),
+        note: Some(Note {
+            status: Status::Failed,
+            ending: Ending::Exited(4),
+            attempt: None
+        }),
         last: true
     }));
     assert!(r.s.done());
@@ -358,10 +391,15 @@ fn fail_fast_cancels_waiting_retries_and_says_so() {
     assert_eq!(r.status(0), Status::Failed);
     assert_eq!(
         r.reason(0),
-        "its retries were cancelled after attempt 1/4: --fail-fast stopped the run"
+        Some(Reason::RetriesCancelled {
+            after: 1,
+            of: 4,
+            stop: Stop::FailFast,
+            last: None
+        })
     );
     assert_eq!(r.status(3), Status::NotRun);
-    assert_eq!(r.reason(3), "not started: --fail-fast stopped the run");
+    assert_eq!(r.reason(3), Some(Reason::NotStarted(Stop::FailFast)));
 }
 
 #[test]
@@ -401,7 +439,15 @@ fn a_first_signal_stops_starting_forwards_it_and_kills_after_the_grace_period() 
     r.start();
     let s = r.signal(libc::SIGINT);
     assert!(s.contains(&Action::SignalJobs(libc::SIGINT)) && s.contains(&Action::LimitHooks));
-    assert!(notices(&s).contains("sent SIGINT to 2 running jobs, SIGKILL in 3s"));
+    assert_eq!(
+        notices(&s),
+        [Notice::Stopping {
+            signal: libc::SIGINT,
+            running: 2,
+            cleanup: 0,
+            grace: Duration::from_secs(3)
+        }]
+    );
     assert!(r.at(2.9).is_empty());
     assert_eq!(r.at(3.0), [Action::SignalJobs(libc::SIGKILL)]);
     r.ended(0, 1, None, false);
@@ -409,7 +455,10 @@ fn a_first_signal_stops_starting_forwards_it_and_kills_after_the_grace_period() 
     assert!(r.s.done());
     assert_eq!(r.status(0), Status::Interrupted);
     assert_eq!(r.status(2), Status::NotRun);
-    assert_eq!(r.reason(2), "not started: interrupted by SIGINT");
+    assert_eq!(
+        r.reason(2),
+        Some(Reason::NotStarted(Stop::Signal(libc::SIGINT)))
+    );
     assert_eq!(r.s.signal(), Some(libc::SIGINT));
 }
 
@@ -444,7 +493,12 @@ fn a_signal_cancels_waiting_retries_with_the_reason() {
     r.signal(libc::SIGHUP);
     assert_eq!(
         r.reason(0),
-        "its retries were cancelled after attempt 1/3: interrupted by SIGHUP"
+        Some(Reason::RetriesCancelled {
+            after: 1,
+            of: 3,
+            stop: Stop::Signal(libc::SIGHUP),
+            last: None
+        })
     );
 }
 
@@ -458,7 +512,9 @@ fn a_second_signal_of_any_kind_kills_everything_and_runs_no_more_hooks() {
     assert_eq!(hooks_of(&a), [Some(0)]);
     let k = r.signal(libc::SIGTERM);
     assert!(k.contains(&Action::SignalJobs(libc::SIGKILL)) && k.contains(&Action::KillHooks));
-    assert!(notices(&k).contains("a second signal"));
+    assert!(notices(&k).contains(&Notice::SecondSignal {
+        signal: libc::SIGTERM
+    }));
     // The hook queued before does not hold the run; b's hooks never run.
     assert!(hooks_of(&r.ended(1, 1, None, false)).is_empty());
     assert!(r.s.done());
@@ -477,11 +533,17 @@ fn a_first_signal_while_only_hooks_run_kills_nothing() {
     r.start();
     r.exit(0, 1, 0);
     let s = r.signal(libc::SIGINT);
-    assert!(notices(&s).contains("no job is running; each hook still to run gets at most"));
-    assert!(!notices(&s).contains("second"));
+    assert!(matches!(
+        notices(&s)[..],
+        [Notice::Stopping {
+            running: 0,
+            cleanup: 0,
+            ..
+        }]
+    ));
     assert!(s.contains(&Action::LimitHooks));
     assert_eq!(r.s.wake_at(r.now), None, "a SIGKILL was scheduled");
-    r.hook_ended(Some(0), None);
+    r.hook_ended(Some(0), 0);
     assert!(r.s.done());
 }
 
@@ -491,9 +553,21 @@ fn a_failed_hook_is_recorded_and_annotated() {
     let mut r = Run::new(y, &[]);
     r.start();
     r.exit(0, 1, 0);
-    let h = r.hook_ended(Some(0), Some("exit 3"));
-    assert!(notices(&h).contains("hook on_complete of 'a' failed: exit 3"));
-    assert!(h.iter().any(|a| matches!(a, Action::HookFailed { .. })));
+    let h = r.hook_ended(Some(0), 3);
+    let failed = HookReason::Ended(Ending::Exited(3));
+    assert_eq!(
+        h[0],
+        Action::ShowHook {
+            job: Some(0),
+            hook: "on_complete",
+            failure: Some(failed.clone())
+        }
+    );
+    assert!(notices(&h).contains(&Notice::HookFailed {
+        job: Some(0),
+        hook: "on_complete",
+        reason: failed
+    }));
     assert_eq!(r.s.hook_failures().len(), 1);
     assert_eq!(
         r.status(0),
@@ -565,8 +639,8 @@ fn run_level_hooks_are_queued_and_waited_for() {
     assert!(r.s.done());
     assert_eq!(hooks_of(&r.s.run_level_hooks(2)), [None]);
     assert!(!r.s.hooks_done());
-    r.hook_ended(None, None);
-    r.hook_ended(None, None);
+    r.hook_ended(None, 0);
+    r.hook_ended(None, 0);
     assert!(r.s.hooks_done());
 }
 
@@ -672,10 +746,7 @@ fn when_failure_runs_only_after_a_failure_and_when_always_runs_either_way() {
     r.exit(3, 1, 0);
     assert!(r.s.done());
     assert_eq!(r.status(2), Status::Skipped);
-    assert_eq!(
-        r.reason(2),
-        "skipped: when: failure, and none of its needs failed"
-    );
+    assert_eq!(r.reason(2), Some(Reason::NoNeedFailed));
     let res = r.s.clone_results();
     assert!(res[2].by_condition && res[4].by_condition);
     assert_eq!(r.status(3), Status::Success);
@@ -727,7 +798,10 @@ fn a_first_signal_lets_cleanup_run_until_the_deadline_and_a_second_kills_it() {
     let mut r = Run::new(y, &["-j", "2"]);
     r.start();
     let s = r.signal(libc::SIGINT);
-    assert!(notices(&s).contains("2 cleanup jobs"), "{}", notices(&s));
+    assert!(
+        matches!(notices(&s)[..], [Notice::Stopping { cleanup: 2, .. }]),
+        "{s:?}"
+    );
     // a ends (interrupted): its cleanup starts, after the signal.
     assert_eq!(starts(&r.ended(0, 1, None, false)), [(2, 1, 1)]);
     assert_eq!(r.status(0), Status::Interrupted);
@@ -735,7 +809,13 @@ fn a_first_signal_lets_cleanup_run_until_the_deadline_and_a_second_kills_it() {
     let k = r.at(5.0);
     assert!(k.contains(&Action::SignalJobs(libc::SIGKILL)));
     assert_eq!(r.status(3), Status::NotRun);
-    assert!(r.reason(3).contains("stop deadline"), "{}", r.reason(3));
+    assert_eq!(
+        r.reason(3),
+        Some(Reason::Deadline {
+            grace: Duration::from_secs(5),
+            signal: libc::SIGINT
+        })
+    );
     r.ended(1, 1, None, false);
     r.ended(2, 1, None, false);
     assert!(r.s.done());
@@ -785,7 +865,7 @@ fn results_are_put_in_display_order_in_place() {
         vec![2, 0, 3, 1],
     ] {
         let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
-        super::permute(&mut items, &order);
+        super::results::permute(&mut items, &order);
         let want: Vec<usize> = order.iter().map(|&o| o * 10).collect();
         assert_eq!(items, want, "order {order:?}");
     }

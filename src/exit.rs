@@ -1,0 +1,43 @@
+//! prun's exit codes, and which one an I/O error about a path given to prun means. The
+//! facts the rest of prun decides with; this module imports nothing of prun's own, so
+//! any layer may use it (`error` maps every failure to one of these, `RunSummary` a run).
+
+use std::io;
+
+/// Every job (and every hook) succeeded.
+pub const SUCCESS: u8 = 0;
+/// At least one job failed, timed out, was skipped or not run, a hook failed, or
+/// output was lost; or prun itself met an operating-system failure.
+pub const FAILURE: u8 = 1;
+/// Usage or jobfile error: nothing ran.
+pub const USAGE: u8 = 2;
+/// `--lock` is held by another run (EX_TEMPFAIL).
+pub const LOCK_HELD: u8 = 75;
+/// Interrupted by a signal: 128 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+pub const SIGNAL_BASE: u8 = 128;
+
+/// Whether `e` says the path given cannot be used (missing, a directory, a link, not
+/// allowed, ...) rather than that the system failed.
+pub(crate) fn caused_by_the_path(e: &io::Error) -> bool {
+    use io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        NotFound
+            | PermissionDenied
+            | AlreadyExists
+            | IsADirectory
+            | NotADirectory
+            | ReadOnlyFilesystem
+            | InvalidInput
+            | InvalidFilename
+    ) || e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// Exit 2 for a path that cannot be used, 1 for a system failure.
+pub(crate) fn for_io(e: &io::Error) -> u8 {
+    if caused_by_the_path(e) {
+        USAGE
+    } else {
+        FAILURE
+    }
+}

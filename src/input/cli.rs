@@ -1,0 +1,161 @@
+//! The command line, as clap sees it. Raw values only: `plan` combines them with the
+//! jobfile and decides what they mean.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::input::settings::{
+    Color, Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Progress,
+};
+
+/// Run the shell commands of a YAML jobfile in a fixed-size process pool.
+///
+/// Jobs run as `<shell> -c <run>`, each in its own process group, with stdin from
+/// /dev/null. After each job prun itself runs that job's hooks (on_success, on_failure,
+/// on_complete), one at a time, in the order jobs end.
+///
+/// Exit codes: 0 all jobs and hooks succeeded; 1 a job or hook failed; 2 usage or jobfile
+/// error (nothing ran); 75 lock held; 128+N interrupted by signal N.
+#[derive(Debug, Parser)]
+#[command(name = "prun", version, about, long_about, max_term_width = 100)]
+pub struct Cli {
+    /// The jobfile (YAML). `-` reads it from stdin.
+    #[arg(value_name = "JOBFILE", required_unless_present_any = ["completions", "man"])]
+    pub jobfile: Option<String>,
+
+    /// Pool size: how many jobs may run at once [default: the jobfile's `concurrency`,
+    /// else the number of CPUs].
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<NonZeroUsize>,
+
+    /// `sync`: one job at a time, in file order, its hooks before the next job.
+    /// `async`: up to N at once [default: the jobfile's `mode`, else async].
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
+
+    /// How job output is shown [default: group for async, stream for sync].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub output: Option<OutputMode>,
+
+    /// Print output blocks in jobfile order instead of the order jobs end.
+    #[arg(long)]
+    pub keep_order: bool,
+
+    /// After the first failure start no new job; running jobs finish.
+    #[arg(long)]
+    pub fail_fast: bool,
+
+    /// How long a job may take to stop after SIGTERM (a timeout, a signal to prun) before
+    /// it gets SIGKILL [default: the jobfile's `grace`, else 10s].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub grace: Option<Duration>,
+
+    /// Hold an exclusive lock on FILE for the whole run: a second run with the same lock
+    /// exits 75 at once, with a message naming the lock [default: the jobfile's `lock`].
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+
+    /// With a lock: wait up to DUR for another run to release it before giving up.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub lock_wait: Option<Duration>,
+
+    /// Run only the jobs with this tag (repeatable), and the jobs they need.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+
+    /// Run only this job (repeatable; a matrix job by its base name or full name), and the
+    /// jobs it needs.
+    #[arg(long = "job", value_name = "NAME")]
+    pub jobs_selected: Vec<String>,
+
+    /// Append one line per ended attempt to FILE (tab-separated), flushed at once.
+    #[arg(long, value_name = "FILE")]
+    pub joblog: Option<PathBuf>,
+
+    /// With --joblog: skip jobs whose name and command already succeeded in the joblog.
+    #[arg(long, requires = "joblog", conflicts_with = "resume_failed")]
+    pub resume: bool,
+
+    /// With --joblog: run only the jobs whose last attempt in the joblog failed.
+    #[arg(long, requires = "joblog")]
+    pub resume_failed: bool,
+
+    /// Write a JSON report of the run to FILE (atomically, at the end).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
+    /// Write a JUnit XML report to FILE: one testcase per job.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Print nothing when every job succeeds; on failure, the failed jobs' output and the
+    /// summary (for cron, like chronic).
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Write each job's output (stdout and stderr, in order) to DIR/<name>.log as it comes.
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// A progress bar on stderr: auto = when stderr is a terminal and this is not CI.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub progress: Progress,
+
+    /// Draw the run as an SVG picture: one row per slot, one bar per attempt.
+    #[arg(long, value_name = "FILE")]
+    pub timeline: Option<PathBuf>,
+
+    /// Where jobs run: `local` (here), or `slurm` (each job as a Slurm job step, through
+    /// srun) [default: the jobfile's `executor`, else local].
+    #[arg(long, value_enum, value_name = "WHERE")]
+    pub executor: Option<ExecutorKind>,
+
+    /// How a job's processes are kept together, so none outlives it: `auto` = a cgroup
+    /// per pool slot where prun may create one (cgroup v2: root, or a delegated slice),
+    /// else process groups; `cgroup` = cgroups or refuse to run; `process-group` =
+    /// process groups only [default: the jobfile's `containment`, else auto].
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub containment: Option<Containment>,
+
+    /// Colour failed rows and headers red, skipped ones dim, success green. auto: on a
+    /// terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it. Never with --quiet.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    pub color: Color,
+
+    /// Print the resolved plan and run nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Only validate the jobfile (and the options): exit 0 if it is valid, 2 if not.
+    #[arg(long)]
+    pub check: bool,
+
+    /// Print the completion script for SHELL and exit, e.g.
+    /// `prun --completions bash > ~/.local/share/bash-completion/completions/prun`.
+    #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print prun's man page (roff) and exit: `prun --man > prun.1`.
+    #[arg(long, exclusive = true)]
+    pub man: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("'{s}' is not a duration ({e}); write it like 10s, 500ms or 1m"))
+}
+
+fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("the pool needs at least 1 slot; use -j 1 or more".into()),
+        Ok(n) if n > MAX_POOL => Err(format!(
+            "{n} is more than prun's limit of {} slots",
+            MAX_POOL
+        )),
+        Ok(n) => Ok(NonZeroUsize::new(n).expect("checked above")),
+        Err(_) => Err(format!("'{s}' is not a whole number; use e.g. -j 4")),
+    }
+}

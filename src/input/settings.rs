@@ -1,0 +1,109 @@
+//! The settings the command line and the jobfile share, and the run reads: how jobs are
+//! scheduled (`Mode`), how their output is shown (`OutputMode`), where they run
+//! (`ExecutorKind`), when a progress bar is drawn (`Progress`). Plain enums, so neither
+//! the command line nor the jobfile has to know about the other, and nothing that runs
+//! jobs has to know about either.
+
+use serde::Deserialize;
+
+/// The largest pool prun runs (one thread per slot).
+pub(crate) const MAX_POOL: usize = 4096;
+
+/// `mode: sync | async`, `--mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// One job at a time, in file order; a job's hooks finish before the next job starts.
+    Sync,
+    /// Up to N jobs at once, started in file order.
+    Async,
+}
+
+/// `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    /// Each job's output as one block, headed by its name, when the job ends.
+    Group,
+    /// Lines as they come, prefixed with `[name] `; lines are never torn.
+    Line,
+    /// Passed straight through to prun's stdout and stderr.
+    Stream,
+    /// Discarded.
+    None,
+}
+
+impl OutputMode {
+    /// The name as written on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            OutputMode::Group => "group",
+            OutputMode::Line => "line",
+            OutputMode::Stream => "stream",
+            OutputMode::None => "none",
+        }
+    }
+}
+
+/// `executor:`, `--executor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutorKind {
+    Local,
+    Slurm,
+}
+
+/// `containment:`, `--containment`: how a job's processes are kept together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Containment {
+    /// A cgroup per slot where prun may create one, else process groups.
+    Auto,
+    /// Cgroups, or refuse to run (for jobs that start daemons).
+    Cgroup,
+    /// Process groups only (the least cost per job; a job that leaves its group is
+    /// not followed).
+    ProcessGroup,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless `NO_COLOR` is set (or forced by `CLICOLOR_FORCE`).
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Progress {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The shell that runs every `run:` and hook: `<program> <args…> -c <text>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shell {
+    pub(crate) program: std::path::PathBuf,
+    /// Options before `-c`, e.g. `-eo pipefail`.
+    pub(crate) args: Vec<String>,
+}
+
+impl Default for Shell {
+    fn default() -> Self {
+        Shell {
+            program: std::path::PathBuf::from("/bin/sh"),
+            args: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Shell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.program.display())?;
+        for a in &self.args {
+            write!(f, " {a}")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,53 @@
+//! One ended attempt of a job, as the joblog and the timeline record it.
+
+use std::time::{Duration, SystemTime};
+
+use super::Status;
+use crate::executor::finished::Finished;
+
+/// One ended attempt of a job: a joblog line, a bar in the timeline.
+#[derive(Debug, Clone)]
+pub(crate) struct AttemptRecord {
+    pub(crate) name: smol_str::SmolStr,
+    pub(crate) attempt: u32,
+    pub(crate) slot: usize,
+    pub(crate) start: SystemTime,
+    pub(crate) duration: Duration,
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) status: Status,
+    /// The resource units it held, as `resources::describe` words them (timeline).
+    pub(crate) held: String,
+}
+
+impl AttemptRecord {
+    /// How it ended.
+    pub(crate) fn ending(&self) -> crate::outcome::Ending {
+        crate::outcome::Ending::of(Some(crate::executor::finished::Exit {
+            code: self.exit_code,
+            signal: self.signal,
+        }))
+    }
+
+    /// The record of attempt `attempt` of `spec`, run in `slot`, that ended as `f`.
+    pub(crate) fn new(
+        spec: &crate::plan::JobSpec,
+        attempt: u32,
+        slot: usize,
+        f: &Finished,
+        status: Status,
+    ) -> Self {
+        let exit = f.exit.unwrap_or_default();
+        AttemptRecord {
+            name: spec.name.clone(),
+            attempt,
+            slot,
+            start: f.started,
+            duration: f.duration,
+            exit_code: exit.code,
+            signal: exit.signal,
+            status,
+            held: String::new(),
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Why a job or a hook ended as it did, as data: what the core decides (`Reason`,
+//! `HookReason`), worded here, once, for every place that shows it — notices, the
+//! summary, the reports, JUnit, the step summary.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smol_str::SmolStr;
+
+use super::ending::Ending;
+use super::status::Status;
+use crate::executor::finished::signal_name;
+
+/// Why a job did not succeed, was skipped or not run, or succeeded without running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reason {
+    /// What it wrote to `PRUN_OUTPUT` breaks the rules (in the words of `outputs`).
+    BadOutputs(String),
+    /// Its `timeout` passed.
+    TimedOut(Duration),
+    /// It left processes running after it exited; they were terminated.
+    Leftovers,
+    /// It could not be started (in the words of the process layer).
+    CannotStart(String),
+    /// Skipped: a job it needs did not end as its `when:` asks.
+    Need { need: SmolStr, status: Status },
+    /// Skipped: `when: failure`, and none of its needs failed.
+    NoNeedFailed,
+    /// Not started: an `env` value uses an output its job did not write.
+    MissingOutput {
+        var: String,
+        key: String,
+        job: SmolStr,
+    },
+    /// Its dynamic matrix could not be expanded (in the words of `plan::matrix`).
+    Matrix(String),
+    /// Not started: the run was stopped.
+    NotStarted(Stop),
+    /// Not started: the stop deadline (`grace` after the signal) passed first.
+    Deadline { grace: Duration, signal: i32 },
+    /// A retry was due when the run was stopped; `last` is why its last attempt failed.
+    RetriesCancelled {
+        after: u32,
+        of: u32,
+        stop: Stop,
+        last: Option<Arc<Reason>>,
+    },
+    /// It succeeded in an earlier run (`--resume`).
+    Resumed,
+}
+
+/// What stopped the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A signal to prun.
+    Signal(i32),
+    /// `--fail-fast`, after a failure.
+    FailFast,
+}
+
+impl Reason {
+    /// Whether a notice says it after the job's name without a colon: `job 'a' skipped:
+    /// …`, `job 'a' did not start: …` (else `job 'a': …`).
+    pub(crate) fn reads_as_verb(&self) -> bool {
+        matches!(
+            self,
+            Reason::Need { .. } | Reason::NoNeedFailed | Reason::MissingOutput { .. }
+        )
+    }
+}
+
+impl fmt::Display for Stop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stop::Signal(sig) => write!(f, "interrupted by {}", signal_name(*sig)),
+            Stop::FailFast => f.write_str("--fail-fast stopped the run"),
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::BadOutputs(why) | Reason::CannotStart(why) | Reason::Matrix(why) => {
+                f.write_str(why)
+            }
+            Reason::TimedOut(t) => write!(f, "timed out after {}", humantime::format_duration(*t)),
+            Reason::Leftovers => {
+                f.write_str("left processes running after it exited; they were terminated")
+            }
+            Reason::Need { need, status } => {
+                write!(f, "skipped: needs '{need}', which {}", status.as_verb())
+            }
+            Reason::NoNeedFailed => {
+                f.write_str("skipped: when: failure, and none of its needs failed")
+            }
+            Reason::MissingOutput { var, key, job } => write!(
+                f,
+                "did not start: its env {var} uses output '{key}' of '{job}', which '{job}' did not write"
+            ),
+            Reason::NotStarted(stop) => write!(f, "not started: {stop}"),
+            Reason::Deadline { grace, signal } => write!(
+                f,
+                "not started: the stop deadline ({} after {}) passed",
+                humantime::format_duration(*grace),
+                signal_name(*signal)
+            ),
+            Reason::RetriesCancelled {
+                after,
+                of,
+                stop,
+                last,
+            } => {
+                if let Some(why) = last {
+                    write!(f, "{why}; ")?;
+                }
+                write!(
+                    f,
+                    "its retries were cancelled after attempt {after}/{of}: {stop}"
+                )
+            }
+            Reason::Resumed => f.write_str("already succeeded in an earlier run (--resume)"),
+        }
+    }
+}
+
+/// Why a hook counts as failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HookReason {
+    /// It could not be started (in the words of the process layer), or the hook thread
+    /// could not.
+    CannotStart(String),
+    /// prun was interrupted, and it ran past the grace period.
+    CutShort { grace: Duration },
+    /// Its `hook_timeout` passed.
+    TimedOut(Duration),
+    /// It exited with a code other than 0, or a signal killed it.
+    Ended(Ending),
+}
+
+impl fmt::Display for HookReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HookReason::CannotStart(why) => f.write_str(why),
+            HookReason::CutShort { grace } => write!(
+                f,
+                "stopped after the grace period ({}): prun was interrupted",
+                humantime::format_duration(*grace)
+            ),
+            HookReason::TimedOut(t) => write!(
+                f,
+                "timed out after {} (hook_timeout)",
+                humantime::format_duration(*t)
+            ),
+            HookReason::Ended(e) => f.write_str(&e.words()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_in_words() {
+        let cases: Vec<(Reason, &str)> = vec![
+            (
+                Reason::TimedOut(Duration::from_secs(90)),
+                "timed out after 1m 30s",
+            ),
+            (
+                Reason::Leftovers,
+                "left processes running after it exited; they were terminated",
+            ),
+            (
+                Reason::Need {
+                    need: "a".into(),
+                    status: Status::TimedOut,
+                },
+                "skipped: needs 'a', which timed out",
+            ),
+            (
+                Reason::NoNeedFailed,
+                "skipped: when: failure, and none of its needs failed",
+            ),
+            (
+                Reason::MissingOutput {
+                    var: "URL".into(),
+                    key: "url".into(),
+                    job: "db".into(),
+                },
+                "did not start: its env URL uses output 'url' of 'db', which 'db' did not write",
+            ),
+            (
+                Reason::NotStarted(Stop::Signal(libc::SIGINT)),
+                "not started: interrupted by SIGINT",
+            ),
+            (
+                Reason::NotStarted(Stop::FailFast),
+                "not started: --fail-fast stopped the run",
+            ),
+            (
+                Reason::Deadline {
+                    grace: Duration::from_secs(3),
+                    signal: libc::SIGTERM,
+                },
+                "not started: the stop deadline (3s after SIGTERM) passed",
+            ),
+            (
+                Reason::RetriesCancelled {
+                    after: 1,
+                    of: 3,
+                    stop: Stop::FailFast,
+                    last: Some(Arc::new(Reason::TimedOut(Duration::from_secs(1)))),
+                },
+                "timed out after 1s; its retries were cancelled after attempt 1/3: --fail-fast stopped the run",
+            ),
+            (
+                Reason::Resumed,
+                "already succeeded in an earlier run (--resume)",
+            ),
+        ];
+        for (reason, words) in cases {
+            assert_eq!(reason.to_string(), words);
+        }
+        assert!(Reason::NoNeedFailed.reads_as_verb() && !Reason::Leftovers.reads_as_verb());
+    }
+
+    #[test]
+    fn hook_reasons_in_words() {
+        assert_eq!(
+            HookReason::TimedOut(Duration::from_secs(300)).to_string(),
+            "timed out after 5m (hook_timeout)"
+        );
+        assert_eq!(
+            HookReason::CutShort {
+                grace: Duration::from_secs(10)
+            }
+            .to_string(),
+            "stopped after the grace period (10s): prun was interrupted"
+        );
+        assert_eq!(HookReason::Ended(Ending::Exited(3)).to_string(), "exit 3");
+    }
+}

@@ -1,0 +1,117 @@
+//! The core's notices (`schedule::actions::Notice`) in words: the one place that words
+//! them, for stderr, and the titles of the CI annotations of failed hooks.
+
+use std::time::Duration;
+
+use crate::executor::finished::signal_name;
+use crate::plan::JobSpec;
+use crate::schedule::actions::Notice;
+
+/// `notice` as a line for stderr (without the newline), `spec` giving each job's spec.
+pub(crate) fn words<'a>(notice: &Notice, spec: impl Fn(usize) -> &'a JobSpec) -> String {
+    let name = |j: usize| &spec(j).name;
+    match notice {
+        Notice::Job { job, reason } if reason.reads_as_verb() => {
+            format!("job '{}' {reason}", name(*job))
+        }
+        Notice::Job { job, reason } => format!("job '{}': {reason}", name(*job)),
+        Notice::Retrying { job, note, delay } => format!(
+            "job '{}' {note}; retrying in {}",
+            name(*job),
+            humantime::format_duration(*delay)
+        ),
+        Notice::LogIncomplete { job, path, why } => format!(
+            "job '{}': its log {} is incomplete: {why}",
+            name(*job),
+            path.display()
+        ),
+        Notice::EmptyMatrix { job } => {
+            let s = spec(*job);
+            let from = s.dynamic.as_ref().map(|d| d.describe()).unwrap_or_default();
+            format!(
+                "matrix of '{}' has no values ({from}): it makes no jobs",
+                s.name
+            )
+        }
+        Notice::HookFailed {
+            job: Some(j),
+            hook,
+            reason,
+        } => format!("hook {hook} of '{}' failed: {reason}", name(*j)),
+        Notice::HookFailed {
+            job: None,
+            hook,
+            reason,
+        } => format!("run-level hook {hook} failed: {reason}"),
+        Notice::Stopping {
+            signal,
+            running,
+            cleanup,
+            grace,
+        } => stopping(*signal, *running, *cleanup, *grace),
+        Notice::SecondSignal { signal } => format!(
+            "{}, a second signal: killed every job and hook; no more hooks run",
+            signal_name(*signal)
+        ),
+    }
+}
+
+/// The title of the CI annotation for a failed hook, if `notice` is one.
+pub(crate) fn annotation_title<'a>(
+    notice: &Notice,
+    spec: impl Fn(usize) -> &'a JobSpec,
+) -> Option<String> {
+    match notice {
+        Notice::HookFailed {
+            job: Some(j), hook, ..
+        } => Some(format!("prun: hook {hook} of job {} failed", spec(*j).name)),
+        Notice::HookFailed {
+            job: None, hook, ..
+        } => Some(format!("prun: run-level hook {hook} failed")),
+        _ => None,
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn stopping(signal: i32, running: usize, cleanup: usize, grace: Duration) -> String {
+    let name = signal_name(signal);
+    let grace = humantime::format_duration(grace);
+    let hooks = format!("each hook still to run gets at most {grace}");
+    let cleanup = if cleanup > 0 {
+        format!(
+            "; {cleanup} cleanup job{} (when: failure/always) may start within {grace}",
+            plural(cleanup)
+        )
+    } else {
+        String::new()
+    };
+    if running == 0 {
+        format!("{name}: no job is running{cleanup}; {hooks} (send a signal again to kill now)")
+    } else {
+        format!(
+            "{name}: starting no new jobs; sent {name} to {running} running job{}, SIGKILL in {grace}{cleanup}; {hooks} (send a signal again to kill now)",
+            plural(running)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_signal_says_what_happens_next() {
+        let g = Duration::from_secs(3);
+        assert_eq!(
+            stopping(libc::SIGINT, 2, 0, g),
+            "SIGINT: starting no new jobs; sent SIGINT to 2 running jobs, SIGKILL in 3s; each hook still to run gets at most 3s (send a signal again to kill now)"
+        );
+        assert_eq!(
+            stopping(libc::SIGTERM, 0, 1, g),
+            "SIGTERM: no job is running; 1 cleanup job (when: failure/always) may start within 3s; each hook still to run gets at most 3s (send a signal again to kill now)"
+        );
+    }
+}

@@ -1,0 +1,49 @@
+//! The hooks of a job or of the run, and which of them are due for how it ended.
+
+/// How a job ended, as far as its hooks care (`JobResult::hook_case` says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HookCase {
+    Succeeded,
+    /// Failed, timed out, interrupted, skipped after a failure or not run.
+    Failed,
+    /// Skipped only because a `when:` condition did not hold: nothing failed.
+    NotApplicable,
+}
+
+/// The three hooks of a job or of the run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Hooks {
+    pub(crate) on_success: Option<String>,
+    pub(crate) on_failure: Option<String>,
+    pub(crate) on_complete: Option<String>,
+}
+
+impl Hooks {
+    /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
+    pub(crate) fn for_outcome(&self, success: bool) -> Vec<(&'static str, &str)> {
+        let first = if success {
+            ("on_success", self.on_success.as_deref())
+        } else {
+            ("on_failure", self.on_failure.as_deref())
+        };
+        [first, ("on_complete", self.on_complete.as_deref())]
+            .into_iter()
+            .filter_map(|(n, c)| c.map(|c| (n, c)))
+            .collect()
+    }
+
+    /// The hooks due for how a job ended: `for_outcome`, except that a job skipped only
+    /// because its `when:` did not hold failed at nothing: `on_complete` alone.
+    pub(crate) fn for_job(&self, ended: HookCase) -> Vec<(&'static str, &str)> {
+        match ended {
+            HookCase::Succeeded => self.for_outcome(true),
+            HookCase::Failed => self.for_outcome(false),
+            HookCase::NotApplicable => self
+                .on_complete
+                .as_deref()
+                .map(|c| ("on_complete", c))
+                .into_iter()
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! One attempt of one job, on a worker: its environment, its command, where its output
+//! goes (`Sink`: the log file, the spool or the driver, the kept tail), its joblog line
+//! the moment it is reaped, and what the driver hears of it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::SyncSender as Sender;
+
+use super::context::RunContext;
+use super::env;
+use super::event::{Ended, Event};
+use crate::executor::command::{Capture, Request, Stdin};
+use crate::executor::local;
+use crate::files::{self, InPlace};
+use crate::outcome::attempt::AttemptRecord;
+use crate::output::owner::{Passing, STREAM_AFTER, Token};
+use crate::output::spool::Spool;
+use crate::plan::{JobSpec, OutputMode, Plan};
+use crate::schedule::actions::AttemptEnded;
+use crate::schedule::attempt as decide;
+
+/// What a worker needs to run one attempt of one job.
+pub(crate) struct Attempt {
+    pub(crate) job: usize,
+    pub(crate) slot: usize,
+    pub(crate) attempt: u32,
+    /// Variables filled in when it starts (`env` from outputs, `PRUN_NEEDS`).
+    pub(crate) env: Vec<(String, String)>,
+    /// The job's spec when a dynamic matrix made it (else it is the plan's).
+    pub(crate) spec: Option<Arc<JobSpec>>,
+}
+
+/// How job output is captured: through a pipe whenever prun needs to see it (to group
+/// or prefix it, or to copy it to `--log-dir`), else straight to prun's stdout or nowhere.
+pub(crate) fn capture_for(mode: OutputMode, log_dir: bool) -> Capture {
+    match mode {
+        OutputMode::Group | OutputMode::Line => Capture::Pipe,
+        _ if log_dir => Capture::Pipe,
+        OutputMode::Stream => Capture::Inherit,
+        OutputMode::None => Capture::Null,
+    }
+}
+
+/// How much of the end of a job's output is kept for reports.
+pub(crate) const TAIL: usize = 64 * 1024;
+
+/// The log file of a job under `--log-dir` (its name made a safe file name, see
+/// `names::file_name`).
+pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf> {
+    plan.log_dir
+        .as_ref()
+        .map(|d| d.join(format!("{}.log", crate::names::file_name(&spec.name))))
+}
+
+/// Runs one attempt to its end; returns what the driver is to hear of it.
+pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ended> {
+    let plan = &ctx.plan;
+    let spec = a.spec.as_deref().unwrap_or_else(|| &plan.jobs[a.job]);
+    let mut env = env::job(spec, a.slot, a.attempt, &ctx.run_id);
+    env.extend(a.env.iter().cloned());
+    let output_file = ctx.run_dir.output_file(a.job, a.attempt);
+    env.push(env::output(output_file.clone()));
+    let words = if spec.direct {
+        crate::plan::direct::words(&spec.run)
+    } else {
+        None
+    };
+    let req = Request {
+        shell: &plan.shell,
+        script: &spec.run,
+        direct: words.as_deref(),
+        wrapper: spec.opts.srun.as_deref(),
+        env_base: &ctx.env_base,
+        env: &env,
+        workdir: &spec.workdir,
+        capture: capture_for(plan.output.mode, plan.log_dir.is_some()),
+        stdin: Stdin::Null,
+        timeout: spec.opts.timeout,
+        grace: plan.grace,
+        stop: None,
+        keeper: ctx.keeper.as_ref(),
+        cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
+    };
+    let log_path = log_path(plan, spec);
+    let (log, log_error) = match log_path.as_deref().map(|p| open_log(p, a.attempt)) {
+        Some(Ok(f)) => (Some(f), None),
+        Some(Err(e)) => (None, Some(e.to_string())),
+        None => (None, None),
+    };
+    let mut sink = Sink {
+        job: a.job,
+        mode: plan.output.mode,
+        spool: Spool::new(),
+        may_stream: ctx.stream_group,
+        streaming: false,
+        owner: &ctx.stdout_owner,
+        passing: Passing::default(),
+        tail: Vec::new(),
+        keep_tail: ctx.keep_tail,
+        log,
+        log_path,
+        log_error,
+        tx,
+    };
+    let cleanup = spec.opts.when.is_cleanup();
+    let mut late = false;
+    let finished = local::run(
+        &req,
+        &mut |pgid| {
+            ctx.groups[a.slot - 1].store(pgid, Ordering::SeqCst);
+            // A job that starts just after prun was told to stop gets the signal too
+            // (but a cleanup job, which is meant to run then: `decide::at_start`).
+            let (send, is_late) = decide::at_start(ctx.stop_signal.load(Ordering::SeqCst), cleanup);
+            late = is_late;
+            if let Some(sig) = send {
+                crate::executor::group::send(pgid, sig);
+            }
+        },
+        &mut |bytes| sink.take(bytes),
+    );
+    ctx.groups[a.slot - 1].store(0, Ordering::SeqCst);
+    // What it wrote to PRUN_OUTPUT; a file that breaks the rules fails the attempt.
+    let outputs = crate::outcome::outputs::take(output_file.as_ref());
+    // Before anything else can happen to prun: the record --resume trusts.
+    let stop = ctx.stop_signal.load(Ordering::SeqCst);
+    let status = decide::status(&finished, outputs.is_ok(), stop, late);
+    if let Some(j) = &ctx.joblog {
+        let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, status);
+        let kept = outputs.as_deref().unwrap_or_default();
+        j.record(&record, &spec.run, kept);
+    }
+    Box::new(Ended {
+        attempt: AttemptEnded {
+            job: a.job,
+            attempt: a.attempt,
+            finished,
+            status,
+            log: sink.log_path.take(),
+            log_error: sink.log_error.take(),
+            outputs,
+        },
+        slot: a.slot,
+        output: std::mem::take(&mut sink.spool),
+        tail: std::mem::take(&mut sink.tail),
+        stdout_last: sink.passing.last,
+        stdout_error: sink.passing.error.take(),
+    })
+}
+
+/// Where a worker puts the output it reads: the log file, then the spool (group mode) or
+/// the scheduler (line mode, or stream mode when prun copies), and the kept tail.
+struct Sink<'a> {
+    job: usize,
+    mode: OutputMode,
+    spool: Spool,
+    /// Group mode: pass output on as it comes once it outgrows `STREAM_AFTER`, so the
+    /// scheduler can print a big block straight through instead of spooling it.
+    may_stream: bool,
+    streaming: bool,
+    owner: &'a Token,
+    /// How its big block goes out, once it is passed on (see `report::owner`).
+    passing: Passing,
+    tail: Vec<u8>,
+    keep_tail: bool,
+    log: Option<std::fs::File>,
+    log_path: Option<std::path::PathBuf>,
+    /// Why the log file is incomplete, once opening or writing it failed.
+    log_error: Option<String>,
+    tx: &'a Sender<Event>,
+}
+
+impl Sink<'_> {
+    fn take(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if let Some(f) = &mut self.log
+            && let Err(e) = f.write_all(bytes)
+        {
+            self.log = None;
+            let path = self.log_path.as_deref().unwrap_or(std::path::Path::new(""));
+            self.log_error = Some(format!("writing {} failed: {e}", path.display()));
+        }
+        if self.keep_tail {
+            self.tail.extend_from_slice(bytes);
+            if self.tail.len() > 2 * TAIL {
+                self.tail.drain(..self.tail.len() - TAIL);
+            }
+        }
+        match self.mode {
+            OutputMode::Group if self.streaming => self.pass(bytes),
+            OutputMode::Group => {
+                self.spool.push(bytes);
+                if self.may_stream && self.spool.len() > STREAM_AFTER {
+                    self.streaming = true;
+                    let mut held = Vec::with_capacity(self.spool.len() as usize);
+                    let _ = std::mem::take(&mut self.spool).write_to(&mut held);
+                    self.pass(&held);
+                }
+            }
+            OutputMode::Line | OutputMode::Stream => {
+                let _ = self.tx.send(Event::Output {
+                    job: self.job,
+                    bytes: bytes.to_vec(),
+                });
+            }
+            OutputMode::None => {}
+        }
+    }
+
+    /// A chunk of a big block: to stdout directly, or on to the driver (`report::owner`).
+    fn pass(&mut self, bytes: &[u8]) {
+        let (tx, job) = (self.tx, self.job);
+        self.passing.pass(self.owner, job, bytes, |bytes| {
+            let _ = tx.send(Event::Output { job, bytes });
+        });
+    }
+}
+
+/// Opens a job's log file (never through a link, see `files`): emptied for its first
+/// attempt, appended to (under a marker line) for later ones.
+fn open_log(path: &std::path::Path, attempt: u32) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let how = if attempt == 1 {
+        InPlace::Truncate
+    } else {
+        InPlace::Append
+    };
+    let mut f = files::open_in_place(path, how)?;
+    if attempt > 1 {
+        writeln!(f, "── attempt {attempt}")?;
+    }
+    Ok(f)
+}

@@ -1,0 +1,59 @@
+//! What every worker, the hook thread and the driver share for one run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use super::env;
+use super::run_dir::RunDir;
+use crate::executor::cgroup::RunCgroup;
+use crate::executor::command::StopClock;
+use crate::executor::environ::EnvBase;
+use crate::executor::keeper::Keeper;
+use crate::output::owner::Token;
+use crate::plan::Plan;
+use crate::state::joblog::Joblog;
+
+/// What every worker shares for the run.
+pub(crate) struct RunContext {
+    pub(crate) plan: Arc<Plan>,
+    pub(crate) run_id: Arc<str>,
+    pub(crate) keeper: Option<Keeper>,
+    /// Keep the end of each attempt's output (for the JUnit report).
+    pub(crate) keep_tail: bool,
+    /// Group mode may print a big block as it comes (not with --keep-order or --quiet).
+    pub(crate) stream_group: bool,
+    /// prun's own environment, captured once for every spawn.
+    pub(crate) env_base: EnvBase,
+    /// The process group running in each slot (index slot - 1), 0 when none: what the
+    /// driver signals. Workers write it; no message is needed per job start.
+    pub(crate) groups: Vec<AtomicI32>,
+    /// Once prun has been told to stop: the signal for any group that starts after that.
+    pub(crate) stop_signal: AtomicI32,
+    /// Group mode: which job owns stdout (`report::owner`).
+    pub(crate) stdout_owner: Token,
+    /// `--joblog`: each worker appends its attempt's line the moment it has reaped it.
+    pub(crate) joblog: Option<Joblog>,
+    /// Set at prun's first signal: from then on each hook gets at most the grace period.
+    pub(crate) stop_clock: Option<StopClock>,
+    /// The run's cgroup, where prun contains jobs in cgroups (`executor::cgroup`).
+    pub(crate) cgroup: Option<RunCgroup>,
+    /// Where the run's `PRUN_OUTPUT` and `PRUN_NEEDS` files go.
+    pub(crate) run_dir: RunDir,
+    /// The names of the `PRUN_RESOURCE_<name>` variables.
+    pub(crate) resource_vars: env::ResourceVars,
+}
+
+impl RunContext {
+    /// Sends `sig` to every job running now: its process group and its cgroup.
+    pub(crate) fn signal_running(&self, sig: i32) {
+        for (i, g) in self.groups.iter().enumerate() {
+            let pgid = g.load(Ordering::SeqCst);
+            if pgid > 0 {
+                crate::executor::group::send(pgid, sig);
+                if let Some(c) = &self.cgroup {
+                    c.slot(i + 1).signal(sig);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! The messages workers, the hook thread and the signal watch send to the driver. They
+//! report facts; only the core decides what follows from them. What the core hears of
+//! an attempt (`AttemptEnded`) travels whole inside `Ended`, beside what only the
+//! driver needs (the output to show, the end of it for reports).
+
+use crate::executor::finished::Finished;
+use crate::output::spool::Spool;
+use crate::schedule::actions::AttemptEnded;
+
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// Bytes a running job wrote (line mode, or stream mode when prun copies output).
+    Output { job: usize, bytes: Vec<u8> },
+    /// A job's attempt ended.
+    Ended(Box<Ended>),
+    /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
+    HookDone {
+        job: Option<usize>,
+        hook: &'static str,
+        finished: Finished,
+        output: Vec<u8>,
+    },
+    /// prun received SIGINT, SIGTERM or SIGHUP.
+    Signal(i32),
+}
+
+/// How one attempt of a job ended, as its worker saw it.
+#[derive(Debug)]
+pub(crate) struct Ended {
+    /// For the core.
+    pub(crate) attempt: AttemptEnded,
+    /// The pool slot it ran in.
+    pub(crate) slot: usize,
+    /// All it wrote, in group mode.
+    pub(crate) output: Spool,
+    /// The end of its output, when reports need it.
+    pub(crate) tail: Vec<u8>,
+    /// The last byte it wrote to stdout itself, as the owner of a big block (see
+    /// `output::owner`).
+    pub(crate) stdout_last: Option<u8>,
+    /// Writing to stdout as that owner failed.
+    pub(crate) stdout_error: Option<std::io::Error>,
+}
+
+impl Ended {
+    /// Attempt `attempt` of `job`, in `slot`, whose worker failed (a bug in prun: it
+    /// panicked).
+    pub(crate) fn internal_error(job: usize, attempt: u32, slot: usize) -> Self {
+        Ended {
+            attempt: AttemptEnded {
+                job,
+                attempt,
+                finished: Finished::not_started(
+                    "internal error in prun's worker (a bug: please report it)".into(),
+                ),
+                status: crate::outcome::Status::Failed,
+                log: None,
+                log_error: None,
+                outputs: Ok(Vec::new()),
+            },
+            slot,
+            output: Spool::new(),
+            tail: Vec::new(),
+            stdout_last: None,
+            stdout_error: None,
+        }
+    }
+}

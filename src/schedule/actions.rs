@@ -1,0 +1,171 @@
+//! What the core hears (`Event`) and what it answers (`Action`), as data: every reason
+//! and every notice is an enum that the output layer words (`output::notice`), so the
+//! core's tests compare values, not sentences.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::executor::finished::Finished;
+use crate::outcome::outputs::Outputs;
+use crate::outcome::{Ending, HookReason, JobResult, Reason, Status};
+use crate::plan::JobSpec;
+
+/// The jobs a dynamic matrix made, each with its result from an earlier run if it is
+/// not to run again (`--resume`).
+pub(crate) type Expansions = Vec<(Arc<JobSpec>, Option<JobResult>)>;
+
+/// Something that happened, as the driver saw it.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// An attempt of a job ended.
+    JobEnded(AttemptEnded),
+    /// A hook ended (a job's, or a run-level one for `job: None`).
+    HookEnded {
+        job: Option<usize>,
+        hook: &'static str,
+        ended: HookEnd,
+    },
+    /// prun received a signal (SIGINT, SIGTERM or SIGHUP).
+    Signal(i32),
+    /// Time passed (`Schedule::wake_at` was reached).
+    Tick,
+}
+
+/// How a hook ended.
+#[derive(Debug)]
+pub(crate) enum HookEnd {
+    /// It ran, and ended so.
+    Ran(Finished),
+    /// It never got to the hook thread, which could not start: why.
+    NotHanded(String),
+}
+
+/// How one attempt of a job ended: what its worker saw.
+#[derive(Debug)]
+pub(crate) struct AttemptEnded {
+    pub(crate) job: usize,
+    pub(crate) attempt: u32,
+    pub(crate) finished: Finished,
+    /// As recorded in the joblog by the worker (`attempt::status`).
+    pub(crate) status: Status,
+    /// Its `--log-dir` file, and why that is incomplete if it is.
+    pub(crate) log: Option<PathBuf>,
+    pub(crate) log_error: Option<String>,
+    /// What it wrote to `PRUN_OUTPUT`, or why that is not valid (then the attempt
+    /// failed).
+    pub(crate) outputs: Result<Outputs, String>,
+}
+
+/// What to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Start attempt `attempt` of `job` in pool slot `slot` (1-based).
+    Start {
+        job: usize,
+        slot: usize,
+        attempt: u32,
+    },
+    /// `job` was done in an earlier run (`--resume`): it is not run, and output waiting
+    /// for it (`--keep-order`) need not wait.
+    Resumed { job: usize },
+    /// An attempt of `job` is over: show its block. `note` says how it ended when that
+    /// was not a success; `last` is false when a retry follows.
+    Show {
+        job: usize,
+        note: Option<Note>,
+        last: bool,
+    },
+    /// A hook ended: show what it printed, and how it failed if it did.
+    ShowHook {
+        job: Option<usize>,
+        hook: &'static str,
+        failure: Option<HookReason>,
+    },
+    /// Tell the user.
+    Say(Notice),
+    /// Run `job`'s hooks for its final result (`None`: the run-level hooks).
+    RunHooks { job: Option<usize> },
+    /// Send this signal to every running job.
+    SignalJobs(i32),
+    /// prun is stopping: every hook from now on gets at most the grace period.
+    LimitHooks,
+    /// Kill the running hook and run no more.
+    KillHooks,
+    /// Find the values of `job`'s dynamic matrix now, and answer with `expanded`.
+    Expand { job: usize },
+    /// `job`'s dynamic matrix became these jobs (in order; maybe none).
+    Expanded { job: usize, into: Range<usize> },
+}
+
+/// How an attempt that did not succeed ended, for its block's header: `failed, exit 3`,
+/// `timed-out, SIGTERM`, or, when a retry follows, `attempt 1/3 failed, exit 3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Note {
+    pub(crate) status: Status,
+    pub(crate) ending: Ending,
+    /// This attempt and how many there may be, when a retry follows.
+    pub(crate) attempt: Option<(u32, u32)>,
+}
+
+impl Note {
+    /// How `r` (its last attempt) ended.
+    pub(crate) fn of(r: &JobResult) -> Note {
+        Note {
+            status: r.status,
+            ending: r.ending(),
+            attempt: None,
+        }
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some((a, of)) = self.attempt {
+            write!(f, "attempt {a}/{of} ")?;
+        }
+        match self.ending.short() {
+            Some(how) => write!(f, "{}, {how}", self.status),
+            None => write!(f, "{}", self.status),
+        }
+    }
+}
+
+/// What prun says on stderr, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Notice {
+    /// A job did not succeed, was skipped, or did not start, for `reason`.
+    Job { job: usize, reason: Arc<Reason> },
+    /// A job's attempt failed, and it is tried again after `delay`.
+    Retrying {
+        job: usize,
+        note: Note,
+        delay: Duration,
+    },
+    /// A job's `--log-dir` file is incomplete.
+    LogIncomplete {
+        job: usize,
+        path: PathBuf,
+        why: String,
+    },
+    /// A job's dynamic matrix has no values: it makes no jobs.
+    EmptyMatrix { job: usize },
+    /// A hook failed (a job's, or a run-level one for `job: None`).
+    HookFailed {
+        job: Option<usize>,
+        hook: &'static str,
+        reason: HookReason,
+    },
+    /// The first signal: nothing new starts, `running` jobs got it (SIGKILL after
+    /// `grace`), `cleanup` jobs may still start, hooks get at most `grace`.
+    Stopping {
+        signal: i32,
+        running: usize,
+        cleanup: usize,
+        grace: Duration,
+    },
+    /// A second signal: everything was killed.
+    SecondSignal { signal: i32 },
+}

@@ -1,0 +1,237 @@
+//! What may start now, and starting it: retries that are due, then jobs in file order
+//! as slots, needs (`when:`) and resources allow; skipping what cannot run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::actions::{Action, Note, Notice};
+use super::{NeedsState, Schedule};
+use crate::input::jobfile::When;
+use crate::outcome::{JobResult, Reason, Status};
+use crate::plan::Mode;
+
+impl Schedule {
+    /// Starts due retries, then jobs whose needs are met, in file order, while slots are
+    /// free; skips jobs whose needs failed.
+    pub(super) fn start_ready(&mut self, now: Instant, out: &mut Vec<Action>) {
+        while self.slot_free()
+            && let Some(pos) = self
+                .retries
+                .iter()
+                .position(|r| r.at <= now && self.units_free(&self.spec(r.job).opts.uses))
+        {
+            let r = self.retries.remove(pos);
+            self.carried.insert(r.job, r.last);
+            self.admit(r.job, r.attempt, out);
+        }
+        // Once stopped, only cleanup jobs (`when: failure | always`) are left to start.
+        if self.expanding || (self.stop_starting && !self.cleanup_may_run()) {
+            return;
+        }
+        self.start_blocked(out);
+        self.start_waiting(out);
+        while self.slot_free()
+            && !self.expanding
+            && let Some(job) = self.queue.pop_front()
+        {
+            self.ready(job, out);
+        }
+        // In sync mode a job waits for the retries of the one before it.
+        let sync = self.plan.mode == Mode::Sync;
+        while self.next < self.plan.jobs.len()
+            && self.slot_free()
+            && !self.expanding
+            && self.queue.is_empty()
+            && (!sync || self.retries.is_empty())
+        {
+            let job = self.next;
+            self.next += 1;
+            if self.results[job].is_some() {
+                out.push(Action::Resumed { job });
+                continue;
+            }
+            match self.needs_state(job) {
+                NeedsState::Ready => self.ready(job, out),
+                NeedsState::Blocked { why, by_condition } => {
+                    self.skip(job, why, by_condition, out);
+                }
+                // (Never in sync mode: a need on a later job is a jobfile error there.)
+                NeedsState::Waiting => self.blocked.push(job),
+            }
+        }
+    }
+
+    /// Starts (or skips) the jobs that were waiting on needs, as far as they now can.
+    pub(super) fn start_blocked(&mut self, out: &mut Vec<Action>) {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            let mut i = 0;
+            while i < self.blocked.len() {
+                let job = self.blocked[i];
+                match self.needs_state(job) {
+                    NeedsState::Blocked { why, by_condition } => {
+                        self.blocked.remove(i);
+                        self.skip(job, why, by_condition, out);
+                        changed = true;
+                    }
+                    // A job that uses resources waits for them with the others
+                    // that do, in file order (a wait holds no slot).
+                    NeedsState::Ready if self.waits_for_units(job) => {
+                        self.blocked.remove(i);
+                        self.ready(job, out);
+                    }
+                    NeedsState::Ready if self.slot_free() && !self.expanding => {
+                        self.blocked.remove(i);
+                        self.ready(job, out);
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+
+    /// Whether `job`'s needs have ended so that its `when:` holds. A need that is a
+    /// dynamic matrix, once expanded, stands for every job it became.
+    pub(super) fn needs_state(&self, job: usize) -> NeedsState {
+        let spec = self.spec(job);
+        let when = spec.opts.when;
+        let mut waiting = false;
+        let mut failed = false;
+        for &dep in spec.needs.iter() {
+            for e in self.jobs_of(dep) {
+                let Some(r) = &self.results[e] else {
+                    waiting = true;
+                    continue;
+                };
+                failed |= r.status.is_failure();
+                if when == When::Success && r.status != Status::Success {
+                    return NeedsState::Blocked {
+                        why: Reason::Need {
+                            need: self.spec(e).name.clone(),
+                            status: r.status,
+                        },
+                        by_condition: r.status == Status::Skipped && r.by_condition,
+                    };
+                }
+            }
+        }
+        match when {
+            _ if waiting => NeedsState::Waiting,
+            When::Failure if !failed => NeedsState::Blocked {
+                why: Reason::NoNeedFailed,
+                by_condition: true,
+            },
+            _ => NeedsState::Ready,
+        }
+    }
+
+    /// Records a job as skipped and runs its hooks.
+    pub(super) fn skip(
+        &mut self,
+        job: usize,
+        why: Reason,
+        by_condition: bool,
+        out: &mut Vec<Action>,
+    ) {
+        let reason = Arc::new(why);
+        out.push(Action::Say(Notice::Job {
+            job,
+            reason: Arc::clone(&reason),
+        }));
+        let mut result = JobResult::new(Status::Skipped).with_reason(reason);
+        result.by_condition = by_condition;
+        out.push(Action::Show {
+            job,
+            note: None,
+            last: true,
+        });
+        self.finalize(job, result, out);
+    }
+
+    /// A job whose needs succeeded: started, unless an output its `env` uses is
+    /// missing — then it fails without starting, with the reason.
+    pub(super) fn ready(&mut self, job: usize, out: &mut Vec<Action>) {
+        if self.spec(job).dynamic.is_some() {
+            self.expanding = true;
+            out.push(Action::Expand { job });
+            return;
+        }
+        let Some(why) = self.missing_output(job) else {
+            if !self.waits_for_units(job) {
+                self.launch(job, 1, out);
+            } else if !(self.slot_free()
+                && !self.expanding
+                && self.none_waiting()
+                && self.admit(job, 1, out))
+            {
+                // Behind the jobs already waiting for units: the earliest in the file
+                // whose units are free goes first.
+                self.wait_for_units(job);
+                self.start_waiting(out);
+            }
+            return;
+        };
+        let reason = Arc::new(why);
+        out.push(Action::Say(Notice::Job {
+            job,
+            reason: Arc::clone(&reason),
+        }));
+        let result = JobResult::new(Status::Failed).with_reason(reason);
+        out.push(Action::Show {
+            job,
+            note: Some(Note::of(&result)),
+            last: true,
+        });
+        if self.plan.fail_fast {
+            self.stop(out);
+        }
+        self.finalize(job, result, out);
+    }
+
+    /// The first output a job's `env` uses that its job did not write.
+    pub(super) fn missing_output(&self, job: usize) -> Option<Reason> {
+        for t in &self.spec(job).opts.templates {
+            let found =
+                |j: usize, key: &str| -> Option<&str> { self.results[j].as_ref()?.output(key) };
+            if let Err((name, key)) = t.render(found) {
+                return Some(Reason::MissingOutput {
+                    var: t.var.clone(),
+                    key: key.to_owned(),
+                    job: name.into(),
+                });
+            }
+        }
+        None
+    }
+
+    /// Starts attempt `attempt` of `job` if the units it uses are free (taking them,
+    /// lowest first); `false` if they are not. The caller saw that a slot is free.
+    pub(super) fn admit(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) -> bool {
+        let opts = Arc::clone(&self.spec(job).opts);
+        if opts.uses.is_empty() {
+            self.launch(job, attempt, out);
+            return true;
+        }
+        if !self.units_free(&opts.uses) {
+            return false;
+        }
+        let units = self.take_units(&opts.uses);
+        let slot = self.launch(job, attempt, out);
+        self.held[slot - 1] = units;
+        true
+    }
+
+    /// Starts attempt `attempt` of `job` in the lowest free slot; returns the slot.
+    pub(super) fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) -> usize {
+        let free = self.slots.iter().position(|taken| !taken).unwrap_or(0);
+        self.slots[free] = true;
+        self.running.insert(job, free + 1);
+        out.push(Action::Start {
+            job,
+            slot: free + 1,
+            attempt,
+        });
+        free + 1
+    }
+}

@@ -1,0 +1,154 @@
+//! The decisions a worker needs the moment an attempt starts or ends, before the core
+//! hears of it: whether a job starting after prun was told to stop gets the stop signal,
+//! and the status its joblog line records (what `--resume` trusts), and how a hook's end
+//! counts. Pure functions of what was seen, so the worker and the core agree by
+//! construction.
+
+use std::time::Duration;
+
+use crate::executor::finished::Finished;
+use crate::outcome::{Ending, HookReason, Status};
+
+/// What a job that starts now gets, given the signal prun was told to stop with (0:
+/// none): the signal to send it at once (`None`: none), and whether it is a cleanup job
+/// started after the stop (`when: failure | always`), which is meant to run then: it
+/// gets no stop signal, only the SIGKILL of the deadline.
+pub(crate) fn at_start(stop_signal: i32, cleanup: bool) -> (Option<i32>, bool) {
+    let late = cleanup && stop_signal != 0;
+    let send = (stop_signal != 0 && (!late || stop_signal == libc::SIGKILL)).then_some(stop_signal);
+    (send, late)
+}
+
+/// The status of an attempt that ended as `f`, with `outputs_valid` saying whether what
+/// it wrote to `PRUN_OUTPUT` follows the rules, `stop_signal` the signal prun was told
+/// to stop with by then (0: none), and `late` whether it is a cleanup job started after
+/// the stop (`at_start`).
+pub(crate) fn status(f: &Finished, outputs_valid: bool, stop_signal: i32, late: bool) -> Status {
+    let stopping = stop_signal != 0 && (!late || stop_signal == libc::SIGKILL);
+    if f.success() {
+        if outputs_valid {
+            Status::Success
+        } else {
+            Status::Failed
+        }
+    } else if f.timed_out {
+        Status::TimedOut
+    } else if stopping {
+        Status::Interrupted
+    } else {
+        Status::Failed
+    }
+}
+
+/// Why a hook that ended as `f` counts as failed (`None`: it succeeded); `timeout` is
+/// its `hook_timeout`, `grace` the run's grace period.
+pub(crate) fn hook_failure(f: &Finished, timeout: Duration, grace: Duration) -> Option<HookReason> {
+    if f.success() {
+        return None;
+    }
+    Some(if let Some(e) = &f.error {
+        HookReason::CannotStart(e.clone())
+    } else if f.cut_short {
+        HookReason::CutShort { grace }
+    } else if f.timed_out {
+        HookReason::TimedOut(timeout)
+    } else {
+        HookReason::Ended(Ending::of(f.exit))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::finished::Exit;
+    use std::time::SystemTime;
+
+    fn ended(code: Option<i32>, timed_out: bool) -> Finished {
+        Finished {
+            started: SystemTime::now(),
+            duration: Duration::ZERO,
+            exit: Some(Exit {
+                code,
+                signal: code.is_none().then_some(libc::SIGTERM),
+            }),
+            error: None,
+            timed_out,
+            leftovers: false,
+            cut_short: false,
+        }
+    }
+
+    #[test]
+    fn a_job_started_after_the_stop_gets_the_signal_unless_it_is_a_cleanup_job() {
+        assert_eq!(at_start(0, false), (None, false));
+        assert_eq!(at_start(0, true), (None, false));
+        assert_eq!(at_start(libc::SIGINT, false), (Some(libc::SIGINT), false));
+        // A cleanup job is meant to run after the stop: no SIGINT, only the SIGKILL.
+        assert_eq!(at_start(libc::SIGINT, true), (None, true));
+        assert_eq!(at_start(libc::SIGKILL, true), (Some(libc::SIGKILL), true));
+    }
+
+    #[test]
+    fn the_status_of_an_attempt() {
+        assert_eq!(
+            status(&ended(Some(0), false), true, 0, false),
+            Status::Success
+        );
+        // Exit 0 with outputs that break the rules is a failure.
+        assert_eq!(
+            status(&ended(Some(0), false), false, 0, false),
+            Status::Failed
+        );
+        assert_eq!(
+            status(&ended(Some(3), false), true, 0, false),
+            Status::Failed
+        );
+        assert_eq!(status(&ended(None, true), true, 0, false), Status::TimedOut);
+        // Killed while prun stops: interrupted, not failed…
+        assert_eq!(
+            status(&ended(None, false), true, libc::SIGINT, false),
+            Status::Interrupted
+        );
+        // …unless it is a cleanup job started after the stop, which fails on its own…
+        assert_eq!(
+            status(&ended(Some(1), false), true, libc::SIGINT, true),
+            Status::Failed
+        );
+        // …but was interrupted if the deadline's SIGKILL ended it.
+        assert_eq!(
+            status(&ended(None, false), true, libc::SIGKILL, true),
+            Status::Interrupted
+        );
+        // A timeout wins over the stop.
+        assert_eq!(
+            status(&ended(None, true), true, libc::SIGTERM, false),
+            Status::TimedOut
+        );
+    }
+
+    #[test]
+    fn how_a_hook_failed() {
+        let t = Duration::from_secs(300);
+        let g = Duration::from_secs(10);
+        assert_eq!(hook_failure(&ended(Some(0), false), t, g), None);
+        assert_eq!(
+            hook_failure(&ended(Some(2), false), t, g),
+            Some(HookReason::Ended(Ending::Exited(2)))
+        );
+        assert_eq!(
+            hook_failure(&ended(None, true), t, g),
+            Some(HookReason::TimedOut(t))
+        );
+        let mut cut = ended(None, true);
+        cut.cut_short = true;
+        assert_eq!(
+            hook_failure(&cut, t, g),
+            Some(HookReason::CutShort { grace: g })
+        );
+        let none = Finished::not_started("cannot start sh: no".into());
+        assert_eq!(
+            hook_failure(&none, t, g),
+            Some(HookReason::CannotStart("cannot start sh: no".into()))
+        );
+    }
+}

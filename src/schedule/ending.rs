@@ -1,0 +1,167 @@
+//! An attempt or a hook ended: the job's result, a retry or its final status, and the
+//! hooks that are due.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::actions::{Action, AttemptEnded, HookEnd, Note, Notice};
+use super::attempt;
+use super::{Retry, Schedule};
+use crate::outcome::{EarlierAttempt, HookFailure, HookReason, JobResult, More, Reason, Status};
+
+impl Schedule {
+    pub(super) fn job_ended(&mut self, now: Instant, e: AttemptEnded, out: &mut Vec<Action>) {
+        let AttemptEnded {
+            job,
+            attempt,
+            finished,
+            status,
+            log,
+            log_error,
+            outputs,
+        } = e;
+        let slot = self.running.remove(&job);
+        if let Some(s) = slot {
+            self.slots[s - 1] = false;
+        }
+        let units = slot.map(|s| self.release_units(s)).unwrap_or_default();
+        // The stop deadline stays while cleanup jobs may still start: it bounds them.
+        if self.running.is_empty() && !(self.stop_starting && self.cleanup_may_run()) {
+            self.kill_at = None;
+        }
+        let carried = self.carried.remove(&job);
+        let spec = self.spec(job);
+        if let (Some(why), Some(path)) = (&log_error, &log) {
+            out.push(Action::Say(Notice::LogIncomplete {
+                job,
+                path: path.clone(),
+                why: why.clone(),
+            }));
+        }
+        let (outputs, bad_outputs) = match outputs {
+            Ok(o) => (o, None),
+            Err(why) => (Vec::new(), Some(why)),
+        };
+        let reason = if let Some(why) = bad_outputs {
+            Some(Reason::BadOutputs(why))
+        } else if finished.timed_out {
+            Some(Reason::TimedOut(spec.opts.timeout.unwrap_or_default()))
+        } else if finished.leftovers {
+            Some(Reason::Leftovers)
+        } else {
+            finished.error.clone().map(Reason::CannotStart)
+        };
+        let mut more = More {
+            log,
+            log_error,
+            outputs,
+            units,
+            ..More::default()
+        };
+        if let Some(mut prev) = carried {
+            let last = prev.finished();
+            let before = prev.take_more();
+            more.log_error = before.log_error.or(more.log_error);
+            more.earlier = before.earlier;
+            if let Some(f) = last {
+                more.earlier.push(EarlierAttempt {
+                    status: prev.status,
+                    finished: f,
+                });
+            }
+        }
+        let mut result = JobResult::new(status).with_more(more);
+        if let Some(why) = reason {
+            let why = Arc::new(why);
+            out.push(Action::Say(Notice::Job {
+                job,
+                reason: Arc::clone(&why),
+            }));
+            result.set_reason(why);
+        }
+        result.attempts = attempt;
+        result.set_finished(slot, finished);
+        // Nothing is retried once the run is stopping (--fail-fast, or a signal: an
+        // interrupted attempt always ends the job).
+        let retry = status != Status::Success
+            && !self.stop_starting
+            && spec.opts.retry.retry_after(attempt, result.exit_code());
+        if retry {
+            let delay = spec.opts.retry.delay_after(attempt);
+            let of = spec.opts.retry.retries + 1;
+            let note = Note {
+                attempt: Some((attempt, of)),
+                ..Note::of(&result)
+            };
+            out.push(Action::Say(Notice::Retrying { job, note, delay }));
+            out.push(Action::Show {
+                job,
+                note: Some(note),
+                last: false,
+            });
+            self.retries.push(Retry {
+                at: crate::times::after(now, delay),
+                job,
+                attempt: attempt + 1,
+                last: result,
+            });
+            return;
+        }
+        out.push(Action::Show {
+            job,
+            note: (status != Status::Success).then(|| Note::of(&result)),
+            last: true,
+        });
+        if status != Status::Success && self.plan.fail_fast {
+            self.stop(out);
+        }
+        self.finalize(job, result, out);
+    }
+
+    /// Records a job's final result and queues its hooks.
+    pub(super) fn finalize(&mut self, job: usize, result: JobResult, out: &mut Vec<Action>) {
+        let hooks = self.spec(job).opts.hooks.for_job(result.hook_case()).len();
+        if !self.killed && hooks > 0 {
+            self.pending_hooks += hooks;
+            self.results[job] = Some(result);
+            out.push(Action::RunHooks { job: Some(job) });
+            return;
+        }
+        self.results[job] = Some(result);
+    }
+
+    /// A hook ended: its output is shown, and if it failed that is said and recorded.
+    pub(super) fn hook_ended(
+        &mut self,
+        job: Option<usize>,
+        hook: &'static str,
+        ended: HookEnd,
+        out: &mut Vec<Action>,
+    ) {
+        self.pending_hooks = self.pending_hooks.saturating_sub(1);
+        let failure = match ended {
+            HookEnd::Ran(finished) => {
+                let timeout =
+                    job.map_or(self.plan.hook_timeout, |j| self.spec(j).opts.hook_timeout);
+                let failure = attempt::hook_failure(&finished, timeout, self.plan.grace);
+                out.push(Action::ShowHook {
+                    job,
+                    hook,
+                    failure: failure.clone(),
+                });
+                failure
+            }
+            HookEnd::NotHanded(why) => Some(HookReason::CannotStart(why)),
+        };
+        let Some(reason) = failure else {
+            return;
+        };
+        out.push(Action::Say(Notice::HookFailed {
+            job,
+            hook,
+            reason: reason.clone(),
+        }));
+        let job = job.map(|j| self.spec(j).name.clone());
+        self.hook_failures.push(HookFailure { job, hook, reason });
+    }
+}

@@ -1,0 +1,7 @@
+//! What a run keeps across runs, on disk: the joblog (`joblog`, one line per ended
+//! attempt), what `--resume` reads back from it (`resume`), and the overlap lock
+//! (`lock`).
+
+pub(crate) mod joblog;
+pub(crate) mod lock;
+pub(crate) mod resume;

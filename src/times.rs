@@ -1,0 +1,22 @@
+//! Times and durations as prun computes and writes them: a deadline that never
+//! overflows, RFC 3339 timestamps (reports, the joblog, run ids) and seconds as people
+//! read them.
+
+use std::time::{Duration, Instant, SystemTime};
+
+/// `from + d`, or a hundred years on when that cannot be represented: durations come from
+/// the user (`timeout: 1000y`, `--grace 500y`) and must never overflow into a panic.
+pub(crate) fn after(from: Instant, d: Duration) -> Instant {
+    from.checked_add(d)
+        .unwrap_or_else(|| from + Duration::from_secs(100 * 365 * 86_400))
+}
+
+/// RFC 3339 UTC time with milliseconds.
+pub(crate) fn timestamp(t: SystemTime) -> String {
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Seconds with two decimals, as shown to people (`1.25s`).
+pub(crate) fn secs(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}
