@@ -35,6 +35,16 @@ pub(crate) struct Cache {
     pub(crate) warnings: Vec<String>,
 }
 
+impl Cache {
+    /// The warnings, each said once, in the order they came.
+    pub(crate) fn distinct_warnings(&mut self) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.retain(|w| seen.insert(w.clone()));
+        warnings
+    }
+}
+
 /// Reads the files `written` names (relative to `base`); errors point at `written` and
 /// say the file, line and reason.
 pub(crate) fn read(

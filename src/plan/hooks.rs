@@ -19,6 +19,15 @@ pub(crate) struct Hooks {
 }
 
 impl Hooks {
+    /// The run-level hooks the jobfile has (taken out of it).
+    pub(crate) fn of_run(jf: &mut crate::input::jobfile::Jobfile) -> Self {
+        Hooks {
+            on_success: jf.on_success.take().map(|s| s.value.0),
+            on_failure: jf.on_failure.take().map(|s| s.value.0),
+            on_complete: jf.on_complete.take().map(|s| s.value.0),
+        }
+    }
+
     /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
     pub(crate) fn for_outcome(&self, success: bool) -> Vec<(&'static str, &str)> {
         let first = if success {

@@ -14,7 +14,7 @@ use super::template::{self, Template};
 use super::validate;
 use crate::input::diagnostic::{Diagnostic, Pos, Source};
 use crate::input::jobfile::SlurmOptions;
-use crate::input::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp};
+use crate::input::jobfile::{JobEntry, JobKeys, Matrix, Scalar, Sp, When};
 use smol_str::{SmolStr, format_smolstr};
 
 /// The last environment, workdir and options handed out while jobs are built: the next
@@ -123,6 +123,8 @@ pub(super) struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
+    /// The job at position `index` (1-based) of `jobs:`, from its `entry`; `names` and
+    /// `entries` find a duplicate name, `shared` hands out the parts jobs share.
     pub(super) fn job(
         &self,
         index: usize,
@@ -139,6 +141,43 @@ impl JobContext<'_> {
             },
             JobEntry::Full(fields) => JobKeys::from_fields(fields),
         };
+        let name = self.name(&keys, index, here, names, entries)?;
+        let run = self.run_text(&keys, &name, here)?;
+        let (env, templates, env_files) = self.env(&keys, &name, shared)?;
+        let opts = self.options(&keys, &name, env_files, templates)?;
+        let d = self.defaults;
+        let workdir = match keys.workdir.as_ref().or(d.workdir.as_ref()) {
+            Some(w) => self.workdir.join(&w.value),
+            None => self.workdir.to_path_buf(),
+        };
+        let def = JobDef {
+            base: None,
+            env: shared.env(env),
+            workdir: shared.workdir(workdir),
+            dynamic: None,
+            needs: Arc::default(),
+            opts: shared.opts(opts),
+        };
+        let spec = JobSpec {
+            name,
+            run,
+            matrix: Box::default(),
+            def: shared.def(def),
+            index: index as u32,
+            direct: false,
+        };
+        Ok((spec, keys.needs.map(|n| n.value), keys.matrix))
+    }
+
+    /// Its `name:`, checked, or `job-<index>`; unique.
+    fn name(
+        &self,
+        keys: &JobKeys,
+        index: usize,
+        here: Pos,
+        names: &mut Names,
+        entries: &[Sp<JobEntry>],
+    ) -> Result<SmolStr, Diagnostic> {
         let name: SmolStr = match &keys.name {
             Some(n) => {
                 validate::check_name(self.src, n)?;
@@ -147,63 +186,68 @@ impl JobContext<'_> {
             None => format_smolstr!("job-{index}"),
         };
         let name_loc = keys.name.as_ref().map_or(here, |n| n.referenced);
-        if let Some(first) = names.duplicate(&name, name_loc, keys.name.is_none(), entries) {
-            return Err(
-                Diagnostic::at(self.src, name_loc, format!("duplicate job name '{name}'")).help(
-                    format!(
-                        "job names must be unique; the first '{name}' is on line {}{}",
-                        first.line(),
-                        if keys.name.is_none() {
-                            " (a job without `name:` is called job-<its position>)"
-                        } else {
-                            ""
-                        }
-                    ),
+        let Some(first) = names.duplicate(&name, name_loc, keys.name.is_none(), entries) else {
+            return Ok(name);
+        };
+        Err(
+            Diagnostic::at(self.src, name_loc, format!("duplicate job name '{name}'")).help(
+                format!(
+                    "job names must be unique; the first '{name}' is on line {}{}",
+                    first.line(),
+                    if keys.name.is_none() {
+                        " (a job without `name:` is called job-<its position>)"
+                    } else {
+                        ""
+                    }
                 ),
-            );
+            ),
+        )
+    }
+
+    /// Its `run:`: there, not blank, without NUL.
+    fn run_text(&self, keys: &JobKeys, name: &str, here: Pos) -> Result<SmolStr, Diagnostic> {
+        match &keys.run {
+            Some(r) if r.value.0.contains('\0') => Err(Diagnostic::at(
+                self.src,
+                r.referenced,
+                format!("job '{name}' has a NUL character in `run:`"),
+            )
+            .help("a command cannot contain NUL; remove the \\0 escape")),
+            Some(r) if !r.value.0.trim().is_empty() => Ok(SmolStr::from(r.value.0.as_str())),
+            Some(r) => Err(Diagnostic::at(
+                self.src,
+                r.referenced,
+                format!("job '{name}' has an empty `run:`"),
+            )
+            .help("give the shell command to run, e.g. `run: echo hello`")),
+            None => Err(
+                Diagnostic::at(self.src, here, format!("job '{name}' has no `run:` key"))
+                    .help("add the shell command to run, e.g. `run: echo hello`"),
+            ),
         }
-        let slurm = self.slurm(&keys);
-        let executor = match keys.executor.as_ref().or(self.defaults.executor.as_ref()) {
-            Some(e) => Some(validate::executor_kind(self.src, e)?),
-            None => None,
-        };
-        let timeout = self.timeout(&keys)?;
-        if let Some(h) = &keys.hook_timeout {
-            validate::check_hook_timeout(self.src, h)?;
-        }
-        let retry = RetryPolicy::resolve(self.src, &keys, self.defaults)?;
-        let run = match keys.run {
-            Some(r) if r.value.0.contains('\0') => {
-                return Err(Diagnostic::at(
-                    self.src,
-                    r.referenced,
-                    format!("job '{name}' has a NUL character in `run:`"),
-                )
-                .help("a command cannot contain NUL; remove the \\0 escape"));
-            }
-            Some(r) if !r.value.0.trim().is_empty() => SmolStr::from(r.value.0),
-            Some(r) => {
-                return Err(Diagnostic::at(
-                    self.src,
-                    r.referenced,
-                    format!("job '{name}' has an empty `run:`"),
-                )
-                .help("give the shell command to run, e.g. `run: echo hello`"));
-            }
-            None => {
-                return Err(Diagnostic::at(
-                    self.src,
-                    here,
-                    format!("job '{name}' has no `run:` key"),
-                )
-                .help("add the shell command to run, e.g. `run: echo hello`"));
-            }
-        };
+    }
+
+    /// Its environment, later winning: the run's env, `defaults.env`, the job's
+    /// `env_file` (or the default's), the job's own `env`; values that use outputs of
+    /// other jobs become templates, filled in when it starts. A file's values are data,
+    /// never templates. Also the env files and the names each gave.
+    #[allow(clippy::type_complexity)]
+    fn env(
+        &self,
+        keys: &JobKeys,
+        name: &str,
+        shared: &mut Shared,
+    ) -> Result<
+        (
+            Vec<(String, String)>,
+            Vec<Template>,
+            Vec<(String, Vec<String>)>,
+        ),
+        Diagnostic,
+    > {
         let d = self.defaults;
         let mut env = self.env.to_vec();
         let mut templates = Vec::new();
-        // Later wins: the run's env, `defaults.env`, the job's `env_file` (or the
-        // default's), the job's own `env`. A file's values are data, never templates.
         let (from_files, env_files) = match keys.env_file.as_ref().or(d.env_file.as_ref()) {
             Some(f) => super::dotenv::read(self.src, self.base_dir, f, &mut shared.dotenv)?,
             None => Default::default(),
@@ -238,21 +282,67 @@ impl JobContext<'_> {
                 }
             }
         }
-        let workdir = match keys.workdir.as_ref().or(d.workdir.as_ref()) {
-            Some(w) => self.workdir.join(&w.value),
-            None => self.workdir.to_path_buf(),
+        Ok((env, templates, env_files))
+    }
+
+    /// Its less common settings, each its own or the default's.
+    fn options(
+        &self,
+        keys: &JobKeys,
+        name: &str,
+        env_files: Vec<(String, Vec<String>)>,
+        templates: Vec<Template>,
+    ) -> Result<JobOptions, Diagnostic> {
+        let d = self.defaults;
+        let executor = match keys.executor.as_ref().or(d.executor.as_ref()) {
+            Some(e) => Some(validate::executor_kind(self.src, e)?),
+            None => None,
         };
+        if let Some(h) = &keys.hook_timeout {
+            validate::check_hook_timeout(self.src, h)?;
+        }
         let pick = |job: &Option<Sp<Scalar>>, def: &Option<Sp<Scalar>>| {
             job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
         };
         let uses = match keys.uses.as_ref().or(d.uses.as_ref()) {
-            Some(u) => super::resources::claim(self.src, &name, u, self.resources)?,
+            Some(u) => super::resources::claim(self.src, name, u, self.resources)?,
             None => Vec::new(),
         };
+        Ok(JobOptions {
+            env_files,
+            uses,
+            when: self.when(keys, name)?,
+            srun: None,
+            slurm: self.slurm(keys),
+            executor,
+            tags: keys
+                .tags
+                .clone()
+                .or(d.tags.clone())
+                .map(|t| t.value)
+                .unwrap_or_default(),
+            hooks: Hooks {
+                on_success: pick(&keys.on_success, &d.on_success),
+                on_failure: pick(&keys.on_failure, &d.on_failure),
+                on_complete: pick(&keys.on_complete, &d.on_complete),
+            },
+            timeout: self.timeout(keys)?,
+            retry: RetryPolicy::resolve(self.src, keys, d)?,
+            templates,
+            hook_timeout: keys
+                .hook_timeout
+                .as_ref()
+                .or(d.hook_timeout.as_ref())
+                .map_or(self.hook_timeout, |h| h.value.0),
+        })
+    }
+
+    /// Its `when:`; `failure` needs something to fail.
+    fn when(&self, keys: &JobKeys, name: &str) -> Result<When, Diagnostic> {
         let when = keys.when.as_ref().map(|w| w.value).unwrap_or_default();
         let no_needs = keys.needs.as_ref().is_none_or(|n| n.value.is_empty());
         if let (Some(w), true) = (&keys.when, no_needs)
-            && w.value == crate::input::jobfile::When::Failure
+            && w.value == When::Failure
         {
             return Err(Diagnostic::at(
                 self.src,
@@ -261,50 +351,7 @@ impl JobContext<'_> {
             )
             .help("list the jobs whose failure it handles under `needs:`; for a job that runs whatever happens, use `when: always`"));
         }
-        let needs = keys.needs.map(|n| n.value);
-        let opts = JobOptions {
-            env_files,
-            uses,
-            when,
-            srun: None,
-            slurm,
-            executor,
-            tags: keys
-                .tags
-                .or(self.defaults.tags.clone())
-                .map(|t| t.value)
-                .unwrap_or_default(),
-            hooks: Hooks {
-                on_success: pick(&keys.on_success, &d.on_success),
-                on_failure: pick(&keys.on_failure, &d.on_failure),
-                on_complete: pick(&keys.on_complete, &d.on_complete),
-            },
-            timeout,
-            retry,
-            templates,
-            hook_timeout: keys
-                .hook_timeout
-                .as_ref()
-                .or(d.hook_timeout.as_ref())
-                .map_or(self.hook_timeout, |h| h.value.0),
-        };
-        let def = JobDef {
-            base: None,
-            env: shared.env(env),
-            workdir: shared.workdir(workdir),
-            dynamic: None,
-            needs: Arc::default(),
-            opts: shared.opts(opts),
-        };
-        let spec = JobSpec {
-            name,
-            run,
-            matrix: Box::default(),
-            def: shared.def(def),
-            index: index as u32,
-            direct: false,
-        };
-        Ok((spec, needs, keys.matrix))
+        Ok(when)
     }
 }
 

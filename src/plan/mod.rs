@@ -37,7 +37,7 @@ use smol_str::SmolStr;
 use crate::input::cli::Cli;
 use crate::input::diagnostic::{Diagnostic, Source};
 
-use crate::input::jobfile::{JobEntry, Jobfile, Sp};
+use crate::input::jobfile::{JobEntry, JobKeys, Jobfile, Sp};
 pub(crate) use crate::input::settings::{
     Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Shell,
 };
@@ -134,7 +134,7 @@ impl Plan {
     /// Validates the jobfile against the command line and fills in every default.
     pub(crate) fn resolve(
         cli: &Cli,
-        jf: Jobfile,
+        mut jf: Jobfile,
         src: &Source,
         facts: &Facts<'_>,
     ) -> Result<Plan, Diagnostic> {
@@ -148,34 +148,12 @@ impl Plan {
             .or(jf.mode.as_ref().map(|m| m.value))
             .unwrap_or(Mode::Async);
         let concurrency = concurrency(src, cli.jobs, jf.concurrency.as_ref())?;
-        let asked = output_policy::Asked {
-            output: cli.output,
-            keep_order: cli.keep_order,
-            quiet: cli.quiet,
-            progress: cli.progress,
-            color: cli.color,
-        };
-        let output = output_policy::resolve(asked, mode, facts)?;
+        let output = output_policy::resolve(output_policy::Asked::of(cli), mode, facts)?;
         let shell = validate::resolve_shell(src, jf.shell.as_ref(), facts)?;
         let workdir = validate::workdir(src, jf.workdir.as_ref(), facts)?;
         let mut shared = jobs::Shared::default();
-        let (mut env, env_files) = match &jf.env_file {
-            Some(f) => dotenv::read(src, facts.base_dir, f, &mut shared.dotenv)?,
-            None => Default::default(),
-        };
-        for (k, v) in validate::run_env(src, jf.env.as_ref())? {
-            env.retain(|(name, _)| *name != k);
-            env.push((k, v));
-        }
-        let defaults = jf.defaults.map(|d| d.value).unwrap_or_default();
-        validate::check_defaults(src, &defaults)?;
-        for h in [&jf.hook_timeout, &defaults.hook_timeout]
-            .into_iter()
-            .flatten()
-        {
-            validate::check_hook_timeout(src, h)?;
-        }
-        let hook_timeout = jf.hook_timeout.map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
+        let (env, env_files) = run_env(src, &jf, facts, &mut shared)?;
+        let (defaults, hook_timeout) = defaults(src, &mut jf)?;
         let resources = resources::declared(src, jf.resources.as_ref())?;
         let ctx = jobs::JobContext {
             base_dir: facts.base_dir,
@@ -186,45 +164,26 @@ impl Plan {
             workdir: &workdir,
             hook_timeout,
         };
-        let jobs = build_jobs(&ctx, jf.jobs, mode, &mut shared)?;
-        let mut warnings = std::mem::take(&mut shared.dotenv.warnings);
-        let mut seen = std::collections::HashSet::new();
-        warnings.retain(|w| seen.insert(w.clone()));
-        let mut jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        let written = std::mem::replace(&mut jf.jobs, Sp::new(Vec::new(), Default::default()));
+        let mut jobs = build_jobs(&ctx, written, mode, &mut shared)?;
+        jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
         resolve_templates(src, &mut jobs)?;
+        let warnings = shared.dotenv.distinct_warnings();
         let grace = cli
             .grace
             .or(jf.grace.as_ref().map(|g| g.value.0))
             .unwrap_or(DEFAULT_GRACE);
-        for j in &mut jobs {
-            let kind = cli
-                .executor
+        let executor = |j: &JobSpec| {
+            cli.executor
                 .or(j.opts.executor)
                 .or(run_executor)
-                .unwrap_or(ExecutorKind::Local);
-            if kind == ExecutorKind::Slurm {
-                let name = j.name.clone();
-                let opts = Arc::make_mut(&mut j.def_mut().opts);
-                let slurm = opts.slurm.clone().unwrap_or_default();
-                opts.srun = Some(slurm::srun_args(&name, &slurm, opts.timeout, grace));
-            }
-        }
-        // Simple commands skip the shell, unless the jobfile chose one, or the job sets
-        // PATH (the shell would find the program on the job's PATH, prun on its own),
-        // or the job runs under srun.
-        if jf.shell.is_none() {
-            for j in &mut jobs {
-                if j.opts.srun.is_none()
-                    && !j.sets("PATH")
-                    && crate::plan::direct::words(&j.run).is_some()
-                {
-                    j.direct = true;
-                }
-            }
-        }
-        // By default one slot per CPU; a single job needs one slot whatever the CPUs.
+                .unwrap_or(ExecutorKind::Local)
+        };
+        shape_commands(&mut jobs, executor, grace, jf.shell.is_none());
+        // By default one slot per CPU; a single job needs one slot whatever the CPUs
+        // (unless it is a dynamic matrix, which may make many).
         let concurrency = concurrency.unwrap_or_else(|| {
-            if jobs.len() <= 1 {
+            if jobs.len() <= 1 && jobs.iter().all(|j| j.dynamic.is_none()) {
                 1
             } else {
                 (facts.cpus)().max(1)
@@ -238,11 +197,7 @@ impl Plan {
             shell,
             env,
             workdir,
-            hooks: Hooks {
-                on_success: jf.on_success.map(|s| s.value.0),
-                on_failure: jf.on_failure.map(|s| s.value.0),
-                on_complete: jf.on_complete.map(|s| s.value.0),
-            },
+            hooks: Hooks::of_run(&mut jf),
             hook_timeout,
             grace,
             containment: cli
@@ -252,7 +207,7 @@ impl Plan {
             lock: cli
                 .lock
                 .clone()
-                .or(jf.lock.map(|l| facts.base_dir.join(l.value))),
+                .or(jf.lock.as_ref().map(|l| facts.base_dir.join(&l.value))),
             lock_wait: cli.lock_wait,
             log_dir: cli.log_dir.as_ref().map(|d| facts.cwd.join(d)),
             joblog: cli.joblog.clone(),
@@ -271,6 +226,69 @@ impl Plan {
             warnings,
             jobs,
         })
+    }
+}
+
+/// `defaults:`, checked, and the run's `hook_timeout`.
+fn defaults(src: &Source, jf: &mut Jobfile) -> Result<(JobKeys, Duration), Diagnostic> {
+    let defaults = jf.defaults.take().map(|d| d.value).unwrap_or_default();
+    validate::check_defaults(src, &defaults)?;
+    for h in [&jf.hook_timeout, &defaults.hook_timeout]
+        .into_iter()
+        .flatten()
+    {
+        validate::check_hook_timeout(src, h)?;
+    }
+    let hook_timeout = jf
+        .hook_timeout
+        .as_ref()
+        .map_or(DEFAULT_HOOK_TIMEOUT, |h| h.value.0);
+    Ok((defaults, hook_timeout))
+}
+
+/// The run's environment: its `env_file`s, then its `env`, later keys winning.
+#[allow(clippy::type_complexity)]
+fn run_env(
+    src: &Source,
+    jf: &Jobfile,
+    facts: &Facts<'_>,
+    shared: &mut jobs::Shared,
+) -> Result<(Vec<(String, String)>, Vec<(String, Vec<String>)>), Diagnostic> {
+    let (mut env, env_files) = match &jf.env_file {
+        Some(f) => dotenv::read(src, facts.base_dir, f, &mut shared.dotenv)?,
+        None => Default::default(),
+    };
+    for (k, v) in validate::run_env(src, jf.env.as_ref())? {
+        env.retain(|(name, _)| *name != k);
+        env.push((k, v));
+    }
+    Ok((env, env_files))
+}
+
+/// How each job's command runs: under srun where its executor is Slurm; and exec'd
+/// without the shell where it is a simple command (`direct`), unless the jobfile chose a
+/// shell (`direct_exec` false), the job sets PATH (the shell would find the program on
+/// the job's PATH, prun on its own), or the job runs under srun.
+fn shape_commands(
+    jobs: &mut [JobSpec],
+    executor: impl Fn(&JobSpec) -> ExecutorKind,
+    grace: Duration,
+    direct_exec: bool,
+) {
+    for j in jobs {
+        if executor(j) == ExecutorKind::Slurm {
+            let name = j.name.clone();
+            let opts = Arc::make_mut(&mut j.def_mut().opts);
+            let slurm = opts.slurm.clone().unwrap_or_default();
+            opts.srun = Some(slurm::srun_args(&name, &slurm, opts.timeout, grace));
+        }
+        if direct_exec
+            && j.opts.srun.is_none()
+            && !j.sets("PATH")
+            && direct::words(&j.run).is_some()
+        {
+            j.direct = true;
+        }
     }
 }
 

@@ -32,6 +32,19 @@ pub(crate) struct Asked {
     pub(crate) color: Color,
 }
 
+impl Asked {
+    /// What the command line asks.
+    pub(crate) fn of(cli: &crate::input::cli::Cli) -> Self {
+        Asked {
+            output: cli.output,
+            keep_order: cli.keep_order,
+            quiet: cli.quiet,
+            progress: cli.progress,
+            color: cli.color,
+        }
+    }
+}
+
 /// The policy for a run in `mode`, or why what was asked does not go together.
 pub(crate) fn resolve(
     asked: Asked,

@@ -81,27 +81,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         keeper: ctx.keeper.as_ref(),
         cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
     };
-    let log_path = log_path(plan, spec);
-    let (log, log_error) = match log_path.as_deref().map(|p| open_log(p, a.attempt)) {
-        Some(Ok(f)) => (Some(f), None),
-        Some(Err(e)) => (None, Some(e.to_string())),
-        None => (None, None),
-    };
-    let mut sink = Sink {
-        job: a.job,
-        mode: plan.output.mode,
-        spool: Spool::new(),
-        may_stream: ctx.stream_group,
-        streaming: false,
-        owner: &ctx.stdout_owner,
-        passing: Passing::default(),
-        tail: Vec::new(),
-        keep_tail: ctx.keep_tail,
-        log,
-        log_path,
-        log_error,
-        tx,
-    };
+    let mut sink = Sink::new(ctx, spec, a, tx);
     let cleanup = spec.opts.when.is_cleanup();
     let mut late = false;
     let finished = local::run(
@@ -169,7 +149,33 @@ struct Sink<'a> {
     tx: &'a Sender<Event>,
 }
 
-impl Sink<'_> {
+impl<'a> Sink<'a> {
+    /// Where the output of attempt `a` of `spec` goes: its log file opened (or why it
+    /// could not be), nothing held yet.
+    fn new(ctx: &'a RunContext, spec: &JobSpec, a: &Attempt, tx: &'a Sender<Event>) -> Self {
+        let log_path = log_path(&ctx.plan, spec);
+        let (log, log_error) = match log_path.as_deref().map(|p| open_log(p, a.attempt)) {
+            Some(Ok(f)) => (Some(f), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+            None => (None, None),
+        };
+        Sink {
+            job: a.job,
+            mode: ctx.plan.output.mode,
+            spool: Spool::new(),
+            may_stream: ctx.stream_group,
+            streaming: false,
+            owner: &ctx.stdout_owner,
+            passing: Passing::default(),
+            tail: Vec::new(),
+            keep_tail: ctx.keep_tail,
+            log,
+            log_path,
+            log_error,
+            tx,
+        }
+    }
+
     fn take(&mut self, bytes: &[u8]) {
         use std::io::Write;
         if let Some(f) = &mut self.log

@@ -98,24 +98,7 @@ pub(crate) fn run(
     d.drive(&rx, |d| d.core.done());
     let mut summary = d.summary(run_id);
     d.run_level_hooks(&rx, &mut summary);
-    // Failures to write stdout while the run-level hooks printed count too.
-    summary.output_errors = d.output_errors(&summary.results);
-    d.terminal.finish();
-    if summary.exit_code() != 0 {
-        d.terminal.flush_notices();
-    }
-    summary.attempts = std::mem::take(&mut d.attempts);
-    let mut tails = std::mem::take(&mut d.tails);
-    if !tails.is_empty() {
-        summary.tails = (summary.order.iter().enumerate())
-            .filter_map(|(i, j)| Some((i, tails.remove(j)?)))
-            .collect();
-    }
-    summary.duration = d.clock.elapsed();
-    // Every job and hook has ended: prun removes the run's files itself, when `d` goes.
-    if let Some(k) = &d.ctx.keeper {
-        k.finish();
-    }
+    d.finish(&mut summary);
     // Nobody reads events any more: let a sender that is still blocked fail at once, so
     // the hook and signal threads can be joined.
     drop(rx);
@@ -442,6 +425,28 @@ impl Driver {
             };
             let actions = self.core.handle(Instant::now(), ev);
             self.act(actions, None);
+        }
+    }
+
+    /// Every job and hook has ended: the summary gets what was kept for the reports and
+    /// the failures to write stdout while the run-level hooks printed, the terminal says
+    /// its last, and the keeper hears that prun removes the run's files itself.
+    fn finish(&mut self, summary: &mut RunSummary) {
+        summary.output_errors = self.output_errors(&summary.results);
+        self.terminal.finish();
+        if summary.exit_code() != 0 {
+            self.terminal.flush_notices();
+        }
+        summary.attempts = std::mem::take(&mut self.attempts);
+        let mut tails = std::mem::take(&mut self.tails);
+        if !tails.is_empty() {
+            summary.tails = (summary.order.iter().enumerate())
+                .filter_map(|(i, j)| Some((i, tails.remove(j)?)))
+                .collect();
+        }
+        summary.duration = self.clock.elapsed();
+        if let Some(k) = &self.ctx.keeper {
+            k.finish();
         }
     }
 

@@ -29,8 +29,6 @@ impl Schedule {
         if self.running.is_empty() && !(self.stop_starting && self.cleanup_may_run()) {
             self.kill_at = None;
         }
-        let carried = self.carried.remove(&job);
-        let spec = self.spec(job);
         if let (Some(why), Some(path)) = (&log_error, &log) {
             out.push(Action::Say(Notice::LogIncomplete {
                 job,
@@ -42,6 +40,7 @@ impl Schedule {
             Ok(o) => (o, None),
             Err(why) => (Vec::new(), Some(why)),
         };
+        let spec = self.spec(job);
         let reason = if let Some(why) = bad_outputs {
             Some(Reason::BadOutputs(why))
         } else if finished.timed_out {
@@ -51,14 +50,30 @@ impl Schedule {
         } else {
             finished.error.clone().map(Reason::CannotStart)
         };
-        let mut more = More {
+        let more = More {
             log,
             log_error,
             outputs,
             units,
             ..More::default()
         };
-        if let Some(mut prev) = carried {
+        let mut result = JobResult::new(status).with_more(self.with_earlier(job, more));
+        if let Some(why) = reason {
+            let why = Arc::new(why);
+            out.push(Action::Say(Notice::Job {
+                job,
+                reason: Arc::clone(&why),
+            }));
+            result.set_reason(why);
+        }
+        result.attempts = attempt;
+        result.set_finished(slot, finished);
+        self.retry_or_end(now, job, attempt, result, out);
+    }
+
+    /// `more`, with the attempts before this one of `job` (if it was retried).
+    fn with_earlier(&mut self, job: usize, mut more: More) -> More {
+        if let Some(mut prev) = self.carried.remove(&job) {
             let last = prev.finished();
             let before = prev.take_more();
             more.log_error = before.log_error.or(more.log_error);
@@ -70,17 +85,20 @@ impl Schedule {
                 });
             }
         }
-        let mut result = JobResult::new(status).with_more(more);
-        if let Some(why) = reason {
-            let why = Arc::new(why);
-            out.push(Action::Say(Notice::Job {
-                job,
-                reason: Arc::clone(&why),
-            }));
-            result.set_reason(why);
-        }
-        result.attempts = attempt;
-        result.set_finished(slot, finished);
+        more
+    }
+
+    /// After attempt `attempt` of `job` ended as `result`: its retry, or its end.
+    fn retry_or_end(
+        &mut self,
+        now: Instant,
+        job: usize,
+        attempt: u32,
+        result: JobResult,
+        out: &mut Vec<Action>,
+    ) {
+        let status = result.status;
+        let spec = self.spec(job);
         // Nothing is retried once the run is stopping (--fail-fast, or a signal: an
         // interrupted attempt always ends the job).
         let retry = status != Status::Success
