@@ -381,3 +381,27 @@ fn the_progress_bar_stays_out_of_streamed_output_in_a_terminal() {
     );
     assert!(streamed.contains("one\r\ntwo\r\n"), "{streamed:?}");
 }
+
+#[test]
+fn the_summary_table_aligns_names_by_their_width_on_screen_not_their_bytes() {
+    // `été` is 3 columns and 5 bytes; `日本` is 4 columns and 6 bytes.
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: m\n    matrix: {x: [été, abcd, 日本]}\n    run: 'true'\n");
+    let r = p.run();
+    r.code(0);
+    let columns: Vec<usize> = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("m["))
+        .map(|l| {
+            let at = l.find("success").expect("a success row");
+            unicode_width::UnicodeWidthStr::width(&l[..at])
+        })
+        .collect();
+    assert_eq!(columns.len(), 3, "{}", r.stderr);
+    assert!(
+        columns.iter().all(|&c| c == columns[0]),
+        "{columns:?}\n{}",
+        r.stderr
+    );
+}

@@ -77,23 +77,28 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
             found.iter().map(CString::as_c_str).collect()
         }
     };
-    super::vfork::spawn(&super::vfork::ChildArgs {
-        programs: &programs,
-        argv: &argv,
-        envp: &envp,
-        workdir: workdir.as_deref(),
-        stdin: s.stdin,
-        out: match s.capture {
-            Capture::Pipe => s.out,
-            _ => None,
-        },
-        null_out: s.capture == Capture::Null,
-        keeper: s.keeper,
-        cgroup: s.cgroup.map(|c| super::vfork::CgroupFds {
-            dir: c.dir_fd(),
-            procs: c.procs_fd(),
-        }),
-    })
+    // SAFETY: `argv` and `envp` are NULL-terminated arrays of pointers into `s.argv`,
+    // `extra` and `s.env`, and `programs` into `found` or `s.program`, all alive until
+    // the call returns; the descriptors are the caller's, open for the call.
+    unsafe {
+        super::vfork::spawn(&super::vfork::ChildArgs {
+            programs: &programs,
+            argv: &argv,
+            envp: &envp,
+            workdir: workdir.as_deref(),
+            stdin: s.stdin,
+            out: match s.capture {
+                Capture::Pipe => s.out,
+                _ => None,
+            },
+            null_out: s.capture == Capture::Null,
+            keeper: s.keeper,
+            cgroup: s.cgroup.map(|c| super::vfork::CgroupFds {
+                dir: c.dir_fd(),
+                procs: c.procs_fd(),
+            }),
+        })
+    }
 }
 
 /// Pointers to the base entries not overridden by `extra`, then to `extra` (the last

@@ -123,7 +123,13 @@ fn handled_now() -> Vec<libc::c_int> {
 }
 
 /// Starts the child; returns its pid (= its process group).
-pub(super) fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
+///
+/// # Safety
+/// The child hands `args` straight to the kernel: `argv` and `envp` must be
+/// NULL-terminated arrays of pointers to NUL-terminated strings, and every pointer and
+/// descriptor in `args` must stay valid until this returns (the child has exec'd or
+/// exited by then).
+pub(super) unsafe fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
     // SAFETY: sigset_t and sigaction are plain C structs, initialised by the calls below
     // before use.
     let mut shared = unsafe {

@@ -86,14 +86,5 @@ impl ProgressView {
 
 /// The width of the terminal on stderr, if it is one.
 fn stderr_columns() -> Option<u16> {
-    let mut ws = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes a `winsize` into the valid, exclusively borrowed `ws`
-    // and touches nothing else; fd 2 not being a terminal is an error return.
-    let rc = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) };
-    (rc == 0 && ws.ws_col > 0).then_some(ws.ws_col)
+    terminal_size::terminal_size_of(std::io::stderr()).map(|(w, _)| w.0)
 }

@@ -6,6 +6,8 @@
 
 use std::fmt::Write as _;
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::outcome::Status;
 use crate::outcome::summary::RunSummary;
 use crate::output::terminal::{DIM, GREEN, RED, paint};
@@ -23,87 +25,10 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
         .filter(|&i| full || run.results[i].status.is_failure())
         .collect();
     if !rows.is_empty() {
-        let width = rows
-            .iter()
-            .map(|&i| run.name(i).len())
-            .max()
-            .unwrap_or(0)
-            .max(3);
-        // Which resource units each job held, when any did.
-        let held: Vec<String> = rows
-            .iter()
-            .map(|&i| crate::plan::resources::describe(&run.resources, run.results[i].units()))
-            .collect();
-        let held_w = held.iter().map(String::len).max().unwrap_or(0);
-        let held_w = if held_w > 0 { held_w.max(9) } else { 0 };
-        let _ = write!(
-            out,
-            "{:<width$}  {:<11}  {:>7}  {:>8}  {:>9}",
-            "JOB", "STATUS", "EXIT", "ATTEMPTS", "DURATION"
-        );
-        if held_w > 0 {
-            let _ = write!(out, "  {:<held_w$}", "RESOURCES");
-        }
-        out.truncate(out.trim_end_matches(' ').len());
-        out.push('\n');
-        for (&i, held) in rows.iter().zip(&held) {
-            let r = &run.results[i];
-            let exit = r.ending().column();
-            let row_start = out.len();
-            let status = format!("{:<11}", r.status);
-            let status = match r.status {
-                Status::Success => paint(GREEN, &status, color),
-                _ => status,
-            };
-            let _ = write!(
-                out,
-                "{:<width$}  {status}  {:>7}  {:>8}  {:>9}",
-                run.name(i),
-                exit,
-                r.attempts,
-                secs(r.duration())
-            );
-            // A row that held nothing leaves the column out: its reason follows at once
-            // (padding it pushed a skipped job's reason past the terminal's edge).
-            if !held.is_empty() {
-                let _ = write!(out, "  {held:<held_w$}");
-            }
-            if let Some(reason) = r.reason() {
-                let _ = write!(out, "  {}", crate::names::printable(&reason.to_string()));
-            }
-            out.truncate(out.trim_end_matches(' ').len());
-            let whole = match r.status {
-                Status::Failed | Status::TimedOut | Status::Interrupted => Some(RED),
-                Status::Skipped | Status::NotRun => Some(DIM),
-                Status::Success => None,
-            };
-            if let Some(code) = whole.filter(|_| color) {
-                let row = out.split_off(row_start);
-                out.push_str(&paint(code, &row, true));
-            }
-            out.push('\n');
-        }
+        table(&mut out, run, &rows, color);
     }
     if !full {
-        let count = |s: Status| run.results.iter().filter(|r| r.status == s).count();
-        let (ok, skipped, not_run) = (
-            count(Status::Success),
-            count(Status::Skipped),
-            count(Status::NotRun),
-        );
-        // When every job succeeded, the totals line says it all.
-        if !rows.is_empty() || skipped + not_run > 0 {
-            let rest: Vec<String> = [
-                (ok, "succeeded"),
-                (skipped, "skipped"),
-                (not_run, "not run"),
-            ]
-            .into_iter()
-            .filter(|&(n, _)| n > 0)
-            .map(|(n, word)| format!("{n} {word}"))
-            .collect();
-            let _ = writeln!(out, "(not listed: {})", rest.join(", "));
-        }
+        not_listed(&mut out, run, rows.is_empty());
     }
     for h in &run.hook_failures {
         let owner = h.job.as_deref().unwrap_or("run");
@@ -112,6 +37,113 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
     for e in &run.output_errors {
         let _ = writeln!(out, "output lost: {e}");
     }
+    totals(&mut out, run);
+    out
+}
+
+/// `text` and spaces after it, to fill `width` columns of a terminal (a character may
+/// take none, one or two).
+fn pad(text: &str, width: usize) -> String {
+    let w = UnicodeWidthStr::width(text);
+    let mut s = String::with_capacity(text.len() + width.saturating_sub(w));
+    s.push_str(text);
+    s.extend(std::iter::repeat_n(' ', width.saturating_sub(w)));
+    s
+}
+
+/// The table of `rows` (indices into the run's results).
+fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
+    let width = rows
+        .iter()
+        .map(|&i| UnicodeWidthStr::width(run.name(i)))
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    // Which resource units each job held, when any did.
+    let held: Vec<String> = rows
+        .iter()
+        .map(|&i| crate::plan::resources::describe(&run.resources, run.results[i].units()))
+        .collect();
+    let held_w = held.iter().map(String::len).max().unwrap_or(0);
+    let held_w = if held_w > 0 { held_w.max(9) } else { 0 };
+    let _ = write!(
+        out,
+        "{}  {:<11}  {:>7}  {:>8}  {:>9}",
+        pad("JOB", width),
+        "STATUS",
+        "EXIT",
+        "ATTEMPTS",
+        "DURATION"
+    );
+    if held_w > 0 {
+        let _ = write!(out, "  {:<held_w$}", "RESOURCES");
+    }
+    out.truncate(out.trim_end_matches(' ').len());
+    out.push('\n');
+    for (&i, held) in rows.iter().zip(&held) {
+        let r = &run.results[i];
+        let row_start = out.len();
+        let status = format!("{:<11}", r.status);
+        let status = match r.status {
+            Status::Success => paint(GREEN, &status, color),
+            _ => status,
+        };
+        let _ = write!(
+            out,
+            "{}  {status}  {:>7}  {:>8}  {:>9}",
+            pad(run.name(i), width),
+            r.ending().column(),
+            r.attempts,
+            secs(r.duration())
+        );
+        // A row that held nothing leaves the column out: its reason follows at once
+        // (padding it pushed a skipped job's reason past the terminal's edge).
+        if !held.is_empty() {
+            let _ = write!(out, "  {held:<held_w$}");
+        }
+        if let Some(reason) = r.reason() {
+            let _ = write!(out, "  {}", crate::names::printable(&reason.to_string()));
+        }
+        out.truncate(out.trim_end_matches(' ').len());
+        let whole = match r.status {
+            Status::Failed | Status::TimedOut | Status::Interrupted => Some(RED),
+            Status::Skipped | Status::NotRun => Some(DIM),
+            Status::Success => None,
+        };
+        if let Some(code) = whole.filter(|_| color) {
+            let row = out.split_off(row_start);
+            out.push_str(&paint(code, &row, true));
+        }
+        out.push('\n');
+    }
+}
+
+/// A long run lists only the jobs that did not succeed: how many others there are.
+fn not_listed(out: &mut String, run: &RunSummary, none_listed: bool) {
+    let count = |s: Status| run.results.iter().filter(|r| r.status == s).count();
+    let (ok, skipped, not_run) = (
+        count(Status::Success),
+        count(Status::Skipped),
+        count(Status::NotRun),
+    );
+    // When every job succeeded, the totals line says it all.
+    if none_listed && skipped + not_run == 0 {
+        return;
+    }
+    let rest: Vec<String> = [
+        (ok, "succeeded"),
+        (skipped, "skipped"),
+        (not_run, "not run"),
+    ]
+    .into_iter()
+    .filter(|&(n, _)| n > 0)
+    .map(|(n, word)| format!("{n} {word}"))
+    .collect();
+    let _ = writeln!(out, "(not listed: {})", rest.join(", "));
+}
+
+/// The last line: how many jobs, how long, how they ended.
+fn totals(out: &mut String, run: &RunSummary) {
     let t = run.totals();
     let _ = write!(
         out,
@@ -130,7 +162,7 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
         (Status::NotRun, "not run"),
     ]
     .into_iter()
-    .map(|(s, word)| (count(s), s, word))
+    .map(|(n, word)| (count(n), n, word))
     .filter(|&(n, s, _)| n > 0 || matches!(s, Status::Success | Status::Failed))
     .map(|(n, _, word)| format!("{n} {word}"))
     .collect();
@@ -147,5 +179,4 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
         );
     }
     out.push('\n');
-    out
 }
