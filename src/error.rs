@@ -128,6 +128,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_jobfile_that_cannot_be_read_is_exit_2_and_a_failing_system_exit_1() {
+        let unreadable = ReadError::Jobfile(Box::new(Diagnostic::file("j.yaml", "no such file")));
+        assert_eq!(Error::from(unreadable).exit_code(), exit::USAGE);
+        let io = ReadError::Io {
+            context: "reading the jobfile from stdin",
+            source: io::Error::from_raw_os_error(libc::EIO),
+        };
+        let e = Error::from(io);
+        assert_eq!(e.exit_code(), exit::FAILURE);
+        assert!(
+            e.to_string()
+                .starts_with("reading the jobfile from stdin: "),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn only_a_failed_start_blames_the_process_limit() {
         let eagain = || io::Error::from_raw_os_error(libc::EAGAIN);
         let started = Error::starting("the worker pool", eagain()).to_string();

@@ -41,3 +41,18 @@ pub(crate) fn for_io(e: &io::Error) -> u8 {
         FAILURE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_that_cannot_be_used_is_a_usage_error_and_a_system_failure_is_not() {
+        for kind in [io::ErrorKind::NotFound, io::ErrorKind::PermissionDenied] {
+            assert_eq!(for_io(&io::Error::from(kind)), USAGE);
+        }
+        assert_eq!(for_io(&io::Error::from_raw_os_error(libc::ELOOP)), USAGE);
+        assert_eq!(for_io(&io::Error::from_raw_os_error(libc::ENOSPC)), FAILURE);
+        assert_eq!(for_io(&io::Error::from_raw_os_error(libc::EIO)), FAILURE);
+    }
+}

@@ -20,3 +20,26 @@ pub(crate) fn timestamp(t: SystemTime) -> String {
 pub(crate) fn secs(d: Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_too_far_away_is_a_hundred_years_on_not_a_panic() {
+        let now = Instant::now();
+        assert_eq!(
+            after(now, Duration::from_secs(5)),
+            now + Duration::from_secs(5)
+        );
+        let far = after(now, Duration::MAX);
+        assert!(far > now + Duration::from_secs(99 * 365 * 86_400));
+    }
+
+    #[test]
+    fn times_as_written() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_796_400_000_123);
+        assert_eq!(timestamp(t), "2026-12-04T16:00:00.123Z");
+        assert_eq!(secs(Duration::from_millis(1250)), "1.25s");
+    }
+}

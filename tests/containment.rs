@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::util::{Prun, alive, bin, gone_within};
+use crate::util::facility::{Facility, has};
+use crate::util::{Prun, alive, bin, gone_within, own_cgroup_dir};
 
 /// The containment `--dry-run` reports.
 fn containment(p: &Prun) -> String {
@@ -35,9 +36,12 @@ fn cgroup_left(pid: u32) -> bool {
     true
 }
 
-/// The `prun-*` cgroups beside this test's own.
+/// The `prun-*` cgroups beside this test's own; a test that looks for them must be
+/// able to see them (else it would pass without testing).
 fn cgroup_dirs() -> Vec<String> {
-    own_cgroup_dir().map_or_else(Vec::new, |d| prun_cgroups_in(&d))
+    let dir = own_cgroup_dir().expect("this test's own cgroup v2 directory is not to be found");
+    assert!(dir.is_dir(), "{} is not a directory", dir.display());
+    prun_cgroups_in(&dir)
 }
 
 /// Whether the `prun-*` cgroups in `dir` are gone within a few seconds (the keeper
@@ -56,28 +60,11 @@ fn prun_cgroups_gone(dir: &Path) -> bool {
 /// The `prun-*` cgroups in `dir`.
 fn prun_cgroups_in(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("prun-"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// This test's own cgroup v2 directory.
-fn own_cgroup_dir() -> Option<PathBuf> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mount = mountinfo.lines().find_map(|l| {
-        let (fields, fs) = l.split_once(" - ")?;
-        (fs.starts_with("cgroup2 ")).then(|| fields.split_whitespace().nth(4).map(str::to_owned))?
-    })?;
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let own = own
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .unwrap_or("/");
-    Some(Path::new(&mount).join(own.trim_start_matches('/')))
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("prun-"))
+        .collect()
 }
 
 /// Jobs that leave their process group: a `setsid` background process, and a daemon
@@ -112,11 +99,10 @@ fn assert_cgroups(p: &Prun) {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_cgroups,
-    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
-)]
 fn daemons_left_behind_by_a_job_are_stopped_when_it_ends() {
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
     let p = Prun::new().jobfile(&escaping_jobs("11", "true"));
     assert_cgroups(&p);
     let (pid, out) = run(&p);
@@ -138,11 +124,10 @@ fn daemons_left_behind_by_a_job_are_stopped_when_it_ends() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_cgroups,
-    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
-)]
 fn jobs_and_hooks_start_in_their_cgroup_created_there_or_moved_there() {
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
     // Created in the slot's cgroup by clone3(CLONE_INTO_CGROUP), or, as on kernels
     // before 5.7 (PRUN_NO_CLONE3), moving itself in before it execs: the same place.
     for no_clone3 in [false, true] {
@@ -170,11 +155,10 @@ fn jobs_and_hooks_start_in_their_cgroup_created_there_or_moved_there() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_cgroups,
-    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
-)]
 fn daemons_of_a_timed_out_job_are_stopped() {
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
     let p = Prun::new().jobfile(
         &escaping_jobs("22", "sleep 30").replace("    run:", "    timeout: 500ms\n    run:"),
     );
@@ -193,11 +177,10 @@ fn daemons_of_a_timed_out_job_are_stopped() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_cgroups,
-    ignore = "no writable cgroup v2 here (run as root, or in a delegated slice)"
-)]
 fn daemons_are_stopped_when_prun_is_interrupted_or_killed() {
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
     for (sig, marker) in [(Signal::SIGINT, "33"), (Signal::SIGKILL, "44")] {
         let p = Prun::new().jobfile(&escaping_jobs(marker, "sleep 30"));
         assert_cgroups(&p);
@@ -258,8 +241,10 @@ fn no_job_survives_prun_killed_in_its_first_milliseconds() {
 }
 
 #[test]
-#[cfg_attr(prun_not_root, ignore = "needs root, to run prun as nobody")]
 fn without_cgroups_prun_says_so_and_uses_process_groups() {
+    if !has(&[Facility::Root]) {
+        return;
+    }
     // As `nobody`, prun may not create cgroups (and not write in a root-owned temp dir).
     let p = Prun::new().jobfile("jobs:\n  - name: a\n    run: sleep 37.7701 & echo started\n");
     p.open_to_all();
@@ -299,8 +284,10 @@ fn containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing() {
 }
 
 #[test]
-#[cfg_attr(prun_not_root, ignore = "needs root, to run prun as nobody")]
 fn a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs() {
+    if !has(&[Facility::Root]) {
+        return;
+    }
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
     p.open_to_all();
     let out = crate::util::as_user(65_534)
@@ -378,11 +365,10 @@ impl Drop for Delegated {
 }
 
 #[test]
-#[cfg_attr(
-    any(prun_not_root, prun_no_cgroups),
-    ignore = "needs root and a writable cgroup v2, to delegate a cgroup to another user"
-)]
 fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_limit() {
+    if !has(&[Facility::Root, Facility::Cgroups]) {
+        return;
+    }
     // A user's service with Delegate=yes: not root, but its own cgroup to manage. prun
     // makes its cgroups there (jobs and hooks are created in them, clone3 checks the
     // user's rights), and removes them.

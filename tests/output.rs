@@ -1,6 +1,7 @@
 //! Output: grouped blocks never mix, lines are never torn, --keep-order, large output.
 
 use crate::util::Prun;
+use crate::util::facility::{Facility, has};
 
 /// Splits grouped output into (header, body lines) blocks.
 fn blocks(stdout: &str) -> Vec<(String, Vec<String>)> {
@@ -346,11 +347,10 @@ fn nothing_lands_inside_a_block_printed_as_it_comes() {
 /// grouped output, but not when streamed jobs write to that terminal themselves: the bar
 /// would be left behind in pieces between their lines.
 #[test]
-#[cfg_attr(
-    prun_no_script,
-    ignore = "no `script` (util-linux) here to make a terminal"
-)]
 fn the_progress_bar_stays_out_of_streamed_output_in_a_terminal() {
+    if !has(&[Facility::Script]) {
+        return;
+    }
     let in_terminal = |mode: &str| {
         let p = Prun::new().jobfile(&format!(
             "mode: {mode}\njobs:\n  - sleep 0.3; echo one\n  - sleep 0.3; echo two\n"

@@ -1,6 +1,6 @@
 //! The pool: exactly N at once, file order, sync mode, the job environment, fail-fast.
 
-use crate::util::{Prun, max_concurrency, parse_log, timed_job};
+use crate::util::{Prun, parse_log, pool_counts, pool_dirs, pool_job, timed_job};
 
 fn jobs(n: usize, cmd: &str) -> String {
     let mut y = String::from("jobs:\n");
@@ -15,33 +15,43 @@ fn jobs(n: usize, cmd: &str) -> String {
 
 #[test]
 fn pool_never_exceeds_n_and_reaches_n() {
+    // The first three wait for each other: only a pool that runs three at once ends.
     let p = Prun::new()
-        .jobfile(&jobs(9, &timed_job(0.4)))
+        .jobfile(&jobs(9, &pool_job(3)))
         .args(&["-j", "3"]);
-    p.run().code(0);
-    let marks = parse_log(&p.read("log"));
-    assert_eq!(marks.len(), 18);
-    assert_eq!(max_concurrency(&marks), 3, "{marks:#?}");
-    // A slot is never shared by two jobs at once, and slots are 1..=3.
-    for slot in 1..=3 {
-        let on_slot: Vec<_> = marks.iter().filter(|m| m.slot == slot).collect();
-        assert_eq!(
-            max_concurrency(&on_slot.into_iter().cloned().collect::<Vec<_>>()),
-            1
-        );
-    }
-    assert!(marks.iter().all(|m| (1..=3).contains(&m.slot)));
+    pool_dirs(&p);
+    let r = p.run();
+    r.code(0);
+    let counts = pool_counts(&p);
+    assert_eq!(counts.len(), 9, "{}", r.stderr);
+    assert!(
+        counts.iter().all(|&n| n <= 3),
+        "more than 3 at once: {counts:?}"
+    );
+    assert!(counts.contains(&3), "{counts:?}");
+    // Each job took its slot (1..=3) with `mkdir`: a slot shared by two jobs at once,
+    // or one out of range, would have failed a job or left a directory.
+    let left: Vec<_> = std::fs::read_dir(p.path("slots")).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
 fn jobfile_concurrency_is_the_default_and_dash_j_overrides_it() {
-    let y = format!("concurrency: 1\n{}", jobs(6, &timed_job(0.3)));
-    let p = Prun::new().jobfile(&y);
+    let one = format!("concurrency: 1\n{}", jobs(6, &pool_job(1)));
+    let p = Prun::new().jobfile(&one);
+    pool_dirs(&p);
     p.run().code(0);
-    assert_eq!(max_concurrency(&parse_log(&p.read("log"))), 1);
-    let p = Prun::new().jobfile(&y).args(&["-j", "6"]);
+    assert!(
+        pool_counts(&p).iter().all(|&n| n == 1),
+        "{:?}",
+        pool_counts(&p)
+    );
+    // With -j 6 all six must run at once: each waits for the other five.
+    let six = format!("concurrency: 1\n{}", jobs(6, &pool_job(6)));
+    let p = Prun::new().jobfile(&six).args(&["-j", "6"]);
+    pool_dirs(&p);
     p.run().code(0);
-    assert_eq!(max_concurrency(&parse_log(&p.read("log"))), 6);
+    assert!(pool_counts(&p).contains(&6), "{:?}", pool_counts(&p));
 }
 
 #[test]
@@ -84,10 +94,11 @@ jobs:
 
 #[test]
 fn sync_mode_ignores_the_pool_size() {
-    let y = format!("mode: sync\n{}", jobs(4, &timed_job(0.1)));
+    let y = format!("mode: sync\n{}", jobs(4, &pool_job(1)));
     let p = Prun::new().jobfile(&y).args(&["-j", "4"]);
+    pool_dirs(&p);
     p.run().code(0);
-    assert_eq!(max_concurrency(&parse_log(&p.read("log"))), 1);
+    assert_eq!(pool_counts(&p), [1, 1, 1, 1]);
 }
 
 #[test]

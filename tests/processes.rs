@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::util::facility::{Facility, has};
 use crate::util::{Prun, gone_within};
 
 #[test]
@@ -30,8 +31,10 @@ fn a_job_whose_workdir_is_missing_fails_and_the_rest_run() {
 }
 
 #[test]
-#[cfg_attr(prun_not_root, ignore = "needs root, to run prun as another user")]
 fn a_job_the_process_limit_refuses_fails_and_says_why() {
+    if !has(&[Facility::Root]) {
+        return;
+    }
     // A user at `ulimit -u` (RLIMIT_NPROC): prun itself starts, its jobs cannot. Each job
     // must fail, naming what could not start and why - never a success, never a crash.
     // The limit counts every process of the user, so the test runs as a uid of its own,
@@ -242,10 +245,25 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
 #[test]
 fn jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper() {
     let p = Prun::new()
-        .jobfile("jobs:\n  - name: a\n    run: touch started; sleep 33.4401 & sleep 33.4402\n  - sleep 33.4403\n")
+        .jobfile("jobs:\n  - name: a\n    run: sleep 33.4401 & sleep 33.4402\n  - sleep 33.4403\n")
         .args(&["-j", "2", "--grace", "1s"]);
-    let mut child = p.start_until(&["started"], Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(100));
+    let mut child = p
+        .command()
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Every process of both jobs is there before prun dies.
+    let t = std::time::Instant::now();
+    while !["sleep 33.4401", "sleep 33.4402", "sleep 33.4403"]
+        .iter()
+        .all(|m| crate::util::alive(m))
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "the jobs never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(

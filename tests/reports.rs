@@ -171,7 +171,7 @@ fn resume_runs_every_job_exactly_once_after_a_crash() {
     let mut y = String::from("jobs:\n");
     for i in 1..=6 {
         y.push_str(&format!(
-            "  - name: j{i}\n    run: echo j{i} >> ran; sleep 0.3\n"
+            "  - name: j{i}\n    run: echo j{i} >> ran; sleep 0.3017\n"
         ));
     }
     let p = Prun::new()
@@ -191,7 +191,12 @@ fn resume_runs_every_job_exactly_once_after_a_crash() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // The keeper stops the jobs that were running: none is left to end after the resume
+    // began (and to write its line twice).
+    assert!(crate::util::gone_within(
+        "sleep 0.3017",
+        Duration::from_secs(10)
+    ));
     let done_before: Vec<String> = p
         .read("jobs.log")
         .lines()

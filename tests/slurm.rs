@@ -1,11 +1,12 @@
 //! The Slurm executor against a real Slurm cluster (`scripts/slurm-single-node.sh`
 //! starts one on this machine; `.ci/run` does). Without a reachable cluster these tests
-//! are reported as ignored (see build.rs), unless PRUN_REQUIRE_SLURM=1 (as in CI), where
-//! the build fails instead.
+//! say they were skipped and return, unless `PRUN_REQUIRE=all` (as in CI): then they
+//! fail (`util::facility`).
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::util::facility::{Facility, has};
 use crate::util::{Prun, max_concurrency, parse_log};
 
 /// The Slurm jobs prun started that are still known to the controller.
@@ -33,11 +34,10 @@ fn gone_from_squeue(tag: &str, limit: Duration) -> bool {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn six_jobs_at_j3_run_as_steps_with_at_most_three_in_flight() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let mut y = String::from("executor: slurm\njobs:\n");
     for i in 1..=6 {
         y.push_str(&format!(
@@ -64,11 +64,10 @@ fn six_jobs_at_j3_run_as_steps_with_at_most_three_in_flight() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn a_timed_out_step_is_cancelled() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let p = Prun::new()
         .jobfile("jobs:\n  - name: slurm-timeout\n    timeout: 3s\n    run: sleep 120\n")
         .args(&["--executor", "slurm", "--grace", "2s"]);
@@ -83,11 +82,10 @@ fn a_timed_out_step_is_cancelled() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn ctrl_c_leaves_no_step_running() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let p = Prun::new()
         .jobfile("jobs:\n  - name: slurm-int-a\n    run: touch a; sleep 120\n  - name: slurm-int-b\n    run: touch b; sleep 120\n")
         .args(&["--executor", "slurm", "-j", "2"]);
@@ -112,11 +110,10 @@ fn ctrl_c_leaves_no_step_running() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn a_bad_partition_is_a_clear_per_job_error() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: lost\n    slurm: {partition: no-such-partition}\n    run: touch ran\n  - name: fine\n    run: touch fine\n",
     );
@@ -132,11 +129,10 @@ fn a_bad_partition_is_a_clear_per_job_error() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn the_job_environment_reaches_the_step() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let p = Prun::new().jobfile(
         "executor: slurm\nenv: {GREETING: hello}\njobs:\n  - name: envcheck\n    run: echo \"$GREETING $PRUN_JOB $PRUN_SLOT $PRUN_ATTEMPT\" > env.out\n",
     );
@@ -145,11 +141,10 @@ fn the_job_environment_reaches_the_step() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn outputs_of_a_step_reach_the_steps_that_need_it() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: make\n    run: echo \"host=$(hostname)\" >> \"$PRUN_OUTPUT\"\n  - name: use\n    needs: [make]\n    env: {H: '${{ needs.make.outputs.host }}'}\n    matrix: {n: '${{ needs.make.outputs.host }}'}\n    run: echo \"$H $n\" > used\n",
     );
@@ -160,11 +155,10 @@ fn outputs_of_a_step_reach_the_steps_that_need_it() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn inside_an_allocation_jobs_are_steps_of_it() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: step-a\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > a\n  - name: step-b\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > b\n",
     );
@@ -194,11 +188,10 @@ fn inside_an_allocation_jobs_are_steps_of_it() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn resources_bound_slurm_steps_as_they_bound_local_jobs() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     // Four steps on one "license": never two at once, though the pool has room for 3,
     // and each step is told its unit inside the allocation.
     let mut y = String::from("executor: slurm\nresources: {license: 1}\njobs:\n");
@@ -221,11 +214,10 @@ fn resources_bound_slurm_steps_as_they_bound_local_jobs() {
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn each_job_of_a_matrix_is_a_slurm_job_of_its_own_name() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     // A matrix written out, and one found at run time: squeue and sacct show each job by
     // its own name, as prun's report does, not by the matrix's.
     let p = Prun::new().jobfile(
@@ -250,11 +242,10 @@ jobs:
 }
 
 #[test]
-#[cfg_attr(
-    prun_no_slurm,
-    ignore = "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
-)]
 fn after_ctrl_c_the_cleanup_job_runs_as_a_slurm_job_and_nothing_is_left() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
     // The nightly shape: work is interrupted (its step cancelled), the `when: always`
     // cleanup still runs - under Slurm, as every job of the run - and prun exits 130.
     let p = Prun::new()

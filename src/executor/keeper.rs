@@ -327,6 +327,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn registrations_and_the_last_word_are_read_line_by_line() {
+        let mut groups = HashSet::new();
+        let mut clean = false;
+        for line in ["+12", "+34", "-12", "x", "", "+5x", "="] {
+            apply(&mut groups, &mut clean, line.as_bytes());
+        }
+        assert_eq!(groups, HashSet::from([34]));
+        assert!(clean);
+    }
+
+    #[test]
+    fn only_the_runs_own_files_are_removed_from_the_shared_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "42-ab.1.1.out",
+            "42-ab.2.0.needs.json",
+            "42-abc.1.1.out",
+            "7-ab.1.1.out",
+        ] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        remove_tagged(dir.path(), "42-ab");
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["42-abc.1.1.out", "7-ab.1.1.out"]);
+    }
+
+    #[test]
     fn without_close_range_every_descriptor_is_closed_one_by_one() {
         let f = std::fs::File::open("/dev/null").unwrap();
         // A high descriptor, as a lock taken late in a busy process would have.

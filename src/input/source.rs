@@ -124,3 +124,38 @@ pub(crate) fn base_dir(arg: &str) -> Result<PathBuf, ReadError> {
     let parent = Path::new(arg).parent().unwrap_or(Path::new(""));
     Ok(cwd.join(parent))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jobfile_error(r: Result<Source, ReadError>) -> String {
+        match r {
+            Err(ReadError::Jobfile(d)) => d.to_string(),
+            Err(ReadError::Io { context, .. }) => panic!("an I/O error: {context}"),
+            Ok(_) => panic!("read"),
+        }
+    }
+
+    #[test]
+    fn what_cannot_be_a_jobfile_is_said_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert!(jobfile_error(read(d)).contains("is a directory"));
+        let missing = format!("{d}/nope.yaml");
+        assert!(jobfile_error(read(&missing)).contains("no such file"));
+        let latin1 = format!("{d}/l1.yaml");
+        std::fs::write(&latin1, b"jobs:\n  - echo \xe9t\xe9\n").unwrap();
+        let e = jobfile_error(read(&latin1));
+        assert!(
+            e.contains("not valid UTF-8 (byte 0xe9)") && e.contains(":2:10"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_jobfile_over_the_limit_is_refused_without_reading_it_all() {
+        let e = read_capped(std::io::repeat(b'a'), "<stdin>").unwrap();
+        assert!(matches!(e, Err(ReadError::Jobfile(d)) if d.to_string().contains("MiB")));
+    }
+}

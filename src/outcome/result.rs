@@ -300,3 +300,53 @@ impl JobResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_attempt_is_kept_packed_and_read_back_whole() {
+        let f = Finished {
+            started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+            duration: Duration::from_millis(1500),
+            exit: Some(Exit {
+                code: None,
+                signal: Some(libc::SIGKILL),
+            }),
+            error: None,
+            timed_out: true,
+            leftovers: true,
+            cut_short: false,
+        };
+        let mut r = JobResult::new(Status::TimedOut);
+        r.set_finished(Some(3), f.clone());
+        let back = r.finished().unwrap();
+        assert_eq!(
+            (back.started, back.duration, back.exit),
+            (f.started, f.duration, f.exit)
+        );
+        assert!(back.timed_out && back.leftovers && !back.cut_short);
+        assert_eq!(
+            (r.slot(), r.exit_code(), r.signal()),
+            (Some(3), None, Some(libc::SIGKILL))
+        );
+        assert_eq!(r.ending(), Ending::Killed(libc::SIGKILL));
+    }
+
+    #[test]
+    fn which_hooks_a_result_calls_for() {
+        assert_eq!(
+            JobResult::new(Status::Success).hook_case(),
+            HookCase::Succeeded
+        );
+        assert_eq!(
+            JobResult::new(Status::Skipped).hook_case(),
+            HookCase::Failed
+        );
+        let mut by_condition = JobResult::new(Status::Skipped);
+        by_condition.by_condition = true;
+        assert_eq!(by_condition.hook_case(), HookCase::NotApplicable);
+        assert_eq!(JobResult::new(Status::NotRun).hook_case(), HookCase::Failed);
+    }
+}

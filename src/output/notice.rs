@@ -102,6 +102,79 @@ fn stopping(signal: i32, running: usize, cleanup: usize, grace: Duration) -> Str
 mod tests {
     use super::*;
 
+    use crate::outcome::{Ending, HookReason, Reason, Status};
+    use crate::schedule::actions::Note;
+    use std::sync::Arc;
+
+    fn spec() -> JobSpec {
+        crate::plan::test_plan("jobs:\n  - name: db\n    run: x\n", &[]).jobs[0].clone()
+    }
+
+    #[test]
+    fn notices_about_a_job_name_it() {
+        let s = spec();
+        let say = |n: Notice| words(&n, |_| &s);
+        let job = |r: Reason| Notice::Job {
+            job: 0,
+            reason: Arc::new(r),
+        };
+        assert_eq!(
+            say(job(Reason::Leftovers)),
+            "job 'db': left processes running after it exited; they were terminated"
+        );
+        assert_eq!(
+            say(job(Reason::Need {
+                need: "a".into(),
+                status: Status::Failed
+            })),
+            "job 'db' skipped: needs 'a', which failed"
+        );
+        assert_eq!(
+            say(Notice::Retrying {
+                job: 0,
+                note: Note {
+                    status: Status::Failed,
+                    ending: Ending::Exited(1),
+                    attempt: Some((1, 3))
+                },
+                delay: Duration::from_secs(30),
+            }),
+            "job 'db' attempt 1/3 failed, exit 1; retrying in 30s"
+        );
+        let hook = Notice::HookFailed {
+            job: Some(0),
+            hook: "on_failure",
+            reason: HookReason::Ended(Ending::Killed(libc::SIGTERM)),
+        };
+        assert_eq!(
+            say(hook.clone()),
+            "hook on_failure of 'db' failed: killed by SIGTERM"
+        );
+        assert_eq!(
+            annotation_title(&hook, |_| &s).as_deref(),
+            Some("prun: hook on_failure of job db failed")
+        );
+        let run_level = Notice::HookFailed {
+            job: None,
+            hook: "on_complete",
+            reason: HookReason::TimedOut(Duration::from_secs(60)),
+        };
+        assert_eq!(
+            say(run_level),
+            "run-level hook on_complete failed: timed out after 1m (hook_timeout)"
+        );
+        assert_eq!(
+            say(Notice::SecondSignal {
+                signal: libc::SIGINT
+            }),
+            "SIGINT, a second signal: killed every job and hook; no more hooks run"
+        );
+        assert_eq!(
+            annotation_title(&Notice::SecondSignal { signal: 2 }, |_| &s),
+            None
+        );
+    }
+
     #[test]
     fn the_first_signal_says_what_happens_next() {
         let g = Duration::from_secs(3);

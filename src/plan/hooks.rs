@@ -56,3 +56,32 @@ impl Hooks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> Hooks {
+        Hooks {
+            on_success: Some("s".into()),
+            on_failure: Some("f".into()),
+            on_complete: Some("c".into()),
+        }
+    }
+
+    #[test]
+    fn the_hooks_due_for_how_a_job_ended() {
+        let h = all();
+        assert_eq!(
+            h.for_job(HookCase::Succeeded),
+            [("on_success", "s"), ("on_complete", "c")]
+        );
+        assert_eq!(
+            h.for_job(HookCase::Failed),
+            [("on_failure", "f"), ("on_complete", "c")]
+        );
+        // Skipped only by a `when:`: it failed at nothing.
+        assert_eq!(h.for_job(HookCase::NotApplicable), [("on_complete", "c")]);
+        assert!(Hooks::default().for_job(HookCase::Failed).is_empty());
+    }
+}

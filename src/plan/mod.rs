@@ -426,3 +426,73 @@ fn build_jobs(
     }
     Ok(jobs)
 }
+
+/// The plan of `yaml` with command-line `args`, for tests (8 CPUs, paths from `/`).
+#[cfg(test)]
+pub(crate) fn test_plan(yaml: &str, args: &[&str]) -> Plan {
+    test_plan_on(yaml, args, || 8)
+}
+
+/// The same on a machine of `cpus` CPUs.
+#[cfg(test)]
+pub(crate) fn test_plan_on(yaml: &str, args: &[&str], cpus: fn() -> usize) -> Plan {
+    use clap::Parser;
+    let src = Source {
+        name: "jobs.yaml".into(),
+        text: yaml.into(),
+    };
+    let cli = Cli::parse_from(["prun", "jobs.yaml"].iter().chain(args));
+    let facts = Facts {
+        cpus,
+        base_dir: Path::new("/"),
+        path_var: None,
+        cwd: Path::new("/"),
+        stderr_is_terminal: false,
+        stdout_is_terminal: false,
+        is_ci: false,
+        github_actions: false,
+        step_summary: None,
+        no_color: false,
+        clicolor_force: false,
+    };
+    let jf = crate::input::jobfile::parse(&src).expect("jobfile");
+    Plan::resolve(&cli, jf, &src, &facts).expect("plan")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(yaml: &str, args: &[&str]) -> Plan {
+        test_plan(yaml, args)
+    }
+
+    #[test]
+    fn the_pool_is_never_bigger_than_the_jobs_but_for_a_dynamic_matrix() {
+        assert_eq!(plan("jobs: [a, b]\n", &["-j", "5"]).pool_size(), 2);
+        assert_eq!(plan("jobs: [a, b, c]\n", &["-j", "2"]).pool_size(), 2);
+        assert_eq!(
+            plan("mode: sync\njobs: [a, b, c]\n", &["-j", "3"]).pool_size(),
+            1
+        );
+        let dynamic = "jobs:\n  - name: m\n    matrix: {x: {lines: v}}\n    run: x\n";
+        assert_eq!(plan(dynamic, &["-j", "4"]).pool_size(), 4);
+        // Without -j: one slot per CPU, and one for a single job, unless it is a matrix
+        // found at run time.
+        assert_eq!(plan("jobs: [a]\n", &[]).pool_size(), 1);
+        assert_eq!(plan(dynamic, &[]).pool_size(), 8);
+    }
+
+    #[test]
+    fn simple_commands_skip_the_shell_unless_a_shell_was_chosen_or_path_is_set() {
+        let p = plan(
+            "jobs:\n  - true\n  - echo $HOME\n  - {run: 'true', env: {PATH: /x}}\n",
+            &[],
+        );
+        let direct: Vec<bool> = p.jobs.iter().map(|j| j.direct).collect();
+        assert_eq!(direct, [true, false, false]);
+        assert!(p.hooks_skip_shell(false) && !p.hooks_skip_shell(true));
+        let p = plan("shell: /bin/sh\njobs:\n  - true\n", &[]);
+        assert!(!p.jobs[0].direct && !p.hooks_skip_shell(false));
+    }
+}

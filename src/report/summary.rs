@@ -180,3 +180,16 @@ fn totals(out: &mut String, run: &RunSummary) {
     }
     out.push('\n');
 }
+
+#[cfg(test)]
+mod tests {
+    use super::pad;
+
+    #[test]
+    fn padding_counts_columns_on_a_terminal() {
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(pad("été", 4), "été ");
+        assert_eq!(pad("日本", 5), "日本 ");
+        assert_eq!(pad("toolong", 3), "toolong");
+    }
+}

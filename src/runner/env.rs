@@ -115,6 +115,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_job_sees_its_env_then_its_matrix_values_then_prun_s_variables() {
+        let plan = crate::plan::test_plan(
+            "env: {A: run}\njobs:\n  - name: m\n    env: {A: job, x: env}\n    matrix: {x: [v]}\n    run: x\n",
+            &[],
+        );
+        let env = job(&plan.jobs[0], 2, 3, "rid");
+        let names: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "A",
+                "x",
+                "x",
+                "PRUN_JOB",
+                "PRUN_JOB_INDEX",
+                "PRUN_SLOT",
+                "PRUN_ATTEMPT",
+                "PRUN_RUN_ID"
+            ]
+        );
+        // Later entries win: the matrix value over the job's env.
+        let get = |k: &str| {
+            env.iter()
+                .rev()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("A"), Some("job"));
+        assert_eq!(get("x"), Some("v"));
+        assert_eq!(get("PRUN_JOB"), Some("m[x=v]"));
+        assert_eq!(
+            (get("PRUN_SLOT"), get("PRUN_ATTEMPT")),
+            (Some("2"), Some("3"))
+        );
+    }
+
+    #[test]
     fn each_resource_held_is_a_variable_of_its_units() {
         let vars = ResourceVars::new(&[Resource::new("gpu", 3), Resource::new("nas", 12)]);
         assert_eq!(

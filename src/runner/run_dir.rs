@@ -133,3 +133,50 @@ fn random_u32() -> u32 {
             .map_or(0, |d| d.subsec_nanos())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_directory_of_ones_own_closed_to_others_is_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
+        let made = tmp.path().join("made");
+        assert!(private_dir(&made, uid), "it is made, 0700");
+        assert_eq!(
+            std::fs::metadata(&made).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert!(private_dir(&made, uid), "and found again");
+        assert!(!private_dir(&made, uid + 1), "another user's");
+        let open = tmp.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert!(!private_dir(&open, uid), "others may enter it");
+        let link = tmp.path().join("link");
+        std::os::unix::fs::symlink(&made, &link).unwrap();
+        assert!(!private_dir(&link, uid), "a link, even to a good one");
+    }
+
+    #[test]
+    fn files_are_named_by_run_job_and_attempt() {
+        let tmp = tempfile::tempdir().unwrap();
+        let _ = std::fs::remove_dir(tmp.path());
+        let d = RunDir {
+            dir: tmp.path().to_path_buf(),
+            tag: Some("42-00ff".into()),
+            prefix: format!("{}/42-00ff.", tmp.path().display()),
+            own: None,
+            needs: std::sync::Mutex::default(),
+        };
+        assert_eq!(
+            d.output_file(3, 2),
+            format!("{}/42-00ff.3.2.out", tmp.path().display())
+        );
+        assert!(d.needs_file(3).ends_with("/42-00ff.3.0.needs.json"));
+        assert!(matches!(d.files(), RunFiles::Tagged { tag: "42-00ff", .. }));
+    }
+}

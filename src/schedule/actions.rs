@@ -169,3 +169,30 @@ pub(crate) enum Notice {
     /// A second signal: everything was killed.
     SecondSignal { signal: i32 },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_says_how_an_attempt_ended_and_which_it_was() {
+        let n = Note {
+            status: Status::TimedOut,
+            ending: Ending::Killed(libc::SIGTERM),
+            attempt: None,
+        };
+        assert_eq!(n.to_string(), "timed-out, SIGTERM");
+        let n = Note {
+            status: Status::Failed,
+            ending: Ending::Exited(2),
+            attempt: Some((2, 3)),
+        };
+        assert_eq!(n.to_string(), "attempt 2/3 failed, exit 2");
+        let n = Note {
+            status: Status::Failed,
+            ending: Ending::NotStarted,
+            attempt: None,
+        };
+        assert_eq!(n.to_string(), "failed");
+    }
+}

@@ -6,39 +6,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use clap::Parser;
-
 use super::Schedule;
 use super::actions::{Action, AttemptEnded, Event, HookEnd, Note, Notice};
 use super::attempt;
 use crate::executor::finished::{Exit, Finished};
-use crate::input::cli::Cli;
-use crate::input::diagnostic::Source;
 use crate::outcome::{Ending, HookReason, JobResult, Reason, Status, Stop};
-use crate::plan::{Facts, Plan};
+use crate::plan::Plan;
 
-/// The plan of `yaml` with command-line `args`.
+/// The plan of `yaml` with command-line `args` (2 CPUs).
 pub(super) fn plan(yaml: &str, args: &[&str]) -> Arc<Plan> {
-    let src = Source {
-        name: "jobs.yaml".into(),
-        text: yaml.into(),
-    };
-    let cli = Cli::parse_from(["prun", "jobs.yaml"].iter().chain(args));
-    let facts = Facts {
-        cpus: || 2,
-        base_dir: std::path::Path::new("/"),
-        path_var: None,
-        cwd: std::path::Path::new("/"),
-        stderr_is_terminal: false,
-        stdout_is_terminal: false,
-        is_ci: false,
-        github_actions: false,
-        step_summary: None,
-        no_color: false,
-        clicolor_force: false,
-    };
-    let jf = crate::input::jobfile::parse(&src).expect("jobfile");
-    Arc::new(Plan::resolve(&cli, jf, &src, &facts).expect("plan"))
+    Arc::new(crate::plan::test_plan_on(yaml, args, || 2))
 }
 
 /// A schedule, and a clock that only the test moves.
@@ -77,7 +54,7 @@ impl Run {
         for j in done {
             prior[j] = Some(JobResult::new(Status::Success));
         }
-        let slots = plan.slots().min(plan.jobs.len());
+        let slots = plan.pool_size();
         let now = Instant::now();
         Run {
             s: Schedule::new(plan, slots, prior),
@@ -126,6 +103,63 @@ impl Run {
             outputs: Ok(Vec::new()),
         };
         self.s.handle(self.now, Event::JobEnded(e))
+    }
+
+    /// Attempt `attempt` of `job` exited with `code`, having written `outputs` (or a
+    /// `PRUN_OUTPUT` file that breaks the rules: `Err`), as its worker reports it.
+    fn ended_with(
+        &mut self,
+        job: usize,
+        attempt: u32,
+        code: i32,
+        outputs: Result<Vec<(String, String)>, String>,
+    ) -> Vec<Action> {
+        let finished = Finished {
+            started: SystemTime::now(),
+            duration: Duration::from_millis(100),
+            exit: Some(Exit {
+                code: Some(code),
+                signal: None,
+            }),
+            error: None,
+            timed_out: false,
+            leftovers: false,
+            cut_short: false,
+        };
+        let status = attempt::status(&finished, outputs.is_ok(), 0, false);
+        let e = AttemptEnded {
+            job,
+            attempt,
+            finished,
+            status,
+            log: None,
+            log_error: None,
+            outputs,
+        };
+        self.s.handle(self.now, Event::JobEnded(e))
+    }
+
+    /// What the driver answers to `Action::Expand { job }`: the jobs of its matrix,
+    /// one per value (as `runner::driver::expand` makes them), or why there are none.
+    fn expand(&mut self, job: usize, values: Result<&[&str], &str>) -> Vec<Action> {
+        let jobs = values.map_err(str::to_owned).map(|values| {
+            let spec = self.s.spec(job).clone();
+            let def = Arc::new(crate::plan::JobDef {
+                dynamic: None,
+                base: Some(spec.name.clone()),
+                ..crate::plan::JobDef::clone(&spec.def)
+            });
+            values
+                .iter()
+                .map(|v| {
+                    let mut j = spec.clone();
+                    j.name = smol_str::format_smolstr!("{}[x={v}]", spec.name);
+                    j.def = Arc::clone(&def);
+                    (Arc::new(j), None)
+                })
+                .collect()
+        });
+        self.s.expanded(self.now, job, jobs)
     }
 
     fn signal(&mut self, sig: i32) -> Vec<Action> {
@@ -868,5 +902,162 @@ fn results_are_put_in_display_order_in_place() {
         super::results::permute(&mut items, &order);
         let want: Vec<usize> = order.iter().map(|&o| o * 10).collect();
         assert_eq!(items, want, "order {order:?}");
+    }
+}
+
+// ---------------------------------------------------------------- the pool at its size
+
+#[test]
+fn the_pool_reaches_n_at_once_and_never_more() {
+    let mut y = String::from("jobs:\n");
+    for i in 0..9 {
+        y.push_str(&format!("  - name: j{i}\n    run: x\n"));
+    }
+    let mut r = Run::new(&y, &["-j", "3"]);
+    let mut running: Vec<usize> = starts(&r.start()).iter().map(|s| s.0).collect();
+    assert_eq!(running, [0, 1, 2]);
+    let mut most = running.len();
+    // End the oldest each time: exactly one job takes its slot, until none is left.
+    while let Some(&job) = running.first() {
+        running.remove(0);
+        let started: Vec<usize> = starts(&r.exit(job, 1, 0)).iter().map(|s| s.0).collect();
+        assert!(started.len() <= 1, "{started:?}");
+        running.extend(started);
+        most = most.max(running.len());
+        assert!(running.len() <= 3);
+    }
+    assert_eq!(most, 3);
+    assert!(r.s.done());
+}
+
+// ---------------------------------------------------------------- dynamic matrices
+
+const DYNAMIC: &str = "jobs:\n  - name: m\n    matrix: {x: {lines: vals.txt}}\n    run: x\n  - name: after\n    needs: [m]\n    run: x\n";
+
+#[test]
+fn a_dynamic_matrix_becomes_its_jobs_in_its_place_and_its_dependents_wait_for_all() {
+    let mut r = Run::new(DYNAMIC, &["-j", "2"]);
+    // The matrix is expanded first; nothing starts meanwhile.
+    assert_eq!(r.start(), [Action::Expand { job: 0 }]);
+    let a = r.expand(0, Ok(&["a", "b", "c"]));
+    assert!(
+        a.contains(&Action::Expanded { job: 0, into: 2..5 }),
+        "{a:?}"
+    );
+    assert_eq!(starts(&a), [(2, 1, 1), (3, 2, 1)]);
+    assert_eq!(starts(&r.exit(2, 1, 0)), [(4, 1, 1)]);
+    assert!(
+        starts(&r.exit(3, 1, 0)).is_empty(),
+        "`after` started before m[x=c] ended"
+    );
+    assert_eq!(starts(&r.exit(4, 1, 0)), [(1, 1, 1)]);
+    r.exit(1, 1, 0);
+    assert!(r.s.done());
+    // Shown where the matrix was written: its jobs, then `after`.
+    assert_eq!(r.s.order(), [2, 3, 4, 1]);
+    assert_eq!(r.s.spec(3).name, "m[x=b]");
+}
+
+#[test]
+fn a_dynamic_matrix_without_values_makes_no_jobs_and_says_so() {
+    let mut r = Run::new(DYNAMIC, &[]);
+    r.start();
+    let a = r.expand(0, Ok(&[]));
+    assert_eq!(notices(&a), [Notice::EmptyMatrix { job: 0 }]);
+    // What needs it runs: there is nothing to wait for.
+    assert_eq!(starts(&a), [(1, 1, 1)]);
+    r.exit(1, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(r.s.order(), [1]);
+}
+
+#[test]
+fn a_dynamic_matrix_whose_values_cannot_be_found_fails_and_skips_its_dependents() {
+    let mut r = Run::new(DYNAMIC, &[]);
+    r.start();
+    let a = r.expand(0, Err("lines file vals.txt: No such file"));
+    let why = Arc::new(Reason::Matrix("lines file vals.txt: No such file".into()));
+    assert!(notices(&a).contains(&Notice::Job {
+        job: 0,
+        reason: why
+    }));
+    assert!(starts(&a).is_empty());
+    assert!(r.s.done());
+    assert_eq!(r.status(0), Status::Failed);
+    assert_eq!(r.reason(1), need("m", Status::Failed));
+}
+
+// ---------------------------------------------------------------- outputs
+
+const OUTPUTS: &str = "jobs:\n  - name: a\n    run: x\n  - name: b\n    needs: [a]\n    env: {URL: \"${{ needs.a.outputs.url }}\"}\n    run: x\n";
+
+#[test]
+fn a_dependent_whose_output_is_missing_fails_without_starting() {
+    let mut r = Run::new(OUTPUTS, &[]);
+    r.start();
+    let a = r.ended_with(0, 1, 0, Ok(vec![("other".into(), "1".into())]));
+    assert!(starts(&a).is_empty(), "b started without its output");
+    let why = Reason::MissingOutput {
+        var: "URL".into(),
+        key: "url".into(),
+        job: "a".into(),
+    };
+    assert!(notices(&a).contains(&Notice::Job {
+        job: 1,
+        reason: Arc::new(why.clone())
+    }));
+    assert_eq!(r.status(1), Status::Failed);
+    assert_eq!(r.reason(1), Some(why));
+    assert!(r.s.done());
+}
+
+#[test]
+fn a_dependent_whose_output_is_there_starts_and_sees_it() {
+    let mut r = Run::new(OUTPUTS, &[]);
+    r.start();
+    let a = r.ended_with(0, 1, 0, Ok(vec![("url".into(), "http://x".into())]));
+    assert_eq!(starts(&a), [(1, 1, 1)]);
+    assert_eq!(r.s.result(0).unwrap().output("url"), Some("http://x"));
+}
+
+#[test]
+fn a_bad_prun_output_fails_the_job_that_exited_0_and_skips_what_needs_it() {
+    let mut r = Run::new(OUTPUTS, &[]);
+    r.start();
+    let bad = "PRUN_OUTPUT line 1: `=x` has no key".to_owned();
+    let a = r.ended_with(0, 1, 0, Err(bad.clone()));
+    assert_eq!(r.status(0), Status::Failed);
+    assert_eq!(r.reason(0), Some(Reason::BadOutputs(bad)));
+    assert!(a.contains(&Action::Show {
+        job: 0,
+        note: Some(Note {
+            status: Status::Failed,
+            ending: Ending::Exited(0),
+            attempt: None
+        }),
+        last: true
+    }));
+    assert_eq!(r.reason(1), need("a", Status::Failed));
+}
+
+// ---------------------------------------------------------------- result order
+
+#[test]
+fn results_are_in_jobfile_order_whatever_order_jobs_end_in_and_with_keep_order() {
+    for args in [&["-j", "3"][..], &["-j", "3", "--keep-order"][..]] {
+        let mut r = Run::new(THREE, args);
+        r.start();
+        r.exit(2, 1, 0);
+        r.exit(0, 1, 1);
+        r.exit(1, 1, 0);
+        assert!(r.s.done());
+        let order = r.s.order();
+        assert_eq!(order, [0, 1, 2]);
+        let statuses: Vec<Status> = r.s.take_results(&order).iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses,
+            [Status::Failed, Status::Success, Status::Success],
+            "{args:?}"
+        );
     }
 }

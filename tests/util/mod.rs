@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod facility;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -150,6 +152,33 @@ pub(crate) fn timed_job(secs: f64) -> String {
     )
 }
 
+/// A job that proves how many jobs run at once, with marker files instead of timing:
+/// it takes its slot (`mkdir slots/$PRUN_SLOT` fails if another job holds it), counts
+/// the jobs running beside it into `counts` (one line per job), and waits, up to 10 s,
+/// until `wait_for` jobs have started — so a pool that never reaches that many fails
+/// (exit 1), whatever the machine's load. Run in a directory with `slots/`, `running/`
+/// and `started/` (`pool_dirs`).
+pub(crate) fn pool_job(wait_for: usize) -> String {
+    format!(
+        "mkdir slots/$PRUN_SLOT || exit 3; touch running/$PRUN_JOB started/$PRUN_JOB; ls running | wc -l >> counts; i=0; while [ $(ls started | wc -l) -lt {wait_for} ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 1; sleep 0.01; done; rm running/$PRUN_JOB; rmdir slots/$PRUN_SLOT"
+    )
+}
+
+/// The directories `pool_job` needs, in `p`'s directory.
+pub(crate) fn pool_dirs(p: &Prun) {
+    for d in ["slots", "running", "started"] {
+        std::fs::create_dir_all(p.path(d)).unwrap();
+    }
+}
+
+/// How many jobs ran at once, as each `pool_job` counted when it started.
+pub(crate) fn pool_counts(p: &Prun) -> Vec<usize> {
+    p.read("counts")
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
 /// One parsed line of a `timed_job` log.
 #[derive(Debug, Clone)]
 pub(crate) struct Mark {
@@ -237,8 +266,9 @@ pub(crate) fn as_user(uid: u32) -> Command {
 pub(crate) fn wait_for_no_processes_of(uid: u32) {
     let tag = format!("Uid:\t{uid}\t");
     let start = Instant::now();
+    let mut n = 0;
     while start.elapsed() < Duration::from_secs(20) {
-        let n = std::fs::read_dir("/proc")
+        n = std::fs::read_dir("/proc")
             .unwrap()
             .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
             .filter(|s| s.lines().any(|l| l.starts_with(&tag)))
@@ -248,6 +278,7 @@ pub(crate) fn wait_for_no_processes_of(uid: u32) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    panic!("{n} processes of uid {uid} still there after 20 s");
 }
 
 impl Prun {
@@ -367,4 +398,19 @@ pub(crate) fn check_schema(v: &Value, s: &Value, root: &Value, path: &str) -> Re
         }
     }
     Ok(())
+}
+
+/// This test's own cgroup v2 directory.
+pub(crate) fn own_cgroup_dir() -> Option<PathBuf> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mount = mountinfo.lines().find_map(|l| {
+        let (fields, fs) = l.split_once(" - ")?;
+        (fs.starts_with("cgroup2 ")).then(|| fields.split_whitespace().nth(4).map(str::to_owned))?
+    })?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .unwrap_or("/");
+    Some(Path::new(&mount).join(own.trim_start_matches('/')))
 }
