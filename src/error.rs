@@ -1,7 +1,7 @@
 //! The errors that stop prun before or around a run, one type per concern, and the one
 //! place that maps every outcome to an exit code. Job failures are not here: they are
 //! outcomes in the run summary (`report::summary`), counted into exit code 1 by
-//! `RunSummary::exit_code`.
+//! `RunSummary::prun_exit`.
 //!
 //! What the user gave (a jobfile, a path, a combination of options) that cannot work is
 //! exit 2, "nothing ran"; an operating-system failure prun did not expect (a disk error,
@@ -91,12 +91,12 @@ impl Error {
     }
 
     /// The exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+    pub fn prun_exit(&self) -> u8 {
         match self {
             Error::Jobfile(_) | Error::Usage(_) => exit::USAGE,
             Error::Path(e) => exit::for_io(&e.source),
-            Error::Lock(e) => e.exit_code(),
-            Error::Joblog(e) => e.exit_code(),
+            Error::Lock(e) => e.prun_exit(),
+            Error::Joblog(e) => e.prun_exit(),
             Error::Io { .. } => exit::FAILURE,
         }
     }
@@ -104,7 +104,7 @@ impl Error {
     /// Prints the error to stderr and returns the exit code to leave with.
     pub fn report(self) -> ExitCode {
         crate::output::console::eprint(&format!("error: {self}\n"));
-        ExitCode::from(self.exit_code())
+        ExitCode::from(self.prun_exit())
     }
 }
 
@@ -130,13 +130,13 @@ mod tests {
     #[test]
     fn a_jobfile_that_cannot_be_read_is_exit_2_and_a_failing_system_exit_1() {
         let unreadable = ReadError::Jobfile(Box::new(Diagnostic::file("j.yaml", "no such file")));
-        assert_eq!(Error::from(unreadable).exit_code(), exit::USAGE);
+        assert_eq!(Error::from(unreadable).prun_exit(), exit::USAGE);
         let io = ReadError::Io {
             context: "reading the jobfile from stdin",
             source: io::Error::from_raw_os_error(libc::EIO),
         };
         let e = Error::from(io);
-        assert_eq!(e.exit_code(), exit::FAILURE);
+        assert_eq!(e.prun_exit(), exit::FAILURE);
         assert!(
             e.to_string()
                 .starts_with("reading the jobfile from stdin: "),

@@ -1,29 +1,16 @@
 //! prun runs the shell commands of a YAML jobfile in a fixed-size process pool, one at a
 //! time (`mode: sync`) or up to N at once (`mode: async`), and after each job runs that
-//! job's completion hooks in the parent. See DESIGN.md for the contract; `run` below is
-//! the whole flow in one function. The modules, in the order a run goes through them:
+//! job's completion hooks in the parent. What it promises is in `docs/` and the README;
+//! how the source is laid out, who decides and who prints, in docs/ARCHITECTURE.md.
 //!
-//! 1. Reading what was asked: `cli` (the command line, clap), `source` (the jobfile's
-//!    text), `jobfile` (its YAML as written, serde-saphyr), `diagnostic` (located errors
-//!    with a fix), `modes` (settings both share).
-//! 2. Deciding: `plan` (validation, defaults, matrices, needs, selection and the output
-//!    policy settled into one `Plan`), then `lock` (the overlap lock), `resume` (what an
-//!    earlier run's joblog says is done), `files` (how prun writes files safely).
-//! 3. Running: `driver` (the loop: gathers events, carries out actions) around `schedule`
-//!    (the pure core that decides what happens next), `pool` (N workers, one job each at
-//!    a time), `hooks` (the serial hook runner), `signals` (signals become events),
-//!    `event` (what workers tell the driver), `executor` (the process layer: spawning,
-//!    supervision, process groups, cgroups, the keeper, Slurm).
-//! 4. Telling: `outcome` (how jobs ended, in data and words), `outputs` (what jobs
-//!    hand back through `PRUN_OUTPUT`), `names` (job names as text
-//!    and as file names), `report` (terminal, progress, summary, joblog, JSON, JUnit,
-//!    timeline, GitHub step summary), `dry_run` (the plan shown, nothing run); `error`
-//!    maps every failure to an exit code.
-//!
-//! Aside from a run: `docs` prints shell completions and the man page from `cli`.
+//! `run` below is the whole flow in one function: read the jobfile (`input`), resolve it
+//! into a `Plan` (`plan`), say it is valid (`--check`) or show it (`--dry-run`,
+//! `report::dry_run`), take the lock and read what an earlier run did (`state`), run it
+//! (`runner`, around the core in `schedule`, over the process layer in `executor`), write
+//! the reports (`report`), print the summary, return the exit code (`exit`, `error`).
 
 // The layers, lowest first: each module uses only those above it in this list (checked
-// by tests/architecture.rs). See docs/ARCHITECTURE.md.
+// by tests/architecture.rs; docs/ARCHITECTURE.md, "Layers").
 mod docs;
 mod error;
 mod executor;
@@ -130,13 +117,13 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let plan = std::sync::Arc::new(plan);
     let summary = runner::driver::run(std::sync::Arc::clone(&plan), new_run_id(), earlier, joblog)?;
     let unwritten = report::write_files(&plan, &src.name, &summary);
-    if !(plan.output.quiet && summary.exit_code() == exit::SUCCESS && unwritten.is_empty()) {
+    if !(plan.output.quiet && summary.prun_exit() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary, plan.output.color_stderr));
     }
     for e in &unwritten {
         console::eprint(&format!("prun: error: {e}\n"));
     }
-    let code = summary.exit_code();
+    let code = summary.prun_exit();
     Ok(if code == exit::SUCCESS && !unwritten.is_empty() {
         exit::FAILURE
     } else {

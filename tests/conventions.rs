@@ -1,4 +1,4 @@
-//! Fitting into a user's day (DESIGN.md §8): a shell with options, and the other
+//! Fitting into a user's day (docs/jobfile.md, docs/running.md): a shell with options, and the other
 //! conventions users already live in.
 
 use crate::util::Prun;

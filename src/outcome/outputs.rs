@@ -1,4 +1,4 @@
-//! Job outputs (DESIGN.md §7, `Queue`/`Pipe`): every attempt of a job gets `PRUN_OUTPUT`,
+//! Job outputs (docs/jobs-together.md, `Queue`/`Pipe`): every attempt of a job gets `PRUN_OUTPUT`,
 //! the path of a file it may write `key=value` lines to, or multi-line values as
 //! `key<<DELIM` … `DELIM` — the `$GITHUB_OUTPUT` format. The file need not exist: a job
 //! that writes none has no outputs, and costs one failed `open` per attempt.

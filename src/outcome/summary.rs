@@ -1,6 +1,6 @@
 //! The whole run, as the core recorded it: every job's result in the order they are
 //! shown, the hooks that failed, what could not be delivered, and prun's exit code for
-//! the run, decided in one place (`RunSummary::exit_code`).
+//! the run, decided in one place (`RunSummary::prun_exit`).
 
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +8,7 @@ use super::attempt::AttemptRecord;
 use super::{HookFailure, JobResult, Status};
 use crate::exit;
 
-/// The whole run, as the scheduler recorded it.
+/// The whole run, as the core recorded it.
 #[derive(Debug)]
 pub(crate) struct RunSummary {
     pub(crate) run_id: String,
@@ -22,7 +22,7 @@ pub(crate) struct RunSummary {
     pub(crate) plan: std::sync::Arc<crate::plan::Plan>,
     /// The plan's resources (`JobResult::units` indexes them).
     pub(crate) resources: Vec<crate::plan::resources::Resource>,
-    /// Moved out of the scheduler and put in order in place, not copied.
+    /// Moved out of the core and put in order in place, not copied.
     pub(crate) results: Vec<JobResult>,
     /// The jobs dynamic matrices made (ids from the plan's job count on).
     pub(crate) extra: Vec<std::sync::Arc<crate::plan::JobSpec>>,
@@ -78,8 +78,8 @@ impl RunSummary {
         t
     }
 
-    /// The run's exit code (DESIGN.md §4): one place decides it.
-    pub(crate) fn exit_code(&self) -> u8 {
+    /// The run's exit code (README, "Exit codes"): one place decides it.
+    pub(crate) fn prun_exit(&self) -> u8 {
         if let Some(sig) = self.signal {
             return exit::SIGNAL_BASE.saturating_add(sig as u8);
         }

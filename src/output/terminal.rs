@@ -10,7 +10,7 @@
 //! `::group::` sections and a failed job an `::error::` annotation. With a progress bar,
 //! every write happens with the bar hidden.
 //!
-//! Only the scheduler calls this, so nothing here needs a lock.
+//! Only the driver calls this, so nothing here needs a lock.
 
 use std::sync::Arc;
 

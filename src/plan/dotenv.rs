@@ -1,4 +1,4 @@
-//! `env_file:` (DESIGN.md §8): dotenv files, read before anything runs. The syntax, one
+//! `env_file:` (docs/jobfile.md, "Secrets in env files"): dotenv files, read before anything runs. The syntax, one
 //! variable per line:
 //!
 //! - blank lines and lines starting with `#` are ignored; `export ` before a name is

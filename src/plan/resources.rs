@@ -1,4 +1,4 @@
-//! `resources:` and `uses:` (DESIGN.md §7, `Lock`): named counting semaphores and the
+//! `resources:` and `uses:` (docs/jobs-together.md, `Lock`): named counting semaphores and the
 //! units each job takes from them, checked against each other.
 
 use std::collections::BTreeMap;

@@ -132,7 +132,7 @@ impl Serialize for RunDoc<'_> {
         // Keys in alphabetical order, as in every other object prun writes.
         m.serialize_entry("duration", &run.duration.as_secs_f64())?;
         m.serialize_entry("end", &crate::times::timestamp(run.started + run.duration))?;
-        m.serialize_entry("exit_code", &run.exit_code())?;
+        m.serialize_entry("exit_code", &run.prun_exit())?;
         let hook_failures = run.hook_failures.iter().map(|h| {
             json!({
                 "job": h.job.as_deref(),

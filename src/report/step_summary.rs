@@ -23,7 +23,7 @@ pub(crate) fn render(
 ) -> String {
     let mut md = String::new();
     let t = run.totals();
-    let ok = run.exit_code() == crate::exit::SUCCESS;
+    let ok = run.prun_exit() == crate::exit::SUCCESS;
     let _ = writeln!(
         md,
         "### {} prun `{}`: {} of {} job{} succeeded in {}\n",

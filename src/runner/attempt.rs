@@ -128,13 +128,13 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
 }
 
 /// Where a worker puts the output it reads: the log file, then the spool (group mode) or
-/// the scheduler (line mode, or stream mode when prun copies), and the kept tail.
+/// the driver (line mode, or stream mode when prun copies), and the kept tail.
 struct Sink<'a> {
     job: usize,
     mode: OutputMode,
     spool: Spool,
     /// Group mode: pass output on as it comes once it outgrows `STREAM_AFTER`, so the
-    /// scheduler can print a big block straight through instead of spooling it.
+    /// driver can print a big block straight through instead of spooling it.
     may_stream: bool,
     streaming: bool,
     owner: &'a Token,

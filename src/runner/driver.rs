@@ -434,7 +434,7 @@ impl Driver {
     fn finish(&mut self, summary: &mut RunSummary) {
         summary.output_errors = self.output_errors(&summary.results);
         self.terminal.finish();
-        if summary.exit_code() != 0 {
+        if summary.prun_exit() != 0 {
             self.terminal.flush_notices();
         }
         summary.attempts = std::mem::take(&mut self.attempts);
@@ -502,7 +502,7 @@ impl Driver {
     /// Run on the hook thread like every hook, so a signal still reaches prun while they
     /// run.
     fn run_level_hooks(&mut self, rx: &Receiver<Event>, summary: &mut RunSummary) {
-        let hooks = self.plan.hooks.for_outcome(summary.exit_code() == 0);
+        let hooks = self.plan.hooks.for_outcome(summary.prun_exit() == 0);
         if hooks.is_empty() {
             return;
         }

@@ -1,4 +1,4 @@
-//! Completion hooks, run by prun itself (DESIGN.md §3): a job's hooks after it ends, one
+//! Completion hooks, run by prun itself (docs/hooks.md): a job's hooks after it ends, one
 //! hook at a time, in the order jobs end, on a thread of their own so a slow hook never
 //! holds up the pool. Each hook is a shell command in its own process group with its own
 //! timeout; it sees the job's environment plus the result variables, and the job's result

@@ -42,7 +42,7 @@ impl Pool {
         let (ctx, tx) = (Arc::clone(ctx), tx.clone());
         self.pool.spawn_fifo(move || {
             // A bug in a worker must not abort prun (rayon aborts on a panicking job) and
-            // leave the scheduler waiting: report it as the attempt's failure instead.
+            // leave the driver waiting: report it as the attempt's failure instead.
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 attempt::run(&ctx, &a, &tx)
             }));

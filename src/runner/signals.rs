@@ -1,9 +1,9 @@
-//! SIGINT, SIGTERM and SIGHUP become scheduler events, one event per delivery. The
+//! SIGINT, SIGTERM and SIGHUP become the driver's events, one event per delivery. The
 //! handler writes the signal's number to a pipe (one byte, async-signal-safe); a thread
-//! reads the pipe and forwards each byte to the scheduler's channel, which decides what it
+//! reads the pipe and forwards each byte to the driver's channel; the core decides what it
 //! means (stop starting jobs, forward it to every job's process group, escalate).
 //!
-//! Counting deliveries matters: two Ctrl-C pressed while the scheduler is busy must be
+//! Counting deliveries matters: two Ctrl-C pressed while the driver is busy must be
 //! two events, the second one "kill now" (an iterator that keeps one pending flag per
 //! signal would merge them into one). While this watch is alive the signals no longer
 //! kill prun itself.

@@ -48,7 +48,7 @@ pub enum JoblogError {
 }
 
 impl JoblogError {
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub(crate) fn prun_exit(&self) -> u8 {
         match self {
             JoblogError::Open(e) | JoblogError::Read { source: e, .. } => exit::for_io(e),
             JoblogError::Write { .. } => exit::FAILURE,

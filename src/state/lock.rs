@@ -62,7 +62,7 @@ pub enum LockError {
 }
 
 impl LockError {
-    pub(crate) fn exit_code(&self) -> u8 {
+    pub(crate) fn prun_exit(&self) -> u8 {
         match self {
             LockError::Held { .. } => exit::LOCK_HELD,
             LockError::Link { .. } | LockError::NotAFile { .. } => exit::USAGE,

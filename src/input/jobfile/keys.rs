@@ -1,4 +1,4 @@
-//! The jobfile as written: serde structs that mirror the YAML (DESIGN.md §1), and
+//! The jobfile as written: serde structs that mirror the YAML (docs/jobfile.md), and
 //! `from_yaml`, which reads them with serde-saphyr. Nothing here decides anything;
 //! `plan` turns this raw form into a validated `Plan`. Every value that a later check
 //! may complain about keeps its source location (`Sp`), so every error can point at the
