@@ -240,6 +240,44 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
         assert!(took < Duration::from_secs(6), "took {took:?}");
         assert!(gone_within("sleep 32.0301", Duration::from_secs(2)));
     }
+
+    /// The signal thread starts 10 ms into a run (docs/speed.md): a signal caught
+    /// before that waits in a pipe and must still stop the run.
+    #[test]
+    fn a_signal_in_the_first_milliseconds_still_stops_the_run() {
+        use std::os::unix::process::ExitStatusExt;
+        let p = Prun::new().jobfile("jobs:\n  - sleep 32.0401\n  - sleep 32.0402\n");
+        for delay_us in (0..20).map(|i| i * 1_000) {
+            let child = p
+                .command()
+                .args(["-j", "2"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(Duration::from_micros(delay_us));
+            let sent = Instant::now();
+            kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let took = sent.elapsed();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            // Before prun catches SIGINT at all (the first few hundred microseconds), it
+            // dies of it, as any program would; after, it stops the run with 130.
+            assert!(
+                out.status.code() == Some(130) || out.status.signal() == Some(libc::SIGINT),
+                "after {delay_us} us: {:?} {stderr}",
+                out.status
+            );
+            assert!(
+                took < Duration::from_secs(5),
+                "after {delay_us} us: took {took:?}"
+            );
+        }
+        assert!(
+            gone_within("sleep 32.040", Duration::from_secs(3)),
+            "a job outlived an interrupted run"
+        );
+    }
 }
 
 #[test]

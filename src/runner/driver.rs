@@ -18,6 +18,7 @@ use super::hook_queue::{self, HookQueue, NotHanded};
 use super::hooks::{HookRunner, HookShell};
 use super::pool::Pool;
 use super::setup::{self, Started};
+use super::signals::SignalWatch;
 use crate::error::Error;
 use crate::outcome::attempt::AttemptRecord;
 use crate::outcome::summary::RunSummary;
@@ -36,6 +37,11 @@ use crate::schedule::actions::{Action, Event as CoreEvent, Expansions, HookEnd, 
 use crate::state::joblog::Joblog;
 use crate::state::resume::Earlier;
 
+/// How long a run goes before its signal thread starts (see `Driver::forward_signals`):
+/// short enough that a Ctrl-C is never felt to wait, long enough that a run of a few
+/// quick jobs never pays for the thread.
+const SIGNAL_THREAD_AFTER: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Runs the plan to its end and returns what happened.
 ///
 /// `earlier` says which jobs an earlier run already did (`--resume`): they are not run.
@@ -48,7 +54,7 @@ pub(crate) fn run(
     let Started {
         ctx,
         pool,
-        mut signals,
+        signals,
         tx,
         rx,
     } = setup::set_up(&plan, &run_id, joblog)?;
@@ -83,18 +89,13 @@ pub(crate) fn run(
         plan,
         pool,
         tx: tx.clone(),
+        signals,
+        forward_signals_at: Some(Instant::now() + SIGNAL_THREAD_AFTER),
         started: SystemTime::now(),
         clock: Instant::now(),
     };
     let first = d.core.start(Instant::now());
     d.act(first, None);
-    // Off the path to the first jobs: signals caught since `watch` wait in its pipe.
-    if let Err(e) = signals.forward(tx) {
-        d.terminal.notice(&format!(
-            "cannot start the signal thread ({e}{}); a signal now stops prun at once, and its keeper stops the jobs",
-            crate::executor::spawn::out_of_resources(&e)
-        ));
-    }
     d.drive(&rx, |d| d.core.done());
     let mut summary = d.summary(run_id);
     d.run_level_hooks(&rx, &mut summary);
@@ -115,6 +116,10 @@ struct Driver {
     /// What the hook that just ended printed, until the core says how to show it.
     hook_output: Option<Vec<u8>>,
     tx: Sender<Event>,
+    /// SIGINT, SIGTERM and SIGHUP, caught since before the first job; passed on as
+    /// events once `forward_signals_at` has come.
+    signals: SignalWatch,
+    forward_signals_at: Option<Instant>,
     terminal: Terminal,
     /// Jobs running now (for the `Drop` safety net).
     running: usize,
@@ -143,7 +148,23 @@ impl Driver {
     /// Handles events until `done` holds.
     fn drive(&mut self, rx: &Receiver<Event>, done: impl Fn(&Self) -> bool) {
         while !done(self) {
-            let ev = match self.core.wake_at(Instant::now()) {
+            let now = Instant::now();
+            let wake = self.core.wake_at(now);
+            if let Some(at) = self.forward_signals_at {
+                if at <= now {
+                    self.forward_signals();
+                    continue;
+                }
+                if wake.is_none_or(|w| at < w) {
+                    match rx.recv_timeout(at - now) {
+                        Ok(ev) => self.handle(ev),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                    continue;
+                }
+            }
+            let ev = match wake {
                 None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
                 Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
             };
@@ -155,6 +176,19 @@ impl Driver {
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
             }
+        }
+    }
+
+    /// Starts the thread that turns signals into events. Not on the path to the first
+    /// jobs, and not at all in a run that ends within `SIGNAL_THREAD_AFTER`: signals
+    /// caught before it starts wait in the watch's pipe, nothing is lost.
+    fn forward_signals(&mut self) {
+        self.forward_signals_at = None;
+        if let Err(e) = self.signals.forward(self.tx.clone()) {
+            self.terminal.notice(&format!(
+                "cannot start the signal thread ({e}{}); a signal now stops prun at once, and its keeper stops the jobs",
+                crate::executor::spawn::out_of_resources(&e)
+            ));
         }
     }
 
