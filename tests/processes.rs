@@ -241,6 +241,14 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
         assert!(gone_within("sleep 32.0301", Duration::from_secs(2)));
     }
 
+    /// A run that ends before the signal thread starts still hears a signal it got.
+    #[test]
+    fn a_signal_to_a_run_that_ends_at_once_still_interrupts_it() {
+        let r = Prun::new().jobfile("jobs:\n  - kill -INT $PPID\n").run();
+        r.code(130);
+        assert!(r.stderr.contains("interrupted by SIGINT"), "{}", r.stderr);
+    }
+
     /// The signal thread starts 10 ms into a run (docs/speed.md): a signal caught
     /// before that waits in a pipe and must still stop the run.
     #[test]

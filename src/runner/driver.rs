@@ -147,7 +147,22 @@ struct Driver {
 impl Driver {
     /// Handles events until `done` holds.
     fn drive(&mut self, rx: &Receiver<Event>, done: impl Fn(&Self) -> bool) {
-        while !done(self) {
+        loop {
+            if done(self) {
+                // Before the signal thread starts, a signal waits in its pipe: a run
+                // that ends first must still hear it.
+                if self.forward_signals_at.is_none() {
+                    return;
+                }
+                let caught = self.signals.pending();
+                if caught.is_empty() {
+                    return;
+                }
+                for sig in caught {
+                    self.handle(Event::Signal(sig));
+                }
+                continue;
+            }
             let now = Instant::now();
             let wake = self.core.wake_at(now);
             if let Some(at) = self.forward_signals_at {

@@ -96,6 +96,35 @@ impl SignalWatch {
     }
 }
 
+impl SignalWatch {
+    /// The signals caught and not passed on yet, while the forwarding thread has not
+    /// started (a run that ends before it does must still hear them); read without
+    /// waiting.
+    pub(crate) fn pending(&mut self) -> Vec<i32> {
+        let Some(reader) = &mut self.reader else {
+            return Vec::new();
+        };
+        let mut got = Vec::new();
+        loop {
+            let mut fds = [libc::pollfd {
+                fd: reader.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // SAFETY: polls one descriptor we own, without waiting.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+            if ready <= 0 || fds[0].revents & libc::POLLIN == 0 {
+                return got;
+            }
+            let mut buf = [0u8; 64];
+            match reader.read(&mut buf) {
+                Ok(n) if n > 0 => got.extend(buf[..n].iter().map(|&b| i32::from(b))),
+                _ => return got,
+            }
+        }
+    }
+}
+
 /// A file size limit (`ulimit -f`) reached while prun writes a log or its stdout must be
 /// a write error prun reports, not SIGXFSZ killing prun and leaving its jobs to the
 /// keeper. Jobs get the default disposition back (`executor::vfork`).

@@ -172,6 +172,11 @@ impl Schedule {
             }
             return;
         };
+        self.fail_unstarted(job, why, out);
+    }
+
+    /// `job` fails without starting, for `why`: said, shown, `--fail-fast`, its hooks.
+    pub(super) fn fail_unstarted(&mut self, job: usize, why: Reason, out: &mut Vec<Action>) {
         let reason = Arc::new(why);
         out.push(Action::Say(Notice::Job {
             job,

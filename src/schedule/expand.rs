@@ -1,11 +1,10 @@
 //! Dynamic matrices: the answer to `Action::Expand`, the jobs a matrix became.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::Schedule;
-use super::actions::{Action, Expansions, Note, Notice};
-use crate::outcome::{JobResult, Reason, Status};
+use super::actions::{Action, Expansions, Notice};
+use crate::outcome::Reason;
 
 impl Schedule {
     /// The answer to `Action::Expand`: the jobs of `job`'s dynamic matrix, each with its
@@ -19,23 +18,7 @@ impl Schedule {
         let mut out = Vec::new();
         self.expanding = false;
         match jobs {
-            Err(why) => {
-                let reason = Arc::new(Reason::Matrix(why));
-                out.push(Action::Say(Notice::Job {
-                    job,
-                    reason: Arc::clone(&reason),
-                }));
-                let result = JobResult::new(Status::Failed).with_reason(reason);
-                out.push(Action::Show {
-                    job,
-                    note: Some(Note::of(&result)),
-                    last: true,
-                });
-                if self.plan.fail_fast {
-                    self.stop(&mut out);
-                }
-                self.finalize(job, result, &mut out);
-            }
+            Err(why) => self.fail_unstarted(job, Reason::Matrix(why), &mut out),
             Ok(list) => {
                 if list.is_empty() {
                     out.push(Action::Say(Notice::EmptyMatrix { job }));
