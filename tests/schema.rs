@@ -81,7 +81,8 @@ fn the_schema_names_exactly_the_keys_the_parser_accepts() {
     );
     // Defaults: every job key but those that must differ per job.
     let mut defaults = keys_in(&s["$defs"]["defaults"]);
-    defaults.extend(["name", "run", "needs", "matrix", "when"].map(String::from));
+    defaults
+        .extend(["name", "run", "needs", "matrix", "when", "service", "ready"].map(String::from));
     assert_eq!(defaults, job);
     let slurm = keys_in(&s["$defs"]["job"]["properties"]["slurm"]);
     assert_eq!(

@@ -25,6 +25,16 @@ pub(crate) type Outputs = Vec<(String, String)>;
 /// The outputs an attempt wrote to `path` (none if it wrote no file); the file is
 /// removed. `Err` says, in words, why the file is not valid.
 pub(crate) fn take(path: &Path) -> Result<Outputs, String> {
+    read(path, true)
+}
+
+/// What a service wrote to `PRUN_OUTPUT` so far (when it is seen ready), by the same
+/// rules as `take`; the file stays for the rest.
+pub(crate) fn peek(path: &Path) -> Result<Outputs, String> {
+    read(path, false)
+}
+
+fn read(path: &Path, remove: bool) -> Result<Outputs, String> {
     // Not blocking (a FIFO there must not hang prun), not following a link, and only a
     // regular file is read.
     use std::os::unix::fs::OpenOptionsExt;
@@ -51,7 +61,9 @@ pub(crate) fn take(path: &Path) -> Result<Outputs, String> {
     };
     let mut bytes = Vec::new();
     let read = file.take(MAX + 1).read_to_end(&mut bytes);
-    let _ = std::fs::remove_file(path);
+    if remove {
+        let _ = std::fs::remove_file(path);
+    }
     if let Err(e) = read {
         return Err(format!(
             "cannot read its PRUN_OUTPUT file {}: {e}",

@@ -48,6 +48,18 @@ pub(crate) enum Reason {
     },
     /// It succeeded in an earlier run (`--resume`).
     Resumed,
+    /// A service whose probe did not pass within its `timeout`; `last` is how the last
+    /// try failed.
+    NotReady {
+        after: Duration,
+        last: Option<String>,
+    },
+    /// A service that exited before its probe passed.
+    ExitedBeforeReady(Ending),
+    /// A service that exited on its own while jobs still needed it.
+    ExitedWhileNeeded(Ending),
+    /// A service not started: no job that needs it was left to run.
+    Unneeded,
 }
 
 /// What stopped the run.
@@ -121,6 +133,16 @@ impl fmt::Display for Reason {
                 )
             }
             Reason::Resumed => f.write_str("already succeeded in an earlier run (--resume)"),
+            Reason::NotReady { after, last } => {
+                write!(f, "not ready after {}", humantime::format_duration(*after))?;
+                match last {
+                    Some(why) => write!(f, ": {why}"),
+                    None => Ok(()),
+                }
+            }
+            Reason::ExitedBeforeReady(e) => write!(f, "exited before ready: {}", e.words()),
+            Reason::ExitedWhileNeeded(e) => write!(f, "exited while needed: {}", e.words()),
+            Reason::Unneeded => f.write_str("not started: no job that needs it is left to run"),
         }
     }
 }

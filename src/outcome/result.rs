@@ -77,6 +77,8 @@ pub(crate) struct More {
     pub(crate) units: Units,
     /// Why its last attempt could not be started (`Finished::error`).
     pub(crate) error: Option<String>,
+    /// A service: how long after its start it was seen ready.
+    pub(crate) ready_after: Option<std::time::Duration>,
 }
 
 /// Resource units held: (index into the plan's resources, unit) pairs, in that order;
@@ -91,6 +93,7 @@ impl More {
             && self.outputs.is_empty()
             && self.units.is_empty()
             && self.error.is_none()
+            && self.ready_after.is_none()
     }
 }
 
@@ -228,6 +231,11 @@ impl JobResult {
     /// What its last attempt wrote to `PRUN_OUTPUT`.
     pub(crate) fn outputs(&self) -> &[(String, String)] {
         self.more.as_ref().map_or(&[], |m| &m.outputs)
+    }
+
+    /// A service: how long after its start it was seen ready.
+    pub(crate) fn ready_after(&self) -> Option<Duration> {
+        self.more.as_ref()?.ready_after
     }
 
     /// The resource units its last attempt held.

@@ -10,11 +10,20 @@ use crate::schedule::actions::Notice;
 /// `notice` as a line for stderr (without the newline), `spec` giving each job's spec.
 pub(crate) fn words<'a>(notice: &Notice, spec: impl Fn(usize) -> &'a JobSpec) -> String {
     let name = |j: usize| &spec(j).name;
+    let kind = |j: usize| match spec(j).opts.service {
+        Some(_) => "service",
+        None => "job",
+    };
     match notice {
         Notice::Job { job, reason } if reason.reads_as_verb() => {
-            format!("job '{}' {reason}", name(*job))
+            format!("{} '{}' {reason}", kind(*job), name(*job))
         }
-        Notice::Job { job, reason } => format!("job '{}': {reason}", name(*job)),
+        Notice::Job { job, reason } => format!("{} '{}': {reason}", kind(*job), name(*job)),
+        Notice::ServiceReady { job, after } => format!(
+            "service '{}' ready after {}",
+            name(*job),
+            crate::times::secs(*after)
+        ),
         Notice::Retrying { job, note, delay } => format!(
             "job '{}' {note}; retrying in {}",
             name(*job),

@@ -1,8 +1,9 @@
 //! The progress bar (indicatif) on stderr: done / total, failures, the running jobs'
-//! names and the elapsed time. Shown only when stderr is a terminal and this is not CI
+//! names and the elapsed time. Services are counted apart: not in done / total, but
+//! listed while they run. Shown only when stderr is a terminal and this is not CI
 //! (or with `--progress always`); job output is printed above it, never through it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -11,10 +12,15 @@ pub(crate) struct ProgressView {
     bar: ProgressBar,
     running: BTreeMap<usize, String>,
     failed: usize,
+    /// The services, and those running now.
+    services: BTreeSet<usize>,
+    up: BTreeMap<usize, String>,
 }
 
 impl ProgressView {
-    pub(crate) fn new(total: usize) -> Self {
+    /// A bar for `total` jobs, of which `services` are services.
+    pub(crate) fn new(total: usize, services: BTreeSet<usize>) -> Self {
+        let total = total - services.len();
         let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
         // The bar and its counters take about 55 columns; a narrow terminal gets the
         // counters alone, so that the line never wraps (the running names are cut to fit).
@@ -31,16 +37,29 @@ impl ProgressView {
             bar,
             running: BTreeMap::new(),
             failed: 0,
+            services,
+            up: BTreeMap::new(),
         }
     }
 
     pub(crate) fn started(&mut self, job: usize, name: &str) {
+        if self.services.contains(&job) {
+            self.up.insert(job, name.to_owned());
+            return self.refresh();
+        }
         self.running.insert(job, name.to_owned());
         self.refresh();
     }
 
     /// A job reached its final state (`ok` = succeeded).
     pub(crate) fn ended(&mut self, job: usize, ok: bool) {
+        if self.services.contains(&job) {
+            self.up.remove(&job);
+            if !ok {
+                self.failed += 1;
+            }
+            return self.refresh();
+        }
         self.running.remove(&job);
         if !ok {
             self.failed += 1;
@@ -79,6 +98,14 @@ impl ProgressView {
         if !names.is_empty() {
             msg.push_str("running: ");
             msg.push_str(&names.join(", "));
+        }
+        if !self.up.is_empty() {
+            let up: Vec<&str> = self.up.values().map(String::as_str).collect();
+            if !names.is_empty() {
+                msg.push_str(" · ");
+            }
+            msg.push_str("services: ");
+            msg.push_str(&up.join(", "));
         }
         self.bar.set_message(msg);
     }

@@ -85,6 +85,10 @@ pub(crate) struct Terminal {
 impl Terminal {
     pub(crate) fn new(plan: Arc<Plan>) -> Self {
         let opts = plan.output;
+        let services = match opts.progress {
+            true => plan.services().collect(),
+            false => Default::default(),
+        };
         let names = JobNames {
             plan,
             extra: Vec::new(),
@@ -102,7 +106,7 @@ impl Terminal {
             head: 0,
             partial: HashMap::new(),
             notices: Vec::new(),
-            progress: opts.progress.then(|| ProgressView::new(n)),
+            progress: opts.progress.then(|| ProgressView::new(n, services)),
             queue: Queue::default(),
             names,
             out: io::stdout(),

@@ -102,6 +102,8 @@ pub(crate) struct JobOptions {
     pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// When it runs, given how its needs ended.
     pub(crate) when: crate::input::jobfile::When,
+    /// `service: true`: how it is known to be ready, and stopped.
+    pub(crate) service: Option<Arc<super::service::Service>>,
 }
 
 impl JobSpec {

@@ -305,10 +305,19 @@ impl JobContext<'_> {
             job.as_ref().or(def.as_ref()).map(|s| s.value.0.clone())
         };
         let uses = match keys.uses.as_ref().or(d.uses.as_ref()) {
-            Some(u) => super::resources::claim(self.src, name, u, self.resources)?,
-            None => Vec::new(),
+            Some(u) if !keys.service.as_ref().is_some_and(|s| s.value) => {
+                super::resources::claim(self.src, name, u, self.resources)?
+            }
+            _ => Vec::new(),
+        };
+        let service = super::service::resolve(self.src, keys, d, name)?;
+        // A `retries` default does not apply to services (they are never retried).
+        let retry = match service {
+            Some(_) => RetryPolicy::default(),
+            None => RetryPolicy::resolve(self.src, keys, d)?,
         };
         Ok(JobOptions {
+            service,
             env_files,
             uses,
             when: self.when(keys, name)?,
@@ -327,7 +336,7 @@ impl JobContext<'_> {
                 on_complete: pick(&keys.on_complete, &d.on_complete),
             },
             timeout: self.timeout(keys)?,
-            retry: RetryPolicy::resolve(self.src, keys, d)?,
+            retry,
             templates,
             hook_timeout: keys
                 .hook_timeout

@@ -23,6 +23,7 @@ pub(crate) mod output_policy;
 pub(crate) mod resources;
 pub(crate) mod retry;
 mod select;
+pub(crate) mod service;
 pub(crate) mod slurm;
 pub(crate) mod template;
 mod validate;
@@ -111,15 +112,31 @@ impl Plan {
     }
 
     /// How many workers (and slots) a run of this plan starts: `slots`, but no more than
-    /// there are jobs — more could never be busy — unless a dynamic matrix may make more
+    /// there are jobs (services aside) — more could never be busy — unless a dynamic matrix may make more
     /// at run time. The one place that says it: the pool, the core, the cgroups and the
     /// timeline all use it.
     pub(crate) fn pool_size(&self) -> usize {
         if self.jobs.iter().any(|j| j.dynamic.is_some()) {
             self.slots()
         } else {
-            self.slots().min(self.jobs.len()).max(1)
+            // Services take no slot.
+            let jobs = self.jobs.len() - self.services().count();
+            self.slots().min(jobs).max(1)
         }
+    }
+
+    /// The service jobs, in file order: service k (from 0) runs in slot `pool_size() + 1
+    /// + k`, past the pool's, so it takes none of them.
+    pub(crate) fn services(&self) -> impl Iterator<Item = usize> + '_ {
+        (self.jobs.iter().enumerate())
+            .filter(|(_, j)| j.opts.service.is_some())
+            .map(|(i, _)| i)
+    }
+
+    /// The slot of service `job` (past the pool's), if it is one.
+    pub(crate) fn service_slot(&self, job: usize) -> Option<usize> {
+        let k = self.services().position(|s| s == job)?;
+        Some(self.pool_size() + 1 + k)
     }
 
     /// Whether a simple hook command is exec'd without the shell, by the rule jobs
@@ -166,6 +183,7 @@ impl Plan {
         };
         let written = std::mem::replace(&mut jf.jobs, Sp::new(Vec::new(), Default::default()));
         let mut jobs = build_jobs(&ctx, written, mode, &mut shared)?;
+        check_services_needed(src, &jobs)?;
         jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
         resolve_templates(src, &mut jobs)?;
         let warnings = shared.dotenv.distinct_warnings();
@@ -179,6 +197,18 @@ impl Plan {
                 .or(run_executor)
                 .unwrap_or(ExecutorKind::Local)
         };
+        if let Some(j) = jobs
+            .iter()
+            .find(|j| j.opts.service.is_some() && executor(j) == ExecutorKind::Slurm)
+        {
+            let at = j.opts.service.as_ref().map_or(Default::default(), |s| s.at);
+            return Err(Diagnostic::at(
+                src,
+                at,
+                format!("service '{}' would run under the Slurm executor: services are not supported there yet", j.name),
+            )
+            .help("run the service with `executor: local` (on this machine), or start it outside prun"));
+        }
         shape_commands(&mut jobs, executor, grace, jf.shell.is_none());
         // By default one slot per CPU; a single job needs one slot whatever the CPUs
         // (unless it is a dynamic matrix, which may make many).
@@ -227,6 +257,34 @@ impl Plan {
             jobs,
         })
     }
+}
+
+/// Every service is needed by a job (one no job needs would only be started and
+/// stopped).
+fn check_services_needed(src: &Source, jobs: &[JobSpec]) -> Result<(), Diagnostic> {
+    let mut needed = vec![false; jobs.len()];
+    for j in jobs {
+        for &n in j.needs.iter() {
+            needed[n] = true;
+        }
+    }
+    let unneeded = jobs
+        .iter()
+        .zip(&needed)
+        .find(|(j, needed)| j.opts.service.is_some() && !**needed);
+    let Some((j, _)) = unneeded else {
+        return Ok(());
+    };
+    let at = j.opts.service.as_ref().map_or(Default::default(), |s| s.at);
+    Err(Diagnostic::at(
+        src,
+        at,
+        format!("service '{}' is needed by no job", j.name),
+    )
+    .help(format!(
+        "add `needs: [{}]` to the jobs that use it, or remove `service: true` to run it as a job",
+        j.name
+    )))
 }
 
 /// `defaults:`, checked, and the run's `hook_timeout`.

@@ -106,6 +106,8 @@ pub(super) fn check_defaults(src: &Source, d: &JobKeys) -> Result<(), Diagnostic
         ("needs", d.needs.as_ref().map(|s| s.referenced)),
         ("matrix", d.matrix.as_ref().map(|s| s.referenced)),
         ("when", d.when.as_ref().map(|s| s.referenced)),
+        ("service", d.service.as_ref().map(|s| s.referenced)),
+        ("ready", d.ready.as_ref().map(|s| s.referenced)),
     ];
     for (key, loc) in per_job {
         if let Some(loc) = loc {

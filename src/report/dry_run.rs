@@ -6,6 +6,34 @@ use std::fmt::Write as _;
 use crate::plan::Mode;
 use crate::plan::Plan;
 
+/// A service's lines: how it is known ready, who waits for it, how it is stopped.
+fn service(out: &mut String, plan: &Plan, job: usize, svc: &crate::plan::service::Service) {
+    let ready = match &svc.probe {
+        Some(crate::plan::service::Probe::Log(re)) => format!(
+            "ready when a line of its output matches /{re}/ (within {})",
+            humantime::format_duration(svc.timeout)
+        ),
+        Some(p) => format!(
+            "ready when {} passes (every {}, for up to {})",
+            p.describe(),
+            humantime::format_duration(svc.interval),
+            humantime::format_duration(svc.timeout)
+        ),
+        None => "ready once started (no probe)".to_owned(),
+    };
+    let _ = writeln!(out, "     service, no slot: {ready}");
+    let waiters: Vec<&str> = (plan.jobs.iter())
+        .filter(|d| d.needs.contains(&job))
+        .map(|d| &*d.name)
+        .collect();
+    let _ = writeln!(
+        out,
+        "     waited for by: {}; stopped once they end (SIGTERM, SIGKILL after {})",
+        waiters.join(", "),
+        humantime::format_duration(svc.stop_grace)
+    );
+}
+
 /// `containment` says how jobs' processes are kept together (`executor::cgroup`).
 pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
     let mut out = String::new();
@@ -55,6 +83,9 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         let _ = writeln!(out, "\n{:>3}. {}", i + 1, j.name);
         let _ = writeln!(out, "     run: {}", indented(&j.run, 10));
         env_files(&mut out, "     ", &j.opts.env_files);
+        if let Some(svc) = &j.opts.service {
+            service(&mut out, plan, i, svc);
+        }
         if !j.needs.is_empty() {
             let needs: Vec<&str> = j.needs.iter().map(|&d| &*plan.jobs[d].name).collect();
             let _ = writeln!(out, "     needs: {}", needs.join(", "));

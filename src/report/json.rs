@@ -64,6 +64,10 @@ impl Serialize for JobDoc<'_> {
         } else {
             m.serialize_entry("outputs", &crate::outcome::outputs::json(r.outputs()))?;
         }
+        if let Some(after) = r.ready_after() {
+            // A service: how long after its start it was seen ready.
+            m.serialize_entry("ready_after", &after.as_secs_f64())?;
+        }
         m.serialize_entry("reason", &r.reason().map(ToString::to_string))?;
         if !r.units().is_empty() {
             // The units its last attempt held, by resource: {"nas": [0]}.

@@ -9,12 +9,14 @@ use std::sync::mpsc::SyncSender as Sender;
 use super::context::RunContext;
 use super::env;
 use super::event::{Ended, Event};
+use super::log_watch::LogWatch;
 use crate::executor::command::{Capture, Request, Stdin};
 use crate::executor::local;
 use crate::files::{self, InPlace};
 use crate::outcome::attempt::AttemptRecord;
 use crate::output::owner::{Passing, STREAM_AFTER, Token};
 use crate::output::spool::Spool;
+use crate::plan::service::Probe;
 use crate::plan::{JobSpec, OutputMode, Plan};
 use crate::schedule::actions::AttemptEnded;
 use crate::schedule::attempt as decide;
@@ -65,6 +67,11 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     } else {
         None
     };
+    let service = spec.opts.service.as_deref();
+    let watch = match service.and_then(|s| s.probe.as_ref()) {
+        Some(Probe::Log(re)) => LogWatch::new(re),
+        _ => None,
+    };
     let req = Request {
         shell: &plan.shell,
         script: &spec.run,
@@ -73,7 +80,11 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         env_base: &ctx.env_base,
         env: &env,
         workdir: &spec.workdir,
-        capture: capture_for(plan.output.mode, plan.log_dir.is_some()),
+        // A log probe reads the service's output, whatever prun shows of it.
+        capture: match watch {
+            Some(_) => Capture::Pipe,
+            None => capture_for(plan.output.mode, plan.log_dir.is_some()),
+        },
         stdin: Stdin::Null,
         timeout: spec.opts.timeout,
         grace: plan.grace,
@@ -82,7 +93,10 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
     };
     let mut sink = Sink::new(ctx, spec, a, tx);
-    let cleanup = spec.opts.when.is_cleanup();
+    sink.watch = watch;
+    // A service is stopped by the core, not by prun's stop signal (cleanup jobs may
+    // still need it): like a cleanup job, it gets only the deadline's SIGKILL.
+    let cleanup = spec.opts.when.is_cleanup() || service.is_some();
     let mut late = false;
     let finished = local::run(
         &req,
@@ -95,6 +109,10 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
             if let Some(sig) = send {
                 crate::executor::group::send(pgid, sig);
             }
+            // A service told to stop before its group existed.
+            if service.is_some() && ctx.service_fate(a.slot) != decide::Fate::Running {
+                crate::executor::group::send(pgid, libc::SIGTERM);
+            }
         },
         &mut |bytes| sink.take(bytes),
     );
@@ -103,7 +121,10 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     let outputs = crate::outcome::outputs::take(output_file.as_ref());
     // Before anything else can happen to prun: the record --resume trusts.
     let stop = ctx.stop_signal.load(Ordering::SeqCst);
-    let status = decide::status(&finished, outputs.is_ok(), stop, late);
+    let status = match service {
+        Some(_) => decide::service_status(ctx.service_fate(a.slot), &finished, stop),
+        None => decide::status(&finished, outputs.is_ok(), stop, late),
+    };
     if let Some(j) = &ctx.joblog {
         let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, status);
         let kept = outputs.as_deref().unwrap_or_default();
@@ -147,6 +168,8 @@ struct Sink<'a> {
     /// Why the log file is incomplete, once opening or writing it failed.
     log_error: Option<String>,
     tx: &'a Sender<Event>,
+    /// A service's log probe: its lines are matched as they are read.
+    watch: Option<LogWatch>,
 }
 
 impl<'a> Sink<'a> {
@@ -173,6 +196,7 @@ impl<'a> Sink<'a> {
             log_path,
             log_error,
             tx,
+            watch: None,
         }
     }
 
@@ -209,6 +233,11 @@ impl<'a> Sink<'a> {
                 });
             }
             OutputMode::None => {}
+        }
+        if let Some(w) = &mut self.watch
+            && w.feed(bytes)
+        {
+            let _ = self.tx.send(Event::ServiceReady { job: self.job });
         }
     }
 

@@ -1,7 +1,7 @@
 //! What every worker, the hook thread and the driver share for one run.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 
 use super::env;
 use super::run_dir::RunDir;
@@ -41,12 +41,34 @@ pub(crate) struct RunContext {
     pub(crate) run_dir: RunDir,
     /// The names of the `PRUN_RESOURCE_<name>` variables.
     pub(crate) resource_vars: env::ResourceVars,
+    /// The pool's slots; `groups` past them are the services'.
+    pub(crate) workers: usize,
+    /// What the driver and a service's threads share, for service k at `services[k]`.
+    pub(crate) services: Vec<ServiceShared>,
+}
+
+/// What the driver, a service's worker and its probe thread share.
+#[derive(Default)]
+pub(crate) struct ServiceShared {
+    /// How prun stopped it (`schedule::attempt::Fate` as a number), for its worker.
+    pub(crate) fate: AtomicU8,
+    /// Its probe is to stop polling (it passed, or the service is stopping).
+    pub(crate) probe_stop: AtomicBool,
+    /// The process group of the probe command running now (0: none).
+    pub(crate) probe_group: AtomicI32,
 }
 
 impl RunContext {
-    /// Sends `sig` to every job running now: its process group and its cgroup.
+    /// Sends `sig` to every job running now: its process group and its cgroup. Services
+    /// get only SIGKILL so: the core stops them when no job needs them any more (cleanup
+    /// jobs may need them after a signal).
     pub(crate) fn signal_running(&self, sig: i32) {
-        for (i, g) in self.groups.iter().enumerate() {
+        let upto = if sig == libc::SIGKILL {
+            self.groups.len()
+        } else {
+            self.workers
+        };
+        for (i, g) in self.groups.iter().enumerate().take(upto) {
             let pgid = g.load(Ordering::SeqCst);
             if pgid > 0 {
                 crate::executor::group::send(pgid, sig);
@@ -54,6 +76,25 @@ impl RunContext {
                     c.slot(i + 1).signal(sig);
                 }
             }
+        }
+    }
+
+    /// How prun stopped the service in `slot` (past the pool's), so far.
+    pub(crate) fn service_fate(&self, slot: usize) -> crate::schedule::attempt::Fate {
+        let v = self.services[slot - self.workers - 1]
+            .fate
+            .load(Ordering::SeqCst);
+        crate::schedule::attempt::Fate::from_u8(v)
+    }
+
+    /// Sends `sig` to what runs in slot `slot`: its process group and its cgroup.
+    pub(crate) fn signal_slot(&self, slot: usize, sig: i32) {
+        let pgid = self.groups[slot - 1].load(Ordering::SeqCst);
+        if pgid > 0 {
+            crate::executor::group::send(pgid, sig);
+        }
+        if let Some(c) = &self.cgroup {
+            c.slot(slot).signal(sig);
         }
     }
 }

@@ -236,6 +236,16 @@ impl Driver {
                 let actions = self.core.handle(Instant::now(), CoreEvent::Signal(sig));
                 self.act(actions, None);
             }
+            Event::ServiceReady { job } => {
+                let ev = super::service::ready(&self.ctx, job);
+                let actions = self.core.handle(Instant::now(), ev);
+                self.act(actions, None);
+            }
+            Event::ProbeFailed { job, why } => {
+                let ev = CoreEvent::ProbeFailed { job, why };
+                let actions = self.core.handle(Instant::now(), ev);
+                self.act(actions, None);
+            }
         }
     }
 
@@ -304,8 +314,14 @@ impl Driver {
                         env,
                         spec: self.core.extra_spec(job),
                     };
-                    self.pool.start(&self.ctx, a, &self.tx);
+                    if slot > self.ctx.workers {
+                        super::service::start(&self.ctx, a, &self.tx);
+                    } else {
+                        self.pool.start(&self.ctx, a, &self.tx);
+                    }
                 }
+                Action::StopService { job, fate } => super::service::stop(&self.ctx, job, fate),
+                Action::KillService { job } => super::service::kill(&self.ctx, job),
                 Action::Resumed { job } => {
                     self.terminal.job_ended(job, Spool::new(), None, true);
                 }
@@ -380,7 +396,7 @@ impl Driver {
         let spec = self.core.spec(job);
         let mut env = Vec::new();
         for t in &spec.opts.templates {
-            let found = |j: usize, key: &str| self.core.result(j)?.output(key);
+            let found = |j: usize, key: &str| self.core.seen(j)?.output(key);
             if let Ok(value) = t.render(found) {
                 env.push((t.var.clone(), value));
             }
@@ -402,7 +418,7 @@ impl Driver {
         let Some(dynamic) = &spec.dynamic else {
             return Ok(Vec::new());
         };
-        let found = |j: usize, key: &str| self.core.result(j)?.output(key);
+        let found = |j: usize, key: &str| self.core.seen(j)?.output(key);
         let lists = dynamic.lists(&spec.workdir, found)?;
         let def = Arc::new(JobDef {
             dynamic: None,
@@ -437,7 +453,7 @@ impl Driver {
             .needs
             .iter()
             .flat_map(|&d| self.core.jobs_of(d))
-            .filter_map(|j| Some((self.core.spec(j), self.core.result(j)?)))
+            .filter_map(|j| Some((self.core.spec(j), self.core.seen(j)?)))
             .collect();
         let written = std::fs::File::create(&path)
             .and_then(|f| json::write(f, &json::NeedsDoc(&jobs, &self.plan.resources), false));

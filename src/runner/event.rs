@@ -22,6 +22,10 @@ pub(crate) enum Event {
     },
     /// prun received SIGINT, SIGTERM or SIGHUP.
     Signal(i32),
+    /// A service's probe passed (its probe thread, or its worker for a log probe).
+    ServiceReady { job: usize },
+    /// A service's probe failed, differently from the time before: how.
+    ProbeFailed { job: usize, why: String },
 }
 
 /// How one attempt of a job ended, as its worker saw it.

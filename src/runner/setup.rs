@@ -46,6 +46,9 @@ pub(super) fn set_up(
     crate::executor::group::become_subreaper();
     signals::ignore_file_size_signal();
     let workers = plan.pool_size();
+    // Services run past the pool's slots, each in its own (see `Plan::services`).
+    let services = plan.services().count();
+    let slots = workers + services;
     let mut run_dir = RunDir::create().map_err(|source| PathError {
         what: "the temporary directory for PRUN_OUTPUT and PRUN_NEEDS ($TMPDIR)",
         path: std::env::temp_dir().display().to_string(),
@@ -75,7 +78,7 @@ pub(super) fn set_up(
     }
     // Where cgroups can be made, each slot's jobs are contained in one (see
     // `executor::cgroup`); else process groups alone.
-    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, workers, keeper.is_some()));
+    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, slots, keeper.is_some()));
     if plan.containment == Containment::Cgroup && cgroup.is_none() {
         let why = cgroup::unavailable().unwrap_or_else(|| "creating one failed".into());
         return Err(UsageError::NoCgroups(why).into());
@@ -92,7 +95,7 @@ pub(super) fn set_up(
         keep_tail: plan.junit.is_some() || plan.step_summary.is_some(),
         stream_group: !plan.output.keep_order && !plan.output.quiet,
         env_base: EnvBase::capture(),
-        groups: (0..workers).map(|_| AtomicI32::new(0)).collect(),
+        groups: (0..slots).map(|_| AtomicI32::new(0)).collect(),
         stop_signal: AtomicI32::new(0),
         stdout_owner: Token::default(),
         joblog,
@@ -100,6 +103,8 @@ pub(super) fn set_up(
         cgroup,
         run_dir,
         resource_vars: env::ResourceVars::new(&plan.resources),
+        workers,
+        services: (0..services).map(|_| Default::default()).collect(),
     });
     Ok(Started {
         ctx,

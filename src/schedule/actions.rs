@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::attempt::Fate;
 use crate::executor::finished::Finished;
 use crate::outcome::outputs::Outputs;
 use crate::outcome::{Ending, HookReason, JobResult, Reason, Status};
@@ -32,6 +33,13 @@ pub(crate) enum Event {
     Signal(i32),
     /// Time passed (`Schedule::wake_at` was reached).
     Tick,
+    /// A service's probe passed; `outputs` is what it had written to `PRUN_OUTPUT`.
+    ServiceReady {
+        job: usize,
+        outputs: Result<Outputs, String>,
+    },
+    /// A service's probe failed (again): how.
+    ProbeFailed { job: usize, why: String },
 }
 
 /// How a hook ended.
@@ -88,8 +96,12 @@ pub(crate) enum Action {
     Say(Notice),
     /// Run `job`'s hooks for its final result (`None`: the run-level hooks).
     RunHooks { job: Option<usize> },
-    /// Send this signal to every running job.
+    /// Send this signal to every running job (and, for SIGKILL, every service).
     SignalJobs(i32),
+    /// Stop service `job`: SIGTERM to its group (`fate` says why, for its worker).
+    StopService { job: usize, fate: Fate },
+    /// SIGKILL to service `job`'s group: its `stop_grace` passed.
+    KillService { job: usize },
     /// prun is stopping: every hook from now on gets at most the grace period.
     LimitHooks,
     /// Kill the running hook and run no more.
@@ -168,6 +180,8 @@ pub(crate) enum Notice {
     },
     /// A second signal: everything was killed.
     SecondSignal { signal: i32 },
+    /// A service is ready, this long after it started.
+    ServiceReady { job: usize, after: Duration },
 }
 
 #[cfg(test)]

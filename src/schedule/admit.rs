@@ -43,6 +43,8 @@ impl Schedule {
             && !self.expanding
             && self.queue.is_empty()
             && (!sync || self.retries.is_empty())
+            // (nor for one that waits for a service to be ready)
+            && (!sync || self.blocked.is_empty())
         {
             let job = self.next;
             self.next += 1;
@@ -77,7 +79,7 @@ impl Schedule {
                     }
                     // A job that uses resources waits for them with the others
                     // that do, in file order (a wait holds no slot).
-                    NeedsState::Ready if self.waits_for_units(job) => {
+                    NeedsState::Ready if self.waits_for_units(job) || self.is_service(job) => {
                         self.blocked.remove(i);
                         self.ready(job, out);
                     }
@@ -100,18 +102,18 @@ impl Schedule {
         let mut failed = false;
         for &dep in spec.needs.iter() {
             for e in self.jobs_of(dep) {
-                let Some(r) = &self.results[e] else {
+                let Some((status, by_condition)) = self.ended_as(e) else {
                     waiting = true;
                     continue;
                 };
-                failed |= r.status.is_failure();
-                if when == When::Success && r.status != Status::Success {
+                failed |= status.is_failure();
+                if when == When::Success && status != Status::Success {
                     return NeedsState::Blocked {
                         why: Reason::Need {
                             need: self.spec(e).name.clone(),
-                            status: r.status,
+                            status,
                         },
-                        by_condition: r.status == Status::Skipped && r.by_condition,
+                        by_condition: status == Status::Skipped && by_condition,
                     };
                 }
             }
@@ -152,6 +154,12 @@ impl Schedule {
     /// A job whose needs succeeded: started, unless an output its `env` uses is
     /// missing — then it fails without starting, with the reason.
     pub(super) fn ready(&mut self, job: usize, out: &mut Vec<Action>) {
+        if self.is_service(job) {
+            if let Some(why) = self.missing_output(job) {
+                return self.fail_unstarted(job, why, out);
+            }
+            return self.start_service(job, out);
+        }
         if self.spec(job).dynamic.is_some() {
             self.expanding = true;
             out.push(Action::Expand { job });
@@ -197,8 +205,7 @@ impl Schedule {
     /// The first output a job's `env` uses that its job did not write.
     pub(super) fn missing_output(&self, job: usize) -> Option<Reason> {
         for t in &self.spec(job).opts.templates {
-            let found =
-                |j: usize, key: &str| -> Option<&str> { self.results[j].as_ref()?.output(key) };
+            let found = |j: usize, key: &str| -> Option<&str> { self.seen(j)?.output(key) };
             if let Err((name, key)) = t.render(found) {
                 return Some(Reason::MissingOutput {
                     var: t.var.clone(),

@@ -40,6 +40,42 @@ pub(crate) fn status(f: &Finished, outputs_valid: bool, stop_signal: i32, late: 
     }
 }
 
+/// How prun stopped a service, as the driver records it for the service's worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Fate {
+    /// prun has not stopped it.
+    Running = 0,
+    /// Stopped because no job needs it any more: it succeeded.
+    Unneeded = 1,
+    /// Stopped because it failed (not ready in time, bad outputs).
+    Failed = 2,
+}
+
+impl Fate {
+    pub(crate) fn from_u8(v: u8) -> Fate {
+        match v {
+            1 => Fate::Unneeded,
+            2 => Fate::Failed,
+            _ => Fate::Running,
+        }
+    }
+}
+
+/// The status of a service that ended as `f`, given how prun stopped it (`fate`) and
+/// the signal prun was told to stop with by then (0: none). A service prun stopped
+/// because nothing needs it any more succeeded however it exited; one that exited on
+/// its own failed (a service is meant to run until it is stopped).
+pub(crate) fn service_status(fate: Fate, f: &Finished, stop_signal: i32) -> Status {
+    match fate {
+        Fate::Unneeded => Status::Success,
+        Fate::Failed => Status::Failed,
+        Fate::Running if f.timed_out => Status::TimedOut,
+        Fate::Running if stop_signal != 0 => Status::Interrupted,
+        Fate::Running => Status::Failed,
+    }
+}
+
 /// Why a hook that ended as `f` counts as failed (`None`: it succeeded); `timeout` is
 /// its `hook_timeout`, `grace` the run's grace period.
 pub(crate) fn hook_failure(f: &Finished, timeout: Duration, grace: Duration) -> Option<HookReason> {

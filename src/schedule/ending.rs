@@ -11,6 +11,9 @@ use crate::outcome::{EarlierAttempt, HookFailure, HookReason, JobResult, More, R
 
 impl Schedule {
     pub(super) fn job_ended(&mut self, now: Instant, e: AttemptEnded, out: &mut Vec<Action>) {
+        if let Some(k) = self.svc_index(e.job) {
+            return self.service_ended(k, e, out);
+        }
         let AttemptEnded {
             job,
             attempt,

@@ -23,6 +23,8 @@ pub(crate) mod attempt;
 mod ending;
 mod expand;
 mod results;
+mod service_state;
+mod services;
 mod stop;
 #[cfg(test)]
 mod tests;
@@ -107,6 +109,10 @@ pub(crate) struct Schedule {
     /// Jobs that may start but for their resource units, grouped by the units they ask
     /// for; each group in file order (`rank`). Waiting holds no slot.
     waiting: Vec<(Claim, BTreeSet<(usize, usize)>)>,
+    /// The services (`service: true`), in file order; empty in most runs.
+    services: Vec<service_state::Svc>,
+    /// The time of the call being handled (the core reads no clock: it is told).
+    now: Option<Instant>,
 }
 
 impl Schedule {
@@ -140,21 +146,42 @@ impl Schedule {
             free_count: plan.resources.iter().map(|r| r.capacity).collect(),
             held: vec![Units::default(); slots.max(1)],
             waiting: Vec::new(),
+            services: service_state::of_plan(&plan),
+            now: None,
             plan,
         }
     }
 
     /// What to do first.
     pub(crate) fn start(&mut self, now: Instant) -> Vec<Action> {
+        self.now = Some(now);
         let mut out = Vec::new();
         self.start_ready(now, &mut out);
+        self.settle(now, &mut out);
         out
+    }
+
+    /// What the services' state calls for, and what may start or be skipped after it,
+    /// until nothing changes (a failed service skips its jobs, which may leave another
+    /// service unneeded).
+    fn settle(&mut self, now: Instant, out: &mut Vec<Action>) {
+        while self.tend_services(out) {
+            self.start_ready(now, out);
+        }
+    }
+
+    /// The time of the call being handled.
+    pub(super) fn now(&self) -> Instant {
+        self.now.expect("the core is told the time with each call")
     }
 
     /// What follows from `ev`, which happened at `now` (and then whatever may start).
     pub(crate) fn handle(&mut self, now: Instant, ev: Event) -> Vec<Action> {
+        self.now = Some(now);
         let mut out = Vec::new();
         match ev {
+            Event::ServiceReady { job, outputs } => self.service_ready(job, outputs, &mut out),
+            Event::ProbeFailed { job, why } => self.probe_failed(job, why),
             Event::JobEnded(e) => self.job_ended(now, e, &mut out),
             Event::HookEnded { job, hook, ended } => self.hook_ended(job, hook, ended, &mut out),
             Event::Signal(sig) => self.on_signal(now, sig, &mut out),
@@ -174,6 +201,7 @@ impl Schedule {
             }
         }
         self.start_ready(now, &mut out);
+        self.settle(now, &mut out);
         out
     }
 
@@ -220,6 +248,7 @@ impl Schedule {
             .map(|r| r.at)
             .filter(|&at| at > now)
             .chain(self.kill_at)
+            .chain(self.service_wake_at())
             .min()
     }
 
@@ -233,7 +262,8 @@ impl Schedule {
         let idle = self.running.is_empty()
             && self.pending_hooks == 0
             && self.retries.is_empty()
-            && !self.expanding;
+            && !self.expanding
+            && self.services_ended();
         let reached_all = self.next == self.plan.jobs.len()
             && self.blocked.is_empty()
             && self.queue.is_empty()

@@ -1061,3 +1061,288 @@ fn results_are_in_jobfile_order_whatever_order_jobs_end_in_and_with_keep_order()
         );
     }
 }
+
+/// Services: started without a slot, ready when the probe says, stopped when unneeded.
+mod services {
+    use super::*;
+    use crate::schedule::attempt::Fate;
+
+    impl Run {
+        /// Service `job`'s probe passed, having written `outputs`.
+        fn ready(&mut self, job: usize, outputs: &[(&str, &str)]) -> Vec<Action> {
+            let outputs = outputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let ev = Event::ServiceReady {
+                job,
+                outputs: Ok(outputs),
+            };
+            self.s.handle(self.now, ev)
+        }
+
+        fn probe_failed(&mut self, job: usize, why: &str) -> Vec<Action> {
+            let ev = Event::ProbeFailed {
+                job,
+                why: why.into(),
+            };
+            self.s.handle(self.now, ev)
+        }
+    }
+
+    fn stops(actions: &[Action]) -> Vec<(usize, Fate)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::StopService { job, fate } => Some((*job, *fate)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    const TCP: &str = "    service: true\n    ready: { tcp: \"127.0.0.1:5432\", timeout: 2s }\n";
+
+    fn yaml(jobs: &[(&str, &str)]) -> String {
+        let mut y = String::from("jobs:\n");
+        for (name, rest) in jobs {
+            y.push_str(&format!("  - name: {name}\n    run: x\n{rest}"));
+        }
+        y
+    }
+
+    #[test]
+    fn a_service_takes_no_slot_and_stops_when_its_last_dependent_ends() {
+        let y = yaml(&[
+            ("db", TCP),
+            ("a", "    needs: [db]\n"),
+            ("b", "    needs: [db]\n"),
+        ]);
+        let mut r = Run::new(&y, &["-j", "1"]);
+        // The pool has one slot; the service runs past it.
+        assert_eq!(starts(&r.start()), vec![(0, 2, 1)]);
+        r.at(0.5);
+        let a = r.ready(0, &[("port", "5432")]);
+        assert_eq!(starts(&a), vec![(1, 1, 1)]);
+        assert!(notices(&a).contains(&Notice::ServiceReady {
+            job: 0,
+            after: Duration::from_millis(500)
+        }));
+        // Its outputs are seen by the jobs that need it while it runs.
+        assert_eq!(r.s.seen(0).and_then(|s| s.output("port")), Some("5432"));
+        let a = r.exit(1, 1, 0);
+        assert_eq!(starts(&a), vec![(2, 1, 1)]);
+        assert!(stops(&a).is_empty(), "b still needs it");
+        let a = r.exit(2, 1, 0);
+        assert_eq!(stops(&a), vec![(0, Fate::Unneeded)]);
+        assert!(!r.s.done(), "not done while the service runs");
+        r.ended(0, 1, None, false);
+        assert!(r.s.done());
+        let res = r.s.clone_results();
+        assert_eq!(res[0].status, Status::Success);
+        assert_eq!(res[0].ready_after(), Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn not_ready_in_time_fails_it_with_the_last_probe_failure_and_skips_its_jobs() {
+        let y = yaml(&[("db", TCP), ("a", "    needs: [db]\n")]);
+        let mut r = Run::new(&y, &[]);
+        r.start();
+        r.probe_failed(0, "tcp 127.0.0.1:5432 refused");
+        assert!(
+            r.s.wake_at(r.now).is_some(),
+            "the readiness deadline wakes the core"
+        );
+        let a = r.at(2.0);
+        assert_eq!(stops(&a), vec![(0, Fate::Failed)]);
+        let not_ready = Reason::NotReady {
+            after: Duration::from_secs(2),
+            last: Some("tcp 127.0.0.1:5432 refused".into()),
+        };
+        assert!(notices(&a).contains(&Notice::Job {
+            job: 0,
+            reason: Arc::new(not_ready.clone())
+        }));
+        assert_eq!(r.reason(1), need("db", Status::Failed));
+        // It ignores SIGTERM: SIGKILL after stop_grace (5 s).
+        assert!(r.at(6.0).is_empty());
+        assert!(r.at(7.0).contains(&Action::KillService { job: 0 }));
+        r.ended(0, 1, None, false);
+        assert_eq!(r.status(0), Status::Failed);
+        assert_eq!(r.reason(0), Some(not_ready));
+        assert!(r.s.done());
+    }
+
+    #[test]
+    fn a_service_that_exits_before_ready_or_while_needed_fails_so() {
+        let y = yaml(&[("db", TCP), ("a", "    needs: [db]\n")]);
+        let mut r = Run::new(&y, &[]);
+        r.start();
+        r.exit(0, 1, 3);
+        assert_eq!(
+            r.reason(0),
+            Some(Reason::ExitedBeforeReady(Ending::Exited(3)))
+        );
+        assert_eq!(r.status(0), Status::Failed);
+        assert_eq!(r.reason(1), need("db", Status::Failed));
+
+        let y = yaml(&[
+            ("db", TCP),
+            ("a", "    needs: [db]\n"),
+            ("b", "    needs: [db]\n"),
+        ]);
+        let mut r = Run::new(&y, &["-j", "1"]);
+        r.start();
+        r.ready(0, &[]);
+        let a = r.exit(0, 1, 1);
+        assert!(stops(&a).is_empty());
+        assert_eq!(
+            r.reason(0),
+            Some(Reason::ExitedWhileNeeded(Ending::Exited(1)))
+        );
+        // a runs on; b, not started yet, is skipped.
+        assert_eq!(r.reason(2), need("db", Status::Failed));
+        r.exit(1, 1, 0);
+        assert!(r.s.done());
+    }
+
+    #[test]
+    fn services_stop_in_reverse_order_of_needs() {
+        let y = yaml(&[
+            ("db", TCP),
+            ("api", &format!("{TCP}    needs: [db]\n")),
+            ("test", "    needs: [api]\n"),
+        ]);
+        let mut r = Run::new(&y, &[]);
+        // One job: a pool of one slot, the services past it.
+        assert_eq!(starts(&r.start()), vec![(0, 2, 1)]);
+        assert_eq!(starts(&r.ready(0, &[])), vec![(1, 3, 1)]);
+        assert_eq!(starts(&r.ready(1, &[])), vec![(2, 1, 1)]);
+        assert_eq!(stops(&r.exit(2, 1, 0)), vec![(1, Fate::Unneeded)]);
+        assert_eq!(
+            stops(&r.ended(1, 1, None, false)),
+            vec![(0, Fate::Unneeded)]
+        );
+        r.ended(0, 1, None, false);
+        assert!(r.s.done());
+        assert!((0..3).all(|j| r.status(j) == Status::Success));
+    }
+
+    #[test]
+    fn a_signal_stops_services_but_keeps_those_a_cleanup_job_needs() {
+        let y = yaml(&[
+            ("db", TCP),
+            ("cache", TCP),
+            ("a", "    needs: [db, cache]\n"),
+            ("cleanup", "    needs: [db, a]\n    when: always\n"),
+        ]);
+        let mut r = Run::new(&y, &[]);
+        r.start();
+        r.ready(0, &[]);
+        r.ready(1, &[]);
+        // a, running, still needs both.
+        assert!(stops(&r.signal(libc::SIGINT)).is_empty());
+        // Then the cache is needed by no job left to run; the db by the cleanup job.
+        let a = r.ended(2, 1, None, false);
+        assert_eq!(stops(&a), vec![(1, Fate::Unneeded)]);
+        assert_eq!(starts(&a), vec![(3, 1, 1)]);
+        assert_eq!(stops(&r.exit(3, 1, 0)), vec![(0, Fate::Unneeded)]);
+        r.ended(0, 1, None, false);
+        r.ended(1, 1, None, false);
+        assert!(r.s.done());
+        assert_eq!(r.status(0), Status::Success);
+        assert_eq!(r.status(2), Status::Interrupted);
+    }
+
+    #[test]
+    fn fail_fast_stops_the_services_too() {
+        let y = yaml(&[
+            ("db", TCP),
+            ("a", "    needs: [db]\n"),
+            ("b", "    needs: [db]\n"),
+        ]);
+        let mut r = Run::new(&y, &["-j", "1", "--fail-fast"]);
+        r.start();
+        r.ready(0, &[]);
+        let a = r.exit(1, 1, 1);
+        assert_eq!(stops(&a), vec![(0, Fate::Unneeded)]);
+        r.ended(0, 1, None, false);
+        assert!(r.s.done());
+        assert_eq!(r.status(2), Status::NotRun);
+    }
+
+    #[test]
+    fn resume_starts_a_service_only_if_a_job_that_needs_it_will_run() {
+        let y = yaml(&[("db", TCP), ("a", "    needs: [db]\n")]);
+        let mut r = Run::resumed(&y, &[], vec![1]);
+        let a = r.start();
+        assert!(starts(&a).is_empty());
+        assert_eq!(r.status(0), Status::Skipped);
+        assert_eq!(r.reason(0), Some(Reason::Unneeded));
+        assert!(r.s.done());
+
+        let y = yaml(&[
+            ("db", TCP),
+            ("a", "    needs: [db]\n"),
+            ("b", "    needs: [db]\n"),
+        ]);
+        let mut r = Run::resumed(&y, &[], vec![1]);
+        assert_eq!(starts(&r.start()), vec![(0, 3, 1)]);
+        assert_eq!(starts(&r.ready(0, &[])), vec![(2, 1, 1)]);
+    }
+
+    #[test]
+    fn a_service_without_a_probe_is_ready_once_started_even_in_sync_mode() {
+        let y = format!(
+            "mode: sync\n{}",
+            yaml(&[
+                ("db", "    service: true\n"),
+                ("a", "    needs: [db]\n"),
+                ("b", "")
+            ])
+            .trim_start_matches('\n')
+        );
+        let mut r = Run::new(&y, &[]);
+        let a = r.start();
+        assert_eq!(starts(&a), vec![(0, 2, 1), (1, 1, 1)]);
+        let a = r.exit(1, 1, 0);
+        assert_eq!(stops(&a), vec![(0, Fate::Unneeded)]);
+        // In sync mode, b waits for nothing but a.
+        assert_eq!(starts(&a), vec![(2, 1, 1)]);
+    }
+
+    #[test]
+    fn the_worker_and_the_core_agree_on_a_services_status() {
+        let f = |code: Option<i32>| Finished {
+            started: SystemTime::now(),
+            duration: Duration::ZERO,
+            exit: Some(Exit {
+                code,
+                signal: code.is_none().then_some(libc::SIGTERM),
+            }),
+            error: None,
+            timed_out: false,
+            leftovers: false,
+            cut_short: false,
+        };
+        assert_eq!(
+            attempt::service_status(Fate::Unneeded, &f(None), 0),
+            Status::Success
+        );
+        assert_eq!(
+            attempt::service_status(Fate::Unneeded, &f(Some(1)), 0),
+            Status::Success
+        );
+        assert_eq!(
+            attempt::service_status(Fate::Failed, &f(None), 0),
+            Status::Failed
+        );
+        assert_eq!(
+            attempt::service_status(Fate::Running, &f(Some(0)), 0),
+            Status::Failed
+        );
+        assert_eq!(
+            attempt::service_status(Fate::Running, &f(None), libc::SIGKILL),
+            Status::Interrupted
+        );
+    }
+}

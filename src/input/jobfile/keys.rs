@@ -346,6 +346,21 @@ pub(crate) struct JobKeys {
     pub(crate) slurm: Option<Sp<Box<SlurmOptions>>>,
     pub(crate) uses: Option<Sp<Uses>>,
     pub(crate) when: Option<Sp<When>>,
+    pub(crate) service: Option<Sp<bool>>,
+    pub(crate) ready: Option<Sp<ReadyKeys>>,
+    pub(crate) stop_grace: Option<Sp<HumanDuration>>,
+}
+
+/// `ready:` of a service: one probe kind, and how often and how long to poll it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReadyKeys {
+    pub(crate) exec: Option<Sp<Scalar>>,
+    pub(crate) http: Option<Sp<String>>,
+    pub(crate) tcp: Option<Sp<String>>,
+    pub(crate) log: Option<Sp<String>>,
+    pub(crate) interval: Option<Sp<HumanDuration>>,
+    pub(crate) timeout: Option<Sp<HumanDuration>>,
 }
 
 /// A key that is there, even with an empty (null) value.
@@ -410,6 +425,9 @@ job_fields! {
     slurm: Box<SlurmOptions> => Slurm,
     uses: Uses => Uses,
     when: When => When,
+    service: bool => Service,
+    ready: ReadyKeys => Ready,
+    stop_grace: HumanDuration => StopGrace,
 }
 
 /// One entry of `jobs:`: a bare string is a job whose command is that string. A mapping
