@@ -23,4 +23,5 @@ mod retries;
 mod schema;
 mod security;
 mod select;
+mod services;
 mod slurm;

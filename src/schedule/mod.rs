@@ -118,7 +118,14 @@ pub(crate) struct Schedule {
 impl Schedule {
     /// The run of `plan` with `slots` pool slots; `prior[i]` is job i's result from an
     /// earlier run (`--resume`): such a job is not run.
-    pub(crate) fn new(plan: Arc<Plan>, slots: usize, prior: Vec<Option<JobResult>>) -> Self {
+    /// A service's result is never carried over: it ran for the jobs of its own run, and
+    /// starts again if one that needs it runs now.
+    pub(crate) fn new(plan: Arc<Plan>, slots: usize, mut prior: Vec<Option<JobResult>>) -> Self {
+        for job in plan.services() {
+            if let Some(r) = prior.get_mut(job) {
+                *r = None;
+            }
+        }
         Schedule {
             slots: vec![false; slots.max(1)],
             running: HashMap::new(),
