@@ -56,7 +56,7 @@ cc -O2 -o "$OUT/floor" benches/floor.c
 cargo build --release --locked -q
 FLOOR=$OUT/floor
 # .cargo/config.toml builds for the host tuple: binaries are under target/<tuple>/.
-PRUN=target/$(rustc --print host-tuple)/release/prun
+PRUN=target/${CARGO_BUILD_TARGET:-x86_64-unknown-linux-musl}/release/prun
 TMPD=$(mktemp -d)
 trap 'rm -rf "$TMPD"' EXIT
 

@@ -219,8 +219,9 @@ fn remove_tagged(dir: &Path, tag: &str) {
 /// # Safety
 /// Closes descriptors this process may still use: only for the keeper, which uses none.
 unsafe fn close_from(first: u32) {
-    // SAFETY: per the contract; close_range takes plain integers.
-    if unsafe { libc::close_range(first, u32::MAX, 0) } != 0 {
+    // SAFETY: per the contract; close_range takes plain integers. The raw syscall, as
+    // musl has no wrapper for it.
+    if unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, 0) } != 0 {
         // SAFETY: per the contract.
         unsafe { close_each(first) }
     }
