@@ -1,5 +1,6 @@
 //! Every jobfile in `jobfiles/` runs, and does what its comments say.
 
+use crate::util::facility::{Facility, has};
 use crate::util::{Prun, max_concurrency, parse_log, repo};
 
 fn example(name: &str) -> String {
@@ -25,6 +26,7 @@ fn every_example_is_tested() {
             "backup.yaml",
             "ci.yaml",
             "hello.yaml",
+            "integration-tests.yaml",
             "nas-backup.yaml"
         ],
         "add a test for new examples"
@@ -154,4 +156,40 @@ fn nas_backup() {
     r.code(1);
     assert!(!demo.join("snapshot").exists());
     assert!(r.stdout.contains("ALERT - a backup failed"), "{}", r.stdout);
+}
+
+#[test]
+fn integration_tests_against_a_real_postgresql() {
+    if !has(&[Facility::Postgres]) {
+        return;
+    }
+    let p = Prun::new()
+        .arg(&example("integration-tests.yaml"))
+        .args(&["--report", "r.json"]);
+    let r = p.run();
+    r.code(0);
+    assert!(
+        r.stdout.contains("3 backups, 2400 bytes in all: ok"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("service 'db' ready after"),
+        "{}",
+        r.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let db = &report["jobs"][0];
+    assert_eq!(db["name"], "db");
+    assert_eq!(db["status"], "success", "stopped by prun: {db}");
+    assert!(db["ready_after"].as_f64().unwrap() > 0.0, "{db}");
+    // Nothing of the database is left: no process, no data directory.
+    let dir = std::env::temp_dir().join(format!("prun-pg-{}", report["run_id"].as_str().unwrap()));
+    let dir = dir.to_str().unwrap();
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", dir])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "left running: {left:?}");
+    assert!(!std::path::Path::new(dir).exists(), "{dir} left behind");
 }

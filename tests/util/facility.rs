@@ -16,6 +16,8 @@ pub(crate) enum Facility {
     Root,
     /// A writable cgroup v2 directory where prun makes its run's cgroups.
     Cgroups,
+    /// PostgreSQL's `initdb`, `postgres` and `psql` on PATH.
+    Postgres,
 }
 
 impl Facility {
@@ -25,6 +27,7 @@ impl Facility {
             Facility::Script => "script",
             Facility::Root => "root",
             Facility::Cgroups => "cgroups",
+            Facility::Postgres => "postgres",
         }
     }
 
@@ -38,17 +41,23 @@ impl Facility {
             Facility::Cgroups => {
                 "no writable cgroup v2 here (run as root, or in a delegated slice)"
             }
+            Facility::Postgres => {
+                "no initdb, postgres and psql on PATH (Debian: apt-get install postgresql, then PATH=/usr/lib/postgresql/15/bin:$PATH)"
+            }
         }
     }
 
     fn present(self) -> bool {
-        static FOUND: [OnceLock<bool>; 4] = [const { OnceLock::new() }; 4];
+        static FOUND: [OnceLock<bool>; 5] = [const { OnceLock::new() }; 5];
         *FOUND[self as usize].get_or_init(|| match self {
             Facility::Slurm => slurm_answers(),
             Facility::Script => succeeds("script", &["--version"]),
             // SAFETY: geteuid has no preconditions.
             Facility::Root => (unsafe { libc::geteuid() }) == 0,
             Facility::Cgroups => cgroup_writable(),
+            Facility::Postgres => ["initdb", "postgres", "psql"]
+                .iter()
+                .all(|p| succeeds(p, &["--version"])),
         })
     }
 }
