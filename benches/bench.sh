@@ -15,7 +15,7 @@
 # or one of its jobs when the runner is smaller). All output goes to /dev/null.
 #
 # Knobs: N (jobs per throughput case, default 10000), ROUNDS (pairs per case, default 3),
-# SECTIONS (any of: throughput resources hooks startup sleep output big million; default
+# SECTIONS (any of: throughput resources hooks startup services sleep output big million; default
 # all), HOOK_N (jobs of the hook case, default 2000; 1000 in the quick guard), BIG_N
 # (default 100000), MILLION (default 1000000), OUT (default benches/out).
 set -euo pipefail
@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 if [[ $QUICK == 1 ]]; then
   N=${N:-1000}; ROUNDS=${ROUNDS:-5}; SECTIONS=${SECTIONS:-quick}; HOOK_N=${HOOK_N:-1000}
 else
-  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources hooks startup sleep output big million"}
+  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources hooks startup services sleep output big million"}
 fi
 HOOK_N=${HOOK_N:-2000}
 BIG_N=${BIG_N:-100000}
@@ -306,17 +306,32 @@ if has startup; then
   cc -O2 -o "$OUT/alternate" benches/alternate.c
   # Paired by alternation (benches/alternate.c): each round runs every command once.
   say "== start-up: one job, $((ROUNDS * 100)) alternating rounds"
+  # What a process pays before main() on this machine: glibc's start-up (which asks the
+  # CPU for its cache sizes with cpuid, trapped on a VM) against none at all. prun is
+  # built for musl for this reason (.cargo/config.toml).
+  echo 'int main(void) { return 0; }' >"$TMPD/empty.c"
+  cc -O2 -static -o "$OUT/empty-glibc" "$TMPD/empty.c"
+  printf '%s\n' 'void _start(void) { __asm__ volatile("mov $60, %eax; xor %edi, %edi; syscall"); }' >"$TMPD/nolibc.c"
+  cc -O2 -static -nostdlib -o "$OUT/empty-nolibc" "$TMPD/nolibc.c"
   mapfile -t su < <("$OUT/alternate" $((ROUNDS * 100)) \
     "xargs -a $TMPD/true-1.txt -n 1 /bin/sh -c" \
     "$FLOOR 1 1 /bin/sh -c true" \
     "$PRUN $TMPD/truesh-1.yaml" \
-    "$PRUN $TMPD/true-1.yaml")
-  names=(xargs floor "prun (shell)" "prun (direct exec)")
-  for i in 0 1 2 3; do
+    "$PRUN $TMPD/true-1.yaml" \
+    "$OUT/empty-glibc" \
+    "$OUT/empty-nolibc")
+  names=(xargs floor "prun (shell)" "prun (direct exec)" "an empty C program, static glibc" "an empty program, no libc")
+  for i in 0 1 2 3 4 5; do
     read -r ms ratio <<<"${su[$i]}"
     STARTUP+="| ${names[$i]} | $ms ms | $ratio |"$'\n'
     say "   ${names[$i]}: $ms ms ($ratio x xargs)"
   done
+fi
+
+SERVICES=""
+if has services; then
+  say "== services: log-probe latency, 100 idle services"
+  SERVICES=$(bash benches/services.sh "$PRUN" "$ROUNDS")
 fi
 
 SLEEP=""
@@ -470,6 +485,14 @@ fi
     echo "| runner | median | ratio to xargs |"
     echo "| --- | ---: | ---: |"
     printf '%s' "$STARTUP"
+  fi
+  if [[ -n $SERVICES ]]; then
+    echo
+    echo "## Services (benches/services.sh)"
+    echo
+    echo "| what | figure |"
+    echo "| --- | ---: |"
+    echo "$SERVICES"
   fi
   if [[ -n $SLEEP ]]; then
     echo
