@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::{Prun, gone_within};
+use crate::util::facility::{Facility, has};
+use crate::util::{Prun, alive, gone_within};
 
 /// A loopback port nothing listens on right now (bound, then released).
 fn free_port() -> u16 {
@@ -478,6 +479,10 @@ jobs:
 
 #[test]
 fn a_daemonizing_service_leaves_nothing_behind() {
+    // A daemon leaves its process group: only the slot's cgroup still holds it.
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
     let p = Prun::new();
     let m = marker(&p);
     let p = p.jobfile(&format!(
@@ -599,4 +604,67 @@ jobs:
     assert!(all.contains("tcp 127.0.0.1:5433"), "{all}");
     assert!(all.contains("migrate"), "{all}");
     assert!(!p.path("ran").exists());
+}
+
+#[test]
+fn fail_fast_stops_the_service_and_starts_nothing_more() {
+    let p = Prun::new();
+    let m = marker(&p);
+    let p = p
+        .jobfile(&format!(
+            r#"
+jobs:
+  - name: svc
+    service: true
+    run: exec sleep {m}
+  - name: bad
+    needs: [svc]
+    run: exit 4
+  - name: later
+    needs: [bad]
+    when: success
+    run: touch later
+  - name: other
+    needs: [svc]
+    run: sleep 0.3; touch other
+"#
+        ))
+        .args(&["-j", "1", "--fail-fast", "--report", "report.json"]);
+    let run = p.run();
+    run.code(1);
+    assert!(!p.path("later").exists());
+    assert!(!p.path("other").exists(), "{}", run.stderr);
+    assert!(gone_within(&m, Duration::from_secs(5)), "service left");
+    let r = report(&p);
+    assert_eq!(job(&r, "bad")["status"], "failed");
+    assert_eq!(job(&r, "svc")["status"], "success", "stopped by prun");
+}
+
+#[test]
+fn sigkill_of_prun_leaves_no_service_and_no_daemon_of_it() {
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
+    let p = Prun::new();
+    let (m, d) = (marker(&p), marker(&p));
+    let p = p.jobfile(&format!(
+        r#"
+jobs:
+  - name: svc
+    service: true
+    run: |
+      (setsid sleep {d} &)
+      touch started
+      exec sleep {m}
+  - name: user
+    needs: [svc]
+    run: sleep 300
+"#
+    ));
+    let mut child = p.start_until(&["started"], Duration::from_secs(10));
+    assert!(alive(&m) && alive(&d), "the service and its daemon run");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(gone_within(&m, Duration::from_secs(10)), "service left");
+    assert!(gone_within(&d, Duration::from_secs(10)), "its daemon left");
 }
