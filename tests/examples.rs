@@ -118,9 +118,21 @@ fn backup_failure_reaches_the_run_level_hook() {
 
 #[test]
 fn ci() {
-    let r = Prun::new().arg(&example("ci.yaml")).run();
+    let p = Prun::new()
+        .arg(&example("ci.yaml"))
+        .args(&["--state-dir", "state"]);
+    let r = p.run();
     r.code(0);
-    assert!(r.stderr.contains("5 succeeded, 0 failed"), "{}", r.stderr);
+    assert!(r.stderr.contains("6 succeeded, 0 failed"), "{}", r.stderr);
+    // The checks with `sources:` have nothing new to check.
+    let r = p.run();
+    r.code(0);
+    assert!(
+        r.stderr.contains("4 succeeded, 2 up to date, 0 failed"),
+        "{}",
+        r.stderr
+    );
+    assert!(p.path("state/shell-syntax.json").exists());
 }
 
 #[test]

@@ -25,3 +25,4 @@ mod security;
 mod select;
 mod services;
 mod slurm;
+mod uptodate;

@@ -299,6 +299,7 @@ jobs:
       echo up > up
       sleep {m} &
       wait
+    ready: {{ exec: "test -e up", interval: 20ms }}
   - name: test
     needs: [svc]
     matrix: {{ n: [1, 2, 3] }}
@@ -452,7 +453,8 @@ fn resume_starts_a_service_again_only_when_a_job_that_needs_it_runs() {
 jobs:
   - name: svc
     service: true
-    run: echo start >> starts; exec sleep 300
+    run: echo start >> starts; echo up; exec sleep 300
+    ready: { log: "^up$" }
   - name: a
     needs: [svc]
     run: touch a

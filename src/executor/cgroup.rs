@@ -263,10 +263,11 @@ impl Cgroup {
         pids_in(&self.dir)
     }
 
-    /// Sends `sig` to every process in it; SIGKILL through `cgroup.kill`, which reaches
-    /// processes forked while it is being sent.
-    pub(crate) fn signal(&self, sig: i32) {
-        signal_tree(&self.dir, sig);
+    /// Sends `sig` to every process in it but those of process group `sent` (which the
+    /// caller has signalled already: a shell with a trap must not run it twice);
+    /// SIGKILL through `cgroup.kill`, which reaches processes forked while it is sent.
+    pub(crate) fn signal(&self, sig: i32, sent: i32) {
+        signal_tree_except(&self.dir, sig, &|pgid| pgid == sent);
     }
 
     /// Reaps what this cgroup's processes left as zombies of prun (prun is their
@@ -304,6 +305,12 @@ fn pids_in(dir: &Path) -> Vec<i32> {
 
 /// `sig` to every process in the cgroup at `dir` and below (see `Cgroup::signal`).
 pub(crate) fn signal_tree(dir: &Path, sig: i32) {
+    signal_tree_except(dir, sig, &|_| false);
+}
+
+/// `signal_tree`, but for processes whose process group `sent` says was signalled
+/// already (SIGKILL goes to every process all the same: twice is harmless).
+pub(crate) fn signal_tree_except(dir: &Path, sig: i32, sent: &dyn Fn(i32) -> bool) {
     if sig == libc::SIGKILL
         && OpenOptions::new()
             .write(true)
@@ -314,11 +321,15 @@ pub(crate) fn signal_tree(dir: &Path, sig: i32) {
         return;
     }
     for pid in pids_in(dir) {
-        // SAFETY: kill with a pid read from the cgroup and a valid signal number.
+        // SAFETY: getpgid and kill with a pid read from the cgroup, a valid signal.
+        if sig != libc::SIGKILL && sent(unsafe { libc::getpgid(pid) }) {
+            continue;
+        }
+        // SAFETY: as above.
         unsafe { libc::kill(pid, sig) };
     }
     for sub in subdirs(dir) {
-        signal_tree(&sub, sig);
+        signal_tree_except(&sub, sig, sent);
     }
 }
 

@@ -40,6 +40,14 @@ pub(crate) struct Finished {
 }
 
 impl Finished {
+    /// A command prun did not run, with no error (a job that was up to date).
+    pub(crate) fn not_run() -> Self {
+        Finished {
+            error: None,
+            ..Finished::not_started(String::new())
+        }
+    }
+
     /// A command that could not be started, for `why`.
     pub(crate) fn not_started(why: String) -> Self {
         Finished {

@@ -284,7 +284,7 @@ fn stop_groups(groups: &HashSet<i32>, cgroup: Option<&Path>, grace: Duration) {
         signal_group(g, Signal::SIGTERM);
     }
     if let Some(d) = contained {
-        cgroup::signal_tree(d, libc::SIGTERM);
+        cgroup::signal_tree_except(d, libc::SIGTERM, &|pgid| live.contains(&pgid));
     }
     let deadline = crate::times::after(Instant::now(), grace);
     let alive =

@@ -426,7 +426,7 @@ impl Supervisor<'_> {
                     self.strays.push(pid);
                 }
             }
-            c.signal(sig as i32);
+            c.signal(sig as i32, self.pgid);
         }
     }
 

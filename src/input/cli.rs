@@ -83,6 +83,17 @@ pub struct Cli {
     #[arg(long, requires = "joblog")]
     pub resume_failed: bool,
 
+    /// Run jobs with `sources`/`status` even when they are up to date, and save their
+    /// fingerprints anew: every selected job, or with `--force=NAME` (repeatable) that
+    /// job only (a matrix job by its base name or full name).
+    #[arg(long, value_name = "NAME", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub force: Vec<String>,
+
+    /// Where up-to-date jobs keep their fingerprints [default: the jobfile's `state_dir`,
+    /// else `.prun` beside the jobfile].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
     /// Write a JSON report of the run to FILE (atomically, at the end).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

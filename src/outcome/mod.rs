@@ -6,6 +6,7 @@
 
 pub(crate) mod attempt;
 pub(crate) mod ending;
+pub(crate) mod fingerprint;
 pub(crate) mod outputs;
 pub(crate) mod reason;
 pub(crate) mod result;

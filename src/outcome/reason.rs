@@ -48,6 +48,10 @@ pub(crate) enum Reason {
     },
     /// It succeeded in an earlier run (`--resume`).
     Resumed,
+    /// Not run: up to date (`sources`/`status`), in words: "up to date: 14 sources
+    /// unchanged since …".
+    UpToDate(String),
+
     /// A service whose probe did not pass within its `timeout`; `last` is how the last
     /// try failed.
     NotReady {
@@ -133,6 +137,7 @@ impl fmt::Display for Reason {
                 )
             }
             Reason::Resumed => f.write_str("already succeeded in an earlier run (--resume)"),
+            Reason::UpToDate(words) => f.write_str(words),
             Reason::NotReady { after, last } => {
                 write!(f, "not ready after {}", humantime::format_duration(*after))?;
                 match last {

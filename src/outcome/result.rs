@@ -294,6 +294,8 @@ impl JobResult {
     pub(crate) fn hook_case(&self) -> HookCase {
         match self.status {
             Status::Success => HookCase::Succeeded,
+            // Its hooks ran when it last ran.
+            Status::UpToDate => HookCase::NotApplicable,
             _ if self.by_condition => HookCase::NotApplicable,
             _ => HookCase::Failed,
         }

@@ -13,6 +13,9 @@ pub(crate) enum Status {
     Interrupted,
     /// Never started (after `--fail-fast` stopped the run).
     NotRun,
+    /// Not run: nothing it is made of changed since its last success (`sources`,
+    /// `status`). Counts as a success for the jobs that need it.
+    UpToDate,
 }
 
 impl Status {
@@ -24,6 +27,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Interrupted => "interrupted",
             Status::NotRun => "not-run",
+            Status::UpToDate => "up-to-date",
         }
     }
 
@@ -36,6 +40,7 @@ impl Status {
             Status::Skipped => "was skipped",
             Status::Interrupted => "was interrupted",
             Status::NotRun => "did not run",
+            Status::UpToDate => "was up to date",
         }
     }
 
@@ -48,9 +53,15 @@ impl Status {
             Status::Skipped,
             Status::Interrupted,
             Status::NotRun,
+            Status::UpToDate,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
+    }
+
+    /// Whether it counts as a success for the jobs that need it (and the exit code).
+    pub(crate) fn is_success(self) -> bool {
+        matches!(self, Status::Success | Status::UpToDate)
     }
 
     /// Whether the job ran and did not succeed.

@@ -47,6 +47,8 @@ pub(crate) struct Totals {
     pub(crate) failed: usize,
     /// Skipped or never started.
     pub(crate) skipped: usize,
+    /// Not run: up to date.
+    pub(crate) up_to_date: usize,
 }
 
 impl RunSummary {
@@ -71,6 +73,7 @@ impl RunSummary {
         for r in &self.results {
             match r.status {
                 Status::Success => t.succeeded += 1,
+                Status::UpToDate => t.up_to_date += 1,
                 s if s.is_failure() => t.failed += 1,
                 _ => t.skipped += 1,
             }
@@ -84,9 +87,10 @@ impl RunSummary {
             return exit::SIGNAL_BASE.saturating_add(sig as u8);
         }
         // A job skipped only because a `when:` condition did not hold is no failure.
-        let all_well = self.results.iter().all(|r| {
-            r.status == Status::Success || (r.status == Status::Skipped && r.by_condition)
-        });
+        let all_well = self
+            .results
+            .iter()
+            .all(|r| r.status.is_success() || (r.status == Status::Skipped && r.by_condition));
         if all_well && self.hook_failures.is_empty() && self.output_errors.is_empty() {
             exit::SUCCESS
         } else {

@@ -19,6 +19,11 @@ pub(crate) fn words<'a>(notice: &Notice, spec: impl Fn(usize) -> &'a JobSpec) ->
             format!("{} '{}' {reason}", kind(*job), name(*job))
         }
         Notice::Job { job, reason } => format!("{} '{}': {reason}", kind(*job), name(*job)),
+        Notice::Runs { job, why } => format!("job '{}' runs: {why}", name(*job)),
+        Notice::StateNotSaved { job, why } => format!(
+            "warning: job '{}': {why}; it will run again next time",
+            name(*job)
+        ),
         Notice::ServiceReady { job, after } => format!(
             "service '{}' ready after {}",
             name(*job),

@@ -104,6 +104,8 @@ pub(crate) struct JobOptions {
     pub(crate) when: crate::input::jobfile::When,
     /// `service: true`: how it is known to be ready, and stopped.
     pub(crate) service: Option<Arc<super::service::Service>>,
+    /// `sources`/`generates`/`status`: how it is known to have nothing new to do.
+    pub(crate) up_to_date: Option<Arc<super::uptodate::UpToDate>>,
 }
 
 impl JobSpec {

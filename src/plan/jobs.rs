@@ -311,6 +311,7 @@ impl JobContext<'_> {
             _ => Vec::new(),
         };
         let service = super::service::resolve(self.src, keys, d, name)?;
+        let up_to_date = super::uptodate::resolve(self.src, keys, d, name)?;
         // A `retries` default does not apply to services (they are never retried).
         let retry = match service {
             Some(_) => RetryPolicy::default(),
@@ -318,6 +319,7 @@ impl JobContext<'_> {
         };
         Ok(JobOptions {
             service,
+            up_to_date,
             env_files,
             uses,
             when: self.when(keys, name)?,

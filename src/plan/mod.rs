@@ -26,6 +26,7 @@ mod select;
 pub(crate) mod service;
 pub(crate) mod slurm;
 pub(crate) mod template;
+pub(crate) mod uptodate;
 mod validate;
 
 use std::num::NonZeroUsize;
@@ -90,6 +91,10 @@ pub(crate) struct Plan {
     pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// Said on stderr before anything runs (an env file others can read).
     pub(crate) warnings: Vec<String>,
+    /// Where up-to-date jobs keep their fingerprints.
+    pub(crate) state_dir: PathBuf,
+    /// `--force`: which of them run anyway.
+    pub(crate) force: uptodate::Force,
     pub(crate) jobs: Vec<JobSpec>,
 }
 
@@ -185,6 +190,8 @@ impl Plan {
         let mut jobs = build_jobs(&ctx, written, mode, &mut shared)?;
         check_services_needed(src, &jobs)?;
         jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        let names: Vec<(&str, &str)> = jobs.iter().map(|j| (&*j.name, j.base())).collect();
+        let force = uptodate::Force::resolve(&cli.force, &names)?;
         resolve_templates(src, &mut jobs)?;
         let warnings = shared.dotenv.distinct_warnings();
         let grace = cli
@@ -254,6 +261,13 @@ impl Plan {
             direct_exec: jf.shell.is_none(),
             env_files,
             warnings,
+            state_dir: uptodate::state_dir(
+                cli.state_dir.as_deref(),
+                jf.state_dir.as_ref(),
+                facts.cwd,
+                facts.base_dir,
+            ),
+            force,
             jobs,
         })
     }

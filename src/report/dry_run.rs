@@ -128,6 +128,26 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         for t in &j.opts.templates {
             let _ = writeln!(out, "     env {}: at start, {}", t.var, t.written());
         }
+        if let Some(u) = &j.opts.up_to_date {
+            if !u.sources.is_empty() {
+                let _ = writeln!(out, "     sources: {}", u.sources.join(", "));
+            }
+            if !u.generates.is_empty() {
+                let _ = writeln!(out, "     generates: {}", u.generates.join(", "));
+            }
+            for s in &u.status {
+                let _ = writeln!(out, "     status: {}", indented(s, 15));
+            }
+            let escaping = u.escaping();
+            if !escaping.is_empty() {
+                let _ = writeln!(out, "     outside its workdir: {}", escaping.join(", "));
+            }
+            let _ = writeln!(
+                out,
+                "     {}",
+                crate::state::fingerprint::preview(plan, j, u)
+            );
+        }
         if let Some(t) = j.opts.timeout {
             let _ = writeln!(out, "     timeout: {}", humantime::format_duration(t));
         }

@@ -170,6 +170,7 @@ impl Serialize for RunDoc<'_> {
             "succeeded": t.succeeded,
             "failed": t.failed,
             "skipped": t.skipped,
+            "up_to_date": t.up_to_date,
             "hook_failures": run.hook_failures.len(),
         });
         m.serialize_entry("totals", &totals)?;

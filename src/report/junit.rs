@@ -20,7 +20,9 @@ pub(crate) fn render(
     for (i, (spec, r)) in specs.iter().zip(&run.results).enumerate() {
         let status = match r.status {
             Status::Success => TestCaseStatus::success(),
-            Status::Skipped | Status::NotRun => {
+            // Not run in this run: skipped, with why ("up to date: …"), not a pass
+            // of a test that did not run.
+            Status::Skipped | Status::NotRun | Status::UpToDate => {
                 let mut s = TestCaseStatus::skipped();
                 if let Some(why) = r.reason() {
                     s.set_message(why.to_string());

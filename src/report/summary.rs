@@ -85,7 +85,7 @@ fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
         let row_start = out.len();
         let status = format!("{:<11}", r.status);
         let status = match r.status {
-            Status::Success => paint(GREEN, &status, color),
+            Status::Success | Status::UpToDate => paint(GREEN, &status, color),
             _ => status,
         };
         let _ = write!(
@@ -108,7 +108,7 @@ fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
         let whole = match r.status {
             Status::Failed | Status::TimedOut | Status::Interrupted => Some(RED),
             Status::Skipped | Status::NotRun => Some(DIM),
-            Status::Success => None,
+            Status::Success | Status::UpToDate => None,
         };
         if let Some(code) = whole.filter(|_| color) {
             let row = out.split_off(row_start);
@@ -155,6 +155,7 @@ fn totals(out: &mut String, run: &RunSummary) {
     let count = |s: Status| run.results.iter().filter(|r| r.status == s).count();
     let parts: Vec<String> = [
         (Status::Success, "succeeded"),
+        (Status::UpToDate, "up to date"),
         (Status::Failed, "failed"),
         (Status::TimedOut, "timed out"),
         (Status::Interrupted, "interrupted"),

@@ -185,6 +185,7 @@ fn colour(st: Status) -> &'static str {
         Status::TimedOut => "#ef6c00",
         Status::Interrupted => "#6a1b9a",
         Status::Skipped | Status::NotRun => "#9e9e9e",
+        Status::UpToDate => "#a5d6a7",
     }
 }
 

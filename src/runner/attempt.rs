@@ -10,9 +10,11 @@ use super::context::RunContext;
 use super::env;
 use super::event::{Ended, Event};
 use super::log_watch::LogWatch;
+use super::uptodate::{self, Check};
 use crate::executor::command::{Capture, Request, Stdin};
 use crate::executor::local;
 use crate::files::{self, InPlace};
+use crate::outcome::Status;
 use crate::outcome::attempt::AttemptRecord;
 use crate::output::owner::{Passing, STREAM_AFTER, Token};
 use crate::output::spool::Spool;
@@ -60,6 +62,20 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     let spec = a.spec.as_deref().unwrap_or_else(|| &plan.jobs[a.job]);
     let mut env = env::job(spec, a.slot, a.attempt, &ctx.run_id);
     env.extend(a.env.iter().cloned());
+    // Up to date: not run. A retry always runs (its first attempt was not up to date),
+    // and saves its fingerprint if it succeeds.
+    let mut save = None;
+    if let Some(u) = spec.opts.up_to_date.as_deref() {
+        match uptodate::check(ctx, spec, u, &env, a.attempt > 1) {
+            Check::UpToDate { why, outputs } => return up_to_date(ctx, spec, a, why, outputs),
+            Check::Run { why, save: s } => {
+                save = s;
+                if a.attempt == 1 {
+                    let _ = tx.send(Event::Stale { job: a.job, why });
+                }
+            }
+        }
+    }
     let output_file = ctx.run_dir.output_file(a.job, a.attempt);
     env.push(env::output(output_file.clone()));
     let words = if spec.direct {
@@ -125,6 +141,10 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         Some(_) => decide::service_status(ctx.service_fate(a.slot), &finished, stop),
         None => decide::status(&finished, outputs.is_ok(), stop, late),
     };
+    let state_error = match (&outputs, status) {
+        (Ok(o), Status::Success) => uptodate::save(save, &spec.name, o),
+        _ => None,
+    };
     if let Some(j) = &ctx.joblog {
         let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, status);
         let kept = outputs.as_deref().unwrap_or_default();
@@ -139,12 +159,49 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
             log: sink.log_path.take(),
             log_error: sink.log_error.take(),
             outputs,
+            up_to_date: None,
+            state_error,
         },
         slot: a.slot,
         output: std::mem::take(&mut sink.spool),
         tail: std::mem::take(&mut sink.tail),
         stdout_last: sink.passing.last,
         stdout_error: sink.passing.error.take(),
+    })
+}
+
+/// Job `spec` is up to date (`why`): not run; what the core hears, with the outputs
+/// saved with its fingerprint. The joblog records it (as `up-to-date`, which `--resume`
+/// checks again rather than trusts).
+fn up_to_date(
+    ctx: &RunContext,
+    spec: &JobSpec,
+    a: &Attempt,
+    why: String,
+    outputs: Vec<(String, String)>,
+) -> Box<Ended> {
+    let finished = crate::executor::finished::Finished::not_run();
+    if let Some(j) = &ctx.joblog {
+        let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, Status::UpToDate);
+        j.record(&record, &spec.run, &outputs);
+    }
+    Box::new(Ended {
+        attempt: AttemptEnded {
+            job: a.job,
+            attempt: a.attempt,
+            finished,
+            status: Status::UpToDate,
+            log: None,
+            log_error: None,
+            outputs: Ok(outputs),
+            up_to_date: Some(why),
+            state_error: None,
+        },
+        slot: a.slot,
+        output: Spool::new(),
+        tail: Vec::new(),
+        stdout_last: None,
+        stdout_error: None,
     })
 }
 

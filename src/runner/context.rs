@@ -73,7 +73,7 @@ impl RunContext {
             if pgid > 0 {
                 crate::executor::group::send(pgid, sig);
                 if let Some(c) = &self.cgroup {
-                    c.slot(i + 1).signal(sig);
+                    c.slot(i + 1).signal(sig, pgid);
                 }
             }
         }
@@ -94,7 +94,7 @@ impl RunContext {
             crate::executor::group::send(pgid, sig);
         }
         if let Some(c) = &self.cgroup {
-            c.slot(slot).signal(sig);
+            c.slot(slot).signal(sig, pgid);
         }
     }
 }

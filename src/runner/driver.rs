@@ -232,21 +232,17 @@ impl Driver {
                 self.act(actions, None);
                 self.pump_hooks();
             }
-            Event::Signal(sig) => {
-                let actions = self.core.handle(Instant::now(), CoreEvent::Signal(sig));
-                self.act(actions, None);
-            }
-            Event::ServiceReady { job } => {
-                let ev = super::service::ready(&self.ctx, job);
-                let actions = self.core.handle(Instant::now(), ev);
-                self.act(actions, None);
-            }
-            Event::ProbeFailed { job, why } => {
-                let ev = CoreEvent::ProbeFailed { job, why };
-                let actions = self.core.handle(Instant::now(), ev);
-                self.act(actions, None);
-            }
+            Event::Signal(sig) => self.feed(CoreEvent::Signal(sig)),
+            Event::ServiceReady { job } => self.feed(super::service::ready(&self.ctx, job)),
+            Event::Stale { job, why } => self.feed(CoreEvent::Stale { job, why }),
+            Event::ProbeFailed { job, why } => self.feed(CoreEvent::ProbeFailed { job, why }),
         }
+    }
+
+    /// The core hears `ev` now; what it answers is done.
+    fn feed(&mut self, ev: CoreEvent) {
+        let actions = self.core.handle(Instant::now(), ev);
+        self.act(actions, None);
     }
 
     fn job_ended(&mut self, e: Ended) {
@@ -381,7 +377,7 @@ impl Driver {
                 Action::KillHooks => {
                     self.hooks.cancel();
                     if let Some(h) = self.ctx.cgroup.as_ref().and_then(|c| c.hooks_made()) {
-                        h.signal(libc::SIGKILL);
+                        h.signal(libc::SIGKILL, 0);
                     }
                 }
             }

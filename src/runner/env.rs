@@ -40,6 +40,15 @@ pub(crate) fn job(spec: &JobSpec, slot: usize, attempt: u32, run_id: &str) -> Va
     env
 }
 
+/// The variables of `env` that are the job's own, not prun's (which differ from run to
+/// run): what an up-to-date job's fingerprint holds.
+pub(crate) fn own(env: &[(String, String)]) -> Vars {
+    (env.iter())
+        .filter(|(k, _)| !k.starts_with("PRUN_"))
+        .cloned()
+        .collect()
+}
+
 /// `PRUN_OUTPUT`: where the attempt writes its outputs.
 pub(crate) fn output(path: String) -> (String, String) {
     ("PRUN_OUTPUT".into(), path)
@@ -105,6 +114,7 @@ pub(crate) fn run_level(run_id: &str, t: Totals, hook_failures: usize, report: S
         ("PRUN_SUCCEEDED".into(), t.succeeded.to_string()),
         ("PRUN_FAILED".into(), t.failed.to_string()),
         ("PRUN_SKIPPED".into(), t.skipped.to_string()),
+        ("PRUN_UP_TO_DATE".into(), t.up_to_date.to_string()),
         ("PRUN_HOOK_FAILURES".into(), hook_failures.to_string()),
         ("PRUN_REPORT".into(), report),
     ]
@@ -171,6 +181,7 @@ mod tests {
             succeeded: 3,
             failed: 1,
             skipped: 1,
+            up_to_date: 0,
         };
         let env = run_level("r1", t, 2, "/tmp/r.json".into());
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());

@@ -26,6 +26,8 @@ pub(crate) enum Event {
     ServiceReady { job: usize },
     /// A service's probe failed, differently from the time before: how.
     ProbeFailed { job: usize, why: String },
+    /// A job with `sources`/`status` is not up to date: it runs, for this reason.
+    Stale { job: usize, why: String },
 }
 
 /// How one attempt of a job ended, as its worker saw it.
@@ -61,6 +63,8 @@ impl Ended {
                 log: None,
                 log_error: None,
                 outputs: Ok(Vec::new()),
+                up_to_date: None,
+                state_error: None,
             },
             slot,
             output: Spool::new(),

@@ -20,3 +20,4 @@ pub(crate) mod run_dir;
 mod service;
 mod setup;
 pub(crate) mod signals;
+mod uptodate;

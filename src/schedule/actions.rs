@@ -31,6 +31,8 @@ pub(crate) enum Event {
     },
     /// prun received a signal (SIGINT, SIGTERM or SIGHUP).
     Signal(i32),
+    /// A job with `sources`/`status` is not up to date and runs now, for this reason.
+    Stale { job: usize, why: String },
     /// Time passed (`Schedule::wake_at` was reached).
     Tick,
     /// A service's probe passed; `outputs` is what it had written to `PRUN_OUTPUT`.
@@ -65,6 +67,10 @@ pub(crate) struct AttemptEnded {
     /// What it wrote to `PRUN_OUTPUT`, or why that is not valid (then the attempt
     /// failed).
     pub(crate) outputs: Result<Outputs, String>,
+    /// Up to date, not run (`sources`/`status`): why, in words (`outputs` are the saved
+    /// ones); or, after a success, why its fingerprint could not be saved.
+    pub(crate) up_to_date: Option<String>,
+    pub(crate) state_error: Option<String>,
 }
 
 /// What to do.
@@ -182,6 +188,10 @@ pub(crate) enum Notice {
     SecondSignal { signal: i32 },
     /// A service is ready, this long after it started.
     ServiceReady { job: usize, after: Duration },
+    /// A job with `sources`/`status` runs, for this reason.
+    Runs { job: usize, why: String },
+    /// A job's fingerprint could not be saved.
+    StateNotSaved { job: usize, why: String },
 }
 
 #[cfg(test)]

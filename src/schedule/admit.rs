@@ -107,7 +107,7 @@ impl Schedule {
                     continue;
                 };
                 failed |= status.is_failure();
-                if when == When::Success && status != Status::Success {
+                if when == When::Success && !status.is_success() {
                     return NeedsState::Blocked {
                         why: Reason::Need {
                             need: self.spec(e).name.clone(),

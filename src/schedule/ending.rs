@@ -22,6 +22,8 @@ impl Schedule {
             log,
             log_error,
             outputs,
+            up_to_date,
+            state_error,
         } = e;
         let slot = self.running.remove(&job);
         if let Some(s) = slot {
@@ -44,7 +46,12 @@ impl Schedule {
             Err(why) => (Vec::new(), Some(why)),
         };
         let spec = self.spec(job);
-        let reason = if let Some(why) = bad_outputs {
+        if let Some(why) = state_error {
+            out.push(Action::Say(Notice::StateNotSaved { job, why }));
+        }
+        let reason = if let Some(words) = up_to_date {
+            Some(Reason::UpToDate(words))
+        } else if let Some(why) = bad_outputs {
             Some(Reason::BadOutputs(why))
         } else if finished.timed_out {
             Some(Reason::TimedOut(spec.opts.timeout.unwrap_or_default()))
@@ -69,7 +76,11 @@ impl Schedule {
             }));
             result.set_reason(why);
         }
-        result.attempts = attempt;
+        result.attempts = if status == Status::UpToDate {
+            0
+        } else {
+            attempt
+        };
         result.set_finished(slot, finished);
         self.retry_or_end(now, job, attempt, result, out);
     }
@@ -104,7 +115,7 @@ impl Schedule {
         let spec = self.spec(job);
         // Nothing is retried once the run is stopping (--fail-fast, or a signal: an
         // interrupted attempt always ends the job).
-        let retry = status != Status::Success
+        let retry = !status.is_success()
             && !self.stop_starting
             && spec.opts.retry.retry_after(attempt, result.exit_code());
         if retry {
@@ -130,10 +141,10 @@ impl Schedule {
         }
         out.push(Action::Show {
             job,
-            note: (status != Status::Success).then(|| Note::of(&result)),
+            note: (!status.is_success()).then(|| Note::of(&result)),
             last: true,
         });
-        if status != Status::Success && self.plan.fail_fast {
+        if !status.is_success() && self.plan.fail_fast {
             self.stop(out);
         }
         self.finalize(job, result, out);

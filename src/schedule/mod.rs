@@ -29,6 +29,7 @@ mod stop;
 #[cfg(test)]
 mod tests;
 mod units;
+pub(crate) mod uptodate;
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
@@ -38,7 +39,7 @@ use std::time::Instant;
 use crate::outcome::{HookFailure, JobResult, Reason, Units};
 use crate::plan::resources::Claim;
 use crate::plan::{JobSpec, Mode, Plan};
-use actions::{Action, Event};
+use actions::{Action, Event, Notice};
 
 /// A failed attempt whose job will be tried again at `at`.
 #[derive(Debug)]
@@ -189,6 +190,7 @@ impl Schedule {
         match ev {
             Event::ServiceReady { job, outputs } => self.service_ready(job, outputs, &mut out),
             Event::ProbeFailed { job, why } => self.probe_failed(job, why),
+            Event::Stale { job, why } => out.push(Action::Say(Notice::Runs { job, why })),
             Event::JobEnded(e) => self.job_ended(now, e, &mut out),
             Event::HookEnded { job, hook, ended } => self.hook_ended(job, hook, ended, &mut out),
             Event::Signal(sig) => self.on_signal(now, sig, &mut out),

@@ -101,6 +101,8 @@ impl Run {
             log: None,
             log_error: None,
             outputs: Ok(Vec::new()),
+            up_to_date: None,
+            state_error: None,
         };
         self.s.handle(self.now, Event::JobEnded(e))
     }
@@ -135,6 +137,8 @@ impl Run {
             log: None,
             log_error: None,
             outputs,
+            up_to_date: None,
+            state_error: None,
         };
         self.s.handle(self.now, Event::JobEnded(e))
     }

@@ -2,6 +2,7 @@
 //! attempt), what `--resume` reads back from it (`resume`), and the overlap lock
 //! (`lock`).
 
+pub(crate) mod fingerprint;
 pub(crate) mod joblog;
 pub(crate) mod lock;
 pub(crate) mod resume;

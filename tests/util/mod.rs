@@ -55,7 +55,11 @@ impl Prun {
     }
 
     pub(crate) fn file(self, name: &str, text: &str) -> Self {
-        std::fs::write(self.dir.path().join(name), text).expect("write file");
+        let path = self.dir.path().join(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("make the file's directory");
+        }
+        std::fs::write(path, text).expect("write file");
         self
     }
 

@@ -63,6 +63,8 @@ pub(crate) struct Jobfile {
     pub(crate) containment: Option<Sp<crate::input::settings::Containment>>,
     /// `resources: {name: capacity}`: named counting semaphores (`Lock`).
     pub(crate) resources: Option<Sp<BTreeMap<String, Sp<i64>>>>,
+    /// Where up-to-date jobs keep their fingerprints (default `.prun` beside the jobfile).
+    pub(crate) state_dir: Option<Sp<String>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 
@@ -108,6 +110,36 @@ fn one_or_list<'de, D: Deserializer<'de>>(
         }
     }
     d.deserialize_any(V { expecting, one })
+}
+
+/// `sources:` or `generates:`: a glob or a list of globs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Globs(pub(crate) Vec<String>);
+
+impl<'de> Deserialize<'de> for Globs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        one_or_list(
+            d,
+            "a glob or a list of globs, e.g. `sources: [\"src/**/*.rs\", Cargo.lock]`",
+            |v| vec![v.to_owned()],
+        )
+        .map(Globs)
+    }
+}
+
+/// `status:`: a command or a list of commands.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Commands(pub(crate) Vec<String>);
+
+impl<'de> Deserialize<'de> for Commands {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        one_or_list(
+            d,
+            "a command or a list of commands, e.g. `status: test -f target/app`",
+            |v| vec![v.to_owned()],
+        )
+        .map(Commands)
+    }
 }
 
 /// `shell:` as written: `bash -eo pipefail` (split on whitespace) or `[bash, -eo, pipefail]`.
@@ -349,6 +381,9 @@ pub(crate) struct JobKeys {
     pub(crate) service: Option<Sp<bool>>,
     pub(crate) ready: Option<Sp<ReadyKeys>>,
     pub(crate) stop_grace: Option<Sp<HumanDuration>>,
+    pub(crate) sources: Option<Sp<Globs>>,
+    pub(crate) generates: Option<Sp<Globs>>,
+    pub(crate) status: Option<Sp<Commands>>,
 }
 
 /// `ready:` of a service: one probe kind, and how often and how long to poll it.
@@ -428,6 +463,9 @@ job_fields! {
     service: bool => Service,
     ready: ReadyKeys => Ready,
     stop_grace: HumanDuration => StopGrace,
+    sources: Globs => Sources,
+    generates: Globs => Generates,
+    status: Commands => Status,
 }
 
 /// One entry of `jobs:`: a bare string is a job whose command is that string. A mapping
