@@ -15,7 +15,7 @@
 # or one of its jobs when the runner is smaller). All output goes to /dev/null.
 #
 # Knobs: N (jobs per throughput case, default 10000), ROUNDS (pairs per case, default 3),
-# SECTIONS (any of: throughput resources hooks startup services sleep output big million; default
+# SECTIONS (any of: throughput resources hooks startup services uptodate sleep output big million; default
 # all), HOOK_N (jobs of the hook case, default 2000; 1000 in the quick guard), BIG_N
 # (default 100000), MILLION (default 1000000), OUT (default benches/out).
 set -euo pipefail
@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 if [[ $QUICK == 1 ]]; then
   N=${N:-1000}; ROUNDS=${ROUNDS:-5}; SECTIONS=${SECTIONS:-quick}; HOOK_N=${HOOK_N:-1000}
 else
-  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources hooks startup services sleep output big million"}
+  N=${N:-10000}; ROUNDS=${ROUNDS:-3}; SECTIONS=${SECTIONS:-"throughput resources hooks startup services uptodate sleep output big million"}
 fi
 HOOK_N=${HOOK_N:-2000}
 BIG_N=${BIG_N:-100000}
@@ -328,6 +328,12 @@ if has startup; then
   done
 fi
 
+UPTODATE=""
+if has uptodate; then
+  say "== up-to-date checks: 10,000 sources, 1 GB of sources, 1,000 jobs"
+  UPTODATE=$(bash benches/uptodate.sh "$PRUN" "$ROUNDS")
+fi
+
 SERVICES=""
 if has services; then
   say "== services: log-probe latency, 100 idle services"
@@ -485,6 +491,14 @@ fi
     echo "| runner | median | ratio to xargs |"
     echo "| --- | ---: | ---: |"
     printf '%s' "$STARTUP"
+  fi
+  if [[ -n $UPTODATE ]]; then
+    echo
+    echo "## Up-to-date checks, warm cache, medians (benches/uptodate.sh)"
+    echo
+    echo "| jobfile | prun, all up to date | the same bytes, in the same session |"
+    echo "| --- | ---: | --- |"
+    echo "$UPTODATE"
   fi
   if [[ -n $SERVICES ]]; then
     echo

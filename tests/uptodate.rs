@@ -404,3 +404,55 @@ fn check_refuses_bad_up_to_date_keys() {
         assert!(r.stderr.contains("jobs.yaml:"), "not located\n{}", r.stderr);
     }
 }
+
+#[test]
+fn resume_trusts_a_success_in_the_joblog_and_checks_an_up_to_date_job_again() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: build
+    sources: [in.txt]
+    run: echo ran >> runs
+  - name: flaky
+    needs: [build]
+    run: test -e ok
+"#,
+        )
+        .file("in.txt", "x")
+        .args(&["--joblog", "joblog", "--resume"]);
+    p.run().code(1);
+    assert_eq!(runs(&p), 1);
+    // build succeeded in the joblog: --resume wins, it is neither run nor checked.
+    std::fs::write(p.path("in.txt"), "changed").unwrap();
+    std::fs::write(p.path("ok"), "").unwrap();
+    let r = p.run();
+    r.code(0);
+    assert_eq!(runs(&p), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("already succeeded in an earlier run"),
+        "{}",
+        r.stderr
+    );
+    // A fresh joblog: build runs for its change; flaky fails.
+    std::fs::remove_file(p.path("joblog")).unwrap();
+    std::fs::remove_file(p.path("ok")).unwrap();
+    p.run().code(1);
+    assert_eq!(runs(&p), 2);
+    // Another: build is up to date, recorded so; flaky fails again...
+    std::fs::remove_file(p.path("joblog")).unwrap();
+    p.run().code(1);
+    assert_eq!(runs(&p), 2);
+    assert!(p.read("joblog").contains("up-to-date"));
+    // ... and checked again, not trusted, once its source changes.
+    std::fs::write(p.path("in.txt"), "again").unwrap();
+    std::fs::write(p.path("ok"), "").unwrap();
+    let r = p.run();
+    r.code(0);
+    assert!(
+        r.stderr.contains("job 'build' runs: in.txt changed"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(runs(&p), 3);
+}
