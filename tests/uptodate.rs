@@ -456,3 +456,32 @@ jobs:
     );
     assert_eq!(runs(&p), 3);
 }
+
+#[test]
+fn dry_run_shows_globs_that_leave_the_workdir_and_the_verdict() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: build
+    workdir: sub
+    sources: [../shared.txt, a.txt]
+    generates: [out]
+    run: "true"
+"#,
+        )
+        .file("shared.txt", "s")
+        .file("sub/a.txt", "a");
+    let r = p.run_with(&["--dry-run"]);
+    r.code(0);
+    assert!(
+        r.stdout.contains("outside its workdir: ../shared.txt"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("would run: no fingerprint yet"),
+        "{}",
+        r.stdout
+    );
+}

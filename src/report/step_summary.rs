@@ -37,6 +37,7 @@ pub(crate) fn render(
     md.push_str("| status | jobs |\n| --- | ---: |\n");
     for s in [
         Status::Success,
+        Status::UpToDate,
         Status::Failed,
         Status::TimedOut,
         Status::Interrupted,
