@@ -94,6 +94,22 @@ error_case!(
     missing_shell,
     "shell: /no/such/shell\njobs:\n  - touch ran\n"
 );
+error_case!(
+    an_output_written_in_run,
+    "jobs:\n  - name: a\n    run: echo port=1 >> \"$PRUN_OUTPUT\"; touch ran\n  - name: b\n    needs: [a]\n    run: touch ran; echo ${{ needs.a.outputs.port }}\n"
+);
+error_case!(
+    an_output_written_in_a_default_hook,
+    "defaults:\n  on_failure: echo ${{needs.a.outputs.port}}\njobs:\n  - name: a\n    run: touch ran\n"
+);
+error_case!(
+    an_output_written_in_a_status_check,
+    "jobs:\n  - name: a\n    run: touch ran\n  - name: b\n    needs: [a]\n    run: touch ran\n    status: [true, 'test -f ${{ needs.a.outputs.file }}']\n"
+);
+error_case!(
+    an_output_written_in_a_run_hook,
+    "on_complete: echo ${{ needs.a.outputs.port }}\njobs:\n  - name: a\n    run: touch ran\n"
+);
 error_case!(dash_j_zero, "jobs:\n  - touch ran\n", &["-j", "0"]);
 error_case!(
     dash_j_not_a_number,

@@ -143,6 +143,7 @@ impl JobContext<'_> {
         };
         let name = self.name(&keys, index, here, names, entries)?;
         let run = self.run_text(&keys, &name, here)?;
+        validate::no_outputs_in_keys(self.src, &keys, &format!("job '{name}': "))?;
         let (env, templates, env_files) = self.env(&keys, &name, shared)?;
         let opts = self.options(&keys, &name, env_files, templates)?;
         let d = self.defaults;

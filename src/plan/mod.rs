@@ -176,6 +176,17 @@ impl Plan {
         let mut shared = jobs::Shared::default();
         let (env, env_files) = run_env(src, &jf, facts, &mut shared)?;
         let (defaults, hook_timeout) = defaults(src, &mut jf)?;
+        validate::no_outputs_in_keys(src, &defaults, "defaults: ")?;
+        for (key, hook) in [
+            ("on_success", &jf.on_success),
+            ("on_failure", &jf.on_failure),
+            ("on_complete", &jf.on_complete),
+        ] {
+            if let Some(h) = hook {
+                let what = format!("the run's `{key}:`");
+                validate::no_outputs_in_code(src, h.referenced, &h.value.0, &what)?;
+            }
+        }
         let resources = resources::declared(src, jf.resources.as_ref())?;
         let ctx = jobs::JobContext {
             base_dir: facts.base_dir,

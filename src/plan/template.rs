@@ -83,6 +83,22 @@ pub(crate) fn parse(value: &str) -> Result<Option<Vec<Part>>, String> {
     Ok(Some(parts))
 }
 
+/// The first `${{ needs.… }}` written in `code` (a command, a hook): outputs are data,
+/// never put into code, so such a reference is refused (the shell would say "Bad
+/// substitution" at run time).
+pub(crate) fn output_reference_in_code(code: &str) -> Option<&str> {
+    let mut rest = code;
+    while let Some(start) = rest.find("${{") {
+        let after = &rest[start + 3..];
+        let end = after.find("}}")?;
+        if after[..end].trim().starts_with("needs.") {
+            return Some(&rest[start..start + 3 + end + 2]);
+        }
+        rest = &after[end + 2..];
+    }
+    None
+}
+
 /// `needs.JOB.outputs.KEY` (JOB may hold dots).
 fn reference(expr: &str) -> Result<Part, String> {
     let bad = || {

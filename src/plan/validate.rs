@@ -10,6 +10,55 @@ use crate::input::jobfile::{Env, HumanDuration, JobKeys, ShellWords, Sp};
 use crate::input::settings::ExecutorKind;
 use crate::input::settings::Shell;
 
+/// No `${{ needs.… }}` in `code` (a command, a hook, a status check) written at `at`:
+/// outputs are data and never put into code, so it would reach the shell as "Bad
+/// substitution". `what` names it ("job 'b': `run:`").
+pub(super) fn no_outputs_in_code(
+    src: &Source,
+    at: Pos,
+    code: &str,
+    what: &str,
+) -> Result<(), Diagnostic> {
+    let Some(r) = super::template::output_reference_in_code(code) else {
+        return Ok(());
+    };
+    Err(Diagnostic::at(
+        src,
+        at,
+        format!("{what} uses `{r}`: outputs are never put into code"),
+    )
+    .help(format!(
+        "set a variable from it in `env:` (e.g. `env: {{ VALUE: \"{r}\" }}`) and use \"$VALUE\" in the command"
+    )))
+}
+
+/// No `${{ needs.… }}` in the `run`, hooks or `status` of a job or of `defaults:`
+/// (`who` says which: "job 'b': ", "defaults: ").
+pub(super) fn no_outputs_in_keys(
+    src: &Source,
+    keys: &JobKeys,
+    who: &str,
+) -> Result<(), Diagnostic> {
+    let scalars = [
+        ("run", &keys.run),
+        ("on_success", &keys.on_success),
+        ("on_failure", &keys.on_failure),
+        ("on_complete", &keys.on_complete),
+    ];
+    let scalars = (scalars.into_iter())
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.referenced, v.value.0.as_str())));
+    let status = (keys.status.iter()).flat_map(|s| {
+        s.value
+            .0
+            .iter()
+            .map(move |c| ("status", s.referenced, c.as_str()))
+    });
+    for (key, at, code) in scalars.chain(status) {
+        no_outputs_in_code(src, at, code, &format!("{who}`{key}:`"))?;
+    }
+    Ok(())
+}
+
 /// `version:` must be 1.
 pub(super) fn version(src: &Source, v: Option<&Sp<u64>>) -> Result<(), Diagnostic> {
     match v {
