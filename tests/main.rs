@@ -15,6 +15,7 @@ mod lock;
 mod needs;
 mod output;
 mod outputs;
+mod policy;
 mod pool;
 mod processes;
 mod reports;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::input::settings::{
-    Color, Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Progress,
+    Color, Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Progress,
 };
 
 /// Run the shell commands of a YAML jobfile in a fixed-size process pool.
@@ -44,9 +44,15 @@ pub struct Cli {
     #[arg(long)]
     pub keep_order: bool,
 
-    /// After the first failure start no new job; running jobs finish.
-    #[arg(long)]
+    /// After the first failure start no new job; running jobs finish (`--max-fail 1`).
+    #[arg(long, conflicts_with = "max_fail")]
     pub fail_fast: bool,
+
+    /// After N failed jobs start no new job (allowed failures do not count); running
+    /// jobs finish, or with `N:kill` get SIGTERM, then SIGKILL after the grace period.
+    /// Cleanup jobs (`when: failure | always`) still run.
+    #[arg(long, value_name = "N[:kill]", value_parser = parse_max_fail)]
+    pub max_fail: Option<MaxFail>,
 
     /// How long a job may take to stop after SIGTERM (a timeout, a signal to prun) before
     /// it gets SIGKILL [default: the jobfile's `grace`, else 10s].
@@ -157,6 +163,25 @@ pub struct Cli {
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("'{s}' is not a duration ({e}); write it like 10s, 500ms or 1m"))
+}
+
+fn parse_max_fail(s: &str) -> Result<MaxFail, String> {
+    let (n, kill) = match s.trim().split_once(':') {
+        Some((n, "kill")) => (n, true),
+        Some((_, how)) => {
+            return Err(format!(
+                "'{how}' is not a way to stop; write N to let running jobs finish, or N:kill"
+            ));
+        }
+        None => (s.trim(), false),
+    };
+    match n.parse::<u32>() {
+        Ok(0) => Err("0 failures would stop the run before it starts; use 1 or more".into()),
+        Ok(failures) => Ok(MaxFail { failures, kill }),
+        Err(_) => Err(format!(
+            "'{n}' is not a whole number; use e.g. --max-fail 3 or 3:kill"
+        )),
+    }
 }
 
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {

@@ -9,6 +9,28 @@ use serde::Deserialize;
 /// The largest pool prun runs (one thread per slot).
 pub(crate) const MAX_POOL: usize = 4096;
 
+/// `--max-fail N[:kill]` (`--fail-fast` is `--max-fail 1`): after `failures` failed jobs
+/// no new job starts; with `kill`, the jobs still running get SIGTERM, then SIGKILL after
+/// the grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxFail {
+    pub failures: u32,
+    pub kill: bool,
+}
+
+impl std::fmt::Display for MaxFail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.failures == 1 && !self.kill {
+            return f.write_str("--fail-fast");
+        }
+        write!(f, "--max-fail {}", self.failures)?;
+        if self.kill {
+            f.write_str(":kill")?;
+        }
+        Ok(())
+    }
+}
+
 /// `mode: sync | async`, `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

@@ -37,6 +37,8 @@ pub(crate) enum Reason {
     Matrix(String),
     /// Not started: the run was stopped.
     NotStarted(Stop),
+    /// Stopped while running: `--max-fail N:kill` sent it SIGTERM.
+    Stopped(Stop),
     /// Not started: the stop deadline (`grace` after the signal) passed first.
     Deadline { grace: Duration, signal: i32 },
     /// A retry was due when the run was stopped; `last` is why its last attempt failed.
@@ -71,8 +73,8 @@ pub(crate) enum Reason {
 pub(crate) enum Stop {
     /// A signal to prun.
     Signal(i32),
-    /// `--fail-fast`, after a failure.
-    FailFast,
+    /// `--max-fail` (`--fail-fast`): that many jobs failed.
+    MaxFail(crate::input::settings::MaxFail),
 }
 
 impl Reason {
@@ -90,7 +92,8 @@ impl fmt::Display for Stop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Stop::Signal(sig) => write!(f, "interrupted by {}", signal_name(*sig)),
-            Stop::FailFast => f.write_str("--fail-fast stopped the run"),
+            Stop::MaxFail(m) if m.failures == 1 => write!(f, "{m} stopped the run"),
+            Stop::MaxFail(m) => write!(f, "{m} stopped the run after {} failures", m.failures),
         }
     }
 }
@@ -116,6 +119,7 @@ impl fmt::Display for Reason {
                 "did not start: its env {var} uses output '{key}' of '{job}', which '{job}' did not write"
             ),
             Reason::NotStarted(stop) => write!(f, "not started: {stop}"),
+            Reason::Stopped(stop) => write!(f, "stopped: {stop}"),
             Reason::Deadline { grace, signal } => write!(
                 f,
                 "not started: the stop deadline ({} after {}) passed",
@@ -224,7 +228,10 @@ mod tests {
                 "not started: interrupted by SIGINT",
             ),
             (
-                Reason::NotStarted(Stop::FailFast),
+                Reason::NotStarted(Stop::MaxFail(crate::input::settings::MaxFail {
+                    failures: 1,
+                    kill: false,
+                })),
                 "not started: --fail-fast stopped the run",
             ),
             (
@@ -238,7 +245,10 @@ mod tests {
                 Reason::RetriesCancelled {
                     after: 1,
                     of: 3,
-                    stop: Stop::FailFast,
+                    stop: Stop::MaxFail(crate::input::settings::MaxFail {
+                        failures: 1,
+                        kill: false,
+                    }),
                     last: Some(Arc::new(Reason::TimedOut(Duration::from_secs(1)))),
                 },
                 "timed out after 1s; its retries were cancelled after attempt 1/3: --fail-fast stopped the run",

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::executor::finished::signal_name;
+use crate::input::settings::MaxFail;
 use crate::plan::JobSpec;
 use crate::schedule::actions::Notice;
 
@@ -63,6 +64,11 @@ pub(crate) fn words<'a>(notice: &Notice, spec: impl Fn(usize) -> &'a JobSpec) ->
             cleanup,
             grace,
         } => stopping(*signal, *running, *cleanup, *grace),
+        Notice::MaxFail {
+            max,
+            running,
+            grace,
+        } => max_fail(*max, *running, *grace),
         Notice::SecondSignal { signal } => format!(
             "{}, a second signal: killed every job and hook; no more hooks run",
             signal_name(*signal)
@@ -88,6 +94,24 @@ pub(crate) fn annotation_title<'a>(
 
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
+}
+
+fn max_fail(max: MaxFail, running: usize, grace: Duration) -> String {
+    let failed = match max.failures {
+        1 => "a job failed".to_owned(),
+        n => format!("{n} jobs failed"),
+    };
+    let rest = match running {
+        0 => String::new(),
+        n if max.kill => format!(
+            "; sent SIGTERM to {n} running job{}, SIGKILL in {}",
+            plural(n),
+            humantime::format_duration(grace)
+        ),
+        1 => "; the running job finishes".to_owned(),
+        n => format!("; the {n} running jobs finish"),
+    };
+    format!("{max}: {failed}: starting no new jobs{rest}")
 }
 
 fn stopping(signal: i32, running: usize, cleanup: usize, grace: Duration) -> String {

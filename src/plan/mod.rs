@@ -41,7 +41,7 @@ use crate::input::diagnostic::{Diagnostic, Source};
 
 use crate::input::jobfile::{JobEntry, JobKeys, Jobfile, Sp};
 pub(crate) use crate::input::settings::{
-    Containment, ExecutorKind, MAX_POOL, Mode, OutputMode, Shell,
+    Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Shell,
 };
 pub(crate) use facts::Facts;
 pub(crate) use hooks::Hooks;
@@ -59,7 +59,8 @@ pub(crate) struct Plan {
     pub(crate) mode: Mode,
     pub(crate) concurrency: usize,
     pub(crate) output: OutputPolicy,
-    pub(crate) fail_fast: bool,
+    /// `--max-fail` (or `--fail-fast`): when the run stops starting jobs.
+    pub(crate) max_fail: Option<MaxFail>,
     pub(crate) shell: Shell,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) workdir: PathBuf,
@@ -241,7 +242,10 @@ impl Plan {
             mode,
             concurrency,
             output,
-            fail_fast: cli.fail_fast,
+            max_fail: cli.max_fail.or(cli.fail_fast.then_some(MaxFail {
+                failures: 1,
+                kill: false,
+            })),
             shell,
             env,
             workdir,

@@ -68,6 +68,18 @@ impl RunContext {
         } else {
             self.workers
         };
+        self.signal_slots(sig, upto);
+    }
+
+    /// Sends `sig` to every job of the pool, never to a service (`--max-fail N:kill`);
+    /// the first such signal is the stop signal workers see.
+    pub(crate) fn signal_pool(&self, sig: i32) {
+        let _ = (self.stop_signal).compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst);
+        self.signal_slots(sig, self.workers);
+    }
+
+    /// Sends `sig` to what runs in the first `upto` slots (the pool's are first).
+    pub(crate) fn signal_slots(&self, sig: i32, upto: usize) {
         for (i, g) in self.groups.iter().enumerate().take(upto) {
             let pgid = g.load(Ordering::SeqCst);
             if pgid > 0 {

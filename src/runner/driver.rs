@@ -360,6 +360,7 @@ impl Driver {
                     self.ctx.stop_signal.store(sig, Ordering::SeqCst);
                     self.ctx.signal_running(sig);
                 }
+                Action::SignalPool(sig) => self.ctx.signal_pool(sig),
                 Action::LimitHooks => {
                     if let Some(clock) = &self.ctx.stop_clock {
                         clock.stop_now();

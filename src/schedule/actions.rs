@@ -104,6 +104,9 @@ pub(crate) enum Action {
     RunHooks { job: Option<usize> },
     /// Send this signal to every running job (and, for SIGKILL, every service).
     SignalJobs(i32),
+    /// Send this signal to every running job of the pool, never to a service
+    /// (`--max-fail N:kill`); the first one is the stop signal.
+    SignalPool(i32),
     /// Stop service `job`: SIGTERM to its group (`fate` says why, for its worker).
     StopService { job: usize, fate: Fate },
     /// SIGKILL to service `job`'s group: its `stop_grace` passed.
@@ -182,6 +185,13 @@ pub(crate) enum Notice {
         signal: i32,
         running: usize,
         cleanup: usize,
+        grace: Duration,
+    },
+    /// `--max-fail` was reached: nothing new starts; `running` jobs finish, or with
+    /// `:kill` got SIGTERM (SIGKILL after `grace`).
+    MaxFail {
+        max: crate::input::settings::MaxFail,
+        running: usize,
         grace: Duration,
     },
     /// A second signal: everything was killed.

@@ -24,8 +24,11 @@ impl Schedule {
             self.carried.insert(r.job, r.last);
             self.admit(r.job, r.attempt, out);
         }
-        // Once stopped, only cleanup jobs (`when: failure | always`) are left to start.
-        if self.expanding || (self.stop_starting && !self.cleanup_may_run()) {
+        // Once stopped, only cleanup jobs (`when: failure | always`) are left to start,
+        // and after `--max-fail N:kill` only once the jobs it stopped have ended (the
+        // SIGKILL of its deadline is for them alone).
+        let killing = self.signal.is_none() && self.kill_at.is_some();
+        if self.expanding || (self.stop_starting && (!self.cleanup_may_run() || killing)) {
             return;
         }
         self.start_blocked(out);
@@ -196,9 +199,7 @@ impl Schedule {
             note: Some(Note::of(&result)),
             last: true,
         });
-        if self.plan.fail_fast {
-            self.stop(out);
-        }
+        self.count_failure(out);
         self.finalize(job, result, out);
     }
 

@@ -31,7 +31,9 @@ impl Schedule {
         }
         let units = slot.map(|s| self.release_units(s)).unwrap_or_default();
         // The stop deadline stays while cleanup jobs may still start: it bounds them.
-        if self.running.is_empty() && !(self.stop_starting && self.cleanup_may_run()) {
+        // (After `--max-fail N:kill` it is for the jobs it stopped alone.)
+        let for_cleanup = self.signal.is_some() && self.stop_starting && self.cleanup_may_run();
+        if self.running.is_empty() && !for_cleanup {
             self.kill_at = None;
         }
         if let (Some(why), Some(path)) = (&log_error, &log) {
@@ -55,6 +57,8 @@ impl Schedule {
             Some(Reason::BadOutputs(why))
         } else if finished.timed_out {
             Some(Reason::TimedOut(spec.opts.timeout.unwrap_or_default()))
+        } else if status == crate::outcome::Status::Interrupted && self.signal.is_none() {
+            Some(Reason::Stopped(self.stop_cause()))
         } else if finished.leftovers {
             Some(Reason::Leftovers)
         } else {
@@ -144,8 +148,8 @@ impl Schedule {
             note: (!status.is_success()).then(|| Note::of(&result)),
             last: true,
         });
-        if !status.is_success() && self.plan.fail_fast {
-            self.stop(out);
+        if status.is_failure() {
+            self.count_failure(out);
         }
         self.finalize(job, result, out);
     }

@@ -91,8 +91,10 @@ pub(crate) struct Schedule {
     retries: Vec<Retry>,
     /// Hooks queued that have not ended.
     pending_hooks: usize,
-    /// No new job or retry starts (`--fail-fast`, or a signal).
+    /// No new job or retry starts (`--max-fail`, or a signal).
     stop_starting: bool,
+    /// Jobs failed so far (for `--max-fail`; allowed failures do not count).
+    failures: u32,
     hook_failures: Vec<HookFailure>,
     /// The first signal received.
     signal: Option<i32>,
@@ -141,6 +143,7 @@ impl Schedule {
             retries: Vec::new(),
             pending_hooks: 0,
             stop_starting: false,
+            failures: 0,
             hook_failures: Vec::new(),
             signal: None,
             killed: false,
@@ -197,7 +200,10 @@ impl Schedule {
             Event::Tick => {
                 if self.kill_at.is_some_and(|k| k <= now) {
                     self.kill_at = None;
-                    out.push(Action::SignalJobs(libc::SIGKILL));
+                    out.push(match self.signal {
+                        Some(_) => Action::SignalJobs(libc::SIGKILL),
+                        None => Action::SignalPool(libc::SIGKILL),
+                    });
                     if let Some(signal) = self.signal {
                         self.deadline_passed = true;
                         let why = Reason::Deadline {

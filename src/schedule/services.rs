@@ -129,9 +129,7 @@ impl Schedule {
         }));
         self.services[k].failure = Some(why);
         self.stop_service(k, Fate::Failed, out);
-        if self.plan.fail_fast {
-            self.stop(out);
-        }
+        self.count_failure(out);
     }
 
     /// TERM to service k's group, SIGKILL after its `stop_grace`.
@@ -299,8 +297,8 @@ impl Schedule {
             note: (status != Status::Success).then(|| Note::of(&result)),
             last: true,
         });
-        if status.is_failure() && fate == Fate::Running && self.plan.fail_fast {
-            self.stop(out);
+        if status.is_failure() && fate == Fate::Running {
+            self.count_failure(out);
         }
         self.finalize(job, result, out);
     }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::Schedule;
 use super::actions::{Action, Note, Notice};
+use crate::input::settings::MaxFail;
 use crate::outcome::{JobResult, Reason, Stop};
 
 impl Schedule {
@@ -34,6 +35,29 @@ impl Schedule {
             self.finalize(r.job, r.last, out);
         }
         self.settle_pending();
+    }
+
+    /// A job failed (not an allowed failure): with `--max-fail N`, the N-th stops the
+    /// run; with `N:kill` the jobs still running get SIGTERM, SIGKILL after the grace.
+    pub(super) fn count_failure(&mut self, out: &mut Vec<Action>) {
+        let Some(m) = self.plan.max_fail else {
+            return;
+        };
+        self.failures += 1;
+        if self.failures < m.failures || self.stop_starting {
+            return;
+        }
+        self.stop(out);
+        let running = self.running.len();
+        if m.kill && running > 0 {
+            out.push(Action::SignalPool(libc::SIGTERM));
+            self.kill_at = Some(crate::times::after(self.now(), self.plan.grace));
+        }
+        out.push(Action::Say(Notice::MaxFail {
+            max: m,
+            running,
+            grace: self.plan.grace,
+        }));
     }
 
     /// Once the run is stopped: every job not started yet that is not a cleanup job
@@ -120,7 +144,10 @@ impl Schedule {
     pub(super) fn stop_cause(&self) -> Stop {
         match self.signal {
             Some(sig) => Stop::Signal(sig),
-            None => Stop::FailFast,
+            None => Stop::MaxFail(self.plan.max_fail.unwrap_or(MaxFail {
+                failures: 1,
+                kill: false,
+            })),
         }
     }
 }

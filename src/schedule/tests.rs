@@ -10,6 +10,7 @@ use super::Schedule;
 use super::actions::{Action, AttemptEnded, Event, HookEnd, Note, Notice};
 use super::attempt;
 use crate::executor::finished::{Exit, Finished};
+use crate::input::settings::MaxFail;
 use crate::outcome::{Ending, HookReason, JobResult, Reason, Status, Stop};
 use crate::plan::Plan;
 
@@ -432,12 +433,21 @@ fn fail_fast_cancels_waiting_retries_and_says_so() {
         Some(Reason::RetriesCancelled {
             after: 1,
             of: 4,
-            stop: Stop::FailFast,
+            stop: Stop::MaxFail(MaxFail {
+                failures: 1,
+                kill: false
+            }),
             last: None
         })
     );
     assert_eq!(r.status(3), Status::NotRun);
-    assert_eq!(r.reason(3), Some(Reason::NotStarted(Stop::FailFast)));
+    assert_eq!(
+        r.reason(3),
+        Some(Reason::NotStarted(Stop::MaxFail(MaxFail {
+            failures: 1,
+            kill: false
+        })))
+    );
 }
 
 #[test]
@@ -467,6 +477,63 @@ fn fail_fast_lets_running_jobs_finish() {
         [0, 1, 2].map(|j| r.status(j)),
         [Status::Failed, Status::Success, Status::NotRun]
     );
+}
+
+#[test]
+fn max_fail_stops_at_the_nth_failure_and_skips_do_not_count() {
+    let y = "jobs:\n  - name: a\n    run: x\n  - name: a2\n    needs: [a]\n    run: x\n  - name: b\n    run: x\n  - name: c\n    run: x\n  - name: d\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "1", "--max-fail", "2"]);
+    r.start();
+    // a fails; a2 is skipped (not a failure); b starts.
+    assert_eq!(starts(&r.exit(0, 1, 1)), [(2, 1, 1)]);
+    let b = r.exit(2, 1, 1);
+    assert!(
+        starts(&b).is_empty(),
+        "a job started after the second failure"
+    );
+    let max = MaxFail {
+        failures: 2,
+        kill: false,
+    };
+    let said = Notice::MaxFail {
+        max,
+        running: 0,
+        grace: Duration::from_secs(10),
+    };
+    assert!(notices(&b).contains(&said), "{b:?}");
+    assert!(r.s.done());
+    assert_eq!(r.status(1), Status::Skipped);
+    assert_eq!(r.status(3), Status::NotRun);
+    assert_eq!(r.reason(4), Some(Reason::NotStarted(Stop::MaxFail(max))));
+}
+
+#[test]
+fn max_fail_kill_stops_the_running_jobs_and_cleanup_runs_after_them() {
+    let y = "jobs:\n  - name: a\n    run: x\n  - name: b\n    run: x\n  - name: c\n    run: x\n  - name: tidy\n    when: always\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "2", "--max-fail", "1:kill", "--grace", "3s"]);
+    r.start();
+    let a = r.exit(0, 1, 1);
+    assert!(a.contains(&Action::SignalPool(libc::SIGTERM)), "{a:?}");
+    assert!(
+        starts(&a).is_empty(),
+        "tidy started while b was being stopped"
+    );
+    assert!(r.at(2.9).is_empty());
+    // b ends, or gets SIGKILL at the deadline: only then does the cleanup job start,
+    // and nothing kills it.
+    let mut again = Run::new(y, &["-j", "2", "--max-fail", "1:kill", "--grace", "3s"]);
+    again.start();
+    again.exit(0, 1, 1);
+    assert_eq!(starts(&again.ended(1, 1, None, false)), [(3, 1, 1)]);
+    let k = r.at(3.0);
+    assert_eq!(k[0], Action::SignalPool(libc::SIGKILL));
+    assert_eq!(starts(&k), [(3, 1, 1)]);
+    r.ended(1, 1, None, false);
+    assert_eq!(r.s.wake_at(r.now), None);
+    r.exit(3, 1, 0);
+    assert!(r.s.done());
+    assert_eq!(r.status(2), Status::NotRun);
+    assert_eq!(r.status(3), Status::Success);
 }
 
 // ---------------------------------------------------------------- signals
