@@ -77,6 +77,17 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     for w in &plan.warnings {
         console::eprint(&format!("prun: warning: {w}\n"));
     }
+    if let Some(s) = plan.sharded.filter(|_| plan.jobs.is_empty()) {
+        console::eprint(&format!(
+            "prun: {}: shard {} is empty ({} job{} in {} shards): nothing to run\n",
+            src.name,
+            s.shard,
+            s.of,
+            if s.of == 1 { "" } else { "s" },
+            s.shard.count
+        ));
+        return Ok(exit::SUCCESS);
+    }
     if cli.check {
         console::eprint(&format!(
             "prun: {}: valid, {} job(s)\n",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::input::settings::{
-    Color, Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Progress,
+    Color, Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Progress, Shard,
 };
 
 /// Run the shell commands of a YAML jobfile in a fixed-size process pool.
@@ -76,6 +76,12 @@ pub struct Cli {
     /// jobs it needs.
     #[arg(long = "job", value_name = "NAME")]
     pub jobs_selected: Vec<String>,
+
+    /// Run the M-th of N even slices of the selected jobs, in jobfile order, and what they
+    /// need (`hash:M/N`: by a stable hash of each job's name, so adding a job elsewhere
+    /// moves no other). An empty shard says so and exits 0.
+    #[arg(long, value_name = "[hash:]M/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
 
     /// Append one line per ended attempt to FILE (tab-separated), flushed at once.
     #[arg(long, value_name = "FILE")]
@@ -182,6 +188,31 @@ fn parse_max_fail(s: &str) -> Result<MaxFail, String> {
             "'{n}' is not a whole number; use e.g. --max-fail 3 or 3:kill"
         )),
     }
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let t = s.trim();
+    let (by_hash, rest) = match t.strip_prefix("hash:") {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let bad =
+        || format!("'{s}' is not a shard; write M/N (e.g. 2/4) or hash:M/N, with 1 <= M <= N");
+    let (m, n) = rest.split_once('/').ok_or_else(bad)?;
+    let (Ok(index), Ok(count)) = (m.parse::<u32>(), n.parse::<u32>()) else {
+        return Err(bad());
+    };
+    if index == 0 || count == 0 || index > count {
+        return Err(format!(
+            "shard {index}/{count} does not exist: shards are numbered 1 to N (e.g. 1/{})",
+            count.max(1)
+        ));
+    }
+    Ok(Shard {
+        index,
+        count,
+        by_hash,
+    })
 }
 
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {

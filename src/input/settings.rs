@@ -31,6 +31,22 @@ impl std::fmt::Display for MaxFail {
     }
 }
 
+/// `--shard M/N` (the M-th of N even slices, in jobfile order) or `--shard hash:M/N` (by
+/// a stable hash of each job's name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+    pub by_hash: bool,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hash = if self.by_hash { "hash:" } else { "" };
+        write!(f, "{hash}{}/{}", self.index, self.count)
+    }
+}
+
 /// `mode: sync | async`, `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

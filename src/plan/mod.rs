@@ -24,6 +24,7 @@ pub(crate) mod resources;
 pub(crate) mod retry;
 mod select;
 pub(crate) mod service;
+pub(crate) mod shard;
 pub(crate) mod slurm;
 pub(crate) mod template;
 pub(crate) mod uptodate;
@@ -61,6 +62,8 @@ pub(crate) struct Plan {
     pub(crate) output: OutputPolicy,
     /// `--max-fail` (or `--fail-fast`): when the run stops starting jobs.
     pub(crate) max_fail: Option<MaxFail>,
+    /// `--shard`: which slice this run is.
+    pub(crate) sharded: Option<shard::Sharded>,
     pub(crate) shell: Shell,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) workdir: PathBuf,
@@ -202,6 +205,11 @@ impl Plan {
         let mut jobs = build_jobs(&ctx, written, mode, &mut shared)?;
         check_services_needed(src, &jobs)?;
         jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
+        let sharded = cli.shard.map(|s| {
+            let (kept, info) = shard::apply(std::mem::take(&mut jobs), s);
+            jobs = kept;
+            info
+        });
         let names: Vec<(&str, &str)> = jobs.iter().map(|j| (&*j.name, j.base())).collect();
         let force = uptodate::Force::resolve(&cli.force, &names)?;
         resolve_templates(src, &mut jobs)?;
@@ -242,6 +250,7 @@ impl Plan {
             mode,
             concurrency,
             output,
+            sharded,
             max_fail: cli.max_fail.or(cli.fail_fast.then_some(MaxFail {
                 failures: 1,
                 kill: false,

@@ -58,7 +58,12 @@ pub(crate) fn select(
             );
         }
     }
-    // Pull in what the selected jobs need, transitively.
+    Ok(keep_with_needs(jobs, keep))
+}
+
+/// The jobs `keep` marks and every job they need, transitively, in jobfile order, with
+/// their needs renumbered for the smaller plan.
+pub(super) fn keep_with_needs(jobs: Vec<JobSpec>, mut keep: Vec<bool>) -> Vec<JobSpec> {
     let mut stack: Vec<usize> = (0..jobs.len()).filter(|&i| keep[i]).collect();
     while let Some(i) = stack.pop() {
         for &d in jobs[i].needs.iter() {
@@ -76,8 +81,7 @@ pub(crate) fn select(
             n += 1;
         }
     }
-    Ok(jobs
-        .into_iter()
+    jobs.into_iter()
         .zip(keep)
         .filter(|(_, k)| *k)
         .map(|(mut j, _)| {
@@ -87,5 +91,5 @@ pub(crate) fn select(
             }
             j
         })
-        .collect())
+        .collect()
 }

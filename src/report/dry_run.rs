@@ -63,6 +63,9 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         plan.workdir.display()
     );
     let _ = writeln!(out, "containment: {containment}");
+    if let Some(s) = &plan.sharded {
+        let _ = writeln!(out, "{s}");
+    }
     env_files(&mut out, "", &plan.env_files);
     if !plan.resources.is_empty() {
         let r: Vec<String> = plan
