@@ -198,17 +198,26 @@ row() { printf '%s\n' "$*" | tee -a "$REPORT" >&2; }
 # ------------------------------------------------------------------ quick guard
 if has quick; then
   make_inputs "$N"
-  paired true "$N" 2 floor prun-none prun-sh-none xargs
-  read -r pw pr _ <<<"$(medians true "$N" 2 prun-sh-none)"
-  read -r xw xr _ <<<"$(medians true "$N" 2 xargs)"
-  read -r dw dr _ <<<"$(medians true "$N" 2 prun-none)"
-  row "quick guard, $N x true at -j 2, ratio to the floor (median of $ROUNDS pairs):"
-  row "  prun (shell) $pr   prun (direct exec) $dr   xargs -P $xr"
-  if awk -v p="$pr" -v x="$xr" 'BEGIN { exit !(p > x) }'; then
-    row "FAIL: prun ($pr x the floor) is slower than xargs ($xr x the floor)"
-    exit 1
-  fi
-  row "ok: prun is ahead of xargs"
+  # The jobfile as a user writes it (`- true`, exec'd without a shell) must be ahead of
+  # xargs; with `shell: /bin/sh` prun starts the very process xargs does, and is held to
+  # parity: within 1.1 x xargs (on an Intel VM the two are within a few percent of each
+  # other, either way, from run to run). The machine is shared and drifts: a measurement
+  # over a limit is taken once more, and the guard fails only if that one is over too.
+  for try in 1 2; do
+    : >"$RAW"
+    paired true "$N" 2 floor prun-none prun-sh-none xargs
+    read -r pw pr _ <<<"$(medians true "$N" 2 prun-sh-none)"
+    read -r xw xr _ <<<"$(medians true "$N" 2 xargs)"
+    read -r dw dr _ <<<"$(medians true "$N" 2 prun-none)"
+    row "quick guard, $N x true at -j 2, ratio to the floor (median of $ROUNDS pairs):"
+    row "  prun (direct exec) $dr   prun (shell) $pr   xargs -P $xr"
+    awk -v d="$dr" -v p="$pr" -v x="$xr" 'BEGIN { exit !(d > x || p > 1.1 * x) }' || break
+    if [[ $try == 2 ]]; then
+      row "FAIL: prun ($dr x the floor) is slower than xargs ($xr x the floor), or prun with a shell ($pr) over 1.1 x xargs, twice"
+      exit 1
+    fi
+  done
+  row "ok: prun is ahead of xargs, and at parity with it through the same shell"
   # A hook costs about what a job does: one per job may at most cost 2.5 x the jobs
   # alone in CPU time (prun, its jobs and hooks). The wall time of such a run is set by
   # hooks running one at a time, which is a ceiling for any runner (BENCHMARKS.md,
