@@ -181,3 +181,389 @@ fn dry_run_shows_the_shard() {
         r.stdout
     );
 }
+
+/// The run's `--report`, checked against its schema.
+fn report(p: &Prun) -> serde_json::Value {
+    let report = serde_json::from_str(&p.read("report.json")).expect("report.json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::util::repo().join("schemas/report-v1.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    crate::util::check_schema(&report, &schema, &schema, "report").unwrap();
+    report
+}
+
+fn job<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    (report["jobs"].as_array().unwrap().iter())
+        .find(|j| j["name"] == name)
+        .unwrap_or_else(|| panic!("no job {name} in {report}"))
+}
+
+#[test]
+fn a_false_if_skips_the_job_and_its_dependents_says_why_and_exits_0() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: nas
+    if: test -d mnt/nas
+    run: touch backed-up
+  - name: verify
+    needs: [nas]
+    run: touch verified
+  - name: tidy
+    needs: [nas]
+    when: always
+    run: touch tidied
+"#,
+        )
+        .args(&[
+            "--report",
+            "report.json",
+            "--junit",
+            "junit.xml",
+            "--joblog",
+            "log",
+        ]);
+    let r = p.run();
+    r.code(0);
+    assert!(!p.path("backed-up").exists() && !p.path("verified").exists());
+    assert!(p.path("tidied").exists(), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("job 'nas' skipped: if: `test -d mnt/nas` exited 1"),
+        "{}",
+        r.stderr
+    );
+    let rep = report(&p);
+    assert_eq!(job(&rep, "nas")["status"], "skipped");
+    assert_eq!(job(&rep, "nas")["attempts"], 0);
+    assert_eq!(job(&rep, "verify")["status"], "skipped");
+    assert_eq!(rep["exit_code"], 0);
+    assert!(
+        p.read("junit.xml")
+            .contains(r#"<skipped message="skipped: if: `test -d mnt/nas` exited 1"/>"#)
+    );
+    assert!(p.read("log").contains("\tskipped\t"), "{}", p.read("log"));
+    // The condition holds now: the job runs.
+    std::fs::create_dir_all(p.path("mnt/nas")).unwrap();
+    p.run().code(0);
+    assert!(p.path("backed-up").exists() && p.path("verified").exists());
+}
+
+#[test]
+fn if_runs_in_the_jobs_workdir_and_env_and_sees_what_its_needs_wrote() {
+    let p = Prun::new().file("sub/flag", "").jobfile(
+        r#"
+jobs:
+  - name: probe
+    run: echo "mounted=yes" >> "$PRUN_OUTPUT"
+  - name: backup
+    needs: [probe]
+    workdir: sub
+    env: { MOUNTED: "${{ needs.probe.outputs.mounted }}", WANT: "yes" }
+    if: test -f flag && test "$MOUNTED" = "$WANT" && test -s "$PRUN_NEEDS"
+    run: touch ../ran
+"#,
+    );
+    let r = p.run();
+    r.code(0);
+    assert!(p.path("ran").exists(), "{}", r.stderr);
+}
+
+#[test]
+fn if_is_evaluated_per_matrix_expansion() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: build
+    matrix: { os: [linux, mac, bsd] }
+    if: test "$os" != mac
+    run: touch "built-$os"
+"#,
+        )
+        .args(&["--report", "report.json"]);
+    p.run().code(0);
+    assert!(p.path("built-linux").exists() && p.path("built-bsd").exists());
+    assert!(!p.path("built-mac").exists());
+    let rep = report(&p);
+    assert_eq!(job(&rep, "build[os=mac]")["status"], "skipped");
+    assert_eq!(job(&rep, "build[os=linux]")["status"], "success");
+}
+
+/// `--resume` trusts only successes: a job its `if:` skipped is asked again, and runs
+/// once the condition holds; what succeeded is not run again.
+#[test]
+fn resume_asks_a_skipped_condition_again() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: first
+    run: echo x >> first-runs
+  - name: gated
+    if: test -f go
+    run: touch gated
+  - name: boom
+    run: test -f go
+"#,
+        )
+        .args(&["--joblog", "log", "--resume"]);
+    p.run().code(1);
+    assert!(!p.path("gated").exists());
+    std::fs::write(p.path("go"), "").unwrap();
+    p.run().code(0);
+    assert!(p.path("gated").exists());
+    assert_eq!(p.read("first-runs"), "x\n", "a success ran again");
+}
+
+#[test]
+fn an_if_that_cannot_run_or_hangs_fails_the_job_with_the_reason() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: missing
+    if: no-such-command-here --quiet
+    run: touch a
+  - name: hangs
+    if: sleep 30
+    hook_timeout: 300ms
+    run: touch b
+  - name: after
+    needs: [missing]
+    run: touch c
+"#,
+        )
+        .args(&["--report", "report.json"]);
+    let t = Instant::now();
+    let r = p.run();
+    r.code(1);
+    assert!(t.elapsed() < Duration::from_secs(15), "{:?}", t.elapsed());
+    assert!(!p.path("a").exists() && !p.path("b").exists() && !p.path("c").exists());
+    assert!(
+        r.stderr.contains(
+            "job 'missing': if: `no-such-command-here --quiet` could not be run: the shell exited 127: a command not found"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("job 'hangs': if: `sleep 30` did not end within 300ms (hook_timeout)"),
+        "{}",
+        r.stderr
+    );
+    let rep = report(&p);
+    assert_eq!(job(&rep, "missing")["status"], "failed");
+    assert_eq!(job(&rep, "after")["status"], "skipped");
+}
+
+#[test]
+fn sigint_while_the_condition_runs_starts_nothing() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    if: touch asking; sleep 30\n    run: touch ran\n");
+    let child = p.start_until(&["asking"], Duration::from_secs(10));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let t = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(t.elapsed() < Duration::from_secs(15));
+    assert!(!p.path("ran").exists());
+    assert!(stderr.contains("not run"), "{stderr}");
+}
+
+#[test]
+fn an_allowed_failure_is_reported_failed_but_its_dependents_run_and_prun_exits_0() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: rsync
+    allow_failure: [24]
+    run: echo some files vanished; exit 24
+    on_failure: 'echo "$PRUN_JOB_STATUS $PRUN_JOB_ALLOWED" > hook-env; cat > hook-json'
+  - name: report
+    needs: [rsync]
+    run: touch reported
+on_success: 'echo "$PRUN_FAILED $PRUN_ALLOWED" > run-env'
+"#,
+        )
+        .args(&["--report", "report.json", "--junit", "junit.xml"]);
+    let r = p.run();
+    r.code(0);
+    assert!(p.path("reported").exists(), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("rsync (failed, exit 24, allowed)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("2 jobs in") && r.stderr.contains("1 succeeded, 1 failed (1 allowed)"),
+        "{}",
+        r.stderr
+    );
+    let row = r.stderr.lines().find(|l| l.starts_with("rsync")).unwrap();
+    assert!(
+        row.contains("failed") && row.ends_with("allowed failure"),
+        "{row}"
+    );
+    let rep = report(&p);
+    assert_eq!(job(&rep, "rsync")["status"], "failed");
+    assert_eq!(job(&rep, "rsync")["allowed"], true);
+    assert_eq!(job(&rep, "report")["allowed"], false);
+    assert_eq!(rep["totals"]["allowed"], 1);
+    assert_eq!(rep["exit_code"], 0);
+    let junit = p.read("junit.xml");
+    assert!(
+        junit.contains(r#"<skipped message="allowed failure: failed (exit 24)"#)
+            && junit.contains(r#"<property name="prun.allowed_failure" value="true"/>"#)
+            && junit.contains("some files vanished"),
+        "{junit}"
+    );
+    assert!(!junit.contains("<failure"), "{junit}");
+    assert_eq!(p.read("hook-env"), "failed true\n");
+    let hook: serde_json::Value = serde_json::from_str(&p.read("hook-json")).unwrap();
+    assert_eq!(hook["allowed"], true);
+    assert_eq!(p.read("run-env"), "1 1\n");
+}
+
+#[test]
+fn quiet_does_not_show_an_allowed_failure_nor_does_a_list_allow_other_codes() {
+    let p = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: ok\n    allow_failure: [3]\n    run: echo allowed-output; exit 3\n  - name: bad\n    allow_failure: [3]\n    run: echo bad-output; exit 4\n",
+        )
+        .arg("--quiet");
+    let r = p.run();
+    r.code(1);
+    assert!(!r.stdout.contains("allowed-output"), "{}", r.stdout);
+    assert!(r.stdout.contains("bad-output"), "{}", r.stdout);
+}
+
+#[test]
+fn allow_failure_true_allows_a_timeout_but_never_an_interruption() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: slow\n    allow_failure: true\n    timeout: 200ms\n    run: sleep 30\n")
+        .args(&["--report", "report.json"]);
+    p.run().code(0);
+    let rep = report(&p);
+    assert_eq!(job(&rep, "slow")["status"], "timed-out");
+    assert_eq!(job(&rep, "slow")["allowed"], true);
+    // Interrupted: not allowed, prun exits 130.
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    allow_failure: true\n    run: touch started; sleep 30\n");
+    let child = p.start_until(&["started"], Duration::from_secs(10));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+}
+
+/// The last attempt decides: exit 4 (not allowed), retried, then exit 3 (allowed).
+#[test]
+fn allow_failure_with_retries_is_decided_by_the_last_attempt() {
+    let p = Prun::new()
+        .jobfile(
+            r#"
+jobs:
+  - name: a
+    allow_failure: [3]
+    retries: 1
+    retry_delay: 10ms
+    run: if test -f once; then exit 3; else touch once; exit 4; fi
+"#,
+        )
+        .args(&["--report", "report.json"]);
+    p.run().code(0);
+    let rep = report(&p);
+    assert_eq!(job(&rep, "a")["attempts"], 2);
+    assert_eq!(job(&rep, "a")["exit_code"], 3);
+    assert_eq!(job(&rep, "a")["allowed"], true);
+}
+
+#[test]
+fn allowed_failures_do_not_count_for_max_fail() {
+    let p = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: a\n    allow_failure: true\n    run: exit 1\n  - name: b\n    allow_failure: true\n    run: exit 1\n  - name: c\n    run: touch c\n",
+        )
+        .args(&["-j", "1", "--max-fail", "1"]);
+    p.run().code(0);
+    assert!(p.path("c").exists());
+}
+
+#[test]
+fn check_refuses_bad_if_and_allow_failure_with_located_errors() {
+    let cases = [
+        (
+            "jobs:\n  - name: a\n    allow_failure: [0]\n    run: x\n",
+            "lists 0, which is a success",
+        ),
+        (
+            "jobs:\n  - name: a\n    allow_failure: []\n    run: x\n",
+            "is an empty list",
+        ),
+        (
+            "jobs:\n  - name: a\n    allow_failure: [300]\n    run: x\n",
+            "lists 300: an exit code is 1 to 255",
+        ),
+        (
+            "jobs:\n  - name: a\n    allow_failure: yes\n    run: x\n",
+            "a list of exit codes",
+        ),
+        (
+            "jobs:\n  - name: a\n    if: ''\n    run: x\n",
+            "`if:` has an empty command",
+        ),
+        (
+            "jobs:\n  - name: s\n    service: true\n    if: 'true'\n    run: sleep 9\n  - name: a\n    needs: [s]\n    run: x\n",
+            "service 's' has `if:`",
+        ),
+        (
+            "jobs:\n  - name: s\n    service: true\n    allow_failure: true\n    run: sleep 9\n  - name: a\n    needs: [s]\n    run: x\n",
+            "service 's' has `allow_failure:`",
+        ),
+        (
+            "jobs:\n  - name: a\n    run: echo x=1 >> $PRUN_OUTPUT\n  - name: b\n    needs: [a]\n    if: test ${{ needs.a.outputs.x }} = 1\n    run: x\n",
+            "`if:`",
+        ),
+    ];
+    for (yaml, want) in cases {
+        let r = Prun::new().jobfile(yaml).arg("--check").run();
+        r.code(2);
+        assert!(r.stderr.contains(want), "{yaml}\n{}", r.stderr);
+        assert!(r.stderr.contains("jobs.yaml:"), "not located: {}", r.stderr);
+    }
+}
+
+#[test]
+fn dry_run_shows_if_and_allow_failure() {
+    let r = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: a\n    if: test -d /mnt\n    allow_failure: [1, 24]\n    run: x\n",
+        )
+        .arg("--dry-run")
+        .run();
+    r.code(0);
+    assert!(
+        r.stdout
+            .contains("if: test -d /mnt (run when it would start: not exit 0 = skipped)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("allow_failure: exit 1, 24"),
+        "{}",
+        r.stdout
+    );
+}

@@ -642,6 +642,66 @@ jobs:
     assert_eq!(job(&r, "svc")["status"], "success", "stopped by prun");
 }
 
+/// `--max-fail 2:kill` with a service: after the second failure the running job gets
+/// SIGTERM, the cleanup job that needs the service still finds it, and then the service
+/// is stopped and nothing of it is left.
+#[test]
+fn max_fail_kill_stops_the_running_job_then_the_service_after_cleanup() {
+    let p = Prun::new();
+    let (m, s) = (marker(&p), marker(&p));
+    let p = p
+        .jobfile(&format!(
+            r#"
+jobs:
+  - name: svc
+    service: true
+    run: touch svc-up; exec sleep {m}
+  - name: slow
+    needs: [svc]
+    run: exec sleep {s}
+  - name: bad1
+    needs: [svc]
+    run: sleep 0.2; exit 1
+  - name: bad2
+    needs: [bad1]
+    when: always
+    run: exit 2
+  - name: tidy
+    needs: [svc, slow, bad2]
+    when: always
+    run: pgrep -f 'sleep {m}' > /dev/null && touch tidy-saw-svc
+"#
+        ))
+        .args(&[
+            "-j",
+            "2",
+            "--max-fail",
+            "2:kill",
+            "--grace",
+            "3s",
+            "--report",
+            "report.json",
+        ]);
+    let t = std::time::Instant::now();
+    let run = p.run();
+    run.code(1);
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    assert!(p.path("tidy-saw-svc").exists(), "{}", run.stderr);
+    assert!(gone_within(&m, Duration::from_secs(5)), "service left");
+    assert!(gone_within(&s, Duration::from_secs(5)), "job left");
+    let r = report(&p);
+    assert_eq!(job(&r, "slow")["status"], "interrupted", "{}", run.stderr);
+    assert_eq!(job(&r, "bad2")["status"], "failed");
+    assert_eq!(job(&r, "svc")["status"], "success", "stopped by prun");
+    assert!(
+        run.stderr
+            .contains("--max-fail 2 stopped the run after 2 failures")
+            || run.stderr.contains("--max-fail 2:kill"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn sigkill_of_prun_leaves_no_service_and_no_daemon_of_it() {
     if !has(&[Facility::Cgroups]) {

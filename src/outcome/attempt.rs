@@ -18,6 +18,8 @@ pub(crate) struct AttemptRecord {
     pub(crate) status: Status,
     /// The resource units it held, as `resources::describe` words them (timeline).
     pub(crate) held: String,
+    /// The last attempt of a failure its `allow_failure:` allows (timeline).
+    pub(crate) allowed: bool,
 }
 
 impl AttemptRecord {
@@ -48,6 +50,7 @@ impl AttemptRecord {
             signal: exit.signal,
             status,
             held: String::new(),
+            allowed: false,
         }
     }
 }

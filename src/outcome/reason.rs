@@ -54,6 +54,11 @@ pub(crate) enum Reason {
     /// unchanged since …".
     UpToDate(String),
 
+    /// Skipped: its `if:` (this command) did not exit 0.
+    Condition { cmd: String, ended: Ending },
+    /// Failed without starting: its `if:` could not be run, or ran past `hook_timeout`.
+    ConditionBroken { cmd: String, why: HookReason },
+
     /// A service whose probe did not pass within its `timeout`; `last` is how the last
     /// try failed.
     NotReady {
@@ -83,7 +88,10 @@ impl Reason {
     pub(crate) fn reads_as_verb(&self) -> bool {
         matches!(
             self,
-            Reason::Need { .. } | Reason::NoNeedFailed | Reason::MissingOutput { .. }
+            Reason::Need { .. }
+                | Reason::NoNeedFailed
+                | Reason::MissingOutput { .. }
+                | Reason::Condition { .. }
         )
     }
 }
@@ -142,6 +150,26 @@ impl fmt::Display for Reason {
             }
             Reason::Resumed => f.write_str("already succeeded in an earlier run (--resume)"),
             Reason::UpToDate(words) => f.write_str(words),
+            Reason::Condition { cmd, ended } => {
+                write!(f, "skipped: if: `{}` ", shown(cmd))?;
+                match ended {
+                    Ending::Exited(c) => write!(f, "exited {c}"),
+                    Ending::Killed(s) => write!(f, "was killed by {}", signal_name(*s)),
+                    Ending::NotStarted => f.write_str("did not start"),
+                }
+            }
+            Reason::ConditionBroken { cmd, why } => {
+                write!(f, "if: `{}` ", shown(cmd))?;
+                match why {
+                    HookReason::CannotStart(e) => write!(f, "could not be run: {e}"),
+                    HookReason::TimedOut(t) => write!(
+                        f,
+                        "did not end within {} (hook_timeout)",
+                        humantime::format_duration(*t)
+                    ),
+                    other => write!(f, "failed: {other}"),
+                }
+            }
             Reason::NotReady { after, last } => {
                 write!(f, "not ready after {}", humantime::format_duration(*after))?;
                 match last {
@@ -154,6 +182,22 @@ impl fmt::Display for Reason {
             Reason::Unneeded => f.write_str("not started: no job that needs it is left to run"),
         }
     }
+}
+
+/// A condition's command as a reason shows it: its first line, at most 60 characters,
+/// control characters as `?`.
+fn shown(cmd: &str) -> String {
+    let cmd = cmd.trim();
+    let line = cmd.lines().next().unwrap_or_default();
+    let mut out: String = line
+        .chars()
+        .take(60)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if out.len() < cmd.len() {
+        out.push('…');
+    }
+    out
 }
 
 /// Why a hook counts as failed.
@@ -256,6 +300,38 @@ mod tests {
             (
                 Reason::Resumed,
                 "already succeeded in an earlier run (--resume)",
+            ),
+            (
+                Reason::Condition {
+                    cmd: "test -d /mnt/nas".into(),
+                    ended: Ending::Exited(1),
+                },
+                "skipped: if: `test -d /mnt/nas` exited 1",
+            ),
+            (
+                Reason::Condition {
+                    cmd: "  sleep 1\n  true\n".into(),
+                    ended: Ending::Killed(libc::SIGSEGV),
+                },
+                "skipped: if: `sleep 1…` was killed by SIGSEGV",
+            ),
+            (
+                Reason::ConditionBroken {
+                    cmd: format!("echo {}", "x".repeat(80)),
+                    why: HookReason::TimedOut(Duration::from_secs(5)),
+                },
+                &*format!(
+                    "if: `echo {}…` did not end within 5s (hook_timeout)",
+                    "x".repeat(55)
+                )
+                .leak(),
+            ),
+            (
+                Reason::ConditionBroken {
+                    cmd: "x".into(),
+                    why: HookReason::CannotStart("cannot run /bin/nosh: No such file".into()),
+                },
+                "if: `x` could not be run: cannot run /bin/nosh: No such file",
             ),
         ];
         for (reason, words) in cases {

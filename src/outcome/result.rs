@@ -29,6 +29,9 @@ pub(crate) struct JobResult {
     /// Skipped only because a `when:` condition did not hold (its own, or a need's so
     /// skipped): that alone does not make the run's exit code 1.
     pub(crate) by_condition: bool,
+    /// A failure its `allow_failure:` allows: reported as failed, but it counts as a
+    /// success for the jobs that need it and for the exit code.
+    pub(crate) allowed: bool,
     /// `LAST_*` bits: what `last` holds.
     bits: u8,
     /// The pool slot of its last attempt (1-based), 0 when none.
@@ -110,6 +113,7 @@ impl JobResult {
         JobResult {
             status,
             by_condition: false,
+            allowed: false,
             bits: 0,
             slot: 0,
             attempts: 0,
@@ -288,6 +292,15 @@ impl JobResult {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Its reason as a table shows it: an allowed failure says so first.
+    pub(crate) fn reason_shown(&self) -> Option<String> {
+        match (self.allowed, self.reason()) {
+            (true, Some(why)) => Some(format!("allowed failure: {why}")),
+            (true, None) => Some("allowed failure".to_owned()),
+            (false, why) => why.map(ToString::to_string),
+        }
     }
 
     /// Which of its hooks are due (`Hooks::for_job`).

@@ -45,6 +45,8 @@ pub(crate) struct Totals {
     pub(crate) succeeded: usize,
     /// Failed, timed out or interrupted.
     pub(crate) failed: usize,
+    /// Of those, the failures their `allow_failure:` allows.
+    pub(crate) allowed: usize,
     /// Skipped or never started.
     pub(crate) skipped: usize,
     /// Not run: up to date.
@@ -74,7 +76,10 @@ impl RunSummary {
             match r.status {
                 Status::Success => t.succeeded += 1,
                 Status::UpToDate => t.up_to_date += 1,
-                s if s.is_failure() => t.failed += 1,
+                s if s.is_failure() => {
+                    t.failed += 1;
+                    t.allowed += usize::from(r.allowed);
+                }
                 _ => t.skipped += 1,
             }
         }
@@ -86,11 +91,11 @@ impl RunSummary {
         if let Some(sig) = self.signal {
             return exit::SIGNAL_BASE.saturating_add(sig as u8);
         }
-        // A job skipped only because a `when:` condition did not hold is no failure.
-        let all_well = self
-            .results
-            .iter()
-            .all(|r| r.status.is_success() || (r.status == Status::Skipped && r.by_condition));
+        // A job skipped only because a `when:` or `if:` condition did not hold is no
+        // failure, nor is a failure its `allow_failure:` allows.
+        let all_well = self.results.iter().all(|r| {
+            r.status.is_success() || r.allowed || (r.status == Status::Skipped && r.by_condition)
+        });
         if all_well && self.hook_failures.is_empty() && self.output_errors.is_empty() {
             exit::SUCCESS
         } else {

@@ -173,7 +173,8 @@ mod tests {
                 note: Note {
                     status: Status::Failed,
                     ending: Ending::Exited(1),
-                    attempt: Some((1, 3))
+                    attempt: Some((1, 3)),
+                    allowed: false,
                 },
                 delay: Duration::from_secs(30),
             }),

@@ -199,8 +199,16 @@ impl Terminal {
 
     /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
     /// ended when that was not a success (`failed, exit 3`), for the block's header;
+    /// `allowed`: a failure its `allow_failure:` allows, which `--quiet` does not show;
     /// `last` is false when another attempt follows.
-    pub(crate) fn job_ended(&mut self, job: usize, output: Spool, note: Option<&str>, last: bool) {
+    pub(crate) fn job_ended(
+        &mut self,
+        job: usize,
+        output: Spool,
+        note: Option<&str>,
+        allowed: bool,
+        last: bool,
+    ) {
         if let Some(p) = &mut self.progress {
             if last {
                 p.ended(job, note.is_none());
@@ -208,7 +216,7 @@ impl Terminal {
                 p.paused(job);
             }
         }
-        let shown = !self.opts.quiet || (last && note.is_some());
+        let shown = !self.opts.quiet || (last && note.is_some() && !allowed);
         let mut output = match self.opts.mode {
             OutputMode::Group => match self.queue.ended(job, output, note, shown) {
                 Ok(prints) => {
@@ -535,6 +543,7 @@ fn prefix_lines(name: &str, text: &[u8]) -> Vec<u8> {
 pub(crate) const RED: &str = "31";
 pub(crate) const GREEN: &str = "32";
 pub(crate) const DIM: &str = "2";
+pub(crate) const YELLOW: &str = "33";
 
 /// `text` in colour `code` when `on`, else as it is.
 pub(crate) fn paint(code: &str, text: &str, on: bool) -> String {

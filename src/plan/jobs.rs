@@ -319,6 +319,8 @@ impl JobContext<'_> {
             None => RetryPolicy::resolve(self.src, keys, d)?,
         };
         Ok(JobOptions {
+            condition: super::policy::condition(self.src, keys, d, name)?,
+            allow: super::policy::allow(self.src, keys, d, name)?,
             service,
             up_to_date,
             env_files,

@@ -20,6 +20,7 @@ mod jobs;
 pub(crate) mod matrix;
 mod needs;
 pub(crate) mod output_policy;
+pub(crate) mod policy;
 pub(crate) mod resources;
 pub(crate) mod retry;
 mod select;

@@ -44,6 +44,7 @@ pub(super) fn no_outputs_in_keys(
         ("on_success", &keys.on_success),
         ("on_failure", &keys.on_failure),
         ("on_complete", &keys.on_complete),
+        ("if", &keys.condition),
     ];
     let scalars = (scalars.into_iter())
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v.referenced, v.value.0.as_str())));

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::plan::Mode;
 use crate::plan::Plan;
+use crate::plan::policy::Allow;
 
 /// A service's lines: how it is known ready, who waits for it, how it is stopped.
 fn service(out: &mut String, plan: &Plan, job: usize, svc: &crate::plan::service::Service) {
@@ -106,6 +107,26 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
                     out,
                     "     when: always (runs once its needs ended, whatever happened; also after a stop)"
                 );
+            }
+        }
+        if let Some(c) = &j.opts.condition {
+            let _ = writeln!(
+                out,
+                "     if: {} (run when it would start: not exit 0 = skipped)",
+                indented(c, 9)
+            );
+        }
+        match &j.opts.allow {
+            Allow::Nothing => {}
+            Allow::Any => {
+                let _ = writeln!(
+                    out,
+                    "     allow_failure: any failure of its own (not an interruption)"
+                );
+            }
+            Allow::Codes(c) => {
+                let codes: Vec<String> = c.iter().map(ToString::to_string).collect();
+                let _ = writeln!(out, "     allow_failure: exit {}", codes.join(", "));
             }
         }
         if !j.opts.uses.is_empty() {

@@ -38,7 +38,10 @@ impl Serialize for JobDoc<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (spec, r) = (self.spec, self.r);
         let mut m = s.serialize_map(None)?;
-        if let Some(f) = r.finished() {
+        // A failure its `allow_failure:` allows (reported as failed).
+        m.serialize_entry("allowed", &r.allowed)?;
+        // A job not spawned (up to date, or skipped by its `if:`) had no attempt.
+        if let Some(f) = r.finished().filter(|_| r.attempts > 0) {
             let earlier = r.earlier().iter().map(|e| (e.status, &e.finished));
             let all = earlier.chain(std::iter::once((r.status, &f)));
             let details = all
@@ -169,6 +172,7 @@ impl Serialize for RunDoc<'_> {
             "total": t.total,
             "succeeded": t.succeeded,
             "failed": t.failed,
+            "allowed": t.allowed,
             "skipped": t.skipped,
             "up_to_date": t.up_to_date,
             "hook_failures": run.hook_failures.len(),

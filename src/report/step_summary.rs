@@ -45,8 +45,17 @@ pub(crate) fn render(
         Status::NotRun,
     ] {
         let n = run.results.iter().filter(|r| r.status == s).count();
-        if n > 0 {
-            let _ = writeln!(md, "| {} | {n} |", s.as_str());
+        let allowed = (run.results.iter())
+            .filter(|r| r.status == s && r.allowed)
+            .count();
+        match (n, allowed) {
+            (0, _) => {}
+            (n, 0) => {
+                let _ = writeln!(md, "| {} | {n} |", s.as_str());
+            }
+            (n, a) => {
+                let _ = writeln!(md, "| {} | {n} ({a} allowed) |", s.as_str());
+            }
         }
     }
     if let Some(sig) = run.signal {
@@ -83,7 +92,7 @@ pub(crate) fn render(
                 r.ending().column(),
                 r.attempts,
                 secs(r.duration()),
-                cell(&r.reason().map(ToString::to_string).unwrap_or_default())
+                cell(&r.reason_shown().unwrap_or_default())
             );
         }
         for &i in failed.iter().take(MAX_FAILED) {

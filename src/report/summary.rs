@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::outcome::Status;
 use crate::outcome::summary::RunSummary;
-use crate::output::terminal::{DIM, GREEN, RED, paint};
+use crate::output::terminal::{DIM, GREEN, RED, YELLOW, paint};
 use crate::times::secs;
 
 /// Above this many jobs the table lists only the ones that did not succeed.
@@ -101,11 +101,12 @@ fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
         if !held.is_empty() {
             let _ = write!(out, "  {held:<held_w$}");
         }
-        if let Some(reason) = r.reason() {
-            let _ = write!(out, "  {}", crate::names::printable(&reason.to_string()));
+        if let Some(why) = r.reason_shown() {
+            let _ = write!(out, "  {}", crate::names::printable(&why));
         }
         out.truncate(out.trim_end_matches(' ').len());
         let whole = match r.status {
+            _ if r.allowed => Some(YELLOW),
             Status::Failed | Status::TimedOut | Status::Interrupted => Some(RED),
             Status::Skipped | Status::NotRun => Some(DIM),
             Status::Success | Status::UpToDate => None,
@@ -165,7 +166,15 @@ fn totals(out: &mut String, run: &RunSummary) {
     .into_iter()
     .map(|(n, word)| (count(n), n, word))
     .filter(|&(n, s, _)| n > 0 || matches!(s, Status::Success | Status::Failed))
-    .map(|(n, _, word)| format!("{n} {word}"))
+    .map(|(n, s, word)| {
+        let allowed = (run.results.iter())
+            .filter(|r| r.status == s && r.allowed)
+            .count();
+        match allowed {
+            0 => format!("{n} {word}"),
+            a => format!("{n} {word} ({a} allowed)"),
+        }
+    })
     .collect();
     out.push_str(&parts.join(", "));
     if !run.hook_failures.is_empty() {

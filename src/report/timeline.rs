@@ -73,10 +73,14 @@ pub(crate) fn render(
             r##"<g class="attempt"><title>{} (attempt {}): {}, {how}, {:.3}s from {:.3}s</title><rect x="{x0:.2}" y="{y}" width="{w:.2}" height="{BAR}" rx="3" fill="{}" stroke="#00000033"/>"##,
             esc(&a.name),
             a.attempt,
-            a.status,
+            if a.allowed {
+                format!("{} (allowed)", a.status)
+            } else {
+                a.status.to_string()
+            },
             a.duration.as_secs_f64(),
             t0,
-            colour(a.status)
+            if a.allowed { ALLOWED } else { colour(a.status) }
         );
         let fits = (w - 6.0) / CHAR_W;
         if fits >= 3.0 {
@@ -97,7 +101,11 @@ pub(crate) fn render(
         s.push_str("</g>\n");
     }
     axis(&mut s, total_s, TOP + ROW * slots as f64);
-    legend(&mut s, TOP + ROW * slots as f64 + 45.0);
+    legend(
+        &mut s,
+        TOP + ROW * slots as f64 + 45.0,
+        attempts.iter().any(|a| a.allowed),
+    );
     s.push_str("</svg>\n");
     s
 }
@@ -157,26 +165,30 @@ fn tick_label(t: f64, step: f64) -> String {
     }
 }
 
-fn legend(s: &mut String, y: f64) {
+fn legend(s: &mut String, y: f64, allowed: bool) {
     let mut x = LEFT;
-    for st in [
+    let statuses = [
         Status::Success,
         Status::Failed,
         Status::TimedOut,
         Status::Interrupted,
-    ] {
+    ];
+    let entries = statuses.iter().map(|&st| (colour(st), st.as_str()));
+    let allowed = allowed.then_some((ALLOWED, "allowed failure"));
+    for (fill, word) in entries.chain(allowed) {
         let _ = write!(
             s,
-            r##"<rect x="{x}" y="{}" width="12" height="12" fill="{}"/><text x="{}" y="{y}" fill="#333">{}</text>"##,
+            r##"<rect x="{x}" y="{}" width="12" height="12" fill="{fill}"/><text x="{}" y="{y}" fill="#333">{word}</text>"##,
             y - 10.0,
-            colour(st),
             x + 16.0,
-            st
         );
         x += 110.0;
     }
     s.push('\n');
 }
+
+/// An allowed failure's bar: amber, not red.
+const ALLOWED: &str = "#f9a825";
 
 fn colour(st: Status) -> &'static str {
     match st {

@@ -20,8 +20,8 @@ use crate::output::owner::{Passing, STREAM_AFTER, Token};
 use crate::output::spool::Spool;
 use crate::plan::service::Probe;
 use crate::plan::{JobSpec, OutputMode, Plan};
-use crate::schedule::actions::AttemptEnded;
-use crate::schedule::attempt as decide;
+use crate::schedule::actions::{AttemptEnded, NotSpawned};
+use crate::schedule::attempt::{self as decide, Condition};
 
 /// What a worker needs to run one attempt of one job.
 pub(crate) struct Attempt {
@@ -62,12 +62,24 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     let spec = a.spec.as_deref().unwrap_or_else(|| &plan.jobs[a.job]);
     let mut env = env::job(spec, a.slot, a.attempt, &ctx.run_id);
     env.extend(a.env.iter().cloned());
+    // Its `if:` first (a retry's condition held when its first attempt started).
+    if let (Some(cmd), 1) = (spec.opts.condition.as_deref(), a.attempt) {
+        let c = super::condition::check(ctx, spec, cmd, &env);
+        if c != Condition::Holds {
+            let status = c.status();
+            let why = NotSpawned::Condition(cmd.to_owned(), c);
+            return not_spawned(ctx, spec, a, status, why, Vec::new());
+        }
+    }
     // Up to date: not run. A retry always runs (its first attempt was not up to date),
     // and saves its fingerprint if it succeeds.
     let mut save = None;
     if let Some(u) = spec.opts.up_to_date.as_deref() {
         match uptodate::check(ctx, spec, u, &env, a.attempt > 1) {
-            Check::UpToDate { why, outputs } => return up_to_date(ctx, spec, a, why, outputs),
+            Check::UpToDate { why, outputs } => {
+                let why = NotSpawned::UpToDate(why);
+                return not_spawned(ctx, spec, a, Status::UpToDate, why, outputs);
+            }
             Check::Run { why, save: s } => {
                 save = s;
                 if a.attempt == 1 {
@@ -159,7 +171,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
             log: sink.log_path.take(),
             log_error: sink.log_error.take(),
             outputs,
-            up_to_date: None,
+            not_spawned: None,
             state_error,
         },
         slot: a.slot,
@@ -170,19 +182,21 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     })
 }
 
-/// Job `spec` is up to date (`why`): not run; what the core hears, with the outputs
-/// saved with its fingerprint. The joblog records it (as `up-to-date`, which `--resume`
-/// checks again rather than trusts).
-fn up_to_date(
+/// Job `spec` is not spawned (`why`), and ended as `status`: what the core hears, with
+/// the outputs saved with its fingerprint if it is up to date. The joblog records it
+/// (`up-to-date`, `skipped` by its `if:`: `--resume` checks both again rather than
+/// trusts them).
+fn not_spawned(
     ctx: &RunContext,
     spec: &JobSpec,
     a: &Attempt,
-    why: String,
+    status: Status,
+    why: NotSpawned,
     outputs: Vec<(String, String)>,
 ) -> Box<Ended> {
     let finished = crate::executor::finished::Finished::not_run();
     if let Some(j) = &ctx.joblog {
-        let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, Status::UpToDate);
+        let record = AttemptRecord::new(spec, a.attempt, a.slot, &finished, status);
         j.record(&record, &spec.run, &outputs);
     }
     Box::new(Ended {
@@ -190,11 +204,11 @@ fn up_to_date(
             job: a.job,
             attempt: a.attempt,
             finished,
-            status: Status::UpToDate,
+            status,
             log: None,
             log_error: None,
             outputs: Ok(outputs),
-            up_to_date: Some(why),
+            not_spawned: Some(why),
             state_error: None,
         },
         slot: a.slot,

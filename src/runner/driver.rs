@@ -288,6 +288,9 @@ impl Driver {
         let actions = self
             .core
             .handle(Instant::now(), CoreEvent::JobEnded(attempt));
+        if let (Some(a), Some(true)) = (self.attempts.last_mut(), self.core.allowed(job)) {
+            a.allowed = true;
+        }
         self.act(actions, Some((job, output)));
         if self.owned_output {
             self.publish_owner();
@@ -319,7 +322,8 @@ impl Driver {
                 Action::StopService { job, fate } => super::service::stop(&self.ctx, job, fate),
                 Action::KillService { job } => super::service::kill(&self.ctx, job),
                 Action::Resumed { job } => {
-                    self.terminal.job_ended(job, Spool::new(), None, true);
+                    self.terminal
+                        .job_ended(job, Spool::new(), None, false, true);
                 }
                 Action::Show { job, note, last } => {
                     let spool = match output.take() {
@@ -329,8 +333,9 @@ impl Driver {
                             Spool::new()
                         }
                     };
+                    let allowed = note.is_some_and(|n| n.allowed);
                     let note = note.map(|n| n.to_string());
-                    self.terminal.job_ended(job, spool, note.as_deref(), last);
+                    (self.terminal).job_ended(job, spool, note.as_deref(), allowed, last);
                 }
                 Action::ShowHook { job, hook, failure } => {
                     let owner = job.map_or("run".into(), |j| self.core.spec(j).name.clone());

@@ -6,11 +6,11 @@
 //!   `PRUN_OUTPUT` (`output`), `PRUN_NEEDS` (`needs`), `PRUN_RESOURCE_<name>`
 //!   (`ResourceVars`);
 //! - a job's hook: the job's, plus `PRUN_JOB_STATUS`, `PRUN_JOB_EXIT_CODE`,
-//!   `PRUN_JOB_SIGNAL`, `PRUN_JOB_DURATION`, `PRUN_JOB_ATTEMPTS`, `PRUN_JOB_LOG`
-//!   (`result`);
+//!   `PRUN_JOB_SIGNAL`, `PRUN_JOB_DURATION`, `PRUN_JOB_ATTEMPTS`, `PRUN_JOB_ALLOWED`,
+//!   `PRUN_JOB_LOG` (`result`);
 //! - a run-level hook: the jobfile's `env`, plus `PRUN_RUN_ID`, `PRUN_TOTAL`,
-//!   `PRUN_SUCCEEDED`, `PRUN_FAILED`, `PRUN_SKIPPED`, `PRUN_HOOK_FAILURES`,
-//!   `PRUN_REPORT` (`run_level`).
+//!   `PRUN_SUCCEEDED`, `PRUN_FAILED`, `PRUN_ALLOWED`, `PRUN_SKIPPED`,
+//!   `PRUN_UP_TO_DATE`, `PRUN_HOOK_FAILURES`, `PRUN_REPORT` (`run_level`).
 
 use crate::executor::finished::signal_name;
 use crate::outcome::JobResult;
@@ -98,6 +98,7 @@ pub(crate) fn result(r: &JobResult) -> Vars {
             format!("{:.3}", r.duration().as_secs_f64()),
         ),
         ("PRUN_JOB_ATTEMPTS".into(), r.attempts.to_string()),
+        ("PRUN_JOB_ALLOWED".into(), r.allowed.to_string()),
         (
             "PRUN_JOB_LOG".into(),
             r.log().map(|l| l.display().to_string()).unwrap_or_default(),
@@ -113,6 +114,7 @@ pub(crate) fn run_level(run_id: &str, t: Totals, hook_failures: usize, report: S
         ("PRUN_TOTAL".into(), t.total.to_string()),
         ("PRUN_SUCCEEDED".into(), t.succeeded.to_string()),
         ("PRUN_FAILED".into(), t.failed.to_string()),
+        ("PRUN_ALLOWED".into(), t.allowed.to_string()),
         ("PRUN_SKIPPED".into(), t.skipped.to_string()),
         ("PRUN_UP_TO_DATE".into(), t.up_to_date.to_string()),
         ("PRUN_HOOK_FAILURES".into(), hook_failures.to_string()),
@@ -180,6 +182,7 @@ mod tests {
             total: 5,
             succeeded: 3,
             failed: 1,
+            allowed: 1,
             skipped: 1,
             up_to_date: 0,
         };
@@ -187,6 +190,7 @@ mod tests {
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("PRUN_TOTAL"), Some("5"));
         assert_eq!(get("PRUN_FAILED"), Some("1"));
+        assert_eq!(get("PRUN_ALLOWED"), Some("1"));
         assert_eq!(get("PRUN_HOOK_FAILURES"), Some("2"));
         assert_eq!(get("PRUN_REPORT"), Some("/tmp/r.json"));
         assert_eq!(get("PRUN_RUN_ID"), Some("r1"));

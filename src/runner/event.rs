@@ -63,7 +63,7 @@ impl Ended {
                 log: None,
                 log_error: None,
                 outputs: Ok(Vec::new()),
-                up_to_date: None,
+                not_spawned: None,
                 state_error: None,
             },
             slot,

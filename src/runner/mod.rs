@@ -8,6 +8,7 @@
 //! the files behind `PRUN_OUTPUT` and `PRUN_NEEDS`.
 
 mod attempt;
+mod condition;
 mod context;
 pub(crate) mod driver;
 pub(crate) mod env;

@@ -67,10 +67,19 @@ pub(crate) struct AttemptEnded {
     /// What it wrote to `PRUN_OUTPUT`, or why that is not valid (then the attempt
     /// failed).
     pub(crate) outputs: Result<Outputs, String>,
-    /// Up to date, not run (`sources`/`status`): why, in words (`outputs` are the saved
-    /// ones); or, after a success, why its fingerprint could not be saved.
-    pub(crate) up_to_date: Option<String>,
+    /// Not spawned: what its worker found before (then `outputs` are the saved ones of
+    /// an up-to-date job); or, after a success, why its fingerprint could not be saved.
+    pub(crate) not_spawned: Option<NotSpawned>,
     pub(crate) state_error: Option<String>,
+}
+
+/// Why a worker did not spawn a job it was given.
+#[derive(Debug)]
+pub(crate) enum NotSpawned {
+    /// Up to date (`sources`/`status`): why, in words.
+    UpToDate(String),
+    /// Its `if:` (this command) did not hold (`attempt::condition`, never `Holds`).
+    Condition(String, super::attempt::Condition),
 }
 
 /// What to do.
@@ -129,6 +138,8 @@ pub(crate) struct Note {
     pub(crate) ending: Ending,
     /// This attempt and how many there may be, when a retry follows.
     pub(crate) attempt: Option<(u32, u32)>,
+    /// A failure its `allow_failure:` allows (`failed, exit 3, allowed`).
+    pub(crate) allowed: bool,
 }
 
 impl Note {
@@ -138,6 +149,7 @@ impl Note {
             status: r.status,
             ending: r.ending(),
             attempt: None,
+            allowed: r.allowed,
         }
     }
 }
@@ -148,9 +160,13 @@ impl fmt::Display for Note {
             write!(f, "attempt {a}/{of} ")?;
         }
         match self.ending.short() {
-            Some(how) => write!(f, "{}, {how}", self.status),
-            None => write!(f, "{}", self.status),
+            Some(how) => write!(f, "{}, {how}", self.status)?,
+            None => write!(f, "{}", self.status)?,
         }
+        if self.allowed {
+            f.write_str(", allowed")?;
+        }
+        Ok(())
     }
 }
 
@@ -214,19 +230,29 @@ mod tests {
             status: Status::TimedOut,
             ending: Ending::Killed(libc::SIGTERM),
             attempt: None,
+            allowed: false,
         };
         assert_eq!(n.to_string(), "timed-out, SIGTERM");
         let n = Note {
             status: Status::Failed,
             ending: Ending::Exited(2),
             attempt: Some((2, 3)),
+            allowed: false,
         };
         assert_eq!(n.to_string(), "attempt 2/3 failed, exit 2");
         let n = Note {
             status: Status::Failed,
             ending: Ending::NotStarted,
             attempt: None,
+            allowed: false,
         };
         assert_eq!(n.to_string(), "failed");
+        let n = Note {
+            status: Status::Failed,
+            ending: Ending::Exited(3),
+            attempt: None,
+            allowed: true,
+        };
+        assert_eq!(n.to_string(), "failed, exit 3, allowed");
     }
 }

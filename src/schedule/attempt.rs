@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::executor::finished::Finished;
 use crate::outcome::{Ending, HookReason, Status};
+use crate::plan::policy::Allow;
 
 /// What a job that starts now gets, given the signal prun was told to stop with (0:
 /// none): the signal to send it at once (`None`: none), and whether it is a cleanup job
@@ -37,6 +38,72 @@ pub(crate) fn status(f: &Finished, outputs_valid: bool, stop_signal: i32, late: 
         Status::Interrupted
     } else {
         Status::Failed
+    }
+}
+
+/// What a job's `if:` condition that ended as `f` means for the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Condition {
+    /// It exited 0: the job runs.
+    Holds,
+    /// It exited non-zero or a signal killed it: the job is skipped.
+    Fails(Ending),
+    /// It could not be run, or ran past `hook_timeout`: the job fails.
+    Broken(HookReason),
+    /// prun was told to stop while it ran: the job is not started.
+    Cut,
+}
+
+impl Condition {
+    /// The status of a job whose condition ended so (`Holds`: it is run).
+    pub(crate) fn status(&self) -> Status {
+        match self {
+            Condition::Holds => Status::Success,
+            Condition::Fails(_) => Status::Skipped,
+            Condition::Broken(_) => Status::Failed,
+            Condition::Cut => Status::NotRun,
+        }
+    }
+}
+
+/// How a job's `if:` that ended as `f` decides (`timeout`: its `hook_timeout`;
+/// `stop_signal`: the signal prun was told to stop with by then, 0: none). Exit 126 or
+/// 127, the shell's "not executable" and "not found", is a broken condition.
+pub(crate) fn condition(f: &Finished, timeout: Duration, stop_signal: i32) -> Condition {
+    if stop_signal != 0 {
+        Condition::Cut
+    } else if let Some(e) = &f.error {
+        Condition::Broken(HookReason::CannotStart(e.clone()))
+    } else if f.timed_out {
+        Condition::Broken(HookReason::TimedOut(timeout))
+    } else if let Some(c @ (126 | 127)) = f.exit.and_then(|e| e.code) {
+        // The shell's own words for a command it could not run: a condition that names a
+        // missing program is broken, not false (it would skip a backup night after night).
+        let what = if c == 127 {
+            "not found"
+        } else {
+            "not executable"
+        };
+        Condition::Broken(HookReason::CannotStart(format!(
+            "the shell exited {c}: a command {what}"
+        )))
+    } else if f.success() {
+        Condition::Holds
+    } else {
+        Condition::Fails(Ending::of(f.exit))
+    }
+}
+
+/// Whether a job's final attempt, which ended with `status` and `f`, is a failure its
+/// `allow_failure:` allows: `true` allows any failure of the job's own (an exit code, a
+/// signal, a timeout, bad outputs), a list only those exit codes; neither allows an
+/// interruption (prun was told to stop).
+pub(crate) fn allowed(allow: &Allow, status: Status, f: Option<&Finished>) -> bool {
+    let code = f.and_then(|f| f.exit).and_then(|e| e.code);
+    match allow {
+        Allow::Nothing => false,
+        Allow::Any => matches!(status, Status::Failed | Status::TimedOut),
+        Allow::Codes(codes) => status == Status::Failed && code.is_some_and(|c| codes.contains(&c)),
     }
 }
 
@@ -112,6 +179,75 @@ mod tests {
             leftovers: false,
             cut_short: false,
         }
+    }
+
+    #[test]
+    fn a_condition_holds_fails_or_is_broken_by_how_it_ended() {
+        let t = Duration::from_secs(5);
+        assert_eq!(condition(&ended(Some(0), false), t, 0), Condition::Holds);
+        assert_eq!(
+            condition(&ended(Some(1), false), t, 0),
+            Condition::Fails(Ending::Exited(1))
+        );
+        assert_eq!(
+            condition(&ended(None, false), t, 0),
+            Condition::Fails(Ending::Killed(libc::SIGTERM))
+        );
+        assert_eq!(
+            condition(&ended(None, true), t, 0),
+            Condition::Broken(HookReason::TimedOut(t))
+        );
+        assert!(matches!(
+            condition(&ended(Some(127), false), t, 0),
+            Condition::Broken(HookReason::CannotStart(w)) if w.contains("not found")
+        ));
+        let mut no_start = ended(None, false);
+        no_start.exit = None;
+        no_start.error = Some("cannot run /bin/nosh".into());
+        assert!(matches!(
+            condition(&no_start, t, 0),
+            Condition::Broken(HookReason::CannotStart(_))
+        ));
+        // prun told to stop while it ran: whatever it said, the job does not start.
+        assert_eq!(
+            condition(&ended(Some(0), false), t, libc::SIGINT),
+            Condition::Cut
+        );
+        let statuses = [
+            Condition::Holds,
+            Condition::Fails(Ending::Exited(1)),
+            Condition::Broken(HookReason::TimedOut(t)),
+            Condition::Cut,
+        ]
+        .map(|c| c.status());
+        assert_eq!(
+            statuses,
+            [
+                Status::Success,
+                Status::Skipped,
+                Status::Failed,
+                Status::NotRun
+            ]
+        );
+    }
+
+    #[test]
+    fn allow_failure_true_allows_its_own_failures_and_a_list_only_its_exit_codes() {
+        let codes = Allow::Codes(vec![1, 3].into_boxed_slice());
+        let exit3 = ended(Some(3), false);
+        let exit2 = ended(Some(2), false);
+        let killed = ended(None, false);
+        let timed_out = ended(None, true);
+        assert!(allowed(&Allow::Any, Status::Failed, Some(&exit2)));
+        assert!(allowed(&Allow::Any, Status::Failed, Some(&killed)));
+        assert!(allowed(&Allow::Any, Status::TimedOut, Some(&timed_out)));
+        assert!(!allowed(&Allow::Any, Status::Interrupted, Some(&killed)));
+        assert!(allowed(&codes, Status::Failed, Some(&exit3)));
+        assert!(!allowed(&codes, Status::Failed, Some(&exit2)));
+        assert!(!allowed(&codes, Status::Failed, Some(&killed)));
+        assert!(!allowed(&codes, Status::TimedOut, Some(&timed_out)));
+        assert!(!allowed(&codes, Status::Interrupted, Some(&exit3)));
+        assert!(!allowed(&Allow::Nothing, Status::Failed, Some(&exit3)));
     }
 
     #[test]

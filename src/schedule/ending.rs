@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::actions::{Action, AttemptEnded, HookEnd, Note, Notice};
+use super::actions::{Action, AttemptEnded, HookEnd, NotSpawned, Note, Notice};
 use super::attempt;
+use super::attempt::Condition;
 use super::{Retry, Schedule};
-use crate::outcome::{EarlierAttempt, HookFailure, HookReason, JobResult, More, Reason, Status};
+use crate::outcome::{EarlierAttempt, HookFailure, HookReason, JobResult, More, Reason};
 
 impl Schedule {
     pub(super) fn job_ended(&mut self, now: Instant, e: AttemptEnded, out: &mut Vec<Action>) {
@@ -22,7 +23,7 @@ impl Schedule {
             log,
             log_error,
             outputs,
-            up_to_date,
+            not_spawned,
             state_error,
         } = e;
         let slot = self.running.remove(&job);
@@ -51,8 +52,22 @@ impl Schedule {
         if let Some(why) = state_error {
             out.push(Action::Say(Notice::StateNotSaved { job, why }));
         }
-        let reason = if let Some(words) = up_to_date {
-            Some(Reason::UpToDate(words))
+        let spawned = not_spawned.is_none();
+        let mut by_condition = false;
+        let reason = if let Some(n) = not_spawned {
+            Some(match n {
+                NotSpawned::UpToDate(words) => Reason::UpToDate(words),
+                NotSpawned::Condition(cmd, Condition::Fails(ended)) => {
+                    by_condition = true;
+                    Reason::Condition { cmd, ended }
+                }
+                NotSpawned::Condition(cmd, Condition::Broken(why)) => {
+                    Reason::ConditionBroken { cmd, why }
+                }
+                NotSpawned::Condition(_, Condition::Cut | Condition::Holds) => {
+                    Reason::NotStarted(self.stop_cause())
+                }
+            })
         } else if let Some(why) = bad_outputs {
             Some(Reason::BadOutputs(why))
         } else if finished.timed_out {
@@ -80,13 +95,10 @@ impl Schedule {
             }));
             result.set_reason(why);
         }
-        result.attempts = if status == Status::UpToDate {
-            0
-        } else {
-            attempt
-        };
+        result.by_condition = by_condition;
+        result.attempts = if spawned { attempt } else { 0 };
         result.set_finished(slot, finished);
-        self.retry_or_end(now, job, attempt, result, out);
+        self.retry_or_end(now, job, attempt, spawned, result, out);
     }
 
     /// `more`, with the attempts before this one of `job` (if it was retried).
@@ -107,19 +119,23 @@ impl Schedule {
     }
 
     /// After attempt `attempt` of `job` ended as `result`: its retry, or its end.
+    /// `spawned`: the job was run (not found up to date, or stopped by its `if:`, which
+    /// is never retried nor allowed to fail).
     fn retry_or_end(
         &mut self,
         now: Instant,
         job: usize,
         attempt: u32,
-        result: JobResult,
+        spawned: bool,
+        mut result: JobResult,
         out: &mut Vec<Action>,
     ) {
         let status = result.status;
         let spec = self.spec(job);
         // Nothing is retried once the run is stopping (--fail-fast, or a signal: an
         // interrupted attempt always ends the job).
-        let retry = !status.is_success()
+        let retry = spawned
+            && !status.is_success()
             && !self.stop_starting
             && spec.opts.retry.retry_after(attempt, result.exit_code());
         if retry {
@@ -143,12 +159,17 @@ impl Schedule {
             });
             return;
         }
+        // The last attempt decides whether a failure is allowed; one that is is not
+        // counted by --max-fail.
+        result.allowed = spawned
+            && status.is_failure()
+            && attempt::allowed(&spec.opts.allow, status, result.finished().as_ref());
         out.push(Action::Show {
             job,
             note: (!status.is_success()).then(|| Note::of(&result)),
             last: true,
         });
-        if status.is_failure() {
+        if status.is_failure() && !result.allowed {
             self.count_failure(out);
         }
         self.finalize(job, result, out);

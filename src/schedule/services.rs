@@ -38,11 +38,18 @@ impl Schedule {
         self.services[k].seen.as_ref()
     }
 
+    /// Whether `job` ended as a failure its `allow_failure:` allows (`None`: not ended).
+    pub(crate) fn allowed(&self, job: usize) -> Option<bool> {
+        self.results[job].as_ref().map(|r| r.allowed)
+    }
+
     /// How `job` ended, as far as the jobs that need it go: a ready service counts as a
     /// success, a service prun found failed as failed before it has ended.
     pub(super) fn ended_as(&self, job: usize) -> Option<(Status, bool)> {
         if let Some(r) = &self.results[job] {
-            return Some((r.status, r.by_condition));
+            // A failure its `allow_failure:` allows counts as a success.
+            let status = if r.allowed { Status::Success } else { r.status };
+            return Some((status, r.by_condition));
         }
         let s = &self.services[self.svc_index(job)?];
         match s.phase {

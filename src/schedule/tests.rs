@@ -102,10 +102,30 @@ impl Run {
             log: None,
             log_error: None,
             outputs: Ok(Vec::new()),
-            up_to_date: None,
+            not_spawned: None,
             state_error: None,
         };
         self.s.handle(self.now, Event::JobEnded(e))
+    }
+
+    /// The worker of `job`'s first attempt found its `if:` (`cmd`) ended as `c`.
+    fn condition(&mut self, job: usize, cmd: &str, c: attempt::Condition) -> Vec<Action> {
+        let e = AttemptEnded {
+            job,
+            attempt: 1,
+            finished: Finished::not_run(),
+            status: c.status(),
+            log: None,
+            log_error: None,
+            outputs: Ok(Vec::new()),
+            not_spawned: Some(super::actions::NotSpawned::Condition(cmd.into(), c)),
+            state_error: None,
+        };
+        self.s.handle(self.now, Event::JobEnded(e))
+    }
+
+    fn result(&self, job: usize) -> JobResult {
+        self.s.clone_results()[job].clone()
     }
 
     /// Attempt `attempt` of `job` exited with `code`, having written `outputs` (or a
@@ -138,7 +158,7 @@ impl Run {
             log: None,
             log_error: None,
             outputs,
-            up_to_date: None,
+            not_spawned: None,
             state_error: None,
         };
         self.s.handle(self.now, Event::JobEnded(e))
@@ -352,7 +372,8 @@ fn a_failed_attempt_is_retried_after_its_delay_and_frees_its_slot() {
         note: Some(Note {
             status: Status::Failed,
             ending: Ending::Exited(1),
-            attempt: Some((1, 3))
+            attempt: Some((1, 3)),
+            allowed: false,
         }),
         last: false
     }));
@@ -386,7 +407,8 @@ fn retries_stop_at_the_last_attempt_and_the_last_result_counts() {
         note: Some(Note {
             status: Status::Failed,
             ending: Ending::Exited(4),
-            attempt: None
+            attempt: None,
+            allowed: false,
         }),
         last: true
     }));
@@ -505,6 +527,123 @@ fn max_fail_stops_at_the_nth_failure_and_skips_do_not_count() {
     assert_eq!(r.status(1), Status::Skipped);
     assert_eq!(r.status(3), Status::NotRun);
     assert_eq!(r.reason(4), Some(Reason::NotStarted(Stop::MaxFail(max))));
+}
+
+// ---------------------------------------------------------------- if: and allow_failure
+
+#[test]
+fn a_false_condition_skips_the_job_and_what_needs_it_but_not_cleanup_nor_the_exit_code() {
+    let y = "jobs:\n  - name: nas\n    if: test -d /mnt/nas\n    run: x\n  - name: after\n    needs: [nas]\n    run: x\n  - name: tidy\n    needs: [nas]\n    when: always\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "1"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    let a = r.condition(
+        0,
+        "test -d /mnt/nas",
+        attempt::Condition::Fails(Ending::Exited(1)),
+    );
+    // Not retried, no hooks: tidy starts, after is skipped.
+    assert_eq!(starts(&a), [(2, 1, 1)]);
+    let nas = r.result(0);
+    assert_eq!(
+        (nas.status, nas.by_condition, nas.attempts),
+        (Status::Skipped, true, 0)
+    );
+    assert_eq!(
+        nas.reason().map(ToString::to_string).as_deref(),
+        Some("skipped: if: `test -d /mnt/nas` exited 1")
+    );
+    assert_eq!(r.reason(1), need("nas", Status::Skipped));
+    r.exit(2, 1, 0);
+    assert!(r.s.done());
+    let results = r.s.clone_results();
+    assert!(results[1].by_condition);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.status.is_success() || r.by_condition)
+    );
+}
+
+#[test]
+fn a_broken_condition_fails_the_job_and_is_never_retried_nor_allowed() {
+    let y = "jobs:\n  - name: a\n    if: nosuch\n    retries: 2\n    allow_failure: true\n    run: x\n  - name: b\n    needs: [a]\n    run: x\n";
+    let mut r = Run::new(y, &["--max-fail", "1"]);
+    r.start();
+    let why = HookReason::CannotStart("the shell exited 127: a command not found".into());
+    let a = r.condition(0, "nosuch", attempt::Condition::Broken(why));
+    assert!(starts(&a).is_empty(), "{a:?}");
+    let res = r.result(0);
+    assert_eq!(
+        (res.status, res.allowed, res.attempts),
+        (Status::Failed, false, 0)
+    );
+    assert!(r.s.done());
+    // Counted as a failure: --max-fail 1 stopped the run.
+    let max = MaxFail {
+        failures: 1,
+        kill: false,
+    };
+    assert_eq!(r.reason(1), Some(Reason::NotStarted(Stop::MaxFail(max))));
+}
+
+#[test]
+fn an_allowed_failure_lets_its_dependents_run_and_is_not_counted_by_max_fail() {
+    let y = "jobs:\n  - name: flaky\n    allow_failure: [3]\n    run: x\n  - name: dep\n    needs: [flaky]\n    run: x\n  - name: later\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "1", "--max-fail", "1"]);
+    r.start();
+    let a = r.exit(0, 1, 3);
+    assert_eq!(starts(&a), [(1, 1, 1)], "{a:?}");
+    let shown = a.iter().find_map(|x| match x {
+        Action::Show { note: Some(n), .. } => Some(*n),
+        _ => None,
+    });
+    assert_eq!(
+        shown.map(|n| n.to_string()).as_deref(),
+        Some("failed, exit 3, allowed")
+    );
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(2, 1, 1)]);
+    r.exit(2, 1, 0);
+    let res = r.result(0);
+    assert_eq!((res.status, res.allowed), (Status::Failed, true));
+    // Its hooks are those of a failure (it is reported as failed).
+    assert_eq!(res.hook_case(), crate::plan::hooks::HookCase::Failed);
+}
+
+#[test]
+fn an_exit_code_not_in_the_list_and_a_timeout_are_not_allowed() {
+    let y = "jobs:\n  - name: a\n    allow_failure: [3]\n    run: x\n  - name: b\n    allow_failure: [3]\n    run: x\n  - name: c\n    needs: [a]\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    r.start();
+    r.exit(0, 1, 4);
+    r.ended(1, 1, None, true);
+    assert!(r.s.done());
+    assert!(!r.result(0).allowed && !r.result(1).allowed);
+    assert_eq!(r.status(1), Status::TimedOut);
+    assert_eq!(r.reason(2), need("a", Status::Failed));
+}
+
+#[test]
+fn with_retries_the_last_attempt_decides_whether_a_failure_is_allowed() {
+    let y = "jobs:\n  - name: a\n    allow_failure: [3]\n    retries: 1\n    run: x\n";
+    // Attempt 1 exits 3 (allowed, but retried: a retry is tried first); attempt 2 exits 4.
+    let mut r = Run::new(y, &[]);
+    r.start();
+    let a = r.exit(0, 1, 3);
+    assert!(
+        a.iter()
+            .any(|x| matches!(x, Action::Say(Notice::Retrying { .. })))
+    );
+    r.at(60.0);
+    r.exit(0, 2, 4);
+    assert!(r.s.done());
+    assert_eq!((r.status(0), r.result(0).allowed), (Status::Failed, false));
+    // The other way round: 4, then 3: allowed.
+    let mut r = Run::new(y, &[]);
+    r.start();
+    r.exit(0, 1, 4);
+    r.at(60.0);
+    r.exit(0, 2, 3);
+    assert_eq!((r.status(0), r.result(0).allowed), (Status::Failed, true));
 }
 
 #[test]
@@ -1104,7 +1243,8 @@ fn a_bad_prun_output_fails_the_job_that_exited_0_and_skips_what_needs_it() {
         note: Some(Note {
             status: Status::Failed,
             ending: Ending::Exited(0),
-            attempt: None
+            attempt: None,
+            allowed: false,
         }),
         last: true
     }));

@@ -142,6 +142,39 @@ impl<'de> Deserialize<'de> for Commands {
     }
 }
 
+/// `allow_failure:` as written: `true`/`false`, or a list of exit codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AllowFailure {
+    All(bool),
+    Codes(Vec<i64>),
+}
+
+impl<'de> Deserialize<'de> for AllowFailure {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AllowFailure;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`true`, or a list of exit codes, e.g. `allow_failure: [1, 3]`")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<AllowFailure, E> {
+                Ok(AllowFailure::All(v))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<AllowFailure, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(c) = seq.next_element::<i64>()? {
+                    codes.push(c);
+                }
+                Ok(AllowFailure::Codes(codes))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// `shell:` as written: `bash -eo pipefail` (split on whitespace) or `[bash, -eo, pipefail]`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ShellWords(pub(crate) Vec<String>);
@@ -384,6 +417,10 @@ pub(crate) struct JobKeys {
     pub(crate) sources: Option<Sp<Globs>>,
     pub(crate) generates: Option<Sp<Globs>>,
     pub(crate) status: Option<Sp<Commands>>,
+    /// `if:`: a command the parent runs just before the job would start.
+    #[serde(rename = "if")]
+    pub(crate) condition: Option<Sp<Scalar>>,
+    pub(crate) allow_failure: Option<Sp<AllowFailure>>,
 }
 
 /// `ready:` of a service: one probe kind, and how often and how long to poll it.
@@ -466,6 +503,8 @@ job_fields! {
     sources: Globs => Sources,
     generates: Globs => Generates,
     status: Commands => Status,
+    condition: Scalar => Condition,
+    allow_failure: AllowFailure => AllowFailure,
 }
 
 /// One entry of `jobs:`: a bare string is a job whose command is that string. A mapping
