@@ -98,7 +98,13 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let r = Prun::new().args(&["--completions", shell]).run();
         r.code(0);
-        assert!(r.stdout.contains("keep-order"), "{shell}: {}", r.stdout);
+        for flag in ["keep-order", "max-fail", "shard"] {
+            assert!(
+                r.stdout.contains(flag),
+                "{shell} lacks {flag}: {}",
+                r.stdout
+            );
+        }
     }
     // The bash script is valid bash.
     let r = Prun::new().args(&["--completions", "bash"]).run();

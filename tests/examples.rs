@@ -97,6 +97,20 @@ fn backup() {
     for f in ["documents.tar.gz", "photos.tar", "app.sql.gz", "SHA256SUMS"] {
         assert!(run.join(f).exists(), "{f} missing");
     }
+    // No off-site disk: skipped, with the reason, and the run succeeded.
+    assert!(
+        r.stderr.contains("job 'offsite' skipped: if: `test -n"),
+        "{}",
+        r.stderr
+    );
+    // With one, the run's backup is copied there.
+    let offsite = p.path("offsite");
+    std::fs::create_dir_all(&offsite).unwrap();
+    let p = p.env("OFFSITE_DISK", offsite.to_str().unwrap());
+    let r = p.run();
+    r.code(0);
+    let copied = std::fs::read_dir(&offsite).unwrap().count();
+    assert_eq!(copied, 1, "{}", r.stderr);
 }
 
 #[test]
