@@ -164,9 +164,11 @@ impl Schedule {
         result.allowed = spawned
             && status.is_failure()
             && attempt::allowed(&spec.opts.allow, status, result.finished().as_ref());
+        // A skip by its `if:` is no failure to note (as a skip by `when:`).
+        let failing = !status.is_success() && !result.by_condition;
         out.push(Action::Show {
             job,
-            note: (!status.is_success()).then(|| Note::of(&result)),
+            note: failing.then(|| Note::of(&result)),
             last: true,
         });
         if status.is_failure() && !result.allowed {
