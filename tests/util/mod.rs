@@ -159,18 +159,19 @@ pub(crate) fn timed_job(secs: f64) -> String {
 /// A job that proves how many jobs run at once, with marker files instead of timing:
 /// it takes its slot (`mkdir slots/$PRUN_SLOT` fails if another job holds it), counts
 /// the jobs running beside it into `counts` (one line per job), and waits, up to 10 s,
-/// until `wait_for` jobs have started — so a pool that never reaches that many fails
+/// until `wait_for` jobs have started and counted (so none has left `running` before the
+/// last one counted) — so a pool that never reaches that many fails
 /// (exit 1), whatever the machine's load. Run in a directory with `slots/`, `running/`
-/// and `started/` (`pool_dirs`).
+/// `started/` and `counted/` (`pool_dirs`).
 pub(crate) fn pool_job(wait_for: usize) -> String {
     format!(
-        "mkdir slots/$PRUN_SLOT || exit 3; touch running/$PRUN_JOB started/$PRUN_JOB; ls running | wc -l >> counts; i=0; while [ $(ls started | wc -l) -lt {wait_for} ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 1; sleep 0.01; done; rm running/$PRUN_JOB; rmdir slots/$PRUN_SLOT"
+        "mkdir slots/$PRUN_SLOT || exit 3; touch running/$PRUN_JOB started/$PRUN_JOB; ls running | wc -l >> counts; touch counted/$PRUN_JOB; i=0; while [ $(ls counted | wc -l) -lt {wait_for} ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 1; sleep 0.01; done; rm running/$PRUN_JOB; rmdir slots/$PRUN_SLOT"
     )
 }
 
 /// The directories `pool_job` needs, in `p`'s directory.
 pub(crate) fn pool_dirs(p: &Prun) {
-    for d in ["slots", "running", "started"] {
+    for d in ["slots", "running", "started", "counted"] {
         std::fs::create_dir_all(p.path(d)).unwrap();
     }
 }
