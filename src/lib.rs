@@ -126,7 +126,20 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         .map(state::joblog::Joblog::open)
         .transpose()?;
     let plan = std::sync::Arc::new(plan);
-    let summary = runner::driver::run(std::sync::Arc::clone(&plan), new_run_id(), earlier, joblog)?;
+    let mut pings = plan.monitor.clone().map(report::monitor::Pings::new);
+    let mut summary = runner::driver::run(
+        std::sync::Arc::clone(&plan),
+        new_run_id(),
+        earlier,
+        joblog,
+        || pings.iter_mut().for_each(report::monitor::Pings::start),
+    )?;
+    if let Some(p) = &mut pings {
+        summary.monitor_errors = p.end(&summary);
+        for w in &summary.monitor_errors {
+            console::eprint(&format!("prun: warning: {w}\n"));
+        }
+    }
     let unwritten = report::write_files(&plan, &src.name, &summary);
     if !(plan.output.quiet && summary.prun_exit() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary, plan.output.color_stderr));

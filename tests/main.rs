@@ -12,6 +12,7 @@ mod examples;
 mod honest;
 mod hooks;
 mod lock;
+mod monitor;
 mod needs;
 mod output;
 mod outputs;

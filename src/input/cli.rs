@@ -106,6 +106,10 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// Send no pings to the jobfile's `monitor:` (--check and --dry-run never send any).
+    #[arg(long)]
+    pub no_monitor: bool,
+
     /// Write a JSON report of the run to FILE (atomically, at the end).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,

@@ -36,6 +36,8 @@ pub(crate) struct RunSummary {
     /// Output prun could not deliver or record (stdout, log files, the joblog): each
     /// makes the exit code 1.
     pub(crate) output_errors: Vec<String>,
+    /// Monitor pings that could not be sent: warnings, never a change of the exit code.
+    pub(crate) monitor_errors: Vec<String>,
 }
 
 /// Counts of job outcomes.

@@ -18,6 +18,7 @@ pub(crate) mod hooks;
 pub(crate) mod job;
 mod jobs;
 pub(crate) mod matrix;
+pub(crate) mod monitor;
 mod needs;
 pub(crate) mod output_policy;
 pub(crate) mod policy;
@@ -95,6 +96,8 @@ pub(crate) struct Plan {
     /// The top-level `env_file`s and the names each gave.
     pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// Said on stderr before anything runs (an env file others can read).
+    /// `monitor:`: where to ping at the start and the end (`None` with --no-monitor).
+    pub(crate) monitor: Option<monitor::Monitor>,
     pub(crate) warnings: Vec<String>,
     /// Where up-to-date jobs keep their fingerprints.
     pub(crate) state_dir: PathBuf,
@@ -293,6 +296,7 @@ impl Plan {
                 facts.base_dir,
             ),
             force,
+            monitor: monitor::resolve(src, jf.monitor.as_ref(), cli.no_monitor)?,
             jobs,
         })
     }

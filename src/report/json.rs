@@ -152,6 +152,7 @@ impl Serialize for RunDoc<'_> {
             "jobs",
             &Seq(|| self.jobs().map(|(s, r)| job(s, r, self.resources))),
         )?;
+        m.serialize_entry("monitor_errors", &run.monitor_errors)?;
         m.serialize_entry("output_errors", &run.output_errors)?;
         // The Manager: every job's outputs in one document, by job name.
         let outputs = || {

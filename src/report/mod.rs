@@ -6,6 +6,7 @@
 pub(crate) mod dry_run;
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod monitor;
 pub(crate) mod step_summary;
 pub(crate) mod summary;
 pub(crate) mod timeline;

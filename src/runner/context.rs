@@ -18,7 +18,7 @@ pub(crate) struct RunContext {
     pub(crate) plan: Arc<Plan>,
     pub(crate) run_id: Arc<str>,
     pub(crate) keeper: Option<Keeper>,
-    /// Keep the end of each attempt's output (for the JUnit report).
+    /// Keep the end of each failed job's output (for JUnit, the step summary, the monitor).
     pub(crate) keep_tail: bool,
     /// Group mode may print a big block as it comes (not with --keep-order or --quiet).
     pub(crate) stream_group: bool,

@@ -23,13 +23,11 @@ use crate::error::Error;
 use crate::outcome::attempt::AttemptRecord;
 use crate::outcome::summary::RunSummary;
 use crate::outcome::{JobResult, Status};
-use crate::output::console;
-use crate::output::notice;
 use crate::output::owner::Printed;
 use crate::output::spool::Spool;
 use crate::output::terminal::Terminal;
-use crate::plan::resources;
-use crate::plan::{JobDef, OutputMode, Plan};
+use crate::output::{console, notice};
+use crate::plan::{JobDef, OutputMode, Plan, resources};
 use crate::report::json;
 use crate::runner::env;
 use crate::schedule::Schedule;
@@ -45,11 +43,14 @@ const SIGNAL_THREAD_AFTER: std::time::Duration = std::time::Duration::from_milli
 /// Runs the plan to its end and returns what happened.
 ///
 /// `earlier` says which jobs an earlier run already did (`--resume`): they are not run.
+/// `set_up` is called once the run is set up, before any job starts (threads may be
+/// started from then on: the keeper is forked).
 pub(crate) fn run(
     plan: Arc<Plan>,
     run_id: String,
     earlier: Option<Earlier>,
     joblog: Option<Joblog>,
+    set_up: impl FnOnce(),
 ) -> Result<RunSummary, Error> {
     let Started {
         ctx,
@@ -58,6 +59,7 @@ pub(crate) fn run(
         tx,
         rx,
     } = setup::set_up(&plan, &run_id, joblog)?;
+    set_up();
     let hook_shell = HookShell {
         shell: plan.shell.clone(),
         capture: super::attempt::capture_for(plan.output.mode, false),
@@ -75,7 +77,6 @@ pub(crate) fn run(
         hooks: HookQueue::new(HookRunner::new(hook_shell, tx.clone())),
         hook_output: None,
         attempts: Vec::new(),
-        keep_tails: plan.junit.is_some() || plan.step_summary.is_some(),
         tails: HashMap::new(),
         lost: Vec::new(),
         owned_output: plan.output.mode == OutputMode::Group
@@ -125,9 +126,7 @@ struct Driver {
     running: usize,
     /// Every ended attempt, for the timeline.
     attempts: Vec<AttemptRecord>,
-    /// The end of the output of each job that did not succeed, for the JUnit report and
-    /// the step summary, when one is asked for.
-    keep_tails: bool,
+    /// The end of the output of each job that did not succeed (`ctx.keep_tail`).
     tails: HashMap<usize, Vec<u8>>,
     /// Other things prun could not deliver (see `output_errors`).
     lost: Vec<String>,
@@ -257,7 +256,7 @@ impl Driver {
         let job = attempt.job;
         self.running = self.running.saturating_sub(1);
         // Reports show the output of the jobs that did not succeed only.
-        if self.keep_tails {
+        if self.ctx.keep_tail {
             if attempt.status == Status::Success || tail.is_empty() {
                 self.tails.remove(&job);
             } else {
@@ -528,6 +527,7 @@ impl Driver {
             plan: Arc::clone(&self.plan),
             resources: self.plan.resources.clone(),
             output_errors: self.output_errors(&results),
+            monitor_errors: Vec::new(),
             results,
             order,
             extra: self.core.extra().to_vec(),

@@ -8,6 +8,7 @@ use crate::input::diagnostic::{Diagnostic, Source};
 
 mod fast;
 mod keys;
+mod values;
 
 pub(crate) use keys::*;
 

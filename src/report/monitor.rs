@@ -1,0 +1,361 @@
+//! Monitor pings (`monitor:`), sent by prun itself over HTTP or HTTPS (ureq, rustls with
+//! the system's CA certificates): a POST at the start of the run, and at the end one to
+//! the success or the failure URL with the run's summary as the body (cut to
+//! `body_limit`). Each ping makes up to three tries, 0.5 s and 1 s apart, all within the
+//! monitor's `timeout`; one that cannot be sent is a warning, never a change of the exit
+//! code. The start ping goes on a thread of its own while the first jobs start; the end
+//! ping waits for it (so the monitor hears them in order): a dead monitor delays the
+//! run's end by at most twice its `timeout`, and its start not at all.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::plan::monitor::Monitor;
+
+/// Which ping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ping {
+    Start,
+    Success,
+    Failure,
+}
+
+impl Ping {
+    fn word(self) -> &'static str {
+        match self {
+            Ping::Start => "start",
+            Ping::Success => "success",
+            Ping::Failure => "failure",
+        }
+    }
+}
+
+/// The pings of one run, paired by one run id.
+pub(crate) struct Pings {
+    monitor: Monitor,
+    rid: String,
+    /// The start ping's thread answers here (its warning, if any).
+    start: Option<mpsc::Receiver<Option<String>>>,
+}
+
+impl Pings {
+    pub(crate) fn new(monitor: Monitor) -> Self {
+        Pings {
+            monitor,
+            rid: run_uuid(),
+            start: None,
+        }
+    }
+
+    /// Sends the start ping on a thread of its own (once prun may start threads).
+    pub(crate) fn start(&mut self) {
+        let (tx, rx) = mpsc::channel();
+        let (m, rid) = (self.monitor.clone(), self.rid.clone());
+        let sent = std::thread::Builder::new()
+            .name("prun-monitor".into())
+            .spawn(move || {
+                let _ = tx.send(send(&m, Ping::Start, &rid, b""));
+            });
+        self.start = Some(match sent {
+            Ok(_) => rx,
+            Err(_) => {
+                // No thread to be had: the ping is sent here and now instead.
+                let (tx, rx) = mpsc::channel();
+                let _ = tx.send(send(&self.monitor, Ping::Start, &self.rid, b""));
+                rx
+            }
+        });
+    }
+
+    /// Waits for the start ping, then sends the success or the failure ping with the
+    /// run's summary: the warnings of the pings that could not be sent.
+    pub(crate) fn end(&mut self, run: &crate::outcome::summary::RunSummary) -> Vec<String> {
+        let mut warnings: Vec<String> = (self.start.take())
+            .and_then(|rx| rx.recv().ok().flatten())
+            .into_iter()
+            .collect();
+        let which = match run.prun_exit() {
+            crate::exit::SUCCESS => Ping::Success,
+            _ => Ping::Failure,
+        };
+        let body = end_body(&self.monitor, run);
+        warnings.extend(send(&self.monitor, which, &self.rid, body.as_bytes()));
+        warnings
+    }
+}
+
+/// A random (version 4) UUID, for healthchecks.io's `rid`.
+fn run_uuid() -> String {
+    let mut b = [0u8; 16];
+    // SAFETY: `b` is a valid, writable buffer of `b.len()` bytes.
+    let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
+    if n != b.len() as isize {
+        // No entropy: the time and the pid still tell runs apart.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Sends ping `which` (if the monitor has a URL for it) with `body`; a warning if it
+/// could not be sent.
+fn send(m: &Monitor, which: Ping, rid: &str, body: &[u8]) -> Option<String> {
+    let url = match which {
+        Ping::Start => m.start.as_deref(),
+        Ping::Success => m.success.as_deref(),
+        Ping::Failure => m.failure.as_deref(),
+    }?;
+    let url = if m.run_id_param {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}rid={rid}")
+    } else {
+        url.to_owned()
+    };
+    let deadline = Instant::now() + m.timeout;
+    let mut last = String::new();
+    let mut tries = 0;
+    for delay in [
+        Duration::ZERO,
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+    ] {
+        if !delay.is_zero() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left <= delay {
+                break;
+            }
+            std::thread::sleep(delay);
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        tries += 1;
+        match post(&url, body, left) {
+            Ok(()) => return None,
+            Err(why) => last = why,
+        }
+    }
+    Some(format!(
+        "monitor: the {} ping to {} was not sent ({tries} tr{}, within {}): {last}",
+        which.word(),
+        shown(&url),
+        if tries == 1 { "y" } else { "ies" },
+        humantime::format_duration(m.timeout)
+    ))
+}
+
+/// Redirects followed, at most (a ping URL of one's own that forwards to hc-ping.com).
+const MAX_REDIRECTS: usize = 5;
+
+/// One POST of `body` to `url`, within `left`: Ok on a 2xx answer. Redirects are
+/// followed here, not by ureq: 307 and 308 POST the body again (as runitor does), 301,
+/// 302 and 303 become a GET (as browsers do); never from https down to http.
+fn post(url: &str, body: &[u8], left: Duration) -> Result<(), String> {
+    let config = ureq::Agent::config_builder()
+        .timeout_global(Some(left))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(system_roots())
+                .build(),
+        )
+        .build();
+    let agent = ureq::Agent::new_with_config(config);
+    let mut url = url.to_owned();
+    let mut get = false;
+    for _ in 0..=MAX_REDIRECTS {
+        let answer = if get {
+            agent.get(&url).header("User-Agent", AGENT).call()
+        } else {
+            agent
+                .post(&url)
+                .header("Content-Type", "text/plain; charset=utf-8")
+                .header("User-Agent", AGENT)
+                .send(body)
+        }
+        .map_err(|e| match e {
+            ureq::Error::Timeout(_) => "no answer in time".to_owned(),
+            ureq::Error::Io(io) => io.to_string(),
+            other => other.to_string(),
+        })?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        if !status.is_redirection() {
+            return Err(format!("it answered {status}"));
+        }
+        let Some(to) = (answer.headers().get("Location")).and_then(|l| l.to_str().ok()) else {
+            return Err(format!("it answered {status} without a Location"));
+        };
+        let next = join(&url, to);
+        if url.starts_with("https://") && !next.starts_with("https://") {
+            return Err(format!(
+                "it redirected ({status}) from https to {}",
+                shown(&next)
+            ));
+        }
+        get |= !matches!(status.as_u16(), 307 | 308);
+        url = next;
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+const AGENT: &str = concat!("prun/", env!("CARGO_PKG_VERSION"));
+
+/// A redirect's `Location` against the URL that answered it.
+fn join(base: &str, to: &str) -> String {
+    if to.starts_with("http://") || to.starts_with("https://") {
+        return to.to_owned();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    if let Some(net) = to.strip_prefix("//") {
+        return format!("{scheme}://{net}");
+    }
+    let host_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    if to.starts_with('/') {
+        return format!("{scheme}://{host}{to}");
+    }
+    let path = rest[host_end..].split('?').next().unwrap_or_default();
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    format!("{scheme}://{host}{dir}{to}")
+}
+
+/// The system's CA certificates (`SSL_CERT_FILE`, else Debian's, Red Hat's or Alpine's
+/// bundle), else Mozilla's as built in.
+fn system_roots() -> ureq::tls::RootCerts {
+    use std::sync::OnceLock;
+    static ROOTS: OnceLock<ureq::tls::RootCerts> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
+            let known = [
+                "/etc/ssl/certs/ca-certificates.crt",
+                "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/cert.pem",
+            ]
+            .map(std::path::PathBuf::from);
+            for path in env.into_iter().chain(known) {
+                let Ok(pem) = std::fs::read(&path) else {
+                    continue;
+                };
+                let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                if !certs.is_empty() {
+                    return ureq::tls::RootCerts::new_with_certs(&certs);
+                }
+            }
+            ureq::tls::RootCerts::WebPki
+        })
+        .clone()
+}
+
+/// A URL as a warning shows it: scheme and host only (a ping URL's path is its secret).
+fn shown(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    format!("{scheme}://{host}/…")
+}
+
+/// The end ping's body: the summary table (as `--quiet` prints it on a failure), then
+/// the last lines of each failed job's output; cut to the monitor's `body_limit`.
+fn end_body(m: &Monitor, run: &crate::outcome::summary::RunSummary) -> String {
+    use std::fmt::Write as _;
+    let mut text = super::summary::render(run, false);
+    for (i, r) in run.results.iter().enumerate() {
+        let Some(tail) = run
+            .tails
+            .get(&i)
+            .filter(|t| !t.is_empty() && r.status.is_failure())
+        else {
+            continue;
+        };
+        let lossy = String::from_utf8_lossy(tail);
+        let lines: Vec<&str> = lossy.lines().collect();
+        let last = &lines[lines.len().saturating_sub(20)..];
+        let _ = write!(
+            text,
+            "\n── {} (the last lines of its output)\n",
+            run.name(i)
+        );
+        for l in last {
+            text.push_str(&crate::names::printable(l));
+            text.push('\n');
+        }
+    }
+    cut(&text, m.body_limit)
+}
+
+/// `text` cut to at most `limit` bytes, at a character boundary, saying so at the end.
+pub(crate) fn cut(text: &str, limit: usize) -> String {
+    if text.len() <= limit {
+        return text.to_owned();
+    }
+    let note = format!("\n… (cut to {limit} bytes)\n");
+    let mut end = limit.saturating_sub(note.len());
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{note}", &text[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_is_version_4_and_differs_each_time() {
+        let (a, b) = (run_uuid(), run_uuid());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert!("89ab".contains(&a[19..20]), "{a}");
+    }
+
+    #[test]
+    fn a_body_is_cut_at_a_character_boundary_and_says_so() {
+        assert_eq!(cut("short", 100), "short");
+        let long = "é".repeat(100);
+        let c = cut(&long, 80);
+        assert!(c.len() <= 80, "{}", c.len());
+        assert!(c.ends_with("(cut to 80 bytes)\n"), "{c}");
+    }
+
+    #[test]
+    fn a_location_is_joined_to_the_url_that_answered() {
+        let at = "https://a.example:8443/ping/x?rid=1";
+        assert_eq!(join(at, "https://b.example/y"), "https://b.example/y");
+        assert_eq!(join(at, "//c.example/z"), "https://c.example/z");
+        assert_eq!(join(at, "/top?q=1"), "https://a.example:8443/top?q=1");
+        assert_eq!(join(at, "next"), "https://a.example:8443/ping/next");
+        assert_eq!(join("http://h", "p"), "http://h/p");
+    }
+
+    #[test]
+    fn a_warning_shows_only_the_host() {
+        assert_eq!(
+            shown("https://hc-ping.com/abc-123/start?rid=x"),
+            "https://hc-ping.com/…"
+        );
+    }
+}
