@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use crate::exit;
 use crate::input::diagnostic::Diagnostic;
 use crate::input::source::ReadError;
+use crate::state::history::HistoryError;
 use crate::state::joblog::JoblogError;
 use crate::state::lock::LockError;
 
@@ -33,6 +34,8 @@ pub enum Error {
     Lock(#[from] LockError),
     #[error(transparent)]
     Joblog(#[from] JoblogError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
     /// An operating-system call prun itself needs failed (not a job's failure).
     #[error("{context}: {source}{hint}")]
     Io {
@@ -49,6 +52,10 @@ pub enum Error {
 pub enum UsageError {
     #[error("--lock-wait needs a lock: add --lock FILE or `lock:` to the jobfile")]
     LockWaitWithoutLock,
+    #[error(
+        "--keep and --keep-days need a history: add --history DIR or `history:` to the jobfile"
+    )]
+    KeepWithoutHistory,
     #[error(
         "containment: cgroup was asked for, but {0}; nothing was run. Run as root or in a delegated cgroup, or use --containment auto"
     )]
@@ -97,6 +104,7 @@ impl Error {
             Error::Path(e) => exit::for_io(&e.source),
             Error::Lock(e) => e.prun_exit(),
             Error::Joblog(e) => e.prun_exit(),
+            Error::History(e) => e.prun_exit(),
             Error::Io { .. } => exit::FAILURE,
         }
     }

@@ -45,6 +45,9 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     if cli.man {
         return docs::man_page().map(|()| exit::SUCCESS);
     }
+    if let Some(input::cli::Command::History(args)) = &cli.command {
+        return history(args);
+    }
     // clap requires a jobfile unless --completions or --man is given.
     let path = cli.jobfile.as_deref().unwrap_or("-");
     let src = input::source::read(path)?;
@@ -70,7 +73,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         clicolor_force: flag("CLICOLOR_FORCE"),
     };
-    let plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    let mut plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
     // Every error about the text has been said: a million-job jobfile's text is not
     // kept through the run.
     drop(src.text);
@@ -107,7 +110,27 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     if plan.lock_wait.is_some() && plan.lock.is_none() {
         return Err(error::UsageError::LockWaitWithoutLock.into());
     }
+    if (cli.keep.is_some() || cli.keep_days.is_some()) && plan.history.is_none() {
+        return Err(error::UsageError::KeepWithoutHistory.into());
+    }
     check_report_paths(&plan)?;
+    let _lock = match &plan.lock {
+        Some(path) => Some(state::lock::Lock::acquire(path, plan.lock_wait)?),
+        None => None,
+    };
+    let mut run_id = new_run_id();
+    let history = match &plan.history {
+        Some(h) => Some(state::history::Current::begin(h, &run_id)?),
+        None => None,
+    };
+    // The run's own directory holds its logs and joblog unless they were asked for
+    // elsewhere (they are copied in at the end then).
+    if let Some(h) = &history {
+        run_id = h.name().to_owned();
+        plan.previous_success = h.previous_success;
+        plan.log_dir.get_or_insert_with(|| h.path().join("logs"));
+        plan.joblog.get_or_insert_with(|| h.path().join("joblog"));
+    }
     if let Some(dir) = &plan.log_dir {
         files::create_dir(dir).map_err(|source| error::PathError {
             what: "the log directory",
@@ -115,10 +138,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             source,
         })?;
     }
-    let _lock = match &plan.lock {
-        Some(path) => Some(state::lock::Lock::acquire(path, plan.lock_wait)?),
-        None => None,
-    };
     let earlier = state::resume::Earlier::read(&plan)?;
     let joblog = plan
         .joblog
@@ -129,7 +148,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let mut pings = plan.monitor.clone().map(report::monitor::Pings::new);
     let mut summary = runner::driver::run(
         std::sync::Arc::clone(&plan),
-        new_run_id(),
+        run_id,
         earlier,
         joblog,
         || pings.iter_mut().for_each(report::monitor::Pings::start),
@@ -140,7 +159,18 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
             console::eprint(&format!("prun: warning: {w}\n"));
         }
     }
-    let unwritten = report::write_files(&plan, &src.name, &summary);
+    let kept_report = history
+        .as_ref()
+        .map(|h| h.path().join(state::history::REPORT));
+    let unwritten = report::write_files(&plan, &src.name, &summary, kept_report.as_deref());
+    if let Some(h) = history {
+        let logs: Vec<std::path::PathBuf> = (summary.results.iter())
+            .filter_map(|r| r.log().map(std::path::Path::to_path_buf))
+            .collect();
+        for w in h.finish(&logs, cli.joblog.as_deref()) {
+            console::eprint(&format!("prun: warning: {w}\n"));
+        }
+    }
     if !(plan.output.quiet && summary.prun_exit() == exit::SUCCESS && unwritten.is_empty()) {
         console::eprint(&report::summary::render(&summary, plan.output.color_stderr));
     }
@@ -153,6 +183,32 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     } else {
         code
     })
+}
+
+/// `prun history DIR [--json] [--job NAME]`: the runs kept there, newest first.
+fn history(args: &input::cli::HistoryArgs) -> Result<u8, Error> {
+    let runs = state::history::list(&args.dir).map_err(|source| error::PathError {
+        what: "the history directory",
+        path: args.dir.display().to_string(),
+        source,
+    })?;
+    let text = match &args.job {
+        None => report::history::render_runs(&runs, args.json),
+        Some(name) => match report::history::render_job(&runs, name, args.json) {
+            Some(text) => text,
+            None => {
+                console::eprint(&format!(
+                    "prun: no ended run in {} has a job named '{}' ({} run(s) kept)\n",
+                    args.dir.display(),
+                    names::printable(name),
+                    runs.len()
+                ));
+                return Ok(exit::FAILURE);
+            }
+        },
+    };
+    console::print(&text).map_err(|e| Error::io("writing the history to stdout", e))?;
+    Ok(exit::SUCCESS)
 }
 
 /// `--report`, `--junit`, `--timeline`: each must be creatable before anything runs.

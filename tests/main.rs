@@ -9,6 +9,7 @@ mod conventions;
 mod dynamic;
 mod errors;
 mod examples;
+mod history;
 mod honest;
 mod hooks;
 mod lock;

@@ -20,8 +20,21 @@ use crate::input::settings::{
 /// Exit codes: 0 all jobs and hooks succeeded; 1 a job or hook failed; 2 usage or jobfile
 /// error (nothing ran); 75 lock held; 128+N interrupted by signal N.
 #[derive(Debug, Parser)]
-#[command(name = "prun", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "prun",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
+    /// `prun history DIR`: the runs a jobfile's `history:` kept (a jobfile named
+    /// `history` is `./history`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// The jobfile (YAML). `-` reads it from stdin.
     #[arg(value_name = "JOBFILE", required_unless_present_any = ["completions", "man"])]
     pub jobfile: Option<String>,
@@ -106,6 +119,21 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// Keep each run in a directory of its own under DIR: its logs, report.json and
+    /// joblog, with DIR/latest the newest [default: the jobfile's `history.dir`].
+    #[arg(long, value_name = "DIR")]
+    pub history: Option<PathBuf>,
+
+    /// With a history: keep the newest N runs, remove older ones after the run
+    /// [default: the jobfile's `history.keep`, else all].
+    #[arg(long, value_name = "N", value_parser = parse_keep)]
+    pub keep: Option<usize>,
+
+    /// With a history: remove runs that started more than D days ago
+    /// [default: the jobfile's `history.keep_days`, else none].
+    #[arg(long, value_name = "D", value_parser = parse_keep)]
+    pub keep_days: Option<usize>,
+
     /// Send no pings to the jobfile's `monitor:` (--check and --dry-run never send any).
     #[arg(long)]
     pub no_monitor: bool,
@@ -168,6 +196,38 @@ pub struct Cli {
     /// Print prun's man page (roff) and exit: `prun --man > prun.1`.
     #[arg(long, exclusive = true)]
     pub man: bool,
+}
+
+/// What prun does besides running a jobfile.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List the runs kept in a history directory, newest first: start, duration,
+    /// result, failed jobs.
+    History(HistoryArgs),
+}
+
+/// `prun history DIR [--json] [--job NAME]`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// The history directory (the jobfile's `history.dir`, or `--history DIR`).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// Print the runs as JSON (an array, newest first), for scripts.
+    #[arg(long)]
+    pub json: bool,
+
+    /// One job's result and duration in each run (a matrix job by its base name too).
+    #[arg(long, value_name = "NAME")]
+    pub job: Option<String>,
+}
+
+fn parse_keep(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 would keep nothing, not even this run; use 1 or more".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number; use e.g. --keep 30")),
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -16,6 +16,8 @@ pub(crate) struct Hooks {
     pub(crate) on_success: Option<String>,
     pub(crate) on_failure: Option<String>,
     pub(crate) on_complete: Option<String>,
+    /// Run-level only: after a success that follows a failed run.
+    pub(crate) on_recover: Option<String>,
 }
 
 impl Hooks {
@@ -25,7 +27,27 @@ impl Hooks {
             on_success: jf.on_success.take().map(|s| s.value.0),
             on_failure: jf.on_failure.take().map(|s| s.value.0),
             on_complete: jf.on_complete.take().map(|s| s.value.0),
+            on_recover: jf.on_recover.take().map(|s| s.value.0),
         }
+    }
+
+    /// The run-level hooks due, in order: `on_success` or `on_failure`, then
+    /// `on_recover` when this run succeeded and the one before it (`previous_success`)
+    /// did not, then `on_complete`.
+    pub(crate) fn for_run(
+        &self,
+        success: bool,
+        previous_success: Option<bool>,
+    ) -> Vec<(&'static str, &str)> {
+        let mut due = self.for_outcome(success);
+        if success
+            && previous_success == Some(false)
+            && let Some(c) = self.on_recover.as_deref()
+        {
+            let at = usize::from(self.on_success.is_some());
+            due.insert(at, ("on_recover", c));
+        }
+        due
     }
 
     /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
@@ -66,7 +88,36 @@ mod tests {
             on_success: Some("s".into()),
             on_failure: Some("f".into()),
             on_complete: Some("c".into()),
+            on_recover: Some("r".into()),
         }
+    }
+
+    #[test]
+    fn on_recover_is_due_only_for_a_success_after_a_failed_run() {
+        let h = all();
+        let recovered = [
+            ("on_success", "s"),
+            ("on_recover", "r"),
+            ("on_complete", "c"),
+        ];
+        assert_eq!(h.for_run(true, Some(false)), recovered);
+        assert_eq!(
+            h.for_run(true, Some(true)),
+            [("on_success", "s"), ("on_complete", "c")]
+        );
+        assert_eq!(
+            h.for_run(true, None),
+            [("on_success", "s"), ("on_complete", "c")]
+        );
+        assert_eq!(
+            h.for_run(false, Some(false)),
+            [("on_failure", "f"), ("on_complete", "c")]
+        );
+        let only = Hooks {
+            on_recover: Some("r".into()),
+            ..Hooks::default()
+        };
+        assert_eq!(only.for_run(true, Some(false)), [("on_recover", "r")]);
     }
 
     #[test]

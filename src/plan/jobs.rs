@@ -339,6 +339,7 @@ impl JobContext<'_> {
                 on_success: pick(&keys.on_success, &d.on_success),
                 on_failure: pick(&keys.on_failure, &d.on_failure),
                 on_complete: pick(&keys.on_complete, &d.on_complete),
+                on_recover: None,
             },
             timeout: self.timeout(keys)?,
             retry,

@@ -14,6 +14,7 @@
 pub(crate) mod direct;
 mod dotenv;
 pub(crate) mod facts;
+pub(crate) mod history;
 pub(crate) mod hooks;
 pub(crate) mod job;
 mod jobs;
@@ -95,9 +96,14 @@ pub(crate) struct Plan {
     pub(crate) direct_exec: bool,
     /// The top-level `env_file`s and the names each gave.
     pub(crate) env_files: Vec<(String, Vec<String>)>,
-    /// Said on stderr before anything runs (an env file others can read).
     /// `monitor:`: where to ping at the start and the end (`None` with --no-monitor).
     pub(crate) monitor: Option<monitor::Monitor>,
+    /// `history:`: where each run is kept, and how many are.
+    pub(crate) history: Option<history::History>,
+    /// How the run before this one in the history ended (`Some(true)`: it succeeded);
+    /// `None` without a history or an earlier run. Set from the history before the run.
+    pub(crate) previous_success: Option<bool>,
+    /// Said on stderr before anything runs (an env file others can read).
     pub(crate) warnings: Vec<String>,
     /// Where up-to-date jobs keep their fingerprints.
     pub(crate) state_dir: PathBuf,
@@ -217,7 +223,13 @@ impl Plan {
         let names: Vec<(&str, &str)> = jobs.iter().map(|j| (&*j.name, j.base())).collect();
         let force = uptodate::Force::resolve(&cli.force, &names)?;
         resolve_templates(src, &mut jobs)?;
-        let warnings = shared.dotenv.distinct_warnings();
+        let mut warnings = shared.dotenv.distinct_warnings();
+        let history = history::resolve(src, jf.history.as_ref(), cli, facts.base_dir, facts.cwd)?;
+        if history.is_none() && jf.on_recover.is_some() {
+            warnings.push(
+                "`on_recover:` never runs without a history: add `history: { dir: DIR }` (or --history DIR), where prun finds how the last run ended".into(),
+            );
+        }
         let grace = cli
             .grace
             .or(jf.grace.as_ref().map(|g| g.value.0))
@@ -297,6 +309,8 @@ impl Plan {
             ),
             force,
             monitor: monitor::resolve(src, jf.monitor.as_ref(), cli.no_monitor)?,
+            history,
+            previous_success: None,
             jobs,
         })
     }

@@ -194,6 +194,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
     let run_hooks: Vec<String> = [
         ("on_success", &plan.hooks.on_success),
         ("on_failure", &plan.hooks.on_failure),
+        ("on_recover", &plan.hooks.on_recover),
         ("on_complete", &plan.hooks.on_complete),
     ]
     .into_iter()

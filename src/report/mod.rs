@@ -4,6 +4,7 @@
 //! `RunSummary` (`outcome::summary`) or the `Plan`; `write_files` writes the files.
 
 pub(crate) mod dry_run;
+pub(crate) mod history;
 pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod monitor;
@@ -23,6 +24,7 @@ pub(crate) fn write_files(
     plan: &crate::plan::Plan,
     jobfile: &str,
     run: &RunSummary,
+    kept_report: Option<&std::path::Path>,
 ) -> Vec<String> {
     let mut failed = Vec::new();
     let mut write =
@@ -35,14 +37,20 @@ pub(crate) fn write_files(
             }
         };
     let specs = run.specs();
-    write(&plan.report, &mut |f| {
-        let doc = json::RunDoc {
-            run,
-            specs: &specs,
-            resources: &plan.resources,
-        };
-        json::write(f, &doc, true)
-    });
+    // `--report`, and the history's copy.
+    for path in [
+        plan.report.clone(),
+        kept_report.map(std::path::Path::to_path_buf),
+    ] {
+        write(&path, &mut |f| {
+            let doc = json::RunDoc {
+                run,
+                specs: &specs,
+                resources: &plan.resources,
+            };
+            json::write(f, &doc, true)
+        });
+    }
     write(&plan.junit, &mut |f| {
         f.write_all(junit::render(run, &specs, &run.tails, jobfile).as_bytes())
     });

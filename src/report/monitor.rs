@@ -165,13 +165,19 @@ const MAX_REDIRECTS: usize = 5;
 /// followed here, not by ureq: 307 and 308 POST the body again (as runitor does), 301,
 /// 302 and 303 become a GET (as browsers do); never from https down to http.
 fn post(url: &str, body: &[u8], left: Duration) -> Result<(), String> {
+    let roots = match system_roots() {
+        Some(r) => r,
+        None if url.starts_with("https://") => return Err(NO_ROOTS.into()),
+        None => ureq::tls::RootCerts::new_with_certs(&[]),
+    };
     let config = ureq::Agent::config_builder()
         .timeout_global(Some(left))
         .http_status_as_error(false)
         .max_redirects(0)
         .tls_config(
             ureq::tls::TlsConfig::builder()
-                .root_certs(system_roots())
+                .root_certs(roots)
+                .unversioned_rustls_crypto_provider(std::sync::Arc::new(crypto()))
                 .build(),
         )
         .build();
@@ -237,11 +243,23 @@ fn join(base: &str, to: &str) -> String {
     format!("{scheme}://{host}{dir}{to}")
 }
 
+/// rustls over ring. Deprecated since rustls 0.23.48 only because ring has no
+/// post-quantum key exchange: the other provider, aws-lc-rs, needs cmake and minutes of C
+/// to build, for a ping that carries a run's summary (with its secrets masked), not
+/// data that must stay secret for decades.
+#[allow(deprecated)]
+fn crypto() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
+}
+
+/// Why an https ping cannot be sent without CA certificates.
+const NO_ROOTS: &str = "no CA certificates found to check the monitor's https certificate with: install the system's (ca-certificates) or set SSL_CERT_FILE to a PEM bundle";
+
 /// The system's CA certificates (`SSL_CERT_FILE`, else Debian's, Red Hat's or Alpine's
-/// bundle), else Mozilla's as built in.
-fn system_roots() -> ureq::tls::RootCerts {
+/// bundle); `None` when none is there.
+fn system_roots() -> Option<ureq::tls::RootCerts> {
     use std::sync::OnceLock;
-    static ROOTS: OnceLock<ureq::tls::RootCerts> = OnceLock::new();
+    static ROOTS: OnceLock<Option<ureq::tls::RootCerts>> = OnceLock::new();
     ROOTS
         .get_or_init(|| {
             let env = std::env::var_os("SSL_CERT_FILE").map(std::path::PathBuf::from);
@@ -262,10 +280,10 @@ fn system_roots() -> ureq::tls::RootCerts {
                     })
                     .collect();
                 if !certs.is_empty() {
-                    return ureq::tls::RootCerts::new_with_certs(&certs);
+                    return Some(ureq::tls::RootCerts::new_with_certs(&certs));
                 }
             }
-            ureq::tls::RootCerts::WebPki
+            None
         })
         .clone()
 }

@@ -569,7 +569,7 @@ impl Driver {
     /// Run on the hook thread like every hook, so a signal still reaches prun while they
     /// run.
     fn run_level_hooks(&mut self, rx: &Receiver<Event>, summary: &mut RunSummary) {
-        let hooks = self.plan.hooks.for_outcome(summary.prun_exit() == 0);
+        let hooks = (self.plan.hooks).for_run(summary.prun_exit() == 0, self.plan.previous_success);
         if hooks.is_empty() {
             return;
         }

@@ -10,7 +10,8 @@
 //!   `PRUN_JOB_LOG` (`result`);
 //! - a run-level hook: the jobfile's `env`, plus `PRUN_RUN_ID`, `PRUN_TOTAL`,
 //!   `PRUN_SUCCEEDED`, `PRUN_FAILED`, `PRUN_ALLOWED`, `PRUN_SKIPPED`,
-//!   `PRUN_UP_TO_DATE`, `PRUN_HOOK_FAILURES`, `PRUN_REPORT` (`run_level`).
+//!   `PRUN_UP_TO_DATE`, `PRUN_HOOK_FAILURES`, `PRUN_REPORT`, `PRUN_PREVIOUS_RESULT`
+//!   (`run_level`).
 
 use crate::executor::finished::signal_name;
 use crate::outcome::JobResult;
@@ -107,8 +108,20 @@ pub(crate) fn result(r: &JobResult) -> Vars {
 }
 
 /// What the run-level hooks see on top of the jobfile's `env`: the run's counts, and
-/// `PRUN_REPORT`, the path of the run's JSON summary ("" when it could not be written).
-pub(crate) fn run_level(run_id: &str, t: Totals, hook_failures: usize, report: String) -> Vars {
+/// `PRUN_REPORT`, the path of the run's JSON summary ("" when it could not be written),
+/// and `PRUN_PREVIOUS_RESULT`, how the history's run before this one ended ("" if none).
+pub(crate) fn run_level(
+    run_id: &str,
+    t: Totals,
+    hook_failures: usize,
+    report: String,
+    previous_success: Option<bool>,
+) -> Vars {
+    let previous = match previous_success {
+        Some(true) => "success",
+        Some(false) => "failure",
+        None => "",
+    };
     vec![
         ("PRUN_RUN_ID".into(), run_id.to_owned()),
         ("PRUN_TOTAL".into(), t.total.to_string()),
@@ -119,6 +132,7 @@ pub(crate) fn run_level(run_id: &str, t: Totals, hook_failures: usize, report: S
         ("PRUN_UP_TO_DATE".into(), t.up_to_date.to_string()),
         ("PRUN_HOOK_FAILURES".into(), hook_failures.to_string()),
         ("PRUN_REPORT".into(), report),
+        ("PRUN_PREVIOUS_RESULT".into(), previous.to_owned()),
     ]
 }
 
@@ -186,7 +200,7 @@ mod tests {
             skipped: 1,
             up_to_date: 0,
         };
-        let env = run_level("r1", t, 2, "/tmp/r.json".into());
+        let env = run_level("r1", t, 2, "/tmp/r.json".into(), Some(false));
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("PRUN_TOTAL"), Some("5"));
         assert_eq!(get("PRUN_FAILED"), Some("1"));
@@ -194,5 +208,12 @@ mod tests {
         assert_eq!(get("PRUN_HOOK_FAILURES"), Some("2"));
         assert_eq!(get("PRUN_REPORT"), Some("/tmp/r.json"));
         assert_eq!(get("PRUN_RUN_ID"), Some("r1"));
+        assert_eq!(get("PRUN_PREVIOUS_RESULT"), Some("failure"));
+        let first = run_level("r1", t, 0, String::new(), None);
+        assert!(
+            first
+                .iter()
+                .any(|(k, v)| k == "PRUN_PREVIOUS_RESULT" && v.is_empty())
+        );
     }
 }

@@ -183,6 +183,7 @@ pub(super) fn run_level_task(
         summary.totals(),
         summary.hook_failures.len(),
         report_path,
+        plan.previous_success,
     ));
     let task = HookTask {
         job: None,

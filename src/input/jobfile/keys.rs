@@ -57,6 +57,8 @@ pub(crate) struct Jobfile {
     pub(crate) on_success: Option<Sp<Scalar>>,
     pub(crate) on_failure: Option<Sp<Scalar>>,
     pub(crate) on_complete: Option<Sp<Scalar>>,
+    /// Run-level only: a run that succeeds after a failed one (needs `history:`).
+    pub(crate) on_recover: Option<Sp<Scalar>>,
     pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
     pub(crate) grace: Option<Sp<HumanDuration>>,
     pub(crate) lock: Option<Sp<String>>,
@@ -68,6 +70,8 @@ pub(crate) struct Jobfile {
     pub(crate) state_dir: Option<Sp<String>>,
     /// Pings to a monitor (healthchecks.io, Cronitor, Uptime Kuma, a webhook).
     pub(crate) monitor: Option<Sp<MonitorKeys>>,
+    /// Each run kept in a directory of its own, the oldest removed.
+    pub(crate) history: Option<Sp<HistoryKeys>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 
@@ -82,6 +86,15 @@ pub(crate) struct MonitorKeys {
     pub(crate) timeout: Option<Sp<HumanDuration>>,
     /// Bytes (`10240`) or a size (`10KB`, `100 KiB`, `1MB`).
     pub(crate) body_limit: Option<Sp<Scalar>>,
+}
+
+/// `history:` as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HistoryKeys {
+    pub(crate) dir: Sp<String>,
+    pub(crate) keep: Option<Sp<i64>>,
+    pub(crate) keep_days: Option<Sp<i64>>,
 }
 
 /// Keys a job may have, also accepted under `defaults:` (except `name`, `run`, `needs`,
