@@ -211,12 +211,13 @@ fn history(args: &input::cli::HistoryArgs) -> Result<u8, Error> {
     Ok(exit::SUCCESS)
 }
 
-/// `--report`, `--junit`, `--timeline`: each must be creatable before anything runs.
+/// `--report`, `--junit`, `--timeline`, `--metrics`: each must be creatable before anything runs.
 fn check_report_paths(plan: &plan::Plan) -> Result<(), Error> {
     let paths = [
         ("--report", &plan.report),
         ("--junit", &plan.junit),
         ("--timeline", &plan.timeline),
+        ("--metrics", &plan.metrics),
     ];
     for (what, path) in paths {
         if let Some(p) = path {

@@ -13,6 +13,7 @@ mod history;
 mod honest;
 mod hooks;
 mod lock;
+mod metrics;
 mod monitor;
 mod needs;
 mod output;

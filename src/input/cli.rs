@@ -142,6 +142,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
 
+    /// Write node_exporter textfile-collector metrics to FILE.prom at the end
+    /// [default: the jobfile's `metrics`].
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+
     /// Write a JUnit XML report to FILE: one testcase per job.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

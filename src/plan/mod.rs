@@ -98,6 +98,8 @@ pub(crate) struct Plan {
     pub(crate) env_files: Vec<(String, Vec<String>)>,
     /// `monitor:`: where to ping at the start and the end (`None` with --no-monitor).
     pub(crate) monitor: Option<monitor::Monitor>,
+    /// `--metrics` / `metrics:`: the textfile-collector file written at the end.
+    pub(crate) metrics: Option<PathBuf>,
     /// `history:`: where each run is kept, and how many are.
     pub(crate) history: Option<history::History>,
     /// How the run before this one in the history ended (`Some(true)`: it succeeded);
@@ -311,6 +313,11 @@ impl Plan {
             monitor: monitor::resolve(src, jf.monitor.as_ref(), cli.no_monitor)?,
             history,
             previous_success: None,
+            metrics: cli
+                .metrics
+                .as_ref()
+                .map(|m| facts.cwd.join(m))
+                .or(jf.metrics.as_ref().map(|m| facts.base_dir.join(&m.value))),
             jobs,
         })
     }

@@ -1,5 +1,6 @@
 //! What prun writes about a run once it has ended, and about a plan it will not run:
 //! the summary table on stderr (`summary`), `--report` (`json`), `--junit`, `--timeline`,
+//! `--metrics` (`metrics`),
 //! the GitHub step summary, and `--dry-run` (`dry_run`). These only read the
 //! `RunSummary` (`outcome::summary`) or the `Plan`; `write_files` writes the files.
 
@@ -7,6 +8,7 @@ pub(crate) mod dry_run;
 pub(crate) mod history;
 pub(crate) mod json;
 pub(crate) mod junit;
+pub(crate) mod metrics;
 pub(crate) mod monitor;
 pub(crate) mod step_summary;
 pub(crate) mod summary;
@@ -65,6 +67,11 @@ pub(crate) fn write_files(
         );
         f.write_all(page.as_bytes())
     });
+    if let Some(path) = &plan.metrics {
+        let previous = read_previous(path);
+        let text = metrics::render(run, jobfile, &previous);
+        write(&plan.metrics, &mut |f| f.write_all(text.as_bytes()));
+    }
     // Appended to: the job's steps share the file (GitHub creates it, one per step).
     if let Some(path) = &plan.step_summary {
         let md = step_summary::render(run, &run.tails, jobfile);
@@ -78,4 +85,20 @@ pub(crate) fn write_files(
         }
     }
     failed
+}
+
+/// What a file prun rewrites held before (never through a link; "" when none).
+fn read_previous(path: &std::path::Path) -> String {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        && f.metadata().is_ok_and(|m| m.is_file())
+    {
+        let _ = f.read_to_string(&mut text);
+    }
+    text
 }

@@ -72,6 +72,8 @@ pub(crate) struct Jobfile {
     pub(crate) monitor: Option<Sp<MonitorKeys>>,
     /// Each run kept in a directory of its own, the oldest removed.
     pub(crate) history: Option<Sp<HistoryKeys>>,
+    /// node_exporter textfile-collector metrics written at the end (`--metrics`).
+    pub(crate) metrics: Option<Sp<String>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 

@@ -1,0 +1,240 @@
+//! `--metrics FILE.prom` (`metrics:`): the run in node_exporter's textfile-collector
+//! format, written at the end (a temporary file in the same directory, then a rename, by
+//! `report::write_files`). Every sample is labelled with the jobfile, so several
+//! jobfiles' files in one collector directory never give the same series twice; no
+//! sample has a timestamp (the collector refuses them, node_exporter #329).
+//!
+//! `prun_job_last_success_timestamp_seconds` of a job that did not succeed this time is
+//! carried over from the file as the last run left it, so "no success for 2 days" can be
+//! alerted on across failed nights.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::outcome::Status;
+use crate::outcome::summary::RunSummary;
+
+/// Every status a job can end with, for the counts (a status no job had is 0).
+const STATUSES: [Status; 7] = [
+    Status::Success,
+    Status::Failed,
+    Status::TimedOut,
+    Status::Interrupted,
+    Status::Skipped,
+    Status::NotRun,
+    Status::UpToDate,
+];
+
+/// The file's text for `run` of `jobfile`, with `previous` the text the file held
+/// before (for the last successes of jobs that did not succeed now).
+pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String {
+    let carried = last_successes(previous, jobfile);
+    let file = escape(jobfile);
+    let end = secs(run.started + run.duration);
+    let success = run.prun_exit() == crate::exit::SUCCESS;
+    let mut out = String::new();
+    family(
+        &mut out,
+        "prun_run_success",
+        "1 when prun's exit code was 0.",
+    );
+    let _ = writeln!(
+        out,
+        "prun_run_success{{jobfile=\"{file}\"}} {}",
+        u8::from(success)
+    );
+    family(
+        &mut out,
+        "prun_run_duration_seconds",
+        "How long the run took.",
+    );
+    let _ = writeln!(
+        out,
+        "prun_run_duration_seconds{{jobfile=\"{file}\"}} {:.3}",
+        run.duration.as_secs_f64()
+    );
+    family(
+        &mut out,
+        "prun_run_start_timestamp_seconds",
+        "When the run started (Unix time).",
+    );
+    let _ = writeln!(
+        out,
+        "prun_run_start_timestamp_seconds{{jobfile=\"{file}\"}} {:.3}",
+        secs(run.started)
+    );
+    let run_last = if success {
+        Some(end)
+    } else {
+        carried.get("").copied()
+    };
+    if let Some(t) = run_last {
+        family(
+            &mut out,
+            "prun_run_last_success_timestamp_seconds",
+            "When a run last ended with exit code 0 (Unix time).",
+        );
+        let _ = writeln!(
+            out,
+            "prun_run_last_success_timestamp_seconds{{jobfile=\"{file}\"}} {t:.3}"
+        );
+    }
+    family(&mut out, "prun_jobs", "The run's jobs by how they ended.");
+    for s in STATUSES {
+        let n = run.results.iter().filter(|r| r.status == s).count();
+        let _ = writeln!(
+            out,
+            "prun_jobs{{jobfile=\"{file}\",status=\"{}\"}} {n}",
+            s.as_str()
+        );
+    }
+    let jobs: Vec<(String, &crate::outcome::JobResult)> = (0..run.results.len())
+        .map(|i| (escape(run.name(i)), &run.results[i]))
+        .collect();
+    family(
+        &mut out,
+        "prun_job_success",
+        "1 when the job succeeded or was up to date, 0 otherwise.",
+    );
+    for (name, r) in &jobs {
+        let ok = r.status.is_success();
+        let _ = writeln!(
+            out,
+            "prun_job_success{{jobfile=\"{file}\",job=\"{name}\"}} {}",
+            u8::from(ok)
+        );
+    }
+    family(
+        &mut out,
+        "prun_job_duration_seconds",
+        "How long the job took, its retries included (0 when it did not run).",
+    );
+    for (name, r) in &jobs {
+        let _ = writeln!(
+            out,
+            "prun_job_duration_seconds{{jobfile=\"{file}\",job=\"{name}\"}} {:.3}",
+            r.duration().as_secs_f64()
+        );
+    }
+    family(
+        &mut out,
+        "prun_job_last_success_timestamp_seconds",
+        "When the job last succeeded or was up to date (Unix time; kept from earlier runs).",
+    );
+    for (name, r) in &jobs {
+        let last = if r.status.is_success() {
+            Some(r.started().map_or(end, |s| secs(s + r.duration())))
+        } else {
+            carried.get(name.as_str()).copied()
+        };
+        if let Some(t) = last {
+            let _ = writeln!(
+                out,
+                "prun_job_last_success_timestamp_seconds{{jobfile=\"{file}\",job=\"{name}\"}} {t:.3}"
+            );
+        }
+    }
+    out
+}
+
+/// A metric's HELP and TYPE lines.
+fn family(out: &mut String, name: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+}
+
+fn secs(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A label value as the text format wants it: `\`, `"` and newline escaped.
+fn escape(v: &str) -> String {
+    let mut s = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => s.push_str("\\\\"),
+            '"' => s.push_str("\\\""),
+            '\n' => s.push_str("\\n"),
+            c => s.push(c),
+        }
+    }
+    s
+}
+
+/// The last successes in a file prun wrote for `jobfile`: by job (its label value as
+/// written, escaped), and the run's under "".
+fn last_successes(text: &str, jobfile: &str) -> HashMap<String, f64> {
+    let file = escape(jobfile);
+    let mut out = HashMap::new();
+    for line in text.lines() {
+        let (key, rest) =
+            if let Some(r) = line.strip_prefix("prun_job_last_success_timestamp_seconds{") {
+                (true, r)
+            } else if let Some(r) = line.strip_prefix("prun_run_last_success_timestamp_seconds{") {
+                (false, r)
+            } else {
+                continue;
+            };
+        let Some((labels, value)) = split_labels(rest) else {
+            continue;
+        };
+        let Ok(v) = value.trim().parse::<f64>() else {
+            continue;
+        };
+        if labels.get("jobfile").map(String::as_str) != Some(file.as_str()) {
+            continue;
+        }
+        let name = if key {
+            match labels.get("job") {
+                Some(j) => j.clone(),
+                None => continue,
+            }
+        } else {
+            String::new()
+        };
+        out.insert(name, v);
+    }
+    out
+}
+
+/// `jobfile="a",job="b\"c"} 12.5` → the labels (values kept escaped) and ` 12.5`.
+fn split_labels(s: &str) -> Option<(HashMap<String, String>, &str)> {
+    let mut labels = HashMap::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    loop {
+        if b.get(i) == Some(&b'}') {
+            return Some((labels, &s[i + 1..]));
+        }
+        let eq = s[i..].find("=\"")? + i;
+        let name = s[i..eq].trim_start_matches(',').to_owned();
+        let mut j = eq + 2;
+        while *b.get(j)? != b'"' {
+            j += if b[j] == b'\\' { 2 } else { 1 };
+        }
+        labels.insert(name, s[eq + 2..j].to_owned());
+        i = j + 1;
+        if b.get(i) == Some(&b',') {
+            i += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped_and_read_back_as_written() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let text = "# HELP x\nprun_job_last_success_timestamp_seconds{jobfile=\"j.yaml\",job=\"a\\\"b}\"} 17.5\n\
+                    prun_job_last_success_timestamp_seconds{jobfile=\"other.yaml\",job=\"z\"} 1\n\
+                    prun_run_last_success_timestamp_seconds{jobfile=\"j.yaml\"} 9\n\
+                    prun_job_last_success_timestamp_seconds{jobfile=\"j.yaml\",job=\"broken\n";
+        let got = last_successes(text, "j.yaml");
+        assert_eq!(got.get("a\\\"b}"), Some(&17.5));
+        assert_eq!(got.get(""), Some(&9.0));
+        assert_eq!(got.len(), 2, "{got:?}");
+    }
+}
