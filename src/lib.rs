@@ -17,6 +17,7 @@ mod executor;
 pub mod exit;
 mod files;
 mod input;
+mod mask;
 mod names;
 mod outcome;
 mod output;
@@ -72,8 +73,20 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         step_summary: step_summary.as_deref(),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         clicolor_force: flag("CLICOLOR_FORCE"),
+        env_var: |k| std::env::var(k).ok(),
     };
     let mut plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    // Before anything else is printed: from here on every writer of prun's masks them.
+    if !plan.secrets.is_empty() {
+        mask::install(&plan.secrets);
+        if facts.github_actions {
+            // Unmasked, on purpose: this tells GitHub what to mask in the log.
+            let _ = std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                mask::github_commands(&plan.secrets).as_bytes(),
+            );
+        }
+    }
     // Every error about the text has been said: a million-job jobfile's text is not
     // kept through the run.
     drop(src.text);

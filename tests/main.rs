@@ -25,6 +25,7 @@ mod reports;
 mod resources;
 mod retries;
 mod schema;
+mod secrets;
 mod security;
 mod select;
 mod services;

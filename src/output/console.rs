@@ -11,6 +11,7 @@ static STDERR_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `text` to stderr.
 pub(crate) fn eprint(text: &str) {
+    let text = crate::mask::current().text(text);
     if let Err(e) = io::stderr().lock().write_all(text.as_bytes())
         && e.kind() != io::ErrorKind::BrokenPipe
     {
@@ -25,6 +26,7 @@ pub(crate) fn stderr_failed() -> bool {
 
 /// Writes `text` to stdout and flushes it. A reader that left (EPIPE) is not an error.
 pub(crate) fn print(text: &str) -> io::Result<()> {
+    let text = crate::mask::current().text(text);
     let mut out = io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),

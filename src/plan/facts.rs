@@ -26,4 +26,6 @@ pub(crate) struct Facts<'a> {
     pub(crate) no_color: bool,
     /// `CLICOLOR_FORCE` is set (to anything but empty or `0`).
     pub(crate) clicolor_force: bool,
+    /// prun's own environment (where `secrets:` not set in `env` are found).
+    pub(crate) env_var: fn(&str) -> Option<String>,
 }

@@ -106,6 +106,8 @@ pub(crate) struct JobOptions {
     pub(crate) service: Option<Arc<super::service::Service>>,
     /// `sources`/`generates`/`status`: how it is known to have nothing new to do.
     pub(crate) up_to_date: Option<Arc<super::uptodate::UpToDate>>,
+    /// `secrets:`: its variables whose values are masked (besides the top-level ones).
+    pub(crate) secrets: Vec<String>,
     /// `if:`: run by prun just before the job would start; not exit 0 = skipped.
     pub(crate) condition: Option<String>,
     /// `allow_failure:`: which of its failures do not fail the run.

@@ -319,6 +319,7 @@ impl JobContext<'_> {
             None => RetryPolicy::resolve(self.src, keys, d)?,
         };
         Ok(JobOptions {
+            secrets: super::secrets::names(self.src, keys.secrets.as_ref().or(d.secrets.as_ref()))?,
             condition: super::policy::condition(self.src, keys, d, name)?,
             allow: super::policy::allow(self.src, keys, d, name)?,
             service,

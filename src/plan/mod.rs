@@ -25,6 +25,7 @@ pub(crate) mod output_policy;
 pub(crate) mod policy;
 pub(crate) mod resources;
 pub(crate) mod retry;
+pub(crate) mod secrets;
 mod select;
 pub(crate) mod service;
 pub(crate) mod shard;
@@ -105,6 +106,8 @@ pub(crate) struct Plan {
     /// How the run before this one in the history ended (`Some(true)`: it succeeded);
     /// `None` without a history or an earlier run. Set from the history before the run.
     pub(crate) previous_success: Option<bool>,
+    /// The values of the `secrets:` variables: masked in everything prun writes.
+    pub(crate) secrets: Vec<String>,
     /// Said on stderr before anything runs (an env file others can read).
     pub(crate) warnings: Vec<String>,
     /// Where up-to-date jobs keep their fingerprints.
@@ -226,6 +229,15 @@ impl Plan {
         let force = uptodate::Force::resolve(&cli.force, &names)?;
         resolve_templates(src, &mut jobs)?;
         let mut warnings = shared.dotenv.distinct_warnings();
+        let top_secrets = secrets::names(src, jf.secrets.as_ref())?;
+        let secret_values =
+            if top_secrets.is_empty() && jobs.iter().all(|j| j.opts.secrets.is_empty()) {
+                Vec::new()
+            } else {
+                let (values, said) = secrets::values(&top_secrets, &env, &jobs, facts.env_var);
+                warnings.extend(said);
+                values
+            };
         let history = history::resolve(src, jf.history.as_ref(), cli, facts.base_dir, facts.cwd)?;
         if history.is_none() && jf.on_recover.is_some() {
             warnings.push(
@@ -313,6 +325,7 @@ impl Plan {
             monitor: monitor::resolve(src, jf.monitor.as_ref(), cli.no_monitor)?,
             history,
             previous_success: None,
+            secrets: secret_values,
             metrics: cli
                 .metrics
                 .as_ref()
@@ -576,6 +589,7 @@ pub(crate) fn test_plan_on(yaml: &str, args: &[&str], cpus: fn() -> usize) -> Pl
         step_summary: None,
         no_color: false,
         clicolor_force: false,
+        env_var: |_| None,
     };
     let jf = crate::input::jobfile::parse(&src).expect("jobfile");
     Plan::resolve(&cli, jf, &src, &facts).expect("plan")

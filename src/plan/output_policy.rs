@@ -117,6 +117,7 @@ mod tests {
             step_summary: None,
             no_color: false,
             clicolor_force: false,
+            env_var: |_| None,
         }
     }
 

@@ -18,9 +18,8 @@ use std::io::Write;
 
 use crate::outcome::summary::RunSummary;
 
-/// Writes the reports asked for (`--report`, `--junit`, `--timeline`, and the GitHub step
-/// summary) after a run. Every
-/// one is attempted; returns what went wrong, one message per report that could not be
+/// Writes the reports asked for (`--report`, `--junit`, `--timeline`, `--metrics`, and
+/// the GitHub step summary) after a run, secrets masked. Every one is attempted; returns what went wrong, one message per report that could not be
 /// written (the caller prints them, once).
 pub(crate) fn write_files(
     plan: &crate::plan::Plan,
@@ -31,9 +30,15 @@ pub(crate) fn write_files(
     let mut failed = Vec::new();
     let mut write =
         |path: &Option<std::path::PathBuf>,
-         fill: &mut dyn FnMut(&mut std::fs::File) -> std::io::Result<()>| {
+         fill: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>| {
+            // Secrets masked as each report is written.
+            let mut masked = |f: &mut std::fs::File| {
+                let mut w = crate::mask::Writer::new(f);
+                fill(&mut w)?;
+                w.finish().map(drop)
+            };
             if let Some(path) = path
-                && let Err(e) = crate::files::write_atomically(path, fill)
+                && let Err(e) = crate::files::write_atomically(path, &mut masked)
             {
                 failed.push(format!("cannot write {}: {e}", path.display()));
             }
@@ -75,6 +80,7 @@ pub(crate) fn write_files(
     // Appended to: the job's steps share the file (GitHub creates it, one per step).
     if let Some(path) = &plan.step_summary {
         let md = step_summary::render(run, &run.tails, jobfile);
+        let md = crate::mask::current().text(&md);
         let appended = crate::files::open_in_place(path, crate::files::InPlace::Append)
             .and_then(|mut f| f.write_all(md.as_bytes()));
         if let Err(e) = appended {

@@ -321,7 +321,8 @@ fn end_body(m: &Monitor, run: &crate::outcome::summary::RunSummary) -> String {
             text.push('\n');
         }
     }
-    cut(&text, m.body_limit)
+    // Masked before it is cut: a cut must not leave half a secret.
+    cut(&crate::mask::current().text(&text), m.body_limit)
 }
 
 /// `text` cut to at most `limit` bytes, at a character boundary, saying so at the end.

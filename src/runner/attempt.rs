@@ -40,6 +40,8 @@ pub(crate) fn capture_for(mode: OutputMode, log_dir: bool) -> Capture {
     match mode {
         OutputMode::Group | OutputMode::Line => Capture::Pipe,
         _ if log_dir => Capture::Pipe,
+        // With secrets, streamed output goes through prun too, to be masked.
+        OutputMode::Stream if !crate::mask::current().is_empty() => Capture::Pipe,
         OutputMode::Stream => Capture::Inherit,
         OutputMode::None => Capture::Null,
     }
@@ -121,6 +123,8 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
     };
     let mut sink = Sink::new(ctx, spec, a, tx);
+    // Secrets masked as the output is read, before the log, the tail or the terminal.
+    let mut masked = crate::mask::Stream::new();
     sink.watch = watch;
     // A service is stopped by the core, not by prun's stop signal (cleanup jobs may
     // still need it): like a cleanup job, it gets only the deadline's SIGKILL.
@@ -142,8 +146,9 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
                 crate::executor::group::send(pgid, libc::SIGTERM);
             }
         },
-        &mut |bytes| sink.take(bytes),
+        &mut |bytes| masked.feed(bytes, &mut |b| sink.take(b)),
     );
+    masked.finish(&mut |b| sink.take(b));
     ctx.groups[a.slot - 1].store(0, Ordering::SeqCst);
     // What it wrote to PRUN_OUTPUT; a file that breaks the rules fails the attempt.
     let outputs = crate::outcome::outputs::take(output_file.as_ref());

@@ -135,6 +135,7 @@ fn job_task(core: &Schedule, ctx: &RunContext, job: usize) -> Option<HookTask> {
     let doc = json::job(spec, result, &plan.resources);
     let mut stdin = serde_json::to_vec(&doc).unwrap_or_default();
     stdin.push(b'\n');
+    let stdin = crate::mask::current().bytes(&stdin).into_owned();
     Some(HookTask {
         job: Some(job),
         hooks,
@@ -174,6 +175,7 @@ pub(super) fn run_level_task(
             );
             let mut bytes = Vec::new();
             let _ = json::write(&mut bytes, &doc, false);
+            let bytes = crate::mask::current().bytes(&bytes).into_owned();
             (String::new(), HookInput::Bytes(bytes), Some(msg))
         }
     };
@@ -210,6 +212,8 @@ fn report_file(doc: &json::RunDoc<'_>) -> std::io::Result<tempfile::NamedTempFil
         .prefix("prun-report-")
         .suffix(".json")
         .tempfile()?;
-    json::write(f.as_file_mut(), doc, false)?;
+    let mut w = crate::mask::Writer::new(f.as_file_mut());
+    json::write(&mut w, doc, false)?;
+    w.finish()?;
     Ok(f)
 }

@@ -92,6 +92,10 @@ impl HookShell {
             &mut |b| output.extend_from_slice(b),
         );
         current.store(0, Ordering::SeqCst);
+        let output = match crate::mask::current().bytes(&output) {
+            std::borrow::Cow::Borrowed(_) => output,
+            std::borrow::Cow::Owned(masked) => masked,
+        };
         (finished, output)
     }
 }

@@ -106,6 +106,7 @@ impl Joblog {
             a.status.as_str(),
             escape(command)
         );
+        let line = crate::mask::current().text(&line);
         if let Err(e) = (&self.file).write_all(line.as_bytes()) {
             let _ = self.failed.set(format!(
                 "the joblog {} is incomplete: writing it failed ({e}); a later --resume will run those jobs again",

@@ -74,6 +74,8 @@ pub(crate) struct Jobfile {
     pub(crate) history: Option<Sp<HistoryKeys>>,
     /// node_exporter textfile-collector metrics written at the end (`--metrics`).
     pub(crate) metrics: Option<Sp<String>>,
+    /// Variables whose values are masked as `***` in everything prun writes.
+    pub(crate) secrets: Option<Sp<Vec<Sp<String>>>>,
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 
@@ -122,6 +124,8 @@ pub(crate) struct JobKeys {
     pub(crate) backoff: Option<Sp<String>>,
     pub(crate) retry_on_exit: Option<Sp<Vec<i64>>>,
     pub(crate) needs: Option<Sp<Vec<Sp<String>>>>,
+    /// Variables of this job whose values are masked (with the top-level ones).
+    pub(crate) secrets: Option<Sp<Vec<Sp<String>>>>,
     pub(crate) matrix: Option<Sp<Matrix>>,
     pub(crate) tags: Option<Sp<Vec<String>>>,
     pub(crate) executor: Option<Sp<String>>,
@@ -208,6 +212,7 @@ job_fields! {
     backoff: String => Backoff,
     retry_on_exit: Vec<i64> => RetryOnExit,
     needs: Vec<Sp<String>> => Needs,
+    secrets: Vec<Sp<String>> => Secrets,
     matrix: Matrix => Matrix,
     tags: Vec<String> => Tags,
     executor: String => Executor,

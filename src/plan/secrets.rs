@@ -1,0 +1,154 @@
+//! `secrets:` (top level, `defaults:` or a job): the variables whose values prun masks as
+//! `***` in everything it writes (`mask`). A value is the variable's in the job's
+//! environment as prun gives it (`env`, `env_file`), else in prun's own; the top-level
+//! names are looked up in the run's `env` and in every job's.
+
+use std::collections::BTreeSet;
+
+use crate::input::diagnostic::{Diagnostic, Source};
+use crate::input::jobfile::Sp;
+use crate::mask::MIN_LEN;
+use crate::plan::job::JobSpec;
+
+/// Checked names of a `secrets:` list.
+pub(crate) fn names(
+    src: &Source,
+    list: Option<&Sp<Vec<Sp<String>>>>,
+) -> Result<Vec<String>, Diagnostic> {
+    let Some(list) = list else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for n in &list.value {
+        let name = n.value.trim();
+        let ok = name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !ok {
+            return Err(Diagnostic::at(
+                src,
+                n.referenced,
+                format!("`secrets:` names variables; '{}' is not a variable name", n.value),
+            )
+            .help("list the variables' names, not their values: `secrets: [PGPASSWORD, AWS_SECRET_ACCESS_KEY]`"));
+        }
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// The values to mask, and what to warn about: a name set nowhere, a value too short to
+/// mask. `getenv` is prun's own environment.
+pub(crate) fn values(
+    top: &[String],
+    run_env: &[(String, String)],
+    jobs: &[JobSpec],
+    getenv: fn(&str) -> Option<String>,
+) -> (Vec<String>, Vec<String>) {
+    let lookup = |env: &[(String, String)], name: &str| -> Option<String> {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| getenv(name))
+    };
+    // name → its values (a job's env may give another).
+    let mut found: Vec<(String, BTreeSet<String>)> = Vec::new();
+    let mut add = |name: &str, v: Option<String>| {
+        let at = match found.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                found.push((name.to_owned(), BTreeSet::new()));
+                found.len() - 1
+            }
+        };
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            found[at].1.insert(v);
+        }
+    };
+    for name in top {
+        add(name, lookup(run_env, name));
+    }
+    // Jobs share their env and options: each pair is looked at once.
+    let mut seen = std::collections::HashSet::new();
+    for job in jobs {
+        let key = (
+            job.env.as_ptr() as usize,
+            std::sync::Arc::as_ptr(&job.opts) as usize,
+        );
+        if !seen.insert(key) {
+            continue;
+        }
+        for name in top.iter().chain(&job.opts.secrets) {
+            add(name, lookup(&job.env, name));
+        }
+    }
+    let mut values = Vec::new();
+    let mut warnings = Vec::new();
+    for (name, vals) in found {
+        if vals.is_empty() {
+            warnings.push(format!(
+                "secret {name} is set nowhere (not in `env`, an `env_file` or prun's environment): there is nothing to mask"
+            ));
+        }
+        for v in vals {
+            if v.chars().count() < MIN_LEN {
+                warnings.push(format!(
+                    "secret {name} is shorter than {MIN_LEN} characters: it is not masked (it would hide innocent text); use a longer value"
+                ));
+            } else {
+                values.push(v);
+            }
+        }
+    }
+    (values, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "FROM_PRUN" => Some("prun-own-value".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn values_come_from_env_files_and_prun_s_environment_and_short_ones_warn() {
+        let plan = crate::plan::test_plan(
+            "secrets: [TOKEN, FROM_PRUN, MISSING, SHORT]\nenv: {TOKEN: top-token, SHORT: abc}\njobs:\n  - name: a\n    env: {TOKEN: job-token}\n    run: x\n  - name: b\n    secrets: [OWN]\n    env: {OWN: own-secret}\n    run: y\n",
+            &[],
+        );
+        let (values, warnings) = super::values(
+            &[
+                "TOKEN".into(),
+                "FROM_PRUN".into(),
+                "MISSING".into(),
+                "SHORT".into(),
+            ],
+            &plan.env,
+            &plan.jobs,
+            env,
+        );
+        for v in ["top-token", "job-token", "prun-own-value", "own-secret"] {
+            assert!(values.iter().any(|x| x == v), "{v}: {values:?}");
+        }
+        assert!(!values.iter().any(|x| x == "abc"));
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("MISSING is set nowhere")),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("SHORT is shorter than 4")),
+            "{warnings:?}"
+        );
+    }
+}
