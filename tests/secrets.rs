@@ -25,7 +25,7 @@ fn leaky(extra: &str) -> String {
          \x20   on_failure: cat > hook-stdin.json; echo \"$TOKEN\" > hook-saw.txt; echo \"hook says $TOKEN\"\n\
          \x20 - name: named\n\
          \x20   matrix: {{ v: [\"{SECRET}\"] }}\n\
-         \x20   run: \"true\"\n"
+         \x20   run: echo named-job-ran\n"
     )
 }
 
@@ -73,7 +73,10 @@ fn a_secret_is_masked_everywhere_prun_writes_in_every_output_mode() {
         let p = p
             .env("GITHUB_STEP_SUMMARY", &summary)
             .env("GITHUB_ACTIONS", "true");
+        // One at a time: streamed output of two jobs at once would interleave.
         let r = p.run_with(&[
+            "-j",
+            "1",
             "--output",
             mode,
             "--report",

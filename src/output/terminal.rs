@@ -403,6 +403,8 @@ impl Terminal {
     /// The header and footer of a block; the header red (on a terminal) when the attempt
     /// did not succeed.
     fn frame(&self, name: &str, ends_with_newline: bool, failed: bool) -> (String, String) {
+        // A name may hold a matrix value that is a secret (the output is masked already).
+        let name = &*crate::mask::current().text(name);
         let nl = if ends_with_newline { "" } else { "\n" };
         if self.opts.github {
             let name = github_data(name);
@@ -528,6 +530,7 @@ fn github_property(s: &str) -> String {
 
 /// `[name] ` before every line of `text`, which ends with a newline.
 fn prefix_lines(name: &str, text: &[u8]) -> Vec<u8> {
+    let name = &*crate::mask::current().text(name);
     let lines = text.iter().filter(|&&b| b == b'\n').count();
     let mut out = Vec::with_capacity(text.len() + lines * (name.len() + 3));
     for line in text.split_inclusive(|&b| b == b'\n') {
