@@ -272,7 +272,7 @@ fn nightly() {
         log.contains("password ***") && !log.contains("demo-Passw0rd"),
         "{log}"
     );
-    // The example itself, as shipped, is valid (.ci/run runs it, with --no-monitor).
-    p.run_with(&[example("nightly.yaml").as_str(), "--check"])
+    // The example itself, as shipped, runs on a clean machine (.ci/run runs it so).
+    p.run_with(&[example("nightly.yaml").as_str(), "--no-monitor", "--quiet"])
         .code(0);
 }
