@@ -30,4 +30,5 @@ mod security;
 mod select;
 mod services;
 mod slurm;
+mod throttles;
 mod uptodate;

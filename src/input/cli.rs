@@ -72,6 +72,11 @@ pub struct Cli {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub grace: Option<Duration>,
 
+    /// At least DUR between two job starts, for a busy machine (GNU parallel's
+    /// `--delay`) [default: the jobfile's `delay`, else none].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub delay: Option<Duration>,
+
     /// Hold an exclusive lock on FILE for the whole run: a second run with the same lock
     /// exits 75 at once, with a message naming the lock [default: the jobfile's `lock`].
     #[arg(long, value_name = "FILE")]

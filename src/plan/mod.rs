@@ -74,6 +74,8 @@ pub(crate) struct Plan {
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
     pub(crate) grace: Duration,
+    /// `--delay` / `delay:`: at least this long between two job starts (zero: none).
+    pub(crate) delay: Duration,
     pub(crate) containment: Containment,
     /// The overlap lock to hold for the run, and how long to wait for it.
     pub(crate) lock: Option<PathBuf>,
@@ -218,7 +220,7 @@ impl Plan {
         };
         let written = std::mem::replace(&mut jf.jobs, Sp::new(Vec::new(), Default::default()));
         let mut jobs = build_jobs(&ctx, written, mode, &mut shared)?;
-        check_services_needed(src, &jobs)?;
+        needs::check_services_needed(src, &jobs)?;
         jobs = select::select(jobs, &cli.tags, &cli.jobs_selected)?;
         let sharded = cli.shard.map(|s| {
             let (kept, info) = shard::apply(std::mem::take(&mut jobs), s);
@@ -229,15 +231,14 @@ impl Plan {
         let force = uptodate::Force::resolve(&cli.force, &names)?;
         resolve_templates(src, &mut jobs)?;
         let mut warnings = shared.dotenv.distinct_warnings();
-        let top_secrets = secrets::names(src, jf.secrets.as_ref())?;
-        let secret_values =
-            if top_secrets.is_empty() && jobs.iter().all(|j| j.opts.secrets.is_empty()) {
-                Vec::new()
-            } else {
-                let (values, said) = secrets::values(&top_secrets, &env, &jobs, facts.env_var);
-                warnings.extend(said);
-                values
-            };
+        let secret_values = secrets::resolve(
+            src,
+            jf.secrets.as_ref(),
+            &env,
+            &jobs,
+            facts.env_var,
+            &mut warnings,
+        )?;
         let history = history::resolve(src, jf.history.as_ref(), cli, facts.base_dir, facts.cwd)?;
         if history.is_none() && jf.on_recover.is_some() {
             warnings.push(
@@ -325,6 +326,10 @@ impl Plan {
             monitor: monitor::resolve(src, jf.monitor.as_ref(), cli.no_monitor)?,
             history,
             previous_success: None,
+            delay: cli
+                .delay
+                .or(jf.delay.as_ref().map(|d| d.value.0))
+                .unwrap_or_default(),
             secrets: secret_values,
             metrics: cli
                 .metrics
@@ -334,34 +339,6 @@ impl Plan {
             jobs,
         })
     }
-}
-
-/// Every service is needed by a job (one no job needs would only be started and
-/// stopped).
-fn check_services_needed(src: &Source, jobs: &[JobSpec]) -> Result<(), Diagnostic> {
-    let mut needed = vec![false; jobs.len()];
-    for j in jobs {
-        for &n in j.needs.iter() {
-            needed[n] = true;
-        }
-    }
-    let unneeded = jobs
-        .iter()
-        .zip(&needed)
-        .find(|(j, needed)| j.opts.service.is_some() && !**needed);
-    let Some((j, _)) = unneeded else {
-        return Ok(());
-    };
-    let at = j.opts.service.as_ref().map_or(Default::default(), |s| s.at);
-    Err(Diagnostic::at(
-        src,
-        at,
-        format!("service '{}' is needed by no job", j.name),
-    )
-    .help(format!(
-        "add `needs: [{}]` to the jobs that use it, or remove `service: true` to run it as a job",
-        j.name
-    )))
 }
 
 /// `defaults:`, checked, and the run's `hook_timeout`.

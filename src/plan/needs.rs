@@ -143,6 +143,37 @@ fn at(src: &Source, s: &Sp<String>, msg: String) -> Diagnostic {
     Diagnostic::at(src, s.referenced, msg)
 }
 
+/// Every service is needed by a job (one no job needs would only be started and
+/// stopped).
+pub(crate) fn check_services_needed(
+    src: &Source,
+    jobs: &[crate::plan::job::JobSpec],
+) -> Result<(), Diagnostic> {
+    let mut needed = vec![false; jobs.len()];
+    for j in jobs {
+        for &n in j.needs.iter() {
+            needed[n] = true;
+        }
+    }
+    let unneeded = jobs
+        .iter()
+        .zip(&needed)
+        .find(|(j, needed)| j.opts.service.is_some() && !**needed);
+    let Some((j, _)) = unneeded else {
+        return Ok(());
+    };
+    let at = j.opts.service.as_ref().map_or(Default::default(), |s| s.at);
+    Err(Diagnostic::at(
+        src,
+        at,
+        format!("service '{}' is needed by no job", j.name),
+    )
+    .help(format!(
+        "add `needs: [{}]` to the jobs that use it, or remove `service: true` to run it as a job",
+        j.name
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::find_cycle;

@@ -41,6 +41,25 @@ pub(crate) fn names(
     Ok(out)
 }
 
+/// The values of the top-level `secrets:` and of each job's, what to warn about added to
+/// `warnings` (nothing is looked up when no list names any).
+pub(crate) fn resolve(
+    src: &Source,
+    top: Option<&Sp<Vec<Sp<String>>>>,
+    run_env: &[(String, String)],
+    jobs: &[JobSpec],
+    getenv: fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<String>, Diagnostic> {
+    let top = names(src, top)?;
+    if top.is_empty() && jobs.iter().all(|j| j.opts.secrets.is_empty()) {
+        return Ok(Vec::new());
+    }
+    let (found, said) = values(&top, run_env, jobs, getenv);
+    warnings.extend(said);
+    Ok(found)
+}
+
 /// The values to mask, and what to warn about: a name set nowhere, a value too short to
 /// mask. `getenv` is prun's own environment.
 pub(crate) fn values(

@@ -239,6 +239,7 @@ impl Schedule {
     pub(super) fn launch(&mut self, job: usize, attempt: u32, out: &mut Vec<Action>) -> usize {
         let free = self.slots.iter().position(|taken| !taken).unwrap_or(0);
         self.slots[free] = true;
+        self.last_start = self.now;
         self.running.insert(job, free + 1);
         out.push(Action::Start {
             job,

@@ -116,6 +116,8 @@ pub(crate) struct Schedule {
     services: Vec<service_state::Svc>,
     /// The time of the call being handled (the core reads no clock: it is told).
     now: Option<Instant>,
+    /// When the last job started (`--delay` counts from it).
+    last_start: Option<Instant>,
 }
 
 impl Schedule {
@@ -159,6 +161,7 @@ impl Schedule {
             waiting: Vec::new(),
             services: service_state::of_plan(&plan),
             now: None,
+            last_start: None,
             plan,
         }
     }
@@ -264,7 +267,15 @@ impl Schedule {
             .filter(|&at| at > now)
             .chain(self.kill_at)
             .chain(self.service_wake_at())
+            .chain(self.delay_wake_at(now))
             .min()
+    }
+
+    /// With `--delay`: when the next job may start, if that is still to come and a job
+    /// could be waiting for it (a wake-up with nothing to start costs one tick).
+    fn delay_wake_at(&self, now: Instant) -> Option<Instant> {
+        let at = crate::times::after(self.last_start?, self.plan.delay);
+        (!self.plan.delay.is_zero() && at > now && !self.done() && self.slot_open()).then_some(at)
     }
 
     /// The resource units `job` holds while it runs.
@@ -322,6 +333,21 @@ impl Schedule {
 
     /// Whether a slot is free for one more attempt.
     pub(super) fn slot_free(&self) -> bool {
+        self.delay_passed() && self.slot_open()
+    }
+
+    /// `--delay` since the last start has passed (or there is no delay).
+    fn delay_passed(&self) -> bool {
+        let delay = self.plan.delay;
+        delay.is_zero()
+            || match (self.last_start, self.now) {
+                (Some(last), Some(now)) => now >= crate::times::after(last, delay),
+                _ => true,
+            }
+    }
+
+    /// A slot is free: fewer jobs run than the pool has slots (sync: none runs).
+    fn slot_open(&self) -> bool {
         match self.plan.mode {
             // One at a time, and a job's hooks end before the next job starts.
             Mode::Sync => self.running.is_empty() && self.pending_hooks == 0,

@@ -1557,3 +1557,26 @@ mod services {
         );
     }
 }
+
+#[test]
+fn delay_spaces_the_starts_with_free_slots_and_retries_too() {
+    let y = "delay: 2s\njobs:\n  - {name: a, run: x}\n  - {name: b, run: x}\n  - {name: c, run: x, retries: 1}\n";
+    let mut r = Run::new(y, &["-j", "3"]);
+    // Three free slots, but one start at a time, 2 s apart.
+    assert_eq!(starts(&r.start()), [(0, 1, 1)]);
+    assert_eq!(r.s.wake_at(r.now), Some(r.t0 + Duration::from_secs(2)));
+    assert!(starts(&r.at(1.9)).is_empty());
+    assert_eq!(starts(&r.at(2.0)), [(1, 2, 1)]);
+    assert_eq!(starts(&r.at(4.0)), [(2, 3, 1)]);
+    // A job's end does not bypass the delay: c's retry (no retry_delay) waits for it.
+    r.exit(0, 1, 0);
+    r.at(4.5);
+    assert!(starts(&r.exit(2, 1, 1)).is_empty());
+    assert_eq!(starts(&r.at(6.0)), [(2, 1, 2)]);
+    r.exit(1, 1, 0);
+    r.exit(2, 2, 0);
+    assert!(r.s.done());
+    // --delay over the jobfile's; 0 is none.
+    let mut r = Run::new(y, &["-j", "3", "--delay", "0s"]);
+    assert_eq!(starts(&r.start()).len(), 3);
+}

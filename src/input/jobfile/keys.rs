@@ -61,6 +61,8 @@ pub(crate) struct Jobfile {
     pub(crate) on_recover: Option<Sp<Scalar>>,
     pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
     pub(crate) grace: Option<Sp<HumanDuration>>,
+    /// At least this long between two job starts (`--delay`).
+    pub(crate) delay: Option<Sp<HumanDuration>>,
     pub(crate) lock: Option<Sp<String>>,
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) containment: Option<Sp<crate::input::settings::Containment>>,
