@@ -23,6 +23,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::{DirBuilderExt, FileExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::input::settings::Containment;
 
@@ -149,6 +150,11 @@ pub(crate) struct Cgroup {
     dir_fd: File,
     /// `cgroup.events`, read with pread.
     events: File,
+    /// `cpu.stat` (there without any controller), read with pread; `None` where the
+    /// kernel has none.
+    cpu_stat: Option<File>,
+    /// Its `usage_usec` when last read: what its jobs used before the current one.
+    cpu_seen: AtomicU64,
 }
 
 /// Where this run's cgroup goes: `prun-<pid>` under prun's own cgroup. Known before it
@@ -231,12 +237,28 @@ impl Cgroup {
         // Opened from the directory: no walk of the whole path again.
         let procs = open_in(&dir_fd, c"cgroup.procs", libc::O_WRONLY)?;
         let events = open_in(&dir_fd, c"cgroup.events", libc::O_RDONLY)?;
-        Ok(Cgroup {
+        let cpu_stat = open_in(&dir_fd, c"cpu.stat", libc::O_RDONLY).ok();
+        let cg = Cgroup {
             dir,
             procs,
             dir_fd,
             events,
-        })
+            cpu_stat,
+            cpu_seen: AtomicU64::new(0),
+        };
+        cg.cpu_used();
+        Ok(cg)
+    }
+
+    /// The CPU time (user + system) its processes used since this was last asked, that
+    /// is, by the job that ran in it since: every process that was in it, whether
+    /// anyone waited for it or not. One pread of `cpu.stat`.
+    pub(crate) fn cpu_used(&self) -> Option<std::time::Duration> {
+        let mut buf = [0u8; 256];
+        let n = self.cpu_stat.as_ref()?.read_at(&mut buf, 0).ok()?;
+        let now = usage_usec(&buf[..n])?;
+        let before = self.cpu_seen.swap(now, Ordering::Relaxed);
+        Some(std::time::Duration::from_micros(now.saturating_sub(before)))
     }
 
     /// The descriptor a child writes `0` to, to move itself in.
@@ -278,6 +300,13 @@ impl Cgroup {
             unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
         }
     }
+}
+
+/// `usage_usec` of a `cpu.stat`.
+fn usage_usec(stat: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(stat).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("usage_usec "))?;
+    line.trim().parse().ok()
 }
 
 /// `name` in the directory `dir`, opened with `flags` (close-on-exec).
@@ -366,5 +395,8 @@ mod tests {
         assert!(populated_in(b"populated 1\nfrozen 0\n"));
         assert!(!populated_in(b"populated 0\nfrozen 0\n"));
         assert_eq!(unescape(r"/sys/fs/my\040cgroup"), "/sys/fs/my cgroup");
+        let stat = b"usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n";
+        assert_eq!(usage_usec(stat), Some(1500));
+        assert_eq!(usage_usec(b"user_usec 1\n"), None);
     }
 }

@@ -37,6 +37,74 @@ pub(crate) struct Finished {
     pub(crate) leftovers: bool,
     /// It timed out because prun was stopping (`Request::stop`), not by its own timeout.
     pub(crate) cut_short: bool,
+    /// What it cost, where prun could measure it (not under Slurm: there `srun` is
+    /// what prun waits for).
+    pub(crate) cost: Option<Cost>,
+}
+
+/// What a command cost: the CPU time (user + system) and the peak memory of its
+/// process tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Cost {
+    pub(crate) cpu: Duration,
+    /// The largest resident set of any one process of the tree, in bytes (`wait4`'s
+    /// `ru_maxrss`: the command and every process it waited for).
+    pub(crate) max_rss: u64,
+    /// Whether `max_rss` is the tree's own. A child prun starts shares prun's memory
+    /// until it execs, and the kernel charges it prun's peak then: a figure no larger
+    /// than prun's own peak says only that the job's was at most that.
+    pub(crate) max_rss_exact: bool,
+    /// Where `cpu` came from.
+    pub(crate) cpu_source: CostSource,
+}
+
+/// Where a figure of `Cost` came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum CostSource {
+    /// `wait4`'s rusage: the command and every process it waited for.
+    #[default]
+    Rusage,
+    /// The job's cgroup (`cpu.stat`): every process that was in it, waited for or not.
+    Cgroup,
+}
+
+impl CostSource {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CostSource::Rusage => "rusage",
+            CostSource::Cgroup => "cgroup",
+        }
+    }
+}
+
+impl Cost {
+    /// Where `max_rss` came from: `rusage`, or `rusage-at-most` when it is only an
+    /// upper bound (`max_rss_exact`).
+    pub(crate) fn rss_source(&self) -> &'static str {
+        if self.max_rss_exact {
+            "rusage"
+        } else {
+            "rusage-at-most"
+        }
+    }
+
+    /// Two attempts' costs together: CPU added, the larger peak.
+    pub(crate) fn plus(self, other: Cost) -> Cost {
+        Cost {
+            cpu: self.cpu + other.cpu,
+            max_rss: self.max_rss.max(other.max_rss),
+            max_rss_exact: match self.max_rss.cmp(&other.max_rss) {
+                std::cmp::Ordering::Less => other.max_rss_exact,
+                std::cmp::Ordering::Equal => self.max_rss_exact && other.max_rss_exact,
+                std::cmp::Ordering::Greater => self.max_rss_exact,
+            },
+            cpu_source: if self.cpu_source == other.cpu_source {
+                self.cpu_source
+            } else {
+                CostSource::Rusage
+            },
+        }
+    }
 }
 
 impl Finished {
@@ -58,6 +126,7 @@ impl Finished {
             timed_out: false,
             leftovers: false,
             cut_short: false,
+            cost: None,
         }
     }
 

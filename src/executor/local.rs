@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use super::cgroup::Cgroup;
 use super::command::{Capture, Request, Stdin, StopClock, set_nonblocking};
 use super::environ::c_string;
-use super::finished::{Exit, Finished};
+use super::finished::{Cost, CostSource, Exit, Finished};
 use super::group::{group_alive, signal_group};
 use super::keeper::Keeper;
 use super::spawn::{self, SpawnSpec, raw};
@@ -76,6 +76,7 @@ pub(crate) fn run(
         leftovers: false,
         sigkilled: false,
         gave_up: false,
+        cost: None,
     };
     let input = match (req.stdin, stdin) {
         (Stdin::Bytes(bytes), Some(w)) => Input::new(w, bytes),
@@ -83,6 +84,17 @@ pub(crate) fn run(
     };
     let status = sup.supervise(reader, input, on_output);
     Cgroup::reap(&sup.strays);
+    // Its cgroup saw every process it had, waited for or not: its CPU figure is the
+    // better one. Under Slurm what was waited for is srun, not the job: no figures.
+    let cgroup_cpu = req.cgroup.and_then(Cgroup::cpu_used);
+    let cost = sup.cost.filter(|_| req.wrapper.is_none()).map(|c| match cgroup_cpu {
+        Some(cpu) => Cost {
+            cpu,
+            cpu_source: CostSource::Cgroup,
+            ..c
+        },
+        None => c,
+    });
     // The child registered its group with the keeper itself (`vfork`); it is gone now.
     if let Some(k) = req.keeper {
         k.ended(pid);
@@ -95,6 +107,7 @@ pub(crate) fn run(
         timed_out: sup.timed_out,
         leftovers: sup.leftovers,
         cut_short: sup.cut_short,
+        cost,
     }
 }
 
@@ -210,34 +223,65 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
     )
 }
 
+/// How a reaped command ended, and what it cost (`None` when it was reaped elsewhere).
+type Reaped = (Exit, Option<Cost>);
+
 /// Reaps `pid` if it has exited.
-fn try_reap(pid: i32) -> Option<Exit> {
+fn try_reap(pid: i32) -> Option<Reaped> {
     let mut status = 0;
-    // SAFETY: waitpid with a valid pointer to an int.
-    let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: wait4 with valid pointers to an int and a rusage to fill.
+    let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
     match r {
-        _ if r == pid => Some(exit_of(status)),
+        // SAFETY: filled by wait4 (or still zeroed).
+        _ if r == pid => Some((exit_of(status), Some(cost_of(unsafe { usage.assume_init() })))),
         // Already reaped elsewhere: it has exited, how is unknown.
         -1 if io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) => {
-            Some(Exit::default())
+            Some((Exit::default(), None))
         }
         _ => None,
     }
 }
 
 /// Waits for `pid` to exit and reaps it.
-fn wait_blocking(pid: i32) -> Option<Exit> {
+fn wait_blocking(pid: i32) -> Option<Reaped> {
     // (Always `Some`: the Option keeps it interchangeable with `try_reap`.)
     let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
     loop {
-        // SAFETY: waitpid with a valid pointer to an int.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        // SAFETY: wait4 with valid pointers to an int and a rusage to fill.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
         if r == pid {
-            return Some(exit_of(status));
+            // SAFETY: filled by wait4.
+            return Some((exit_of(status), Some(cost_of(unsafe { usage.assume_init() }))));
         }
         if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Some(Exit::default());
+            return Some((Exit::default(), None));
         }
+    }
+}
+
+/// prun's own peak resident set in bytes: what a child it started is charged at least.
+fn own_peak() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage with a rusage to fill.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    // SAFETY: filled by getrusage (or still zeroed).
+    u64::try_from(unsafe { usage.assume_init() }.ru_maxrss).unwrap_or(0) * 1024
+}
+
+/// What `wait4` says a command and the processes it waited for cost.
+fn cost_of(u: libc::rusage) -> Cost {
+    let time = |t: libc::timeval| {
+        Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.clamp(0, 999_999) * 1000) as u32)
+    };
+    // Linux counts it in KiB.
+    let max_rss = u64::try_from(u.ru_maxrss).unwrap_or(0) * 1024;
+    Cost {
+        cpu: time(u.ru_utime) + time(u.ru_stime),
+        max_rss,
+        max_rss_exact: max_rss > own_peak(),
+        cpu_source: CostSource::Rusage,
     }
 }
 
@@ -273,6 +317,8 @@ struct Supervisor<'a> {
     leftovers: bool,
     sigkilled: bool,
     gave_up: bool,
+    /// What the child and the processes it waited for cost, once reaped.
+    cost: Option<Cost>,
 }
 
 impl Supervisor<'_> {
@@ -376,14 +422,16 @@ impl Supervisor<'_> {
 
     /// Waits for the child to exit, then as `reap`.
     fn reap_blocking(&mut self) -> Option<Exit> {
-        let st = wait_blocking(self.pgid)?;
+        let (st, cost) = wait_blocking(self.pgid)?;
+        self.cost = cost;
         self.after_exit();
         Some(st)
     }
 
     /// Reaps the child if it has exited; then anything left in its group is a leftover.
     fn reap(&mut self) -> Option<Exit> {
-        let st = try_reap(self.pgid)?;
+        let (st, cost) = try_reap(self.pgid)?;
+        self.cost = cost;
         self.after_exit();
         Some(st)
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::ending::Ending;
 use super::reason::{HookReason, Reason};
 use super::status::Status;
-use crate::executor::finished::{Exit, Finished};
+use crate::executor::finished::{Cost, CostSource, Exit, Finished};
 use crate::plan::hooks::HookCase;
 
 /// A hook that did not succeed.
@@ -52,6 +52,11 @@ struct Last {
     duration: u64,
     code: i32,
     signal: i32,
+    /// Its CPU time in milliseconds (49 days at most; more reads as that).
+    cpu_ms: u32,
+    /// Its peak resident set in KiB (`ru_maxrss`'s unit), below `RSS_AT_MOST`; 0 when
+    /// its cost is unknown (a process that ran always has some).
+    rss_kib: u32,
 }
 
 // What a million results cost is part of the design: keep it so.
@@ -64,6 +69,10 @@ const LAST_SIGNAL: u8 = 1 << 3;
 const LAST_TIMED_OUT: u8 = 1 << 4;
 const LAST_LEFTOVERS: u8 = 1 << 5;
 const LAST_CUT_SHORT: u8 = 1 << 6;
+/// In `Last::rss_kib`: the figure is only an upper bound (`Cost::max_rss_exact`).
+const RSS_AT_MOST: u32 = 1 << 31;
+/// Its CPU time came from its cgroup.
+const LAST_CPU_CGROUP: u8 = 1 << 7;
 
 /// The parts of a result that most results do not have.
 #[derive(Debug, Clone, Default)]
@@ -137,7 +146,24 @@ impl JobResult {
             timed_out: b & LAST_TIMED_OUT != 0,
             leftovers: b & LAST_LEFTOVERS != 0,
             cut_short: b & LAST_CUT_SHORT != 0,
+            cost: (self.last.rss_kib != 0).then(|| Cost {
+                cpu: Duration::from_millis(u64::from(self.last.cpu_ms)),
+                max_rss: u64::from(self.last.rss_kib & !RSS_AT_MOST) * 1024,
+                max_rss_exact: self.last.rss_kib & RSS_AT_MOST == 0,
+                cpu_source: if b & LAST_CPU_CGROUP != 0 {
+                    CostSource::Cgroup
+                } else {
+                    CostSource::Rusage
+                },
+            }),
         })
+    }
+
+    /// What all its attempts cost together (CPU added, the largest peak), if known.
+    pub(crate) fn cost(&self) -> Option<Cost> {
+        let last = self.finished()?.cost;
+        let earlier = self.earlier().iter().filter_map(|e| e.finished.cost);
+        earlier.chain(last).reduce(Cost::plus)
     }
 
     /// Whether it had an attempt.
@@ -158,6 +184,10 @@ impl JobResult {
             (f.timed_out, LAST_TIMED_OUT),
             (f.leftovers, LAST_LEFTOVERS),
             (f.cut_short, LAST_CUT_SHORT),
+            (
+                f.cost.is_some_and(|c| c.cpu_source == CostSource::Cgroup),
+                LAST_CPU_CGROUP,
+            ),
         ] {
             if set {
                 b |= bit;
@@ -170,6 +200,14 @@ impl JobResult {
             duration: nanos(f.duration),
             code: exit.code.unwrap_or(0),
             signal: exit.signal.unwrap_or(0),
+            cpu_ms: f.cost.map_or(0, |c| {
+                u32::try_from(c.cpu.as_millis()).unwrap_or(u32::MAX)
+            }),
+            // Rounded up: a known cost is never 0 KiB.
+            rss_kib: f.cost.map_or(0, |c| {
+                let kib = c.max_rss.div_ceil(1024).clamp(1, u64::from(!RSS_AT_MOST));
+                kib as u32 | if c.max_rss_exact { 0 } else { RSS_AT_MOST }
+            }),
         };
         if f.error.is_some() || self.more.as_ref().is_some_and(|m| m.error.is_some()) {
             self.more.get_or_insert_default().error = f.error;
@@ -341,6 +379,12 @@ mod tests {
             timed_out: true,
             leftovers: true,
             cut_short: false,
+            cost: Some(Cost {
+                cpu: Duration::from_millis(1234),
+                max_rss: 5 * 1024 * 1024,
+                max_rss_exact: false,
+                cpu_source: CostSource::Cgroup,
+            }),
         };
         let mut r = JobResult::new(Status::TimedOut);
         r.set_finished(Some(3), f.clone());
@@ -350,6 +394,8 @@ mod tests {
             (f.started, f.duration, f.exit)
         );
         assert!(back.timed_out && back.leftovers && !back.cut_short);
+        assert_eq!(back.cost, f.cost);
+        assert_eq!(r.cost(), f.cost);
         assert_eq!(
             (r.slot(), r.exit_code(), r.signal()),
             (Some(3), None, Some(libc::SIGKILL))

@@ -51,6 +51,16 @@ impl Serialize for JobDoc<'_> {
         }
         m.serialize_entry("attempts", &r.attempts)?;
         m.serialize_entry("command", &*spec.run)?;
+        // What all its attempts cost, and where each figure came from.
+        let cost = r.cost();
+        if let Some(c) = cost {
+            let sources = [
+                ("cpu_seconds", c.cpu_source.as_str()),
+                ("max_rss_bytes", c.rss_source()),
+            ];
+            m.serialize_entry("cost_source", &Map(|| sources.into_iter()))?;
+        }
+        m.serialize_entry("cpu_seconds", &cost.map(|c| c.cpu.as_secs_f64()))?;
         m.serialize_entry("duration", &r.duration().as_secs_f64())?;
         m.serialize_entry("exit_code", &r.exit_code())?;
         m.serialize_entry("index", &spec.index)?;
@@ -61,6 +71,7 @@ impl Serialize for JobDoc<'_> {
                 m.serialize_entry("log_error", e)?;
             }
         }
+        m.serialize_entry("max_rss_bytes", &cost.map(|c| c.max_rss))?;
         m.serialize_entry("name", &*spec.name)?;
         if r.outputs().is_empty() {
             m.serialize_entry("outputs", &Map(std::iter::empty::<(&str, &str)>))?;
@@ -102,10 +113,12 @@ impl Serialize for Attempt<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let Attempt(n, status, f) = *self;
         let exit = f.exit.unwrap_or_default();
-        let mut m = s.serialize_map(Some(6))?;
+        let mut m = s.serialize_map(Some(8))?;
         m.serialize_entry("attempt", &n)?;
+        m.serialize_entry("cpu_seconds", &f.cost.map(|c| c.cpu.as_secs_f64()))?;
         m.serialize_entry("duration", &f.duration.as_secs_f64())?;
         m.serialize_entry("exit_code", &exit.code)?;
+        m.serialize_entry("max_rss_bytes", &f.cost.map(|c| c.max_rss))?;
         m.serialize_entry(
             "signal",
             &exit.signal.map(crate::executor::finished::signal_name),

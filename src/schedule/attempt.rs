@@ -178,6 +178,7 @@ mod tests {
             timed_out,
             leftovers: false,
             cut_short: false,
+            cost: None,
         }
     }
 

@@ -91,6 +91,7 @@ impl Run {
             timed_out,
             leftovers: false,
             cut_short: false,
+            cost: None,
         };
         // As the worker records it: interrupted once prun is stopping for a signal.
         let status = attempt::status(&finished, true, self.s.signal().unwrap_or(0), false);
@@ -148,6 +149,7 @@ impl Run {
             timed_out: false,
             leftovers: false,
             cut_short: false,
+            cost: None,
         };
         let status = attempt::status(&finished, outputs.is_ok(), 0, false);
         let e = AttemptEnded {
@@ -207,6 +209,7 @@ impl Run {
                 timed_out: false,
                 leftovers: false,
                 cut_short: false,
+                cost: None,
             }),
         };
         self.s.handle(self.now, ev)
@@ -1534,6 +1537,7 @@ mod services {
             timed_out: false,
             leftovers: false,
             cut_short: false,
+            cost: None,
         };
         assert_eq!(
             attempt::service_status(Fate::Unneeded, &f(None), 0),
