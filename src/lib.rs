@@ -25,6 +25,7 @@ mod plan;
 mod report;
 mod runner;
 mod schedule;
+mod sizes;
 mod state;
 mod times;
 
@@ -185,7 +186,11 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         }
     }
     if !(plan.output.quiet && summary.prun_exit() == exit::SUCCESS && unwritten.is_empty()) {
-        console::eprint(&report::summary::render(&summary, plan.output.color_stderr));
+        console::eprint(&report::summary::render(
+            &summary,
+            plan.output.color_stderr,
+            plan.output.wide,
+        ));
     }
     for e in &unwritten {
         console::eprint(&format!("prun: error: {e}\n"));

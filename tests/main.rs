@@ -6,6 +6,7 @@ mod util;
 mod architecture;
 mod containment;
 mod conventions;
+mod cost;
 mod dynamic;
 mod errors;
 mod examples;

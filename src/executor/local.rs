@@ -22,6 +22,7 @@ use super::environ::c_string;
 use super::finished::{Cost, CostSource, Exit, Finished};
 use super::group::{group_alive, signal_group};
 use super::keeper::Keeper;
+use super::reap::{try_reap, wait_blocking};
 use super::spawn::{self, SpawnSpec, raw};
 
 /// Each worker's read buffer: the default pipe size. Bigger pipes (F_SETPIPE_SZ to
@@ -87,14 +88,17 @@ pub(crate) fn run(
     // Its cgroup saw every process it had, waited for or not: its CPU figure is the
     // better one. Under Slurm what was waited for is srun, not the job: no figures.
     let cgroup_cpu = req.cgroup.and_then(Cgroup::cpu_used);
-    let cost = sup.cost.filter(|_| req.wrapper.is_none()).map(|c| match cgroup_cpu {
-        Some(cpu) => Cost {
-            cpu,
-            cpu_source: CostSource::Cgroup,
-            ..c
-        },
-        None => c,
-    });
+    let cost = sup
+        .cost
+        .filter(|_| req.wrapper.is_none())
+        .map(|c| match cgroup_cpu {
+            Some(cpu) => Cost {
+                cpu,
+                cpu_source: CostSource::Cgroup,
+                ..c
+            },
+            None => c,
+        });
     // The child registered its group with the keeper itself (`vfork`); it is gone now.
     if let Some(k) = req.keeper {
         k.ended(pid);
@@ -221,82 +225,6 @@ fn describe_spawn_error(req: &Request<'_>, e: &io::Error) -> String {
         "cannot start {what}: {e}{}",
         super::spawn::out_of_resources(e)
     )
-}
-
-/// How a reaped command ended, and what it cost (`None` when it was reaped elsewhere).
-type Reaped = (Exit, Option<Cost>);
-
-/// Reaps `pid` if it has exited.
-fn try_reap(pid: i32) -> Option<Reaped> {
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: wait4 with valid pointers to an int and a rusage to fill.
-    let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
-    match r {
-        // SAFETY: filled by wait4 (or still zeroed).
-        _ if r == pid => Some((exit_of(status), Some(cost_of(unsafe { usage.assume_init() })))),
-        // Already reaped elsewhere: it has exited, how is unknown.
-        -1 if io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) => {
-            Some((Exit::default(), None))
-        }
-        _ => None,
-    }
-}
-
-/// Waits for `pid` to exit and reaps it.
-fn wait_blocking(pid: i32) -> Option<Reaped> {
-    // (Always `Some`: the Option keeps it interchangeable with `try_reap`.)
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    loop {
-        // SAFETY: wait4 with valid pointers to an int and a rusage to fill.
-        let r = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
-        if r == pid {
-            // SAFETY: filled by wait4.
-            return Some((exit_of(status), Some(cost_of(unsafe { usage.assume_init() }))));
-        }
-        if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Some((Exit::default(), None));
-        }
-    }
-}
-
-/// prun's own peak resident set in bytes: what a child it started is charged at least.
-fn own_peak() -> u64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage with a rusage to fill.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-    // SAFETY: filled by getrusage (or still zeroed).
-    u64::try_from(unsafe { usage.assume_init() }.ru_maxrss).unwrap_or(0) * 1024
-}
-
-/// What `wait4` says a command and the processes it waited for cost.
-fn cost_of(u: libc::rusage) -> Cost {
-    let time = |t: libc::timeval| {
-        Duration::new(t.tv_sec.max(0) as u64, (t.tv_usec.clamp(0, 999_999) * 1000) as u32)
-    };
-    // Linux counts it in KiB.
-    let max_rss = u64::try_from(u.ru_maxrss).unwrap_or(0) * 1024;
-    Cost {
-        cpu: time(u.ru_utime) + time(u.ru_stime),
-        max_rss,
-        max_rss_exact: max_rss > own_peak(),
-        cpu_source: CostSource::Rusage,
-    }
-}
-
-fn exit_of(status: libc::c_int) -> Exit {
-    if libc::WIFEXITED(status) {
-        Exit {
-            code: Some(libc::WEXITSTATUS(status)),
-            signal: None,
-        }
-    } else {
-        Exit {
-            code: None,
-            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
-        }
-    }
 }
 
 struct Supervisor<'a> {

@@ -3,7 +3,8 @@
 //! terms that do not depend on where it ran.
 //!
 //! - `local`: runs a command and supervises it to its end (output, exit, timeout, what
-//!   it leaves behind), in a process group of its own;
+//!   it leaves behind), in a process group of its own; `reap`: how it ended and what
+//!   it cost (`wait4`);
 //! - `spawn` and `vfork`: the child, from clone to exec; `simple` decides which commands
 //!   skip the shell; `slurm` wraps a command in `srun`;
 //! - `cgroup`: the run's cgroups, where they can be made; `keeper`: the process that
@@ -22,5 +23,6 @@ pub(crate) mod finished;
 pub(crate) mod group;
 pub(crate) mod keeper;
 pub(crate) mod local;
+mod reap;
 pub(crate) mod spawn;
 mod vfork;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::input::settings::{
-    Color, Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Progress, Shard,
+    Color, Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Progress, Shard, Summary,
 };
 
 /// Run the shell commands of a YAML jobfile in a fixed-size process pool.
@@ -164,6 +164,11 @@ pub struct Cli {
     /// Write each job's output (stdout and stderr, in order) to DIR/<name>.log as it comes.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
+
+    /// The table at the end: `wide` adds each job's CPU seconds and peak memory and
+    /// lists every job.
+    #[arg(long, value_enum, value_name = "STYLE", default_value = "table")]
+    pub summary: Summary,
 
     /// A progress bar on stderr: auto = when stderr is a terminal and this is not CI.
     #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]

@@ -111,6 +111,16 @@ pub enum Color {
     Never,
 }
 
+/// `--summary`: the table at the end of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Summary {
+    /// Job, status, exit code, attempts, duration; above 30 jobs only those that did
+    /// not succeed.
+    Table,
+    /// The same with each job's CPU seconds and peak memory, every job listed.
+    Wide,
+}
+
 /// `--progress`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Progress {

@@ -20,6 +20,8 @@ pub(crate) struct AttemptRecord {
     pub(crate) held: String,
     /// The last attempt of a failure its `allow_failure:` allows (timeline).
     pub(crate) allowed: bool,
+    /// What it cost, where measured (timeline).
+    pub(crate) cost: Option<crate::executor::finished::Cost>,
 }
 
 impl AttemptRecord {
@@ -51,6 +53,7 @@ impl AttemptRecord {
             status,
             held: String::new(),
             allowed: false,
+            cost: f.cost,
         }
     }
 }

@@ -200,9 +200,9 @@ impl JobResult {
             duration: nanos(f.duration),
             code: exit.code.unwrap_or(0),
             signal: exit.signal.unwrap_or(0),
-            cpu_ms: f.cost.map_or(0, |c| {
-                u32::try_from(c.cpu.as_millis()).unwrap_or(u32::MAX)
-            }),
+            cpu_ms: f
+                .cost
+                .map_or(0, |c| u32::try_from(c.cpu.as_millis()).unwrap_or(u32::MAX)),
             // Rounded up: a known cost is never 0 KiB.
             rss_kib: f.cost.map_or(0, |c| {
                 let kib = c.max_rss.div_ceil(1024).clamp(1, u64::from(!RSS_AT_MOST));

@@ -6,7 +6,7 @@
 
 use super::facts::Facts;
 use crate::input::diagnostic::Diagnostic;
-use crate::input::settings::{Color, Mode, OutputMode, Progress};
+use crate::input::settings::{Color, Mode, OutputMode, Progress, Summary};
 
 /// How everything a run prints is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +20,8 @@ pub(crate) struct OutputPolicy {
     /// ANSI colours in block headers (stdout) and in the summary (stderr).
     pub(crate) color_stdout: bool,
     pub(crate) color_stderr: bool,
+    /// `--summary wide`: the end table lists every job, with what it cost.
+    pub(crate) wide: bool,
 }
 
 /// What the command line asked about output.
@@ -30,6 +32,7 @@ pub(crate) struct Asked {
     pub(crate) quiet: bool,
     pub(crate) progress: Progress,
     pub(crate) color: Color,
+    pub(crate) summary: Summary,
 }
 
 impl Asked {
@@ -41,6 +44,7 @@ impl Asked {
             quiet: cli.quiet,
             progress: cli.progress,
             color: cli.color,
+            summary: cli.summary,
         }
     }
 }
@@ -97,6 +101,7 @@ pub(crate) fn resolve(
         progress,
         color_stdout: color(facts.stdout_is_terminal) && !facts.github_actions,
         color_stderr: color(facts.stderr_is_terminal),
+        wide: asked.summary == Summary::Wide,
     })
 }
 
@@ -128,6 +133,7 @@ mod tests {
             quiet,
             progress,
             color: Color::Auto,
+            summary: Summary::Table,
         }
     }
 

@@ -50,6 +50,13 @@ pub(crate) fn render(
         if r.allowed {
             tc.add_property(quick_junit::Property::new("prun.allowed_failure", "true"));
         }
+        // What it cost (nextest's kind of property: a name and a plain value).
+        if let Some(c) = r.cost() {
+            let cpu = format!("{:.3}", c.cpu.as_secs_f64());
+            tc.add_property(quick_junit::Property::new("prun.cpu_seconds", cpu));
+            let rss = c.max_rss.to_string();
+            tc.add_property(quick_junit::Property::new("prun.max_rss_bytes", rss));
+        }
         for (k, v) in r.outputs() {
             tc.add_property(quick_junit::Property::new(
                 format!("output.{k}"),

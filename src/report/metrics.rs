@@ -117,6 +117,35 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
             r.duration().as_secs_f64()
         );
     }
+    // What each job cost, for the jobs prun measured (not under Slurm).
+    family(
+        &mut out,
+        "prun_job_cpu_seconds",
+        "CPU time (user + system) of the job's processes, its retries included.",
+    );
+    for (name, r) in &jobs {
+        if let Some(c) = r.cost() {
+            let _ = writeln!(
+                out,
+                "prun_job_cpu_seconds{{jobfile=\"{file}\",job=\"{name}\"}} {:.3}",
+                c.cpu.as_secs_f64()
+            );
+        }
+    }
+    family(
+        &mut out,
+        "prun_job_max_rss_bytes",
+        "The peak resident set of the largest of the job's processes (an upper bound for small jobs: see prun's docs).",
+    );
+    for (name, r) in &jobs {
+        if let Some(c) = r.cost() {
+            let _ = writeln!(
+                out,
+                "prun_job_max_rss_bytes{{jobfile=\"{file}\",job=\"{name}\"}} {}",
+                c.max_rss
+            );
+        }
+    }
     family(
         &mut out,
         "prun_job_last_success_timestamp_seconds",

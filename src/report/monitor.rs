@@ -299,7 +299,7 @@ fn shown(url: &str) -> String {
 /// the last lines of each failed job's output; cut to the monitor's `body_limit`.
 fn end_body(m: &Monitor, run: &crate::outcome::summary::RunSummary) -> String {
     use std::fmt::Write as _;
-    let mut text = super::summary::render(run, false);
+    let mut text = super::summary::render(run, false, false);
     for (i, r) in run.results.iter().enumerate() {
         let Some(tail) = run
             .tails

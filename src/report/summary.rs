@@ -18,14 +18,15 @@ const FULL_TABLE_MAX: usize = 30;
 
 /// Renders the summary as text (ends with a newline).
 /// `color`: failed rows red, skipped and not-run rows dim, success green (a terminal).
-pub(crate) fn render(run: &RunSummary, color: bool) -> String {
+/// `wide` (`--summary wide`): every job, with its CPU seconds and peak memory.
+pub(crate) fn render(run: &RunSummary, color: bool, wide: bool) -> String {
     let mut out = String::new();
-    let full = run.results.len() <= FULL_TABLE_MAX;
+    let full = wide || run.results.len() <= FULL_TABLE_MAX;
     let rows: Vec<usize> = (0..run.results.len())
         .filter(|&i| full || run.results[i].status.is_failure())
         .collect();
     if !rows.is_empty() {
-        table(&mut out, run, &rows, color);
+        table(&mut out, run, &rows, color, wide);
     }
     if !full {
         not_listed(&mut out, run, rows.is_empty());
@@ -37,7 +38,7 @@ pub(crate) fn render(run: &RunSummary, color: bool) -> String {
     for e in &run.output_errors {
         let _ = writeln!(out, "output lost: {e}");
     }
-    totals(&mut out, run);
+    totals(&mut out, run, wide);
     out
 }
 
@@ -52,7 +53,7 @@ fn pad(text: &str, width: usize) -> String {
 }
 
 /// The table of `rows` (indices into the run's results).
-fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
+fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool, wide: bool) {
     let width = rows
         .iter()
         .map(|&i| UnicodeWidthStr::width(run.name(i)))
@@ -75,6 +76,9 @@ fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
         "ATTEMPTS",
         "DURATION"
     );
+    if wide {
+        let _ = write!(out, "  {:>8}  {:>7}", "CPU", "MAX RSS");
+    }
     if held_w > 0 {
         let _ = write!(out, "  {:<held_w$}", "RESOURCES");
     }
@@ -96,6 +100,10 @@ fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
             r.attempts,
             secs(r.duration())
         );
+        if wide {
+            let (cpu, rss) = cost_columns(r);
+            let _ = write!(out, "  {cpu:>8}  {rss:>7}");
+        }
         // A row that held nothing leaves the column out: its reason follows at once
         // (padding it pushed a skipped job's reason past the terminal's edge).
         if !held.is_empty() {
@@ -116,6 +124,21 @@ fn table(out: &mut String, run: &RunSummary, rows: &[usize], color: bool) {
             out.push_str(&paint(code, &row, true));
         }
         out.push('\n');
+    }
+}
+
+/// A job's CPU and peak memory as the wide table shows them (`-` where not measured;
+/// `≤15M` where the peak is only known to be at most that).
+fn cost_columns(r: &crate::outcome::JobResult) -> (String, String) {
+    match r.cost() {
+        Some(c) => {
+            let at_most = if c.max_rss_exact { "" } else { "≤" };
+            (
+                secs(c.cpu),
+                format!("{at_most}{}", crate::sizes::short(c.max_rss)),
+            )
+        }
+        None => ("-".into(), "-".into()),
     }
 }
 
@@ -144,7 +167,7 @@ fn not_listed(out: &mut String, run: &RunSummary, none_listed: bool) {
 }
 
 /// The last line: how many jobs, how long, how they ended.
-fn totals(out: &mut String, run: &RunSummary) {
+fn totals(out: &mut String, run: &RunSummary, wide: bool) {
     let t = run.totals();
     let _ = write!(
         out,
@@ -177,6 +200,13 @@ fn totals(out: &mut String, run: &RunSummary) {
     })
     .collect();
     out.push_str(&parts.join(", "));
+    if wide {
+        let cpu: std::time::Duration = (run.results.iter())
+            .filter_map(|r| r.cost())
+            .map(|c| c.cpu)
+            .sum();
+        let _ = write!(out, "; {} of CPU", secs(cpu));
+    }
     if !run.hook_failures.is_empty() {
         let n = run.hook_failures.len();
         let _ = write!(out, "; {n} hook{} failed", if n == 1 { "" } else { "s" });

@@ -68,6 +68,14 @@ pub(crate) fn render(
             label = format!("{label} [{}]", a.held);
             how = format!("{how}, holding {}", a.held);
         }
+        if let Some(c) = a.cost {
+            let at_most = if c.max_rss_exact { "" } else { "at most " };
+            how = format!(
+                "{how}, {:.3}s of CPU, peak memory {at_most}{}",
+                c.cpu.as_secs_f64(),
+                crate::sizes::short(c.max_rss)
+            );
+        }
         let _ = write!(
             s,
             r##"<g class="attempt"><title>{} (attempt {}): {}, {how}, {:.3}s from {:.3}s</title><rect x="{x0:.2}" y="{y}" width="{w:.2}" height="{BAR}" rx="3" fill="{}" stroke="#00000033"/>"##,

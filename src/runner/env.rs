@@ -6,8 +6,9 @@
 //!   `PRUN_OUTPUT` (`output`), `PRUN_NEEDS` (`needs`), `PRUN_RESOURCE_<name>`
 //!   (`ResourceVars`);
 //! - a job's hook: the job's, plus `PRUN_JOB_STATUS`, `PRUN_JOB_EXIT_CODE`,
-//!   `PRUN_JOB_SIGNAL`, `PRUN_JOB_DURATION`, `PRUN_JOB_ATTEMPTS`, `PRUN_JOB_ALLOWED`,
-//!   `PRUN_JOB_LOG` (`result`);
+//!   `PRUN_JOB_SIGNAL`, `PRUN_JOB_DURATION`, `PRUN_JOB_ATTEMPTS`,
+//!   `PRUN_JOB_CPU_SECONDS`, `PRUN_JOB_MAX_RSS`, `PRUN_JOB_ALLOWED`, `PRUN_JOB_LOG`
+//!   (`result`);
 //! - a run-level hook: the jobfile's `env`, plus `PRUN_RUN_ID`, `PRUN_TOTAL`,
 //!   `PRUN_SUCCEEDED`, `PRUN_FAILED`, `PRUN_ALLOWED`, `PRUN_SKIPPED`,
 //!   `PRUN_UP_TO_DATE`, `PRUN_HOOK_FAILURES`, `PRUN_REPORT`, `PRUN_PREVIOUS_RESULT`
@@ -84,6 +85,7 @@ impl ResourceVars {
 
 /// What a job's hooks see on top of the job's environment: how it ended.
 pub(crate) fn result(r: &JobResult) -> Vars {
+    let cost = r.cost();
     vec![
         ("PRUN_JOB_STATUS".into(), r.status.as_str().into()),
         (
@@ -99,6 +101,16 @@ pub(crate) fn result(r: &JobResult) -> Vars {
             format!("{:.3}", r.duration().as_secs_f64()),
         ),
         ("PRUN_JOB_ATTEMPTS".into(), r.attempts.to_string()),
+        // What all its attempts cost ("" where prun could not measure it).
+        (
+            "PRUN_JOB_CPU_SECONDS".into(),
+            cost.map(|c| format!("{:.3}", c.cpu.as_secs_f64()))
+                .unwrap_or_default(),
+        ),
+        (
+            "PRUN_JOB_MAX_RSS".into(),
+            cost.map(|c| c.max_rss.to_string()).unwrap_or_default(),
+        ),
         ("PRUN_JOB_ALLOWED".into(), r.allowed.to_string()),
         (
             "PRUN_JOB_LOG".into(),

@@ -1,0 +1,92 @@
+//! Reaping a command prun started: how it ended (`Exit`) and, from `wait4`'s rusage,
+//! what it and the processes it waited for cost (`Cost`).
+
+use std::io;
+use std::time::Duration;
+
+use super::finished::{Cost, CostSource, Exit};
+
+/// How a reaped command ended, and what it cost (`None` when it was reaped elsewhere).
+pub(super) type Reaped = (Exit, Option<Cost>);
+
+/// Reaps `pid` if it has exited.
+pub(super) fn try_reap(pid: i32) -> Option<Reaped> {
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: wait4 with valid pointers to an int and a rusage to fill.
+    let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, usage.as_mut_ptr()) };
+    match r {
+        // SAFETY: filled by wait4 (or still zeroed).
+        _ if r == pid => Some((
+            exit_of(status),
+            Some(cost_of(unsafe { usage.assume_init() })),
+        )),
+        // Already reaped elsewhere: it has exited, how is unknown.
+        -1 if io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) => {
+            Some((Exit::default(), None))
+        }
+        _ => None,
+    }
+}
+
+/// Waits for `pid` to exit and reaps it.
+pub(super) fn wait_blocking(pid: i32) -> Option<Reaped> {
+    // (Always `Some`: the Option keeps it interchangeable with `try_reap`.)
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    loop {
+        // SAFETY: wait4 with valid pointers to an int and a rusage to fill.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+        if r == pid {
+            // SAFETY: filled by wait4.
+            return Some((
+                exit_of(status),
+                Some(cost_of(unsafe { usage.assume_init() })),
+            ));
+        }
+        if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            return Some((Exit::default(), None));
+        }
+    }
+}
+
+/// prun's own peak resident set in bytes: what a child it started is charged at least.
+fn own_peak() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage with a rusage to fill.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    // SAFETY: filled by getrusage (or still zeroed).
+    u64::try_from(unsafe { usage.assume_init() }.ru_maxrss).unwrap_or(0) * 1024
+}
+
+/// What `wait4` says a command and the processes it waited for cost.
+fn cost_of(u: libc::rusage) -> Cost {
+    let time = |t: libc::timeval| {
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            (t.tv_usec.clamp(0, 999_999) * 1000) as u32,
+        )
+    };
+    // Linux counts it in KiB.
+    let max_rss = u64::try_from(u.ru_maxrss).unwrap_or(0) * 1024;
+    Cost {
+        cpu: time(u.ru_utime) + time(u.ru_stime),
+        max_rss,
+        max_rss_exact: max_rss > own_peak(),
+        cpu_source: CostSource::Rusage,
+    }
+}
+
+fn exit_of(status: libc::c_int) -> Exit {
+    if libc::WIFEXITED(status) {
+        Exit {
+            code: Some(libc::WEXITSTATUS(status)),
+            signal: None,
+        }
+    } else {
+        Exit {
+            code: None,
+            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
+        }
+    }
+}
