@@ -23,6 +23,9 @@ fi
 
 host=$(hostname -s)
 cpus=$(nproc)
+# Memory is declared (nine tenths of what there is, in MiB) so that `--mem` (what
+# `limits: {memory}` becomes) can be satisfied; without it Slurm assumes 1 MB.
+mem=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 9 / 10 / 1024 ))
 mkdir -p /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm \
          /run/munge /var/lib/munge /etc/munge /var/log/munge
 [[ -s /etc/munge/munge.key ]] || head -c 1024 /dev/urandom >/etc/munge/munge.key
@@ -49,7 +52,7 @@ SlurmdLogFile=/var/log/slurm/slurmd.log
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
-NodeName=$host CPUs=$cpus State=UNKNOWN
+NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
 CONF
 

@@ -6,10 +6,6 @@
 pub(crate) const FORMS: &str = "a number of bytes, or a number with K, M, G or T (powers of 1024; KB, KiB and the like mean the same), e.g. 512M, 2G, 1.5G";
 
 /// `text` as a number of bytes.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "limits: and --memfree read sizes next")
-)]
 pub(crate) fn parse(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t
@@ -43,7 +39,7 @@ pub(crate) fn short(bytes: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 || v >= 10.0 {
+    if unit == 0 || v >= 10.0 || (v * 10.0).round() % 10.0 == 0.0 {
         format!("{v:.0}{}", UNITS[unit])
     } else {
         format!("{v:.1}{}", UNITS[unit])
@@ -77,5 +73,6 @@ mod tests {
         assert_eq!(short(900 << 10), "900K");
         assert_eq!(short(213 << 20), "213M");
         assert_eq!(short(3 << 29), "1.5G");
+        assert_eq!(short(2 << 30), "2G");
     }
 }

@@ -13,6 +13,7 @@ mod examples;
 mod history;
 mod honest;
 mod hooks;
+mod limits;
 mod lock;
 mod metrics;
 mod monitor;

@@ -279,3 +279,30 @@ fn after_ctrl_c_the_cleanup_job_runs_as_a_slurm_job_and_nothing_is_left() {
         prun_jobs_in_squeue("slurm-clean")
     );
 }
+
+#[test]
+fn limits_become_mem_and_cpus_per_task_and_no_cost_is_made_up() {
+    if !has(&[Facility::Slurm]) {
+        return;
+    }
+    // limits × Slurm: Slurm enforces memory and cpus; pids cannot be, and prun says so.
+    // What srun cost here is not the job's: the report has no figures.
+    let p = Prun::new().jobfile(
+        "executor: slurm\njobs:\n  - name: slurm-limits\n    limits: {memory: 300M, cpus: 1, pids: 20}\n    run: echo \"$(scontrol show job $SLURM_JOB_ID | grep -o MinMemoryNode=[0-9]*M) $SLURM_CPUS_PER_TASK\" > seen\n",
+    );
+    let r = p.run_with(&["--report", "r.json"]);
+    r.code(0);
+    assert_eq!(p.read("seen").trim(), "MinMemoryNode=300M 1");
+    assert!(
+        r.stderr.contains("pids (not applied under Slurm)"),
+        "{}",
+        r.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let j = &report["jobs"][0];
+    assert_eq!(j["limits_enforced"], false, "{j}");
+    assert!(
+        j["cpu_seconds"].is_null() && j["max_rss_bytes"].is_null(),
+        "{j}"
+    );
+}

@@ -128,9 +128,77 @@ fn writable(dir: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
+/// The cgroup v2 controllers that enforce `limits:` (memory.max, cpu.max, pids.max).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Controllers {
+    pub(crate) memory: bool,
+    pub(crate) cpu: bool,
+    pub(crate) pids: bool,
+}
+
+/// The controllers this run's cgroups have, once they are made (`set_run_controllers`):
+/// what the reports say of each job's limits.
+static RUN_CONTROLLERS: OnceLock<Controllers> = OnceLock::new();
+
+/// The controllers a run's cgroup would be offered here (for `--dry-run`): those its
+/// parent, prun's own cgroup, delegates to its children.
+pub(crate) fn offered_controllers() -> Controllers {
+    if unavailable().is_some() {
+        return Controllers::default();
+    }
+    own_cgroup()
+        .and_then(|d| std::fs::read_to_string(d.join("cgroup.subtree_control")).ok())
+        .map(|t| Controllers::listed(&t))
+        .unwrap_or_default()
+}
+
+/// Records the run's controllers (once, when its cgroups are made).
+pub(crate) fn set_run_controllers(c: Controllers) {
+    let _ = RUN_CONTROLLERS.set(c);
+}
+
+/// The run's controllers (none before or without cgroups).
+pub(crate) fn run_controllers() -> Controllers {
+    RUN_CONTROLLERS.get().copied().unwrap_or_default()
+}
+
+impl Controllers {
+    /// Those listed in a `cgroup.controllers` file's text.
+    fn listed(text: &str) -> Controllers {
+        let has = |name: &str| text.split_whitespace().any(|c| c == name);
+        Controllers {
+            memory: has("memory"),
+            cpu: has("cpu"),
+            pids: has("pids"),
+        }
+    }
+
+    fn and(self, o: Controllers) -> Controllers {
+        Controllers {
+            memory: self.memory && o.memory,
+            cpu: self.cpu && o.cpu,
+            pids: self.pids && o.pids,
+        }
+    }
+
+    pub(crate) fn any(self) -> bool {
+        self.memory || self.cpu || self.pids
+    }
+}
+
+/// What a slot's cgroup limits its job to (`None`: no limit), written before it starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct CgroupLimits {
+    pub(crate) memory: Option<u64>,
+    pub(crate) cpus: Option<f64>,
+    pub(crate) pids: Option<u32>,
+}
+
 /// The run's cgroup and its children; removed (after killing what is left) when dropped.
 #[derive(Debug)]
 pub(crate) struct RunCgroup {
+    /// The controllers enabled for the slots' cgroups (only those a job's limits need).
+    pub(crate) controllers: Controllers,
     dir: PathBuf,
     slots: Vec<Cgroup>,
     /// Made when the first hook runs (a run without hooks makes none).
@@ -155,6 +223,10 @@ pub(crate) struct Cgroup {
     cpu_stat: Option<File>,
     /// Its `usage_usec` when last read: what its jobs used before the current one.
     cpu_seen: AtomicU64,
+    /// The limits written to it last (jobs in a slot come one after another).
+    limits: std::sync::Mutex<CgroupLimits>,
+    /// `oom_kill` of its `memory.events` when last read.
+    oom_seen: AtomicU64,
 }
 
 /// Where this run's cgroup goes: `prun-<pid>` under prun's own cgroup. Known before it
@@ -171,9 +243,22 @@ impl RunCgroup {
     /// Made as early as the keeper allows: a child created in a cgroup made just before
     /// took ~0.1 ms longer to start than in one made a few hundred microseconds earlier
     /// (measured; the workers making the slots' cgroups at their first job was slower).
-    pub(crate) fn create(dir: PathBuf, slots: usize, left_to_keeper: bool) -> Option<RunCgroup> {
+    /// `want`: the controllers jobs' limits need, enabled for the slots where the
+    /// hierarchy offers them (`controllers` says which were).
+    pub(crate) fn create(
+        dir: PathBuf,
+        slots: usize,
+        left_to_keeper: bool,
+        want: Controllers,
+    ) -> Option<RunCgroup> {
         std::fs::DirBuilder::new().mode(0o755).create(&dir).ok()?;
+        let controllers = if want.any() {
+            enable(&dir, want)
+        } else {
+            Controllers::default()
+        };
         let mut run = RunCgroup {
+            controllers,
             dir,
             slots: Vec::with_capacity(slots),
             hooks: OnceLock::new(),
@@ -245,9 +330,59 @@ impl Cgroup {
             events,
             cpu_stat,
             cpu_seen: AtomicU64::new(0),
+            limits: std::sync::Mutex::new(CgroupLimits::default()),
+            oom_seen: AtomicU64::new(0),
         };
         cg.cpu_used();
         Ok(cg)
+    }
+
+    /// Writes `want` to its controllers' files (`memory.max`, `cpu.max`, `pids.max`)
+    /// unless they hold it already; `max` for no limit. The files of a controller that
+    /// is not enabled are not there, and the error says so.
+    pub(crate) fn set_limits(&self, want: CgroupLimits) -> io::Result<()> {
+        let mut now = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        if *now == want {
+            return Ok(());
+        }
+        let max = || "max".to_owned();
+        if now.memory != want.memory {
+            let v = want.memory.map_or_else(max, |b| b.to_string());
+            std::fs::write(self.dir.join("memory.max"), v)?;
+            // Without this the limit only pushes the job into swap.
+            let swap = if want.memory.is_some() { "0" } else { "max" };
+            let _ = std::fs::write(self.dir.join("memory.swap.max"), swap);
+        }
+        if now.cpus != want.cpus {
+            const PERIOD: u64 = 100_000;
+            let v = want.cpus.map_or_else(
+                || format!("max {PERIOD}"),
+                |c| format!("{} {PERIOD}", ((c * PERIOD as f64) as u64).max(1000)),
+            );
+            std::fs::write(self.dir.join("cpu.max"), v)?;
+        }
+        if now.pids != want.pids {
+            let v = want.pids.map_or_else(max, |p| p.to_string());
+            std::fs::write(self.dir.join("pids.max"), v)?;
+        }
+        *now = want;
+        Ok(())
+    }
+
+    /// Whether the OOM killer killed a process in it since this was last asked (from
+    /// `memory.events`, there only with the memory controller).
+    pub(crate) fn oom_killed(&self) -> bool {
+        let Ok(text) = std::fs::read_to_string(self.dir.join("memory.events")) else {
+            return false;
+        };
+        let Some(n) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("oom_kill "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+        else {
+            return false;
+        };
+        self.oom_seen.swap(n, Ordering::Relaxed) < n
     }
 
     /// The CPU time (user + system) its processes used since this was last asked, that
@@ -300,6 +435,29 @@ impl Cgroup {
             unsafe { libc::waitpid(pid, std::ptr::null_mut(), libc::WNOHANG) };
         }
     }
+}
+
+/// Enables the controllers of `want` that `dir`'s parent offers for `dir`'s children;
+/// returns those that are.
+fn enable(dir: &Path, want: Controllers) -> Controllers {
+    let offered = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    let can = Controllers::listed(&offered).and(want);
+    let words: Vec<&str> = [
+        (can.memory, "+memory"),
+        (can.cpu, "+cpu"),
+        (can.pids, "+pids"),
+    ]
+    .into_iter()
+    .filter_map(|(on, w)| on.then_some(w))
+    .collect();
+    if !words.is_empty() {
+        // One at a time: a controller that cannot be enabled does not stop the others.
+        for w in words {
+            let _ = std::fs::write(dir.join("cgroup.subtree_control"), w);
+        }
+    }
+    let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    Controllers::listed(&enabled).and(want)
 }
 
 /// `usage_usec` of a `cpu.stat`.
@@ -395,6 +553,9 @@ mod tests {
         assert!(populated_in(b"populated 1\nfrozen 0\n"));
         assert!(!populated_in(b"populated 0\nfrozen 0\n"));
         assert_eq!(unescape(r"/sys/fs/my\040cgroup"), "/sys/fs/my cgroup");
+        let c = Controllers::listed("cpuset cpu io memory hugetlb pids rdma\n");
+        assert!(c.memory && c.cpu && c.pids);
+        assert_eq!(Controllers::listed("cpuset io\n"), Controllers::default());
         let stat = b"usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n";
         assert_eq!(usage_usec(stat), Some(1500));
         assert_eq!(usage_usec(b"user_usec 1\n"), None);

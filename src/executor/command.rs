@@ -35,6 +35,19 @@ pub(crate) enum Stdin<'a> {
     File(&'a std::fs::File),
 }
 
+/// What a child is set to before it execs (`nice:`, `io:`, a memory limit as
+/// RLIMIT_AS where no cgroup enforces one) and what its cgroup limits it to.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Tuning {
+    pub(crate) nice: Option<i32>,
+    /// The `ioprio_set` value.
+    pub(crate) ioprio: Option<i32>,
+    /// RLIMIT_AS in bytes.
+    pub(crate) address_space: Option<u64>,
+    /// Written to the slot's cgroup before it starts (only controllers it has enabled).
+    pub(crate) cgroup: super::cgroup::CgroupLimits,
+}
+
 /// One command to run.
 pub(crate) struct Request<'a> {
     pub(crate) shell: &'a Shell,
@@ -61,6 +74,7 @@ pub(crate) struct Request<'a> {
     pub(crate) keeper: Option<&'a Keeper>,
     /// The cgroup the child enters before it runs, where prun contains jobs in cgroups.
     pub(crate) cgroup: Option<&'a Cgroup>,
+    pub(crate) tuning: Tuning,
 }
 
 /// When prun started stopping (its first signal), shared with the commands that must

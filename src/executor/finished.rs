@@ -40,6 +40,18 @@ pub(crate) struct Finished {
     /// What it cost, where prun could measure it (not under Slurm: there `srun` is
     /// what prun waits for).
     pub(crate) cost: Option<Cost>,
+    /// It failed under a memory limit (see `LimitHit`).
+    pub(crate) limit_hit: Option<LimitHit>,
+}
+
+/// How a memory limit was met by a command that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// The OOM killer killed a process of its cgroup, limited to this many bytes.
+    OomKilled(u64),
+    /// It ran with its address space limited to this many bytes (RLIMIT_AS), and
+    /// failed: an allocation refused is the likely cause, which prun cannot see.
+    AddressSpace(u64),
 }
 
 /// What a command cost: the CPU time (user + system) and the peak memory of its
@@ -127,6 +139,7 @@ impl Finished {
             leftovers: false,
             cut_short: false,
             cost: None,
+            limit_hit: None,
         }
     }
 

@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use super::cgroup::Cgroup;
 use super::command::{Capture, Request, Stdin, StopClock, set_nonblocking};
 use super::environ::c_string;
-use super::finished::{Cost, CostSource, Exit, Finished};
+use super::finished::{Cost, CostSource, Exit, Finished, LimitHit};
 use super::group::{group_alive, signal_group};
 use super::keeper::Keeper;
 use super::reap::{try_reap, wait_blocking};
@@ -58,6 +58,11 @@ pub(crate) fn run(
 ) -> Finished {
     let started = SystemTime::now();
     let clock = Instant::now();
+    if let Some(cg) = req.cgroup
+        && let Err(e) = cg.set_limits(req.tuning.cgroup)
+    {
+        return Finished::not_started(format!("cannot set the limits of its cgroup: {e}"));
+    }
     let (pid, reader, stdin) = match start(req) {
         Ok(started) => started,
         Err(e) => return Finished::not_started(describe_spawn_error(req, &e)),
@@ -103,9 +108,11 @@ pub(crate) fn run(
     if let Some(k) = req.keeper {
         k.ended(pid);
     }
+    let limit_hit = limit_hit(req, status);
     Finished {
         started,
         duration: clock.elapsed(),
+        limit_hit,
         exit: Some(status),
         error: None,
         timed_out: sup.timed_out,
@@ -113,6 +120,17 @@ pub(crate) fn run(
         cut_short: sup.cut_short,
         cost,
     }
+}
+
+/// How a memory limit was met, if the command ended as `status` under one and failed.
+fn limit_hit(req: &Request<'_>, status: Exit) -> Option<LimitHit> {
+    if let (Some(cg), Some(limit)) = (req.cgroup, req.tuning.cgroup.memory)
+        && cg.oom_killed()
+    {
+        return Some(LimitHit::OomKilled(limit));
+    }
+    let limit = req.tuning.address_space?;
+    (!status.success()).then_some(LimitHit::AddressSpace(limit))
 }
 
 type Started = (i32, Option<io::PipeReader>, Option<io::PipeWriter>);
@@ -158,6 +176,7 @@ fn start(req: &Request<'_>) -> io::Result<Started> {
         out: raw(writer.as_ref()),
         keeper: req.keeper.map(Keeper::fd),
         cgroup: req.cgroup,
+        tuning: &req.tuning,
     };
     let pid = match (req.wrapper, req.direct) {
         (Some(wrapper), _) => {

@@ -42,6 +42,8 @@ pub(crate) struct SpawnSpec<'a> {
     /// The cgroup the child starts in (created in it, or moving itself in before it
     /// execs).
     pub(crate) cgroup: Option<&'a super::cgroup::Cgroup>,
+    /// What the child sets on itself before it execs.
+    pub(crate) tuning: &'a super::command::Tuning,
 }
 
 /// Spawns the process in a new process group; returns its pid (= its pgid).
@@ -97,7 +99,26 @@ pub(crate) fn spawn(s: &SpawnSpec<'_>) -> io::Result<i32> {
                 dir: c.dir_fd(),
                 procs: c.procs_fd(),
             }),
+            nice: s.tuning.nice,
+            ioprio: s.tuning.ioprio,
+            address_space: s.tuning.address_space.map(address_space),
         })
+    }
+}
+
+/// RLIMIT_AS of `bytes`, soft and hard, or the hard limit prun has where that is lower
+/// (an unprivileged process cannot raise it).
+fn address_space(bytes: u64) -> libc::rlimit {
+    let mut now = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: getrlimit writes into the struct it is given.
+    unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut now) };
+    let v = (bytes as libc::rlim_t).min(now.rlim_max);
+    libc::rlimit {
+        rlim_cur: v,
+        rlim_max: v,
     }
 }
 

@@ -58,7 +58,18 @@ pub(super) struct ChildArgs<'a> {
     pub(super) keeper: Option<RawFd>,
     /// The cgroup to start the child in.
     pub(super) cgroup: Option<CgroupFds>,
+    /// Its niceness (`setpriority`).
+    pub(super) nice: Option<i32>,
+    /// Its I/O priority (`ioprio_set`).
+    pub(super) ioprio: Option<i32>,
+    /// RLIMIT_AS, soft and hard.
+    pub(super) address_space: Option<libc::rlimit>,
 }
+
+/// Which of the child's own settings failed (`Shared::step`), to say so.
+const STEP_NICE: u8 = 1;
+const STEP_IO: u8 = 2;
+const STEP_RLIMIT: u8 = 3;
 
 /// A cgroup, as the child is put in it: created there by `clone3(CLONE_INTO_CGROUP)`
 /// (`dir`), or, where that is not available, moving itself in (`procs`).
@@ -78,6 +89,8 @@ struct Shared<'a> {
     error: libc::c_int,
     /// The child was created in its cgroup (it need not move itself).
     in_cgroup: bool,
+    /// The `STEP_*` that failed, 0 for any other step.
+    step: u8,
 }
 
 /// The child's stack. execve needs little; glibc gives its spawn child 32 KiB or more.
@@ -144,6 +157,7 @@ pub(super) unsafe fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
             empty_mask: empty.assume_init(),
             error: 0,
             in_cgroup: false,
+            step: 0,
         }
     };
     STACK_MEM.with(|stack| {
@@ -208,7 +222,27 @@ pub(super) unsafe fn spawn(args: &ChildArgs<'_>) -> io::Result<i32> {
                 if let Some(fd) = args.keeper {
                     register(fd, b'-', pid);
                 }
-                return Err(io::Error::from_raw_os_error(error));
+                let e = io::Error::from_raw_os_error(error);
+                return Err(match ptr::read_volatile(&shared.step) {
+                    STEP_NICE => io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot set nice {}: {e}{}",
+                            args.nice.unwrap_or(0),
+                            if error == libc::EACCES || error == libc::EPERM {
+                                " (a nice below prun's own needs root or CAP_SYS_NICE)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ),
+                    STEP_IO => io::Error::new(e.kind(), format!("cannot set its io priority: {e}")),
+                    STEP_RLIMIT => io::Error::new(
+                        e.kind(),
+                        format!("cannot limit its memory (RLIMIT_AS): {e}"),
+                    ),
+                    _ => e,
+                });
             }
             Ok(pid)
         }
@@ -235,6 +269,25 @@ extern "C" fn child(arg: *mut c_void) -> libc::c_int {
             && !sh.in_cgroup
             && libc::write(cg.procs, c"0".as_ptr().cast(), 1) != 1
         {
+            fail(sh);
+        }
+        // Its own settings (`nice:`, `io:`, a memory limit as RLIMIT_AS).
+        if let Some(n) = a.nice
+            && libc::setpriority(libc::PRIO_PROCESS, 0, n) != 0
+        {
+            sh.step = STEP_NICE;
+            fail(sh);
+        }
+        if let Some(p) = a.ioprio
+            && libc::syscall(libc::SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p) != 0
+        {
+            sh.step = STEP_IO;
+            fail(sh);
+        }
+        if let Some(lim) = &a.address_space
+            && libc::setrlimit(libc::RLIMIT_AS, lim) != 0
+        {
+            sh.step = STEP_RLIMIT;
             fail(sh);
         }
         // Before the signals are reset: SIGPIPE is still ignored here, so a keeper that

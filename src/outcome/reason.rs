@@ -10,7 +10,7 @@ use smol_str::SmolStr;
 
 use super::ending::Ending;
 use super::status::Status;
-use crate::executor::finished::signal_name;
+use crate::executor::finished::{LimitHit, signal_name};
 
 /// Why a job did not succeed, was skipped or not run, or succeeded without running.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub(crate) enum Reason {
     TimedOut(Duration),
     /// It left processes running after it exited; they were terminated.
     Leftovers,
+    /// It failed under its memory limit (`limits: {memory}`).
+    Memory(crate::executor::finished::LimitHit),
     /// It could not be started (in the words of the process layer).
     CannotStart(String),
     /// Skipped: a job it needs did not end as its `when:` asks.
@@ -116,6 +118,16 @@ impl fmt::Display for Reason {
             Reason::Leftovers => {
                 f.write_str("left processes running after it exited; they were terminated")
             }
+            Reason::Memory(LimitHit::OomKilled(limit)) => write!(
+                f,
+                "out of memory: the OOM killer killed it at its memory limit of {} (limits: memory)",
+                crate::sizes::short(*limit)
+            ),
+            Reason::Memory(LimitHit::AddressSpace(limit)) => write!(
+                f,
+                "failed with its memory limited to {} of address space (limits: memory, as RLIMIT_AS): it may have run out of it",
+                crate::sizes::short(*limit)
+            ),
             Reason::Need { need, status } => {
                 write!(f, "skipped: needs '{need}', which {}", status.as_verb())
             }
@@ -247,6 +259,14 @@ mod tests {
             (
                 Reason::Leftovers,
                 "left processes running after it exited; they were terminated",
+            ),
+            (
+                Reason::Memory(LimitHit::OomKilled(2 << 30)),
+                "out of memory: the OOM killer killed it at its memory limit of 2G (limits: memory)",
+            ),
+            (
+                Reason::Memory(LimitHit::AddressSpace(512 << 20)),
+                "failed with its memory limited to 512M of address space (limits: memory, as RLIMIT_AS): it may have run out of it",
             ),
             (
                 Reason::Need {

@@ -156,6 +156,8 @@ impl JobResult {
                     CostSource::Rusage
                 },
             }),
+            // Kept in its reason, not here.
+            limit_hit: None,
         })
     }
 
@@ -385,6 +387,7 @@ mod tests {
                 max_rss_exact: false,
                 cpu_source: CostSource::Cgroup,
             }),
+            limit_hit: None,
         };
         let mut r = JobResult::new(Status::TimedOut);
         r.set_finished(Some(3), f.clone());

@@ -112,6 +112,8 @@ pub(crate) struct JobOptions {
     pub(crate) condition: Option<String>,
     /// `allow_failure:`: which of its failures do not fail the run.
     pub(crate) allow: super::policy::Allow,
+    /// `limits:`, `nice:`, `io:`, `hook_nice:`.
+    pub(crate) limits: super::limits::Limits,
 }
 
 impl JobSpec {

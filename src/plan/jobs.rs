@@ -322,6 +322,7 @@ impl JobContext<'_> {
             secrets: super::secrets::names(self.src, keys.secrets.as_ref().or(d.secrets.as_ref()))?,
             condition: super::policy::condition(self.src, keys, d, name)?,
             allow: super::policy::allow(self.src, keys, d, name)?,
+            limits: super::limits::Limits::resolve(self.src, keys, d)?,
             service,
             up_to_date,
             env_files,

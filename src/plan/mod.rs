@@ -18,6 +18,7 @@ pub(crate) mod history;
 pub(crate) mod hooks;
 pub(crate) mod job;
 mod jobs;
+pub(crate) mod limits;
 pub(crate) mod matrix;
 pub(crate) mod monitor;
 mod needs;
@@ -392,7 +393,13 @@ fn shape_commands(
             let name = j.name.clone();
             let opts = Arc::make_mut(&mut j.def_mut().opts);
             let slurm = opts.slurm.clone().unwrap_or_default();
-            opts.srun = Some(slurm::srun_args(&name, &slurm, opts.timeout, grace));
+            opts.srun = Some(slurm::srun_args(
+                &name,
+                &slurm,
+                opts.timeout,
+                grace,
+                &opts.limits,
+            ));
         }
         if direct_exec
             && j.opts.srun.is_none()

@@ -34,6 +34,7 @@ pub(crate) fn srun_args(
     opts: &SlurmOptions,
     timeout: Option<Duration>,
     grace: Duration,
+    limits: &super::limits::Limits,
 ) -> Vec<String> {
     let mut a = vec![
         "srun".to_owned(),
@@ -47,10 +48,13 @@ pub(crate) fn srun_args(
     if let Some(p) = &opts.partition {
         a.push(format!("--partition={p}"));
     }
-    if let Some(c) = opts.cpus_per_task {
+    // `limits:` where `slurm:` does not say: Slurm enforces them (whole CPUs, MiB).
+    let cpus = (opts.cpus_per_task).or(limits.cpus.map(|c| c.ceil().max(1.0) as u32));
+    if let Some(c) = cpus {
         a.push(format!("--cpus-per-task={c}"));
     }
-    if let Some(m) = &opts.mem {
+    let mem = (opts.mem.clone()).or(limits.memory.map(|b| format!("{}M", b.div_ceil(1 << 20))));
+    if let Some(m) = mem {
         a.push(format!("--mem={m}"));
     }
     match (&opts.time, timeout) {
@@ -78,7 +82,8 @@ mod tests {
             extra_args: Some(vec!["--job-name=prun:theirs".into()]),
             ..SlurmOptions::default()
         };
-        let a = srun_args("each", &opts, None, Duration::from_secs(5));
+        let none = crate::plan::limits::Limits::default();
+        let a = srun_args("each", &opts, None, Duration::from_secs(5), &none);
         let b = with_job_name(&a, "each[f=x]");
         assert_eq!(b[1], "--job-name=prun:each[f=x]");
         assert_eq!(b.last().unwrap(), "--job-name=prun:theirs");
@@ -99,6 +104,11 @@ mod tests {
             &opts,
             Some(Duration::from_secs(90)),
             Duration::from_secs(10),
+            &crate::plan::limits::Limits {
+                memory: Some(3 << 30),
+                cpus: Some(3.5),
+                ..Default::default()
+            },
         );
         assert_eq!(a[..2], ["srun".to_owned(), "--job-name=prun:db".to_owned()]);
         for want in [
@@ -110,6 +120,18 @@ mod tests {
         ] {
             assert!(a.iter().any(|x| x == want), "{want} missing from {a:?}");
         }
+    }
+
+    #[test]
+    fn limits_become_mem_and_cpus_per_task_where_slurm_does_not_say() {
+        let limits = crate::plan::limits::Limits {
+            memory: Some(1536 << 20),
+            cpus: Some(1.5),
+            ..Default::default()
+        };
+        let a = srun_args("j", &SlurmOptions::default(), None, Duration::ZERO, &limits);
+        assert!(a.contains(&"--mem=1536M".to_owned()), "{a:?}");
+        assert!(a.contains(&"--cpus-per-task=2".to_owned()), "{a:?}");
     }
 
     #[test]

@@ -178,6 +178,33 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         if j.opts.retry.retries > 0 {
             let _ = writeln!(out, "     retries: {}", j.opts.retry.retries);
         }
+        let l = &j.opts.limits;
+        if l.any() {
+            let mut words = Vec::new();
+            if let Some(m) = l.memory {
+                words.push(format!("memory {}", crate::sizes::short(m)));
+            }
+            if let Some(c) = l.cpus {
+                words.push(format!("cpus {c}"));
+            }
+            if let Some(p) = l.pids {
+                words.push(format!("pids {p}"));
+            }
+            if let Some(n) = l.nice {
+                words.push(format!("nice {n}"));
+            }
+            if let Some(i) = l.io {
+                words.push(format!("io {i}"));
+            }
+            // The controllers are known once the run's cgroups exist: what a run here
+            // would have is what the hierarchy offers.
+            let c = crate::executor::cgroup::offered_controllers();
+            let not = l.not_enforced(c, j.opts.srun.is_some());
+            let tail = not
+                .map(|w| format!(" (not enforced: {w})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "     limits: {}{tail}", words.join(", "));
+        }
         for (hook, cmd) in j.opts.hooks.for_outcome(true).into_iter().chain(
             j.opts
                 .hooks

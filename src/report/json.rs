@@ -64,6 +64,26 @@ impl Serialize for JobDoc<'_> {
         m.serialize_entry("duration", &r.duration().as_secs_f64())?;
         m.serialize_entry("exit_code", &r.exit_code())?;
         m.serialize_entry("index", &spec.index)?;
+        let limits = &spec.opts.limits;
+        if limits.any() {
+            // What it was limited to, and whether every limit held as asked.
+            let c = crate::executor::cgroup::run_controllers();
+            let not = limits.not_enforced(c, spec.opts.srun.is_some());
+            m.serialize_entry(
+                "limits",
+                &json!({
+                    "memory_bytes": limits.memory,
+                    "cpus": limits.cpus,
+                    "pids": limits.pids,
+                    "nice": limits.nice,
+                    "io": limits.io.map(|i| i.to_string()),
+                }),
+            )?;
+            m.serialize_entry("limits_enforced", &not.is_none())?;
+            if let Some(why) = not {
+                m.serialize_entry("limits_not_enforced", &why)?;
+            }
+        }
         if let Some(log) = r.log() {
             m.serialize_entry("log", &log.display().to_string())?;
             m.serialize_entry("log_complete", &r.log_error().is_none())?;

@@ -121,6 +121,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         stop: None,
         keeper: ctx.keeper.as_ref(),
         cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
+        tuning: (spec.opts.limits).tuning(ctx.controllers(), spec.opts.srun.is_some()),
     };
     let mut sink = Sink::new(ctx, spec, a, tx);
     // Secrets masked as the output is read, before the log, the tail or the terminal.

@@ -34,6 +34,7 @@ pub(crate) fn check(
         stop: ctx.stop_clock.as_ref(),
         keeper: ctx.keeper.as_ref(),
         cgroup: None,
+        tuning: Default::default(),
     };
     let finished = local::run(&req, &mut |_| {}, &mut |_| {});
     decide::condition(&finished, timeout, ctx.stop_signal.load(Ordering::SeqCst))

@@ -59,6 +59,14 @@ pub(crate) struct ServiceShared {
 }
 
 impl RunContext {
+    /// The cgroup controllers enabled for the jobs' limits (none without cgroups).
+    pub(crate) fn controllers(&self) -> crate::executor::cgroup::Controllers {
+        self.cgroup
+            .as_ref()
+            .map(|c| c.controllers)
+            .unwrap_or_default()
+    }
+
     /// Sends `sig` to every job running now: its process group and its cgroup. Services
     /// get only SIGKILL so: the core stops them when no job needs them any more (cleanup
     /// jobs may need them after a signal).

@@ -144,6 +144,7 @@ fn job_task(core: &Schedule, ctx: &RunContext, job: usize) -> Option<HookTask> {
         workdir,
         timeout: spec.opts.hook_timeout,
         direct: plan.hooks_skip_shell(spec.sets("PATH")),
+        nice: spec.opts.limits.hook_nice,
     })
 }
 
@@ -195,6 +196,7 @@ pub(super) fn run_level_task(
         workdir: plan.workdir.clone(),
         timeout: plan.hook_timeout,
         direct: plan.hooks_skip_shell(plan.env.iter().any(|(k, _)| k == "PATH")),
+        nice: None,
     };
     (task, lost)
 }

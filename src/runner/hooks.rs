@@ -30,6 +30,8 @@ pub(crate) struct HookTask {
     /// A simple hook command may be exec'd without the shell, as a job's is (the
     /// jobfile chose no shell and the environment does not set PATH).
     pub(crate) direct: bool,
+    /// `hook_nice:`.
+    pub(crate) nice: Option<i32>,
 }
 
 /// What each hook of a task reads on stdin.
@@ -84,6 +86,11 @@ impl HookShell {
             stop: self.ctx.stop_clock.as_ref(),
             keeper: self.ctx.keeper.as_ref(),
             cgroup: self.ctx.cgroup.as_ref().and_then(|c| c.hooks()),
+            // Hooks run at prun's own priority unless the job's `hook_nice:` asks.
+            tuning: crate::executor::command::Tuning {
+                nice: task.nice,
+                ..Default::default()
+            },
         };
         let mut output = Vec::new();
         let finished = local::run(

@@ -215,6 +215,7 @@ impl Poll<'_> {
             keeper: ctx.keeper.as_ref(),
             // Not the service's cgroup: a probe left there would hold its end.
             cgroup: None,
+            tuning: Default::default(),
         };
         let sh = shared(ctx, self.slot);
         let finished = local::run(

@@ -15,7 +15,7 @@ use super::pool::Pool;
 use super::run_dir::RunDir;
 use super::signals::{self, SignalWatch};
 use crate::error::{Error, PathError, UsageError};
-use crate::executor::cgroup::{self, RunCgroup};
+use crate::executor::cgroup::{self, Controllers, RunCgroup};
 use crate::executor::command::StopClock;
 use crate::executor::environ::EnvBase;
 use crate::executor::keeper::{Keeper, Leftovers};
@@ -78,7 +78,21 @@ pub(super) fn set_up(
     }
     // Where cgroups can be made, each slot's jobs are contained in one (see
     // `executor::cgroup`); else process groups alone.
-    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, slots, keeper.is_some()));
+    let want = plan.jobs.iter().fold(Controllers::default(), |c, j| {
+        let l = j.opts.limits.controllers();
+        Controllers {
+            memory: c.memory || l.memory,
+            cpu: c.cpu || l.cpu,
+            pids: c.pids || l.pids,
+        }
+    });
+    let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, slots, keeper.is_some(), want));
+    let controllers = cgroup.as_ref().map(|c| c.controllers).unwrap_or_default();
+    cgroup::set_run_controllers(controllers);
+    let jobs = (plan.jobs.iter()).map(|j| (j.base(), &j.opts.limits, j.opts.srun.is_some()));
+    if let Some(words) = crate::plan::limits::not_enforced_words(jobs, controllers) {
+        console::eprint(&format!("prun: warning: {words}\n"));
+    }
     if plan.containment == Containment::Cgroup && cgroup.is_none() {
         let why = cgroup::unavailable().unwrap_or_else(|| "creating one failed".into());
         return Err(UsageError::NoCgroups(why).into());

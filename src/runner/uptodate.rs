@@ -120,6 +120,7 @@ fn run_status(
             stop: ctx.stop_clock.as_ref(),
             keeper: ctx.keeper.as_ref(),
             cgroup: None,
+            tuning: Default::default(),
         };
         let finished = local::run(&req, &mut |_| {}, &mut |_| {});
         if finished.success() {

@@ -179,6 +179,7 @@ mod tests {
             leftovers: false,
             cut_short: false,
             cost: None,
+            limit_hit: None,
         }
     }
 

@@ -74,6 +74,8 @@ impl Schedule {
             Some(Reason::TimedOut(spec.opts.timeout.unwrap_or_default()))
         } else if status == crate::outcome::Status::Interrupted && self.signal.is_none() {
             Some(Reason::Stopped(self.stop_cause()))
+        } else if let Some(hit) = finished.limit_hit.filter(|_| !finished.success()) {
+            Some(Reason::Memory(hit))
         } else if finished.leftovers {
             Some(Reason::Leftovers)
         } else {

@@ -92,6 +92,7 @@ impl Run {
             leftovers: false,
             cut_short: false,
             cost: None,
+            limit_hit: None,
         };
         // As the worker records it: interrupted once prun is stopping for a signal.
         let status = attempt::status(&finished, true, self.s.signal().unwrap_or(0), false);
@@ -150,6 +151,7 @@ impl Run {
             leftovers: false,
             cut_short: false,
             cost: None,
+            limit_hit: None,
         };
         let status = attempt::status(&finished, outputs.is_ok(), 0, false);
         let e = AttemptEnded {
@@ -210,6 +212,7 @@ impl Run {
                 leftovers: false,
                 cut_short: false,
                 cost: None,
+                limit_hit: None,
             }),
         };
         self.s.handle(self.now, ev)
@@ -1538,6 +1541,7 @@ mod services {
             leftovers: false,
             cut_short: false,
             cost: None,
+            limit_hit: None,
         };
         assert_eq!(
             attempt::service_status(Fate::Unneeded, &f(None), 0),

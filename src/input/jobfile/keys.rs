@@ -144,6 +144,14 @@ pub(crate) struct JobKeys {
     #[serde(rename = "if")]
     pub(crate) condition: Option<Sp<Scalar>>,
     pub(crate) allow_failure: Option<Sp<AllowFailure>>,
+    /// `limits: {memory, cpus, pids}`: what the job may take of the machine.
+    pub(crate) limits: Option<Sp<LimitKeys>>,
+    /// The job's niceness, -20 to 19 (absolute, as systemd's `Nice=`).
+    pub(crate) nice: Option<Sp<i64>>,
+    /// Its I/O priority: `idle`, `best-effort` or `best-effort:N`.
+    pub(crate) io: Option<Sp<String>>,
+    /// The niceness of its hooks (by default they run at prun's own).
+    pub(crate) hook_nice: Option<Sp<i64>>,
 }
 
 /// `ready:` of a service: one probe kind, and how often and how long to poll it.
@@ -229,6 +237,21 @@ job_fields! {
     status: Commands => Status,
     condition: Scalar => Condition,
     allow_failure: AllowFailure => AllowFailure,
+    limits: LimitKeys => Limits,
+    nice: i64 => Nice,
+    io: String => Io,
+    hook_nice: i64 => HookNice,
+}
+
+/// `limits:` in a job or in `defaults` (each key falls back to the defaults' own).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LimitKeys {
+    /// A size: `2G`, `512M`.
+    pub(crate) memory: Option<Sp<Scalar>>,
+    /// CPUs, a fraction allowed: `1.5`.
+    pub(crate) cpus: Option<Sp<Scalar>>,
+    pub(crate) pids: Option<Sp<i64>>,
 }
 
 /// One entry of `jobs:`: a bare string is a job whose command is that string. A mapping
