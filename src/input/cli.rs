@@ -77,6 +77,21 @@ pub struct Cli {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub delay: Option<Duration>,
 
+    /// Start a job only while the machine has at least SIZE of memory available
+    /// (MemAvailable; `2G`, `512M`) [default: the jobfile's `memfree`, else none].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memfree: Option<u64>,
+
+    /// Start a job only while the 1-minute load average is below N [default: the
+    /// jobfile's `max_load`, else none].
+    #[arg(long, value_name = "N", value_parser = parse_load)]
+    pub load: Option<f64>,
+
+    /// After the throttles (--memfree, --load) have held jobs back this long, say so on
+    /// stderr, and again every minute [default: the jobfile's `throttle_warn`, else 5m].
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub throttle_warn: Option<Duration>,
+
     /// Hold an exclusive lock on FILE for the whole run: a second run with the same lock
     /// exits 75 at once, with a message naming the lock [default: the jobfile's `lock`].
     #[arg(long, value_name = "FILE")]
@@ -248,6 +263,19 @@ fn parse_keep(s: &str) -> Result<usize, String> {
 fn parse_duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("'{s}' is not a duration ({e}); write it like 10s, 500ms or 1m"))
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    crate::sizes::parse(s)
+}
+
+fn parse_load(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a load average: write a number above 0, e.g. 2 or 1.5"
+        )),
+    }
 }
 
 fn parse_max_fail(s: &str) -> Result<MaxFail, String> {

@@ -38,6 +38,9 @@ pub(crate) struct RunSummary {
     pub(crate) output_errors: Vec<String>,
     /// Monitor pings that could not be sent: warnings, never a change of the exit code.
     pub(crate) monitor_errors: Vec<String>,
+    /// How long the throttles (`--memfree`, `--load`) held jobs back in all, and why
+    /// they last did; `None` when they never did.
+    pub(crate) throttled: Option<(std::time::Duration, String)>,
 }
 
 /// Counts of job outcomes.

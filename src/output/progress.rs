@@ -15,6 +15,8 @@ pub(crate) struct ProgressView {
     /// The services, and those running now.
     services: BTreeSet<usize>,
     up: BTreeMap<usize, String>,
+    /// Why the throttles hold jobs back now.
+    waiting: Option<String>,
 }
 
 impl ProgressView {
@@ -39,6 +41,7 @@ impl ProgressView {
             failed: 0,
             services,
             up: BTreeMap::new(),
+            waiting: None,
         }
     }
 
@@ -74,6 +77,12 @@ impl ProgressView {
         self.refresh();
     }
 
+    /// The throttles hold jobs back, for this reason (`None`: no longer).
+    pub(crate) fn waiting(&mut self, why: Option<&str>) {
+        self.waiting = why.map(str::to_owned);
+        self.refresh();
+    }
+
     /// A dynamic matrix (counted as one job) became `n` jobs.
     pub(crate) fn add(&mut self, n: usize) {
         let len = self.bar.length().unwrap_or(0);
@@ -94,6 +103,9 @@ impl ProgressView {
         let mut msg = String::new();
         if self.failed > 0 {
             msg.push_str(&format!("{} failed · ", self.failed));
+        }
+        if let Some(why) = &self.waiting {
+            msg.push_str(&format!("waiting: {why} · "));
         }
         if !names.is_empty() {
             msg.push_str("running: ");

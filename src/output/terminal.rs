@@ -128,6 +128,20 @@ impl Terminal {
         }
     }
 
+    /// A line from prun on stderr now, even in quiet mode (a run held back for long is
+    /// news however it ends).
+    pub(crate) fn say_now(&mut self, msg: &str) {
+        let msg = crate::names::printable(msg);
+        self.suspended(|| console::eprint(&format!("prun: {msg}\n")));
+    }
+
+    /// The throttles hold jobs back, for this reason (`None`: no longer).
+    pub(crate) fn waiting(&mut self, why: Option<&str>) {
+        if let Some(p) = &mut self.progress {
+            p.waiting(why);
+        }
+    }
+
     /// Quiet mode, once the run turned out to fail: the notices kept back.
     pub(crate) fn flush_notices(&mut self) {
         for n in std::mem::take(&mut self.notices) {

@@ -32,6 +32,7 @@ pub(crate) mod service;
 pub(crate) mod shard;
 pub(crate) mod slurm;
 pub(crate) mod template;
+pub(crate) mod throttle;
 pub(crate) mod uptodate;
 mod validate;
 
@@ -77,6 +78,8 @@ pub(crate) struct Plan {
     pub(crate) grace: Duration,
     /// `--delay` / `delay:`: at least this long between two job starts (zero: none).
     pub(crate) delay: Duration,
+    /// `--memfree`, `--load`, `--throttle-warn`.
+    pub(crate) throttle: throttle::Throttle,
     pub(crate) containment: Containment,
     /// The overlap lock to hold for the run, and how long to wait for it.
     pub(crate) lock: Option<PathBuf>,
@@ -241,6 +244,7 @@ impl Plan {
             &mut warnings,
         )?;
         let history = history::resolve(src, jf.history.as_ref(), cli, facts.base_dir, facts.cwd)?;
+        let throttle = throttle::resolve(src, cli, &jf)?;
         if history.is_none() && jf.on_recover.is_some() {
             warnings.push(
                 "`on_recover:` never runs without a history: add `history: { dir: DIR }` (or --history DIR), where prun finds how the last run ended".into(),
@@ -331,6 +335,7 @@ impl Plan {
                 .delay
                 .or(jf.delay.as_ref().map(|d| d.value.0))
                 .unwrap_or_default(),
+            throttle,
             secrets: secret_values,
             metrics: cli
                 .metrics

@@ -211,6 +211,10 @@ impl Serialize for RunDoc<'_> {
             "up_to_date": t.up_to_date,
             "hook_failures": run.hook_failures.len(),
         });
+        if let Some((waited, why)) = &run.throttled {
+            let t = json!({"seconds": waited.as_secs_f64(), "why": why});
+            m.serialize_entry("throttled", &t)?;
+        }
         m.serialize_entry("totals", &totals)?;
         m.end()
     }

@@ -35,6 +35,13 @@ pub(crate) fn render(run: &RunSummary, color: bool, wide: bool) -> String {
         let owner = h.job.as_deref().unwrap_or("run");
         let _ = writeln!(out, "hook failed: {owner} {}: {}", h.hook, h.reason);
     }
+    if let Some((waited, why)) = &run.throttled {
+        let _ = writeln!(
+            out,
+            "throttled: jobs waited {} in all to start (last: waiting: {why})",
+            secs(*waited)
+        );
+    }
     for e in &run.output_errors {
         let _ = writeln!(out, "output lost: {e}");
     }

@@ -20,13 +20,13 @@ use super::pool::Pool;
 use super::setup::{self, Started};
 use super::signals::SignalWatch;
 use crate::error::Error;
+use crate::outcome::Status;
 use crate::outcome::attempt::AttemptRecord;
 use crate::outcome::summary::RunSummary;
-use crate::outcome::{JobResult, Status};
+use crate::output::notice;
 use crate::output::owner::Printed;
 use crate::output::spool::Spool;
 use crate::output::terminal::Terminal;
-use crate::output::{console, notice};
 use crate::plan::{JobDef, OutputMode, Plan, resources};
 use crate::report::json;
 use crate::runner::env;
@@ -87,6 +87,7 @@ pub(crate) fn run(
         earlier,
         running: 0,
         ctx,
+        watch: super::machine::Watch::new(plan.throttle),
         plan,
         pool,
         tx: tx.clone(),
@@ -95,6 +96,7 @@ pub(crate) fn run(
         started: SystemTime::now(),
         clock: Instant::now(),
     };
+    d.watch.look(&mut d.core);
     let first = d.core.start(Instant::now());
     d.act(first, None);
     d.drive(&rx, |d| d.core.done());
@@ -122,6 +124,8 @@ struct Driver {
     signals: SignalWatch,
     forward_signals_at: Option<Instant>,
     terminal: Terminal,
+    /// The machine, for the throttles.
+    watch: super::machine::Watch,
     /// Jobs running now (for the `Drop` safety net).
     running: usize,
     /// Every ended attempt, for the timeline.
@@ -162,6 +166,8 @@ impl Driver {
                 }
                 continue;
             }
+            self.watch.look(&mut self.core);
+            self.watch.tell(&self.core, &mut self.terminal);
             let now = Instant::now();
             let wake = self.core.wake_at(now);
             if let Some(at) = self.forward_signals_at {
@@ -498,7 +504,8 @@ impl Driver {
     /// the failures to write stdout while the run-level hooks printed, the terminal says
     /// its last, and the keeper hears that prun removes the run's files itself.
     fn finish(&mut self, summary: &mut RunSummary) {
-        summary.output_errors = self.output_errors(&summary.results);
+        summary.output_errors =
+            super::lost::output_errors(&self.terminal, &self.ctx, &self.lost, &summary.results);
         self.terminal.finish();
         if summary.prun_exit() != 0 {
             self.terminal.flush_notices();
@@ -526,8 +533,14 @@ impl Driver {
             duration: self.clock.elapsed(),
             plan: Arc::clone(&self.plan),
             resources: self.plan.resources.clone(),
-            output_errors: self.output_errors(&results),
+            output_errors: super::lost::output_errors(
+                &self.terminal,
+                &self.ctx,
+                &self.lost,
+                &results,
+            ),
             monitor_errors: Vec::new(),
+            throttled: self.core.throttled_in_all(),
             results,
             order,
             extra: self.core.extra().to_vec(),
@@ -536,32 +549,6 @@ impl Driver {
             attempts: Vec::new(),
             tails: HashMap::new(),
         }
-    }
-
-    /// What prun could not deliver or record, so far: stdout (but not a reader that
-    /// left), stderr, log files, the joblog. Each makes the exit code 1.
-    fn output_errors(&self, results: &[JobResult]) -> Vec<String> {
-        let mut errors = Vec::new();
-        if let Some(e) = self.terminal.stdout_error()
-            && e.kind() != std::io::ErrorKind::BrokenPipe
-        {
-            errors.push(format!(
-                "writing to stdout failed ({e}): job output was lost"
-            ));
-        }
-        if console::stderr_failed() {
-            errors.push("writing to stderr failed: prun's messages were lost".to_owned());
-        }
-        for r in results {
-            if let (Some(e), Some(log)) = (r.log_error(), r.log()) {
-                errors.push(format!("the log {} is incomplete: {e}", log.display()));
-            }
-        }
-        if let Some(e) = self.ctx.joblog.as_ref().and_then(Joblog::failure) {
-            errors.push(e.to_owned());
-        }
-        errors.extend(self.lost.iter().cloned());
-        errors
     }
 
     /// `on_success` / `on_failure`, then `on_complete`, with the run's counters and the

@@ -16,6 +16,8 @@ pub(crate) mod event;
 mod hook_queue;
 pub(crate) mod hooks;
 mod log_watch;
+mod lost;
+mod machine;
 pub(crate) mod pool;
 pub(crate) mod run_dir;
 mod service;

@@ -22,12 +22,14 @@ mod admit;
 pub(crate) mod attempt;
 mod ending;
 mod expand;
+pub(crate) mod machine;
 mod results;
 mod service_state;
 mod services;
 mod stop;
 #[cfg(test)]
 mod tests;
+mod throttle;
 mod units;
 pub(crate) mod uptodate;
 
@@ -118,6 +120,10 @@ pub(crate) struct Schedule {
     now: Option<Instant>,
     /// When the last job started (`--delay` counts from it).
     last_start: Option<Instant>,
+    /// The machine as last observed (`--memfree`, `--load`).
+    machine: machine::Machine,
+    /// How the throttles held jobs back.
+    throttle_held: machine::Held,
 }
 
 impl Schedule {
@@ -162,6 +168,8 @@ impl Schedule {
             services: service_state::of_plan(&plan),
             now: None,
             last_start: None,
+            machine: machine::Machine::default(),
+            throttle_held: machine::Held::default(),
             plan,
         }
     }
@@ -172,6 +180,7 @@ impl Schedule {
         let mut out = Vec::new();
         self.start_ready(now, &mut out);
         self.settle(now, &mut out);
+        self.note_held(now);
         out
     }
 
@@ -220,6 +229,7 @@ impl Schedule {
         }
         self.start_ready(now, &mut out);
         self.settle(now, &mut out);
+        self.note_held(now);
         out
     }
 
@@ -268,6 +278,7 @@ impl Schedule {
             .chain(self.kill_at)
             .chain(self.service_wake_at())
             .chain(self.delay_wake_at(now))
+            .chain(self.throttle_wake_at(now))
             .min()
     }
 
@@ -333,6 +344,11 @@ impl Schedule {
 
     /// Whether a slot is free for one more attempt.
     pub(super) fn slot_free(&self) -> bool {
+        self.delay_passed() && self.slot_open() && self.throttled().is_none()
+    }
+
+    /// A slot is open and the delay has passed: only a throttle could hold a job back.
+    fn slot_open_for_throttle(&self) -> bool {
         self.delay_passed() && self.slot_open()
     }
 

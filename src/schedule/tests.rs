@@ -1588,3 +1588,48 @@ fn delay_spaces_the_starts_with_free_slots_and_retries_too() {
     let mut r = Run::new(y, &["-j", "3", "--delay", "0s"]);
     assert_eq!(starts(&r.start()).len(), 3);
 }
+
+#[test]
+fn memfree_and_load_hold_jobs_back_until_the_machine_allows_and_say_why() {
+    use crate::schedule::machine::{Machine, RECHECK};
+    let y = "memfree: 1G\nresources: {db: 1}\njobs:\n  - {name: a, run: x, uses: db}\n  - {name: b, run: x, uses: db}\n  - {name: c, run: x}\n";
+    let mut r = Run::new(y, &["-j", "3", "--load", "2"]);
+    let low = Machine {
+        mem_available: Some(512 << 20),
+        load1: Some(0.5),
+    };
+    r.s.observe(low);
+    // Not enough memory: nothing starts, the core asks to look again soon, and says why.
+    assert!(starts(&r.start()).is_empty());
+    assert_eq!(r.s.wake_at(r.now), Some(r.now + RECHECK));
+    assert_eq!(r.s.held_back().why, "512M free < 1G");
+    // Memory back, but the load is too high.
+    r.s.observe(Machine {
+        mem_available: Some(2 << 30),
+        load1: Some(3.1),
+    });
+    assert!(starts(&r.at(0.5)).is_empty());
+    assert_eq!(r.s.held_back().why, "load 3.10 ≥ 2");
+    // Both fine: a starts (b waits for the db unit, as without throttles), c starts.
+    r.s.observe(Machine {
+        mem_available: Some(2 << 30),
+        load1: Some(0.1),
+    });
+    assert_eq!(starts(&r.at(1.0)), [(0, 1, 1), (2, 2, 1)]);
+    assert_eq!(r.s.held_back().since, None);
+    let (waited, why) = r.s.throttled_in_all().unwrap();
+    assert_eq!(
+        (waited, why.as_str()),
+        (Duration::from_secs(1), "load 3.10 ≥ 2")
+    );
+    // Memory gone again when a frees the unit: b is held back by the throttle now.
+    r.s.observe(low);
+    assert!(starts(&r.exit(0, 1, 0)).is_empty());
+    assert!(r.s.held_back().since.is_some());
+    r.s.observe(Machine {
+        mem_available: None,
+        load1: None,
+    });
+    // A machine that cannot be read holds nothing back.
+    assert_eq!(starts(&r.at(1.5)), [(1, 1, 1)]);
+}

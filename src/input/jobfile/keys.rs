@@ -63,6 +63,12 @@ pub(crate) struct Jobfile {
     pub(crate) grace: Option<Sp<HumanDuration>>,
     /// At least this long between two job starts (`--delay`).
     pub(crate) delay: Option<Sp<HumanDuration>>,
+    /// Start a job only while this much memory is available (`--memfree`).
+    pub(crate) memfree: Option<Sp<Scalar>>,
+    /// Start a job only while the 1-minute load average is below this (`--load`).
+    pub(crate) max_load: Option<Sp<Scalar>>,
+    /// How long the throttles may hold jobs back before prun says so (`--throttle-warn`).
+    pub(crate) throttle_warn: Option<Sp<HumanDuration>>,
     pub(crate) lock: Option<Sp<String>>,
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) containment: Option<Sp<crate::input::settings::Containment>>,
