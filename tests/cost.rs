@@ -196,3 +196,28 @@ fn the_wide_summary_lists_every_job_with_its_cpu_and_memory() {
         "a bad style names the good ones"
     );
 }
+
+#[test]
+fn bytes_written_to_storage_are_counted() {
+    // 4 MiB through the page cache to the disk (fsync), on a filesystem with a disk.
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: w\n    run: dd if=/dev/zero of=f bs=1M count=4 conv=fsync status=none\n",
+    );
+    let fs = std::process::Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(p.dir.path())
+        .output()
+        .unwrap();
+    let fs = String::from_utf8_lossy(&fs.stdout).trim().to_owned();
+    p.run_with(&["--report", "r.json"]).code(0);
+    let report: Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    let w = job(&report, "w");
+    assert_eq!(w["cost_source"]["io_bytes"], "rusage", "{w}");
+    let written = w["io_write_bytes"].as_u64().unwrap();
+    if fs == "tmpfs" || fs == "ramfs" {
+        eprintln!("skipped: the temp dir is on {fs}, which has no block I/O to count");
+        return;
+    }
+    assert!(written >= 4 << 20, "{fs}: {w}");
+    assert_eq!(w["attempt_details"][0]["io_write_bytes"], written, "{w}");
+}

@@ -329,11 +329,11 @@ impl Cgroup {
             dir_fd,
             events,
             cpu_stat,
+            // A cgroup just made has used nothing yet (no read at start-up).
             cpu_seen: AtomicU64::new(0),
             limits: std::sync::Mutex::new(CgroupLimits::default()),
             oom_seen: AtomicU64::new(0),
         };
-        cg.cpu_used();
         Ok(cg)
     }
 

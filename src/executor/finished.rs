@@ -66,6 +66,11 @@ pub(crate) struct Cost {
     /// until it execs, and the kernel charges it prun's peak then: a figure no larger
     /// than prun's own peak says only that the job's was at most that.
     pub(crate) max_rss_exact: bool,
+    /// Bytes the tree read from and wrote to storage (`ru_inblock`, `ru_oublock`, in
+    /// 512-byte blocks: what reached the block layer, not reads served from the page
+    /// cache), for the command and every process it waited for.
+    pub(crate) read_bytes: u64,
+    pub(crate) write_bytes: u64,
     /// Where `cpu` came from.
     pub(crate) cpu_source: CostSource,
 }
@@ -105,6 +110,8 @@ impl Cost {
         Cost {
             cpu: self.cpu + other.cpu,
             max_rss: self.max_rss.max(other.max_rss),
+            read_bytes: self.read_bytes + other.read_bytes,
+            write_bytes: self.write_bytes + other.write_bytes,
             max_rss_exact: match self.max_rss.cmp(&other.max_rss) {
                 std::cmp::Ordering::Less => other.max_rss_exact,
                 std::cmp::Ordering::Equal => self.max_rss_exact && other.max_rss_exact,

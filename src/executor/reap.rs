@@ -73,6 +73,8 @@ fn cost_of(u: libc::rusage) -> Cost {
         cpu: time(u.ru_utime) + time(u.ru_stime),
         max_rss,
         max_rss_exact: max_rss > own_peak(),
+        read_bytes: u64::try_from(u.ru_inblock).unwrap_or(0) * 512,
+        write_bytes: u64::try_from(u.ru_oublock).unwrap_or(0) * 512,
         cpu_source: CostSource::Rusage,
     }
 }

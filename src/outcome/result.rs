@@ -91,6 +91,8 @@ pub(crate) struct More {
     pub(crate) error: Option<String>,
     /// A service: how long after its start it was seen ready.
     pub(crate) ready_after: Option<std::time::Duration>,
+    /// The bytes its last attempt read and wrote (`Cost`), when not both 0.
+    pub(crate) io: Option<(u64, u64)>,
 }
 
 /// Resource units held: (index into the plan's resources, unit) pairs, in that order;
@@ -106,6 +108,7 @@ impl More {
             && self.units.is_empty()
             && self.error.is_none()
             && self.ready_after.is_none()
+            && self.io.is_none()
     }
 }
 
@@ -150,6 +153,8 @@ impl JobResult {
                 cpu: Duration::from_millis(u64::from(self.last.cpu_ms)),
                 max_rss: u64::from(self.last.rss_kib & !RSS_AT_MOST) * 1024,
                 max_rss_exact: self.last.rss_kib & RSS_AT_MOST == 0,
+                read_bytes: self.more.as_ref().and_then(|m| m.io).map_or(0, |io| io.0),
+                write_bytes: self.more.as_ref().and_then(|m| m.io).map_or(0, |io| io.1),
                 cpu_source: if b & LAST_CPU_CGROUP != 0 {
                     CostSource::Cgroup
                 } else {
@@ -213,6 +218,13 @@ impl JobResult {
         };
         if f.error.is_some() || self.more.as_ref().is_some_and(|m| m.error.is_some()) {
             self.more.get_or_insert_default().error = f.error;
+        }
+        let io = f
+            .cost
+            .map(|c| (c.read_bytes, c.write_bytes))
+            .filter(|&io| io != (0, 0));
+        if io.is_some() || self.more.as_ref().is_some_and(|m| m.io.is_some()) {
+            self.more.get_or_insert_default().io = io;
         }
     }
 
@@ -385,6 +397,8 @@ mod tests {
                 cpu: Duration::from_millis(1234),
                 max_rss: 5 * 1024 * 1024,
                 max_rss_exact: false,
+                read_bytes: 4096,
+                write_bytes: 0,
                 cpu_source: CostSource::Cgroup,
             }),
             limit_hit: None,

@@ -56,6 +56,7 @@ impl Serialize for JobDoc<'_> {
         if let Some(c) = cost {
             let sources = [
                 ("cpu_seconds", c.cpu_source.as_str()),
+                ("io_bytes", "rusage"),
                 ("max_rss_bytes", c.rss_source()),
             ];
             m.serialize_entry("cost_source", &Map(|| sources.into_iter()))?;
@@ -64,6 +65,9 @@ impl Serialize for JobDoc<'_> {
         m.serialize_entry("duration", &r.duration().as_secs_f64())?;
         m.serialize_entry("exit_code", &r.exit_code())?;
         m.serialize_entry("index", &spec.index)?;
+        // Storage I/O (rusage: what reached the block layer).
+        m.serialize_entry("io_read_bytes", &cost.map(|c| c.read_bytes))?;
+        m.serialize_entry("io_write_bytes", &cost.map(|c| c.write_bytes))?;
         let limits = &spec.opts.limits;
         if limits.any() {
             // What it was limited to, and whether every limit held as asked.
@@ -133,11 +137,13 @@ impl Serialize for Attempt<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let Attempt(n, status, f) = *self;
         let exit = f.exit.unwrap_or_default();
-        let mut m = s.serialize_map(Some(8))?;
+        let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry("attempt", &n)?;
         m.serialize_entry("cpu_seconds", &f.cost.map(|c| c.cpu.as_secs_f64()))?;
         m.serialize_entry("duration", &f.duration.as_secs_f64())?;
         m.serialize_entry("exit_code", &exit.code)?;
+        m.serialize_entry("io_read_bytes", &f.cost.map(|c| c.read_bytes))?;
+        m.serialize_entry("io_write_bytes", &f.cost.map(|c| c.write_bytes))?;
         m.serialize_entry("max_rss_bytes", &f.cost.map(|c| c.max_rss))?;
         m.serialize_entry(
             "signal",
