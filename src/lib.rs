@@ -11,6 +11,7 @@
 
 // The layers, lowest first: each module uses only those above it in this list (checked
 // by tests/architecture.rs; docs/ARCHITECTURE.md, "Layers").
+mod alloc;
 mod docs;
 mod error;
 mod executor;
@@ -28,6 +29,9 @@ mod schedule;
 mod sizes;
 mod state;
 mod times;
+
+#[global_allocator]
+static ALLOC: alloc::StartArena = alloc::StartArena;
 
 pub use error::Error;
 pub use input::cli::Cli;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// of earlier layers, and its own submodules.
 const LAYERS: &[&[&str]] = &[
     &["exit"],
-    &["files", "mask", "names", "sizes", "times"],
+    &["alloc", "files", "mask", "names", "sizes", "times"],
     &["input"],
     &["executor"],
     &["plan"],

@@ -226,14 +226,7 @@ fn a_killed_run_is_incomplete_and_counts_as_a_failure_for_the_next() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !p.path("started").exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the job never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::util::wait_for_file(&p.path("started"), "the job never started");
     // While it runs, prun history says so.
     let r = p.run_with(&["history", "hist"]);
     r.code(0);
@@ -351,14 +344,7 @@ fn two_runs_at_once_share_a_history_and_a_running_one_is_never_removed() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !p.path("started").exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the slow job never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    crate::util::wait_for_file(&p.path("started"), "the slow job never started");
     // Quick runs, at once and twice, each with keep: 1, while slow runs.
     let quick: Vec<_> = (0..2)
         .map(|_| {

@@ -99,27 +99,23 @@ impl ProgressView {
     }
 
     fn refresh(&self) {
-        let names: Vec<&str> = self.running.values().map(String::as_str).collect();
-        let mut msg = String::new();
+        // The parts there are, one " · " between two (none at the end).
+        let mut parts = Vec::new();
         if self.failed > 0 {
-            msg.push_str(&format!("{} failed · ", self.failed));
+            parts.push(format!("{} failed", self.failed));
         }
         if let Some(why) = &self.waiting {
-            msg.push_str(&format!("waiting: {why} · "));
+            parts.push(format!("waiting: {why}"));
         }
-        if !names.is_empty() {
-            msg.push_str("running: ");
-            msg.push_str(&names.join(", "));
+        if !self.running.is_empty() {
+            let names: Vec<&str> = self.running.values().map(String::as_str).collect();
+            parts.push(format!("running: {}", names.join(", ")));
         }
         if !self.up.is_empty() {
             let up: Vec<&str> = self.up.values().map(String::as_str).collect();
-            if !names.is_empty() {
-                msg.push_str(" · ");
-            }
-            msg.push_str("services: ");
-            msg.push_str(&up.join(", "));
+            parts.push(format!("services: {}", up.join(", ")));
         }
-        self.bar.set_message(msg);
+        self.bar.set_message(parts.join(" · "));
     }
 }
 

@@ -236,6 +236,17 @@ pub(crate) fn alive(marker: &str) -> bool {
 }
 
 /// Waits up to `limit` for no process with `marker` to be left.
+/// Waits (up to 20 s) for the file `path` to exist, e.g. one a job makes as it starts;
+/// fails with `what` if it never does.
+#[track_caller]
+pub(crate) fn wait_for_file(path: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub(crate) fn gone_within(marker: &str, limit: Duration) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {
