@@ -197,3 +197,21 @@ fn bad_limits_are_located_errors_that_say_what_is_accepted() {
         }
     }
 }
+
+#[test]
+fn quiet_runs_that_succeed_print_nothing_even_with_limits_not_enforced() {
+    // Cron mails any output: the warning is in the report, not in a green night's mail.
+    let p =
+        Prun::new().jobfile("jobs:\n  - name: capped\n    limits: {cpus: 0.5}\n    run: 'true'\n");
+    let r = p.run_with(&["--quiet", "--report", "r.json"]);
+    r.code(0);
+    assert_eq!(r.stderr, "", "quiet");
+    let rep = report(&p);
+    let j = job(&rep, "capped");
+    if j["limits_enforced"] == false {
+        assert!(
+            j["limits_not_enforced"].as_str().unwrap().contains("cpus"),
+            "{j}"
+        );
+    }
+}

@@ -181,6 +181,15 @@ impl Controllers {
         }
     }
 
+    /// Those of either.
+    pub(crate) fn or(self, o: Controllers) -> Controllers {
+        Controllers {
+            memory: self.memory || o.memory,
+            cpu: self.cpu || o.cpu,
+            pids: self.pids || o.pids,
+        }
+    }
+
     pub(crate) fn any(self) -> bool {
         self.memory || self.cpu || self.pids
     }

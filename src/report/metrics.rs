@@ -8,6 +8,7 @@
 //! carried over from the file as the last run left it, so "no success for 2 days" can be
 //! alerted on across failed nights.
 
+use crate::executor::finished::Cost;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -118,32 +119,25 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
         );
     }
     // What each job cost, for the jobs prun measured (not under Slurm).
-    family(
-        &mut out,
-        "prun_job_cpu_seconds",
-        "CPU time (user + system) of the job's processes, its retries included.",
-    );
-    for (name, r) in &jobs {
-        if let Some(c) = r.cost() {
-            let _ = writeln!(
-                out,
-                "prun_job_cpu_seconds{{jobfile=\"{file}\",job=\"{name}\"}} {:.3}",
-                c.cpu.as_secs_f64()
-            );
-        }
-    }
-    family(
-        &mut out,
-        "prun_job_max_rss_bytes",
-        "The peak resident set of the largest of the job's processes (an upper bound for small jobs: see prun's docs).",
-    );
-    for (name, r) in &jobs {
-        if let Some(c) = r.cost() {
-            let _ = writeln!(
-                out,
-                "prun_job_max_rss_bytes{{jobfile=\"{file}\",job=\"{name}\"}} {}",
-                c.max_rss
-            );
+    let cost_families: [CostFamily; 2] = [
+        (
+            "prun_job_cpu_seconds",
+            "CPU time (user + system) of the job's processes, its retries included.",
+            |c| format!("{:.3}", c.cpu.as_secs_f64()),
+        ),
+        (
+            "prun_job_max_rss_bytes",
+            "The peak resident set of the largest of the job's processes (an upper bound for small jobs: see prun's docs).",
+            |c| c.max_rss.to_string(),
+        ),
+    ];
+    for (metric, help, value) in cost_families {
+        family(&mut out, metric, help);
+        for (name, r) in &jobs {
+            if let Some(c) = r.cost() {
+                let v = value(&c);
+                let _ = writeln!(out, "{metric}{{jobfile=\"{file}\",job=\"{name}\"}} {v}");
+            }
         }
     }
     family(
@@ -168,6 +162,9 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
 }
 
 /// A metric's HELP and TYPE lines.
+/// A per-job cost metric: its name, its HELP, and its value from a cost.
+type CostFamily = (&'static str, &'static str, fn(&Cost) -> String);
+
 fn family(out: &mut String, name: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
 }

@@ -78,19 +78,18 @@ pub(super) fn set_up(
     }
     // Where cgroups can be made, each slot's jobs are contained in one (see
     // `executor::cgroup`); else process groups alone.
-    let want = plan.jobs.iter().fold(Controllers::default(), |c, j| {
-        let l = j.opts.limits.controllers();
-        Controllers {
-            memory: c.memory || l.memory,
-            cpu: c.cpu || l.cpu,
-            pids: c.pids || l.pids,
-        }
+    let want = (plan.jobs.iter()).fold(Controllers::default(), |c, j| {
+        c.or(j.opts.limits.controllers())
     });
     let cgroup = cgroup_path.and_then(|p| RunCgroup::create(p, slots, keeper.is_some(), want));
     let controllers = cgroup.as_ref().map(|c| c.controllers).unwrap_or_default();
     cgroup::set_run_controllers(controllers);
+    // Not under --quiet: a cron run would mail it every night (the report, --dry-run
+    // and the limited jobs' reasons still say it).
     let jobs = (plan.jobs.iter()).map(|j| (j.base(), &j.opts.limits, j.opts.srun.is_some()));
-    if let Some(words) = crate::plan::limits::not_enforced_words(jobs, controllers) {
+    if !plan.output.quiet
+        && let Some(words) = crate::plan::limits::not_enforced_words(jobs, controllers)
+    {
         console::eprint(&format!("prun: warning: {words}\n"));
     }
     if plan.containment == Containment::Cgroup && cgroup.is_none() {
