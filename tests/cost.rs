@@ -124,10 +124,10 @@ fn hooks_see_the_cost_in_their_env_and_json_and_junit_has_it_as_properties() {
     );
     let xml = p.read("j.xml");
     assert!(
-        xml.contains(&format!(r#"name="prun.max_rss_bytes" value="{rss}""#)),
+        xml.contains(&format!(r#"/prun.max_rss_bytes" value="{rss}""#)),
         "{xml}"
     );
-    assert!(xml.contains(r#"name="prun.cpu_seconds""#), "{xml}");
+    assert!(xml.contains(r#"/prun.cpu_seconds""#), "{xml}");
 }
 
 #[test]
@@ -183,7 +183,8 @@ fn the_wide_summary_lists_every_job_with_its_cpu_and_memory() {
     assert!(svg.contains("s of CPU, peak memory at most "), "{svg}");
     let prom = p.read("m.prom");
     assert!(
-        prom.contains("prun_job_cpu_seconds{jobfile=\"jobs.yaml\",job=\"j0\"}"),
+        prom.contains("prun_job_cpu_seconds{jobfile=\"")
+            && prom.contains("/jobs.yaml\",prun_job=\"j0\"}"),
         "{prom}"
     );
     assert!(prom.contains("prun_job_max_rss_bytes{"), "{prom}");

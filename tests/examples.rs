@@ -255,12 +255,12 @@ fn nightly() {
     let pings: Vec<String> = hc.requests().into_iter().map(|q| q.path).collect();
     assert_eq!(pings.len(), 2, "{pings:?}");
     assert!(
-        pings[0].starts_with("/hc/start?rid=") && pings[1].starts_with("/hc?rid="),
+        pings[0].starts_with("/hc/start?rid=") && pings[1].starts_with("/hc/0?rid="),
         "{pings:?}"
     );
     assert!(
         p.read("nightly.prom")
-            .contains("prun_run_success{jobfile=\"nightly.yaml\"} 1")
+            .contains("prun_run_success{jobfile=\"nightly\"} 1")
     );
     let h = p.run_with(&["history", &hist]);
     h.code(0);

@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
+use std::process::Command;
+
 use crate::util::Prun;
+use crate::util::facility::{Facility, has};
 
 /// One sample: name, labels, value.
 type Sample = (String, HashMap<String, String>, f64);
@@ -95,9 +98,12 @@ fn a_run_s_metrics_parse_back_and_a_failed_job_keeps_its_last_success() {
     let before = now();
     p.run_with(&["jobs.yaml"]).code(0);
     let first = parse(&p.read("out.prom"));
-    let f = [("jobfile", "jobs.yaml")];
+    // The jobfile's canonical path: two jobs.yaml elsewhere are other series.
+    let canonical = std::fs::canonicalize(p.path("jobs.yaml")).unwrap();
+    let jobfile = canonical.to_str().unwrap();
+    let f = [("jobfile", jobfile)];
     assert_eq!(get(&first, "prun_run_success", &f), Some(1.0));
-    let db = [("jobfile", "jobs.yaml"), ("job", "db")];
+    let db = [("jobfile", jobfile), ("prun_job", "db")];
     assert_eq!(get(&first, "prun_job_success", &db), Some(1.0));
     assert!(get(&first, "prun_job_duration_seconds", &db).unwrap() >= 0.2);
     let db_last = get(&first, "prun_job_last_success_timestamp_seconds", &db).unwrap();
@@ -119,7 +125,7 @@ fn a_run_s_metrics_parse_back_and_a_failed_job_keeps_its_last_success() {
         Some(db_last),
         "carried over"
     );
-    let files = [("jobfile", "jobs.yaml"), ("job", "files")];
+    let files = [("jobfile", jobfile), ("prun_job", "files")];
     assert!(
         get(&second, "prun_job_last_success_timestamp_seconds", &files).unwrap()
             > get(&first, "prun_job_last_success_timestamp_seconds", &files).unwrap()
@@ -163,7 +169,7 @@ fn label_values_are_escaped_and_the_command_line_wins() {
     let mut names: Vec<String> = s
         .iter()
         .filter(|(n, _, _)| n == "prun_job_success")
-        .map(|(_, l, _)| l["job"].clone())
+        .map(|(_, l, _)| l["prun_job"].clone())
         .collect();
     names.sort();
     assert_eq!(
@@ -181,4 +187,181 @@ fn a_metrics_file_that_cannot_be_written_stops_the_run_before_it_starts() {
     r.code(2);
     assert!(r.stderr.contains("--metrics"), "{}", r.stderr);
     assert!(!p.path("ran").exists());
+}
+
+/// A run with every kind of job an alert must tell apart, and its metrics file.
+fn varied_metrics(name: &str) -> Prun {
+    let p = Prun::new().jobfile(&format!(
+        "{name}metrics: out.prom\njobs:\n  - name: ok\n    run: 'true'\n  - name: broken\n    run: exit 3\n  - name: unwanted\n    if: 'false'\n    run: 'true'\n  - name: vanished\n    run: exit 24\n    allow_failure: [24]\n"
+    ));
+    p.run().code(1);
+    p
+}
+
+#[test]
+fn promtool_checks_the_metrics_file() {
+    if !has(&[Facility::Reader("promtool")]) {
+        return;
+    }
+    let p = varied_metrics("");
+    let out = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::fs::File::open(p.path("out.prom")).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "promtool: {}{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        p.read("out.prom")
+    );
+    let text = p.read("out.prom");
+    assert!(
+        !text.contains(",job=\"") && !text.contains("{job=\""),
+        "{text}"
+    );
+    assert!(!text.contains("instance=\""), "{text}");
+}
+
+/// An alert on `prun_job_success == 0`, fed the series of a real run: it fires for the
+/// failed job and the allowed failure (which says `allowed="true"`), never for the job
+/// its `if:` skipped; `allowed!="true"` leaves the real failure alone.
+#[test]
+fn promtool_test_rules_fires_the_failure_alert_for_failures_only() {
+    if !has(&[Facility::Reader("promtool")]) {
+        return;
+    }
+    let p = varied_metrics("");
+    let text = p.read("out.prom");
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("prun_job_success{"))
+        .collect();
+    assert_eq!(
+        series.len(),
+        3,
+        "ok, broken, vanished; not `unwanted`: {text}"
+    );
+    let mut input = String::new();
+    for line in &series {
+        let (s, v) = line.rsplit_once(' ').unwrap();
+        input.push_str(&format!(
+            "      - series: '{s}'\n        values: '{v} {v} {v}'\n"
+        ));
+    }
+    let jobfile = std::fs::canonicalize(p.path("jobs.yaml")).unwrap();
+    let jobfile = jobfile.display();
+    std::fs::write(
+        p.path("rules.yaml"),
+        "groups:\n  - name: prun\n    rules:\n      - alert: JobFailed\n        expr: prun_job_success == 0\n      - alert: JobFailedNotAllowed\n        expr: prun_job_success{allowed!=\"true\"} == 0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.path("tests.yaml"),
+        format!(
+            "rule_files: [rules.yaml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{input}    alert_rule_test:\n      - eval_time: 2m\n        alertname: JobFailed\n        exp_alerts:\n          - exp_labels: {{ jobfile: '{jobfile}', prun_job: broken }}\n          - exp_labels: {{ jobfile: '{jobfile}', prun_job: vanished, allowed: 'true' }}\n      - eval_time: 2m\n        alertname: JobFailedNotAllowed\n        exp_alerts:\n          - exp_labels: {{ jobfile: '{jobfile}', prun_job: broken }}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new("promtool")
+        .args(["test", "rules", "tests.yaml"])
+        .current_dir(p.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool test rules: {}{}\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two `backup.yaml` in different directories, one textfile-collector directory: a real
+/// node_exporter reads both without a collision, and each keeps its own series.
+#[test]
+fn node_exporter_scrapes_two_same_named_jobfiles_side_by_side() {
+    if !has(&[Facility::Reader("prometheus-node-exporter")]) {
+        return;
+    }
+    let collect = tempfile::tempdir().unwrap();
+    let yaml = "jobs:\n  - name: dump\n    run: 'true'\n  - name: files\n    run: exit 1\n";
+    let mut paths = Vec::new();
+    // Each run as `prun backup.yaml` from its own directory, as cron would.
+    for host in ["db1", "db2"] {
+        let p = Prun::new().file("backup.yaml", yaml);
+        let out = collect.path().join(format!("{host}.prom"));
+        p.run_with(&["backup.yaml", "--metrics", out.to_str().unwrap()])
+            .code(1);
+        paths.push(std::fs::canonicalize(p.path("backup.yaml")).unwrap());
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let log = collect.path().join("node_exporter.log");
+    let mut node = Command::new("prometheus-node-exporter")
+        .args([
+            "--collector.disable-defaults",
+            "--collector.textfile",
+            &format!(
+                "--collector.textfile.directory={}",
+                collect.path().display()
+            ),
+            &format!("--web.listen-address=127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let body = scrape(port);
+    let _ = node.kill();
+    let _ = node.wait();
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(!said.contains("collected before"), "{said}");
+    assert!(body.contains("node_textfile_scrape_error 0"), "{body}");
+    for path in &paths {
+        let want = format!(
+            "prun_job_success{{jobfile=\"{}\",prun_job=\"files\"}} 0",
+            path.display()
+        );
+        assert!(body.contains(&want), "{want} in:\n{body}");
+    }
+}
+
+/// node_exporter's /metrics, once it answers (within 10 s).
+fn scrape(port: u16) -> String {
+    use std::io::{Read, Write};
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            let mut body = String::new();
+            s.read_to_string(&mut body).unwrap();
+            return body;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("node_exporter did not answer on port {port}");
+}
+
+#[test]
+fn name_is_the_jobfile_label_and_a_name_that_is_no_label_value_is_a_located_error() {
+    let p = Prun::new().jobfile("name: backup-db01\nmetrics: out.prom\njobs:\n  - 'true'\n");
+    p.run().code(0);
+    assert!(
+        p.read("out.prom")
+            .contains("prun_run_success{jobfile=\"backup-db01\"} 1"),
+        "{}",
+        p.read("out.prom")
+    );
+    for bad in ["'nightly backup'", "''", "\"a\\tb\""] {
+        let p = Prun::new().jobfile(&format!("name: {bad}\njobs:\n  - touch ran\n"));
+        let r = p.run();
+        r.code(2);
+        assert!(r.stderr.contains("jobs.yaml:1:"), "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("`name:`"), "{bad}: {}", r.stderr);
+        assert!(!p.path("ran").exists());
+    }
 }

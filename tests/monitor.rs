@@ -25,7 +25,7 @@ fn paths(reqs: &[Request]) -> Vec<String> {
 
 /// The `rid` of a healthchecks ping path.
 fn rid(path: &str) -> &str {
-    path.split_once("?rid=").map_or("", |(_, r)| r)
+    path.split_once("rid=").map_or("", |(_, r)| r)
 }
 
 #[test]
@@ -44,7 +44,7 @@ fn healthchecks_gets_start_then_success_paired_by_one_run_id_and_the_summary() {
         got[0].path.starts_with("/ping/abc-123/start?rid="),
         "{got:?}"
     );
-    assert!(got[1].path.starts_with("/ping/abc-123?rid="), "{got:?}");
+    assert!(got[1].path.starts_with("/ping/abc-123/0?rid="), "{got:?}");
     let id = rid(&got[0].path);
     assert_eq!(id.len(), 36, "a uuid: {id}");
     assert_eq!(id, rid(&got[1].path), "start and end paired");
@@ -66,7 +66,10 @@ fn a_failed_run_pings_fail_with_the_failed_jobs_last_lines_and_a_new_run_id() {
     p.run().code(1);
     let got = hc.requests();
     assert_eq!(paths(&got).len(), 2, "{got:?}");
-    assert!(got[1].path.starts_with("/u/fail?rid="), "{got:?}");
+    assert!(
+        got[1].path.starts_with("/u/1?rid="),
+        "prun's exit code: {got:?}"
+    );
     let body = &got[1].body;
     assert!(
         body.lines()
@@ -75,7 +78,7 @@ fn a_failed_run_pings_fail_with_the_failed_jobs_last_lines_and_a_new_run_id() {
     );
     assert!(body.contains("pg_dump: connection refused"), "{body}");
     assert!(body.contains("\n100\n"), "its last lines: {body}");
-    assert!(!body.contains("\n70\n"), "only its last 20 lines: {body}");
+    assert!(!body.contains("\n40\n"), "only its last 50 lines: {body}");
     assert!(
         !body.contains("fine"),
         "a job that succeeded shows no output: {body}"
@@ -287,13 +290,14 @@ fn the_end_body_is_cut_to_the_body_limit() {
     p.run().code(1);
     let got = m.requests();
     assert_eq!(got.len(), 1);
-    assert!(got[0].body.len() <= 1000, "{}", got[0].body.len());
+    let body = &got[0].body;
+    assert!(body.len() <= 1000, "{}", body.len());
+    assert!(body.contains("── loud: failed"), "{body}");
+    assert!(body.contains("line-40-"), "its last line kept: {body}");
     assert!(
-        got[0].body.ends_with("(cut to 1000 bytes)\n"),
-        "{}",
-        got[0].body
+        body.contains("of its output left out"),
+        "says what it cut: {body}"
     );
-    assert!(got[0].body.contains("loud"), "the summary comes first");
 }
 
 #[test]
@@ -343,6 +347,27 @@ fn a_bad_monitor_is_a_located_error_before_anything_runs() {
             "'lots' is not a size",
         ),
         ("  success: https://a/x\n  retries: 3\n", "retries"),
+        (
+            "  healthchecks: https://hc-ping.com/0d2f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b/start\n",
+            "already ends in `/start`",
+        ),
+        (
+            "  healthchecks: https://hc-ping.com/0d2f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b/1\n",
+            "already ends in `/1`",
+        ),
+        ("  healthchecks: https://hc-ping.com/\n", "names no check"),
+        (
+            "  healthchecks: 'https://hc-ping.com/k/s#x'\n",
+            "has a fragment",
+        ),
+        (
+            "  healthchecks: 'https://hc-ping.com/k/s?rid=1'\n",
+            "has its own `rid`",
+        ),
+        (
+            "  healthchecks: mailto:ops@example.com\n",
+            "must start with https:// or http://",
+        ),
     ] {
         let p = Prun::new().jobfile(&format!("monitor:\n{monitor}jobs:\n  - touch ran\n"));
         let r = p.run();

@@ -424,7 +424,7 @@ on_success: 'echo "$PRUN_FAILED $PRUN_ALLOWED" > run-env'
     let junit = p.read("junit.xml");
     assert!(
         junit.contains(r#"<skipped message="allowed failure: failed (exit 24)"#)
-            && junit.contains(r#"<property name="prun.allowed_failure" value="true"/>"#)
+            && junit.contains(r#"<property name="rsync/prun.allowed_failure" value="true"/>"#)
             && junit.contains("some files vanished"),
         "{junit}"
     );

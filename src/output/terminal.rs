@@ -273,8 +273,14 @@ impl Terminal {
             && last
             && let Some(n) = note
         {
-            let title = format!("prun: job {} failed", &self.names[job]);
-            self.annotate(&title, n);
+            // An allowed failure is a warning, never a red error (docs/policy.md).
+            if allowed {
+                let title = format!("prun: job {} failed (allowed)", &self.names[job]);
+                self.annotate_as("warning", &title, n);
+            } else {
+                let title = format!("prun: job {} failed", &self.names[job]);
+                self.annotate(&title, n);
+            }
         }
         if self.opts.keep_order && last {
             self.ended[job] = true;
@@ -285,11 +291,16 @@ impl Terminal {
     /// Under GitHub Actions: an `::error` annotation, escaped by the workflow-command
     /// rules (a `,` or `:` in a matrix name must not end the title).
     pub(crate) fn annotate(&mut self, title: &str, message: &str) {
+        self.annotate_as("error", title, message);
+    }
+
+    /// An annotation of `level` (`error`, `warning`).
+    fn annotate_as(&mut self, level: &str, title: &str, message: &str) {
         if !self.opts.github {
             return;
         }
         let line = format!(
-            "::error title={}::{}\n",
+            "::{level} title={}::{}\n",
             github_property(title),
             github_data(message)
         );

@@ -107,6 +107,11 @@ pub(crate) struct Plan {
     pub(crate) monitor: Option<monitor::Monitor>,
     /// `--metrics` / `metrics:`: the textfile-collector file written at the end.
     pub(crate) metrics: Option<PathBuf>,
+    /// What tells this run's jobfile from any other where both are read together (the
+    /// metrics' `jobfile` label): its `name:`, else its canonical path.
+    pub(crate) identity: String,
+    /// `name:`, if given (the JUnit suite's name).
+    pub(crate) name: Option<String>,
     /// `history:`: where each run is kept, and how many are.
     pub(crate) history: Option<history::History>,
     /// How the run before this one in the history ended (`Some(true)`: it succeeded);
@@ -186,6 +191,7 @@ impl Plan {
         facts: &Facts<'_>,
     ) -> Result<Plan, Diagnostic> {
         validate::version(src, jf.version.as_ref())?;
+        let (name, identity) = validate::run_name(src, jf.name.as_ref(), facts)?;
         let run_executor = match &jf.executor {
             Some(e) => Some(validate::executor_kind(src, e)?),
             None => None,
@@ -342,6 +348,8 @@ impl Plan {
                 .as_ref()
                 .map(|m| facts.cwd.join(m))
                 .or(jf.metrics.as_ref().map(|m| facts.base_dir.join(&m.value))),
+            identity,
+            name,
             jobs,
         })
     }
@@ -570,6 +578,7 @@ pub(crate) fn test_plan_on(yaml: &str, args: &[&str], cpus: fn() -> usize) -> Pl
         cpus,
         base_dir: Path::new("/"),
         path_var: None,
+        jobfile_path: None,
         cwd: Path::new("/"),
         stderr_is_terminal: false,
         stdout_is_terminal: false,

@@ -1,8 +1,16 @@
 //! `--metrics FILE.prom` (`metrics:`): the run in node_exporter's textfile-collector
 //! format, written at the end (a temporary file in the same directory, then a rename, by
-//! `report::write_files`). Every sample is labelled with the jobfile, so several
-//! jobfiles' files in one collector directory never give the same series twice; no
-//! sample has a timestamp (the collector refuses them, node_exporter #329).
+//! `report::write_files`). Every sample is labelled `jobfile` with the run's identity
+//! (`Plan::identity`: `name:`, else the jobfile's canonical path), so two `backup.yaml`
+//! in different directories can share a collector directory without giving the same
+//! series twice; a job is labelled `prun_job`, never `job` or `instance`, which a
+//! Prometheus scrape sets itself (and would rename ours `exported_job`); no sample has a
+//! timestamp (the collector refuses them, node_exporter #329).
+//!
+//! `prun_job_success` is what an alert on `== 0` should read: 1 for a job that succeeded
+//! or was up to date, 0 for one that failed (timed out, was interrupted, or was skipped
+//! or not run because of a failure), with `allowed="true"` on a failure its
+//! `allow_failure:` allows; a job its `if:` or `when:` skipped has no sample at all.
 //!
 //! `prun_job_last_success_timestamp_seconds` of a job that did not succeed this time is
 //! carried over from the file as the last run left it, so "no success for 2 days" can be
@@ -30,6 +38,7 @@ const STATUSES: [Status; 7] = [
 /// The file's text for `run` of `jobfile`, with `previous` the text the file held
 /// before (for the last successes of jobs that did not succeed now).
 pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String {
+    // The run's identity, not the path as typed: `jobfile` below is that.
     let carried = last_successes(previous, jobfile);
     let file = escape(jobfile);
     let end = secs(run.started + run.duration);
@@ -96,14 +105,17 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
     family(
         &mut out,
         "prun_job_success",
-        "1 when the job succeeded or was up to date, 0 otherwise.",
+        "1 when the job succeeded or was up to date, 0 when it failed (allowed=\"true\": a failure allow_failure allows); no sample when its if: or when: skipped it.",
     );
     for (name, r) in &jobs {
-        let ok = r.status.is_success();
+        if r.status == Status::Skipped && r.by_condition {
+            continue;
+        }
+        let allowed = if r.allowed { ",allowed=\"true\"" } else { "" };
         let _ = writeln!(
             out,
-            "prun_job_success{{jobfile=\"{file}\",job=\"{name}\"}} {}",
-            u8::from(ok)
+            "prun_job_success{{jobfile=\"{file}\",prun_job=\"{name}\"{allowed}}} {}",
+            u8::from(r.status.is_success())
         );
     }
     family(
@@ -114,7 +126,7 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
     for (name, r) in &jobs {
         let _ = writeln!(
             out,
-            "prun_job_duration_seconds{{jobfile=\"{file}\",job=\"{name}\"}} {:.3}",
+            "prun_job_duration_seconds{{jobfile=\"{file}\",prun_job=\"{name}\"}} {:.3}",
             r.duration().as_secs_f64()
         );
     }
@@ -136,7 +148,10 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
         for (name, r) in &jobs {
             if let Some(c) = r.cost() {
                 let v = value(&c);
-                let _ = writeln!(out, "{metric}{{jobfile=\"{file}\",job=\"{name}\"}} {v}");
+                let _ = writeln!(
+                    out,
+                    "{metric}{{jobfile=\"{file}\",prun_job=\"{name}\"}} {v}"
+                );
             }
         }
     }
@@ -154,7 +169,7 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
         if let Some(t) = last {
             let _ = writeln!(
                 out,
-                "prun_job_last_success_timestamp_seconds{{jobfile=\"{file}\",job=\"{name}\"}} {t:.3}"
+                "prun_job_last_success_timestamp_seconds{{jobfile=\"{file}\",prun_job=\"{name}\"}} {t:.3}"
             );
         }
     }
@@ -212,7 +227,7 @@ fn last_successes(text: &str, jobfile: &str) -> HashMap<String, f64> {
             continue;
         }
         let name = if key {
-            match labels.get("job") {
+            match labels.get("prun_job") {
                 Some(j) => j.clone(),
                 None => continue,
             }
@@ -224,7 +239,7 @@ fn last_successes(text: &str, jobfile: &str) -> HashMap<String, f64> {
     out
 }
 
-/// `jobfile="a",job="b\"c"} 12.5` → the labels (values kept escaped) and ` 12.5`.
+/// `jobfile="a",prun_job="b\"c"} 12.5` → the labels (values kept escaped) and ` 12.5`.
 fn split_labels(s: &str) -> Option<(HashMap<String, String>, &str)> {
     let mut labels = HashMap::new();
     let b = s.as_bytes();
@@ -254,10 +269,10 @@ mod tests {
     #[test]
     fn label_values_are_escaped_and_read_back_as_written() {
         assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        let text = "# HELP x\nprun_job_last_success_timestamp_seconds{jobfile=\"j.yaml\",job=\"a\\\"b}\"} 17.5\n\
-                    prun_job_last_success_timestamp_seconds{jobfile=\"other.yaml\",job=\"z\"} 1\n\
+        let text = "# HELP x\nprun_job_last_success_timestamp_seconds{jobfile=\"j.yaml\",prun_job=\"a\\\"b}\"} 17.5\n\
+                    prun_job_last_success_timestamp_seconds{jobfile=\"other.yaml\",prun_job=\"z\"} 1\n\
                     prun_run_last_success_timestamp_seconds{jobfile=\"j.yaml\"} 9\n\
-                    prun_job_last_success_timestamp_seconds{jobfile=\"j.yaml\",job=\"broken\n";
+                    prun_job_last_success_timestamp_seconds{jobfile=\"j.yaml\",prun_job=\"broken\n";
         let got = last_successes(text, "j.yaml");
         assert_eq!(got.get("a\\\"b}"), Some(&17.5));
         assert_eq!(got.get(""), Some(&9.0));

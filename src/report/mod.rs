@@ -10,9 +10,11 @@ pub(crate) mod json;
 pub(crate) mod junit;
 pub(crate) mod metrics;
 pub(crate) mod monitor;
+pub(crate) mod ping_body;
 pub(crate) mod step_summary;
 pub(crate) mod summary;
 pub(crate) mod timeline;
+pub(crate) mod visible;
 
 use std::io::Write;
 
@@ -59,7 +61,8 @@ pub(crate) fn write_files(
         });
     }
     write(&plan.junit, &mut |f| {
-        f.write_all(junit::render(run, &specs, &run.tails, jobfile).as_bytes())
+        let suite = plan.name.as_deref().unwrap_or(jobfile);
+        f.write_all(junit::render(run, &specs, &run.tails, suite).as_bytes())
     });
     write(&plan.timeline, &mut |f| {
         let title = format!("prun {jobfile} — run {}", run.run_id);
@@ -74,7 +77,7 @@ pub(crate) fn write_files(
     });
     if let Some(path) = &plan.metrics {
         let previous = read_previous(path);
-        let text = metrics::render(run, jobfile, &previous);
+        let text = metrics::render(run, &plan.identity, &previous);
         write(&plan.metrics, &mut |f| f.write_all(text.as_bytes()));
     }
     // Appended to: the job's steps share the file (GitHub creates it, one per step).

@@ -1,41 +1,54 @@
 //! Monitor pings (`monitor:`), sent by prun itself over HTTP or HTTPS (ureq, rustls with
-//! the system's CA certificates): a POST at the start of the run, and at the end one to
-//! the success or the failure URL with the run's summary as the body (cut to
-//! `body_limit`). Each ping makes up to three tries, 0.5 s and 1 s apart, all within the
-//! monitor's `timeout`; one that cannot be sent is a warning, never a change of the exit
-//! code. The start ping goes on a thread of its own while the first jobs start; the end
-//! ping waits for it (so the monitor hears them in order): a dead monitor delays the
+//! the system's CA certificates): a POST at the start of the run, and one at the end with
+//! the run's summary as the body (`ping_body`). For Healthchecks the end ping is
+//! `<check>/<prun's exit code>`, which Healthchecks records as the run's exit status; for
+//! URLs of one's own it is the success or the failure URL. Each ping makes up to three
+//! tries, 0.5 s and 1 s apart, all within the monitor's `timeout` (an answer that is not
+//! 2xx and says the request itself was wrong, such as 404 for an unknown check, is not
+//! tried again); one that fails is a warning printed even under `--quiet`, never a
+//! change of the exit code. Every answer is read whole: Healthchecks says in its
+//! `Ping-Body-Limit` header how much of a body it keeps, and the end body is shortened
+//! to that. The start ping goes on a thread of its own while the first jobs start; the
+//! end ping waits for it (so the monitor hears them in order): a dead monitor delays the
 //! run's end by at most twice its `timeout`, and its start not at all.
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::plan::monitor::Monitor;
+use crate::plan::monitor::{Monitor, Urls};
 
 /// Which ping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ping {
     Start,
-    Success,
-    Failure,
+    /// The end of a run that exited with this code.
+    End(u8),
 }
 
 impl Ping {
     fn word(self) -> &'static str {
         match self {
             Ping::Start => "start",
-            Ping::Success => "success",
-            Ping::Failure => "failure",
+            Ping::End(0) => "success",
+            Ping::End(_) => "failure",
         }
     }
+}
+
+/// What one ping came to: a warning when it failed, and what the server said it keeps
+/// of a body (`Ping-Body-Limit`).
+#[derive(Debug, Default)]
+struct Sent {
+    warning: Option<String>,
+    body_limit: Option<usize>,
 }
 
 /// The pings of one run, paired by one run id.
 pub(crate) struct Pings {
     monitor: Monitor,
     rid: String,
-    /// The start ping's thread answers here (its warning, if any).
-    start: Option<mpsc::Receiver<Option<String>>>,
+    /// The start ping's thread answers here.
+    start: Option<mpsc::Receiver<Sent>>,
 }
 
 impl Pings {
@@ -67,19 +80,29 @@ impl Pings {
         });
     }
 
-    /// Waits for the start ping, then sends the success or the failure ping with the
-    /// run's summary: the warnings of the pings that could not be sent.
+    /// Waits for the start ping, then sends the end ping with the run's summary: the
+    /// warnings of the pings that failed.
     pub(crate) fn end(&mut self, run: &crate::outcome::summary::RunSummary) -> Vec<String> {
-        let mut warnings: Vec<String> = (self.start.take())
-            .and_then(|rx| rx.recv().ok().flatten())
-            .into_iter()
-            .collect();
-        let which = match run.prun_exit() {
-            crate::exit::SUCCESS => Ping::Success,
-            _ => Ping::Failure,
-        };
-        let body = end_body(&self.monitor, run);
-        warnings.extend(send(&self.monitor, which, &self.rid, body.as_bytes()));
+        let started = (self.start.take())
+            .and_then(|rx| rx.recv().ok())
+            .unwrap_or_default();
+        let mut warnings: Vec<String> = started.warning.into_iter().collect();
+        // The least of what the jobfile allows and what the server keeps.
+        let server = started
+            .body_limit
+            .unwrap_or(crate::plan::monitor::DEFAULT_BODY_LIMIT);
+        let limit = self
+            .monitor
+            .body_limit
+            .map_or(server, |own| own.min(server));
+        let body = super::ping_body::render(run, limit);
+        let ended = send(
+            &self.monitor,
+            Ping::End(run.prun_exit()),
+            &self.rid,
+            body.as_bytes(),
+        );
+        warnings.extend(ended.warning);
         warnings
     }
 }
@@ -110,19 +133,27 @@ fn run_uuid() -> String {
     )
 }
 
-/// Sends ping `which` (if the monitor has a URL for it) with `body`; a warning if it
-/// could not be sent.
-fn send(m: &Monitor, which: Ping, rid: &str, body: &[u8]) -> Option<String> {
-    let url = match which {
-        Ping::Start => m.start.as_deref(),
-        Ping::Success => m.success.as_deref(),
-        Ping::Failure => m.failure.as_deref(),
-    }?;
-    let url = if m.run_id_param {
-        let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}rid={rid}")
-    } else {
-        url.to_owned()
+/// The URL of ping `which`, if the monitor has one.
+fn url_of(m: &Monitor, which: Ping, rid: &str) -> Option<String> {
+    match (&m.urls, which) {
+        (Urls::Healthchecks(hc), Ping::Start) => Some(hc.url("start", rid)),
+        (Urls::Healthchecks(hc), Ping::End(code)) => Some(hc.url(&code.to_string(), rid)),
+        (Urls::Given { start, .. }, Ping::Start) => start.clone(),
+        (Urls::Given { success, .. }, Ping::End(0)) => success.clone(),
+        (Urls::Given { failure, .. }, Ping::End(_)) => failure.clone(),
+    }
+}
+
+/// Why a try failed, and whether another may do better.
+struct Failed {
+    why: String,
+    again: bool,
+}
+
+/// Sends ping `which` (if the monitor has a URL for it) with `body`.
+fn send(m: &Monitor, which: Ping, rid: &str, body: &[u8]) -> Sent {
+    let Some(url) = url_of(m, which, rid) else {
+        return Sent::default();
     };
     let deadline = Instant::now() + m.timeout;
     let mut last = String::new();
@@ -145,29 +176,45 @@ fn send(m: &Monitor, which: Ping, rid: &str, body: &[u8]) -> Option<String> {
         }
         tries += 1;
         match post(&url, body, left) {
-            Ok(()) => return None,
-            Err(why) => last = why,
+            Ok(body_limit) => {
+                return Sent {
+                    warning: None,
+                    body_limit,
+                };
+            }
+            Err(f) => {
+                last = f.why;
+                if !f.again {
+                    break;
+                }
+            }
         }
     }
-    Some(format!(
-        "monitor: the {} ping to {} was not sent ({tries} tr{}, within {}): {last}",
-        which.word(),
-        shown(&url),
-        if tries == 1 { "y" } else { "ies" },
-        humantime::format_duration(m.timeout)
-    ))
+    Sent {
+        warning: Some(format!(
+            "monitor: the {} ping to {} failed ({tries} tr{}, within {}): {last}",
+            which.word(),
+            shown(&url),
+            if tries == 1 { "y" } else { "ies" },
+            humantime::format_duration(m.timeout)
+        )),
+        body_limit: None,
+    }
 }
 
 /// Redirects followed, at most (a ping URL of one's own that forwards to hc-ping.com).
 const MAX_REDIRECTS: usize = 5;
 
-/// One POST of `body` to `url`, within `left`: Ok on a 2xx answer. Redirects are
-/// followed here, not by ureq: 307 and 308 POST the body again (as runitor does), 301,
-/// 302 and 303 become a GET (as browsers do); never from https down to http.
-fn post(url: &str, body: &[u8], left: Duration) -> Result<(), String> {
+/// One POST of `body` to `url`, within `left`: on a 2xx answer, what the server said
+/// it keeps of a body (`Ping-Body-Limit`). Redirects are followed here, not by ureq: 307
+/// and 308 POST the body again (as runitor does), 301, 302 and 303 become a GET (as
+/// browsers do); never from https down to http. Every answer is read to its end (at
+/// most 64 KiB of it), so the server never writes to a closed connection.
+fn post(url: &str, body: &[u8], left: Duration) -> Result<Option<usize>, Failed> {
+    let fail = |why: String, again: bool| Failed { why, again };
     let roots = match system_roots() {
         Some(r) => r,
-        None if url.starts_with("https://") => return Err(NO_ROOTS.into()),
+        None if url.starts_with("https://") => return Err(fail(NO_ROOTS.into(), false)),
         None => ureq::tls::RootCerts::new_with_certs(&[]),
     };
     let config = ureq::Agent::config_builder()
@@ -185,7 +232,7 @@ fn post(url: &str, body: &[u8], left: Duration) -> Result<(), String> {
     let mut url = url.to_owned();
     let mut get = false;
     for _ in 0..=MAX_REDIRECTS {
-        let answer = if get {
+        let mut answer = if get {
             agent.get(&url).header("User-Agent", AGENT).call()
         } else {
             agent
@@ -195,31 +242,65 @@ fn post(url: &str, body: &[u8], left: Duration) -> Result<(), String> {
                 .send(body)
         }
         .map_err(|e| match e {
-            ureq::Error::Timeout(_) => "no answer in time".to_owned(),
-            ureq::Error::Io(io) => io.to_string(),
-            other => other.to_string(),
+            ureq::Error::Timeout(_) => fail("no answer in time".to_owned(), true),
+            ureq::Error::Io(io) => fail(io.to_string(), true),
+            other => fail(other.to_string(), true),
         })?;
         let status = answer.status();
+        let limit = (answer.headers().get("Ping-Body-Limit"))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        let location = (answer.headers().get("Location"))
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned);
+        let said = answer
+            .body_mut()
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_vec()
+            .unwrap_or_default();
         if status.is_success() {
-            return Ok(());
+            return Ok(limit);
         }
         if !status.is_redirection() {
-            return Err(format!("it answered {status}"));
+            // A request the server calls wrong (404: no such check) is as wrong the
+            // next time; a server error, a timeout or too many requests may pass.
+            let again = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
+            return Err(fail(answered(status, &said), again));
         }
-        let Some(to) = (answer.headers().get("Location")).and_then(|l| l.to_str().ok()) else {
-            return Err(format!("it answered {status} without a Location"));
+        let Some(to) = location else {
+            return Err(fail(
+                format!("it answered {status} without a Location"),
+                false,
+            ));
         };
-        let next = join(&url, to);
+        let next = join(&url, &to);
         if url.starts_with("https://") && !next.starts_with("https://") {
-            return Err(format!(
-                "it redirected ({status}) from https to {}",
-                shown(&next)
+            return Err(fail(
+                format!("it redirected ({status}) from https to {}", shown(&next)),
+                false,
             ));
         }
         get |= !matches!(status.as_u16(), 307 | 308);
         url = next;
     }
-    Err(format!("more than {MAX_REDIRECTS} redirects"))
+    Err(fail(format!("more than {MAX_REDIRECTS} redirects"), false))
+}
+
+/// A failed answer in words: its status, what it said (one short line), and what a 404
+/// from Healthchecks means.
+fn answered(status: ureq::http::StatusCode, said: &[u8]) -> String {
+    let text = String::from_utf8_lossy(said);
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line: String = crate::names::printable(&line).chars().take(120).collect();
+    let mut words = format!("it answered {status}");
+    if !line.is_empty() {
+        words.push_str(&format!(" (\"{line}\")"));
+    }
+    if status.as_u16() == 404 {
+        words.push_str(": the server has no such check; check the URL (a Healthchecks slug URL creates its check only with `?create=1`)");
+    }
+    words
 }
 
 const AGENT: &str = concat!("prun/", env!("CARGO_PKG_VERSION"));
@@ -295,49 +376,6 @@ fn shown(url: &str) -> String {
     format!("{scheme}://{host}/…")
 }
 
-/// The end ping's body: the summary table (as `--quiet` prints it on a failure), then
-/// the last lines of each failed job's output; cut to the monitor's `body_limit`.
-fn end_body(m: &Monitor, run: &crate::outcome::summary::RunSummary) -> String {
-    use std::fmt::Write as _;
-    let mut text = super::summary::render(run, false, false);
-    for (i, r) in run.results.iter().enumerate() {
-        let Some(tail) = run
-            .tails
-            .get(&i)
-            .filter(|t| !t.is_empty() && r.status.is_failure())
-        else {
-            continue;
-        };
-        let lossy = String::from_utf8_lossy(tail);
-        let lines: Vec<&str> = lossy.lines().collect();
-        let last = &lines[lines.len().saturating_sub(20)..];
-        let _ = write!(
-            text,
-            "\n── {} (the last lines of its output)\n",
-            run.name(i)
-        );
-        for l in last {
-            text.push_str(&crate::names::printable(l));
-            text.push('\n');
-        }
-    }
-    // Masked before it is cut: a cut must not leave half a secret.
-    cut(&crate::mask::current().text(&text), m.body_limit)
-}
-
-/// `text` cut to at most `limit` bytes, at a character boundary, saying so at the end.
-pub(crate) fn cut(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_owned();
-    }
-    let note = format!("\n… (cut to {limit} bytes)\n");
-    let mut end = limit.saturating_sub(note.len());
-    while end > 0 && !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{note}", &text[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,15 +387,6 @@ mod tests {
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "4");
         assert!("89ab".contains(&a[19..20]), "{a}");
-    }
-
-    #[test]
-    fn a_body_is_cut_at_a_character_boundary_and_says_so() {
-        assert_eq!(cut("short", 100), "short");
-        let long = "é".repeat(100);
-        let c = cut(&long, 80);
-        assert!(c.len() <= 80, "{}", c.len());
-        assert!(c.ends_with("(cut to 80 bytes)\n"), "{c}");
     }
 
     #[test]

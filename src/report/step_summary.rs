@@ -136,16 +136,24 @@ pub(crate) fn render(
     md
 }
 
-/// The last `n` lines of `text`, control characters (but newlines and tabs) escaped.
+/// The last `n` lines of `text`, colour codes removed, other control characters (but
+/// newlines and tabs) escaped.
 fn last_lines(text: &str, n: usize) -> String {
     let text = text.trim_end_matches('\n');
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(n);
     lines[start..]
         .iter()
-        .map(|l| crate::names::printable(l).into_owned())
+        .map(|l| shown(l))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Text as the summary shows it: colour codes gone (raw or spelled out as `\x1b[31m`),
+/// other control characters escaped.
+fn shown(s: &str) -> String {
+    use super::visible::{uncoloured, unspelled};
+    unspelled(&crate::names::printable(&uncoloured(s))).into_owned()
 }
 
 fn longest_backtick_run(s: &str) -> usize {
@@ -154,9 +162,7 @@ fn longest_backtick_run(s: &str) -> usize {
 
 /// Text for a table cell: one line, `|` escaped, control characters shown escaped.
 fn cell(s: &str) -> String {
-    crate::names::printable(s)
-        .replace('|', "\\|")
-        .replace('\n', " ")
+    shown(s).replace('|', "\\|").replace('\n', " ")
 }
 
 /// Text inside a code span in a table cell (backticks would end it).
@@ -165,7 +171,7 @@ fn code(s: &str) -> String {
 }
 
 fn html(s: &str) -> String {
-    crate::names::printable(s)
+    shown(s)
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,7 +1,9 @@
-//! `--timeline FILE.svg`: a picture of the run. One row per pool slot, one bar per attempt
-//! from its start to its end, coloured by how it ended and labelled with the job's name
-//! (hover for the details), over a time axis — where the time went, and which jobs held
-//! the pool, at a glance.
+//! `--timeline FILE.svg`: a picture of the run. One row per pool slot (and one per
+//! service, which takes no slot: below them, labelled `service`), one bar per attempt
+//! that started, from its start to its end, coloured by how it ended and labelled with
+//! the job's name (hover for the details), over a time axis — where the time went, and
+//! which jobs held the pool, at a glance. Text from jobs goes through `report::visible`:
+//! the SVG is well-formed XML whatever a matrix value holds.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
@@ -25,7 +27,9 @@ pub(crate) fn render(
     total: Duration,
 ) -> String {
     let total_s = total.as_secs_f64().max(1e-3);
-    let height = TOP + ROW * slots as f64 + 60.0;
+    // Services run in the slots past the pool's.
+    let rows = (attempts.iter().map(|a| a.slot).max().unwrap_or(0)).max(slots);
+    let height = TOP + ROW * rows as f64 + 60.0;
     let width = LEFT + PLOT_W + 20.0;
     let x = |t: f64| LEFT + t / total_s * PLOT_W;
     let mut s = String::new();
@@ -40,12 +44,17 @@ pub(crate) fn render(
         attempts.len(),
         total_s
     );
-    for slot in 1..=slots {
-        let y = TOP + ROW * (slot - 1) as f64;
-        let fill = if slot % 2 == 0 { "#f4f4f4" } else { "#fbfbfb" };
+    for row in 1..=rows {
+        let y = TOP + ROW * (row - 1) as f64;
+        let fill = if row % 2 == 0 { "#f4f4f4" } else { "#fbfbfb" };
+        let label = if row <= slots {
+            format!("slot {row}")
+        } else {
+            "service".to_owned()
+        };
         let _ = writeln!(
             s,
-            r##"<rect x="{LEFT}" y="{y}" width="{PLOT_W}" height="{ROW}" fill="{fill}"/><text x="8" y="{}" fill="#333">slot {slot}</text>"##,
+            r##"<rect x="{LEFT}" y="{y}" width="{PLOT_W}" height="{ROW}" fill="{fill}"/><text x="8" y="{}" fill="#333">{label}</text>"##,
             y + ROW / 2.0 + 4.0
         );
     }
@@ -108,10 +117,10 @@ pub(crate) fn render(
         }
         s.push_str("</g>\n");
     }
-    axis(&mut s, total_s, TOP + ROW * slots as f64);
+    axis(&mut s, total_s, TOP + ROW * rows as f64);
     legend(
         &mut s,
-        TOP + ROW * slots as f64 + 45.0,
+        TOP + ROW * rows as f64 + 45.0,
         attempts.iter().any(|a| a.allowed),
     );
     s.push_str("</svg>\n");
@@ -210,7 +219,8 @@ fn colour(st: Status) -> &'static str {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
+    super::visible::text(s)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -278,7 +278,10 @@ impl Driver {
             }
             self.printed.ended(job);
         }
-        if self.plan.timeline.is_some() {
+        // An attempt its `if:` or an up-to-date check stopped before it started is no
+        // bar on the timeline (nor counted among its attempts).
+        let started = !matches!(attempt.status, Status::Skipped | Status::UpToDate);
+        if self.plan.timeline.is_some() && started {
             let spec = self.core.spec(job);
             let mut record = AttemptRecord::new(
                 spec,
@@ -293,7 +296,9 @@ impl Driver {
         let actions = self
             .core
             .handle(Instant::now(), CoreEvent::JobEnded(attempt));
-        if let (Some(a), Some(true)) = (self.attempts.last_mut(), self.core.allowed(job)) {
+        if let (true, Some(a), Some(true)) =
+            (started, self.attempts.last_mut(), self.core.allowed(job))
+        {
             a.allowed = true;
         }
         self.act(actions, Some((job, output)));

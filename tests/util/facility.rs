@@ -18,11 +18,20 @@ pub(crate) enum Facility {
     Cgroups,
     /// PostgreSQL's `initdb`, `postgres` and `psql` on PATH.
     Postgres,
+    /// A real Healthchecks server on loopback (`../shared/healthchecks/hc`), started
+    /// once for the whole test run (`util::healthchecks`).
+    Healthchecks,
+    /// A program that reads one of prun's files, on PATH (`.ci/run` installs them):
+    /// `promtool`, `prometheus-node-exporter`, `xmllint`, `xmlschema-validate`,
+    /// `check-jsonschema`, `cmark-gfm`, `groff`.
+    Reader(&'static str),
 }
 
 impl Facility {
     fn name(self) -> &'static str {
         match self {
+            Facility::Healthchecks => "healthchecks",
+            Facility::Reader(program) => program,
             Facility::Slurm => "slurm",
             Facility::Script => "script",
             Facility::Root => "root",
@@ -31,8 +40,14 @@ impl Facility {
         }
     }
 
-    fn missing(self) -> &'static str {
+    fn missing(self) -> String {
         match self {
+            Facility::Healthchecks => {
+                return "no Healthchecks server could be started (../shared/healthchecks/hc up: needs python3 with venv, and PyPI the first time)".into();
+            }
+            Facility::Reader(program) => {
+                return format!("no `{program}` on PATH to read prun's file with (.ci/run installs it: Debian prometheus, prometheus-node-exporter, libxml2-utils, cmark-gfm, groff; PyPI xmlschema, check-jsonschema)");
+            }
             Facility::Slurm => {
                 "no Slurm cluster answers here: start one with scripts/slurm-single-node.sh"
             }
@@ -45,11 +60,20 @@ impl Facility {
                 "no initdb, postgres and psql on PATH (Debian: apt-get install postgresql, then PATH=/usr/lib/postgresql/15/bin:$PATH)"
             }
         }
+        .into()
     }
 
     fn present(self) -> bool {
-        static FOUND: [OnceLock<bool>; 5] = [const { OnceLock::new() }; 5];
-        *FOUND[self as usize].get_or_init(|| match self {
+        use std::collections::HashMap;
+        use std::sync::Mutex;
+        static FOUND: OnceLock<Mutex<HashMap<&'static str, bool>>> = OnceLock::new();
+        let found = FOUND.get_or_init(Mutex::default);
+        if let Some(&known) = found.lock().unwrap().get(self.name()) {
+            return known;
+        }
+        let present = match self {
+            Facility::Healthchecks => super::healthchecks::server().is_some(),
+            Facility::Reader(program) => on_path(program),
             Facility::Slurm => slurm_answers(),
             Facility::Script => succeeds("script", &["--version"]),
             // SAFETY: geteuid has no preconditions.
@@ -58,7 +82,8 @@ impl Facility {
             Facility::Postgres => ["initdb", "postgres", "psql"]
                 .iter()
                 .all(|p| succeeds(p, &["--version"])),
-        })
+        };
+        *found.lock().unwrap().entry(self.name()).or_insert(present)
     }
 }
 
@@ -78,6 +103,19 @@ pub(crate) fn has(needed: &[Facility]) -> bool {
     }
     eprintln!("SKIPPED {test}: {}", f.missing());
     false
+}
+
+/// Whether `program` is an executable file in a directory of PATH.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|d| {
+            let p = d.join(program);
+            std::fs::metadata(&p).is_ok_and(|m| {
+                m.is_file()
+                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+            })
+        })
+    })
 }
 
 fn succeeds(program: &str, args: &[&str]) -> bool {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod facility;
+pub(crate) mod healthchecks;
 pub(crate) mod recorder;
 
 use serde_json::Value;

@@ -46,6 +46,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Jobfile {
     pub(crate) version: Option<Sp<u64>>,
+    /// What the run is called where two jobfiles must not be confused (the metrics'
+    /// `jobfile` label, the JUnit suite): default, the jobfile's canonical path.
+    pub(crate) name: Option<Sp<String>>,
     pub(crate) mode: Option<Sp<Mode>>,
     pub(crate) concurrency: Option<Sp<u64>>,
     pub(crate) shell: Option<Sp<ShellWords>>,
