@@ -33,6 +33,7 @@ mod times;
 #[global_allocator]
 static ALLOC: alloc::StartArena = alloc::StartArena;
 
+pub use docs::complete_from_env;
 pub use error::Error;
 pub use input::cli::Cli;
 
@@ -48,8 +49,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     if let Some(shell) = cli.completions {
         return docs::completions(shell).map(|()| exit::SUCCESS);
     }
-    if cli.man {
-        return docs::man_page().map(|()| exit::SUCCESS);
+    if let Some(page) = cli.man {
+        return docs::man_page(page).map(|()| exit::SUCCESS);
     }
     if let Some(input::cli::Command::History(args)) = &cli.command {
         return history(args);

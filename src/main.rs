@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // The shell's completion script calling back (`prun --completions SHELL`).
+    if prun::complete_from_env() {
+        return ExitCode::SUCCESS;
+    }
     match prun::run(prun::Cli::parse()) {
         Ok(code) => ExitCode::from(code),
         Err(err) => err.report(),

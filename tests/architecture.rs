@@ -343,14 +343,15 @@ fn the_prun_variables_jobs_and_hooks_see_are_named_in_one_place() {
         }
         let text = std::fs::read_to_string(&p).unwrap();
         for (n, line) in code(&m, &text).lines().enumerate() {
-            // prun's own knob, read from its environment and never set for a job.
+            // prun's own knobs, read from its environment and never set for a job.
             let names_one = line.match_indices("\"PRUN_").any(|(at, _)| {
                 let name: String = line[at + 1..]
                     .chars()
                     .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
                 let after = line[at + 1 + name.len()..].chars().next();
-                name != "PRUN_NO_CLONE3" && matches!(after, Some('"' | '{'))
+                !matches!(name.as_str(), "PRUN_NO_CLONE3" | "PRUN_COMPLETE")
+                    && matches!(after, Some('"' | '{'))
             });
             if names_one {
                 elsewhere.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));

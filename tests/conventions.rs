@@ -2,6 +2,7 @@
 //! conventions users already live in.
 
 use crate::util::Prun;
+use crate::util::facility::{Facility, has};
 
 #[test]
 fn a_shell_with_options_makes_a_failing_pipe_fail_for_jobs_and_hooks() {
@@ -94,17 +95,11 @@ fn a_step_summary_that_cannot_be_written_is_said_and_fails_the_run() {
 }
 
 #[test]
-fn completions_and_the_man_page_come_from_the_command_line_definition() {
+fn completion_scripts_call_prun_back_and_stand_alone() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let r = Prun::new().args(&["--completions", shell]).run();
         r.code(0);
-        for flag in ["keep-order", "max-fail", "shard"] {
-            assert!(
-                r.stdout.contains(flag),
-                "{shell} lacks {flag}: {}",
-                r.stdout
-            );
-        }
+        assert!(r.stdout.contains("PRUN_COMPLETE"), "{shell}: {}", r.stdout);
     }
     // The bash script is valid bash.
     let r = Prun::new().args(&["--completions", "bash"]).run();
@@ -115,19 +110,159 @@ fn completions_and_the_man_page_come_from_the_command_line_definition() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let r = Prun::new().arg("--man").run();
-    r.code(0);
-    assert!(
-        r.stdout.starts_with(".ie") || r.stdout.contains(".TH prun 1"),
-        "{}",
-        r.stdout
-    );
-    assert!(r.stdout.contains("fail\\-fast"), "{}", r.stdout);
     // They stand alone: with a jobfile they are a usage error, and nothing runs.
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n").arg("--man");
     p.run().code(2);
     assert!(!p.path("ran").exists());
     Prun::new().args(&["--completions", "tcsh"]).run().code(2);
+}
+
+/// What bash offers on Tab, through the script `prun --completions bash` prints, as a
+/// user's shell would run it: `words` are the command line, the last being completed.
+fn bash_offers(p: &Prun, words: &[&str]) -> Vec<String> {
+    let script = p.path("prun.bash");
+    if !script.exists() {
+        let r = Prun::new().args(&["--completions", "bash"]).run();
+        std::fs::write(&script, &r.stdout).unwrap();
+    }
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let bin_dir = crate::util::bin().parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source prun.bash; COMP_WORDS=({}); COMP_CWORD=$((${{#COMP_WORDS[@]}}-1)); COMP_TYPE=9; _clap_complete_prun prun \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            quoted.join(" ")
+        ))
+        .current_dir(p.dir.path())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_job_names_tags_and_yaml_jobfiles_from_the_jobfile() {
+    let p = Prun::new()
+        .file(
+            "hello.yaml",
+            "jobs:\n  - name: dump\n    tags: [db]\n    run: x\n  - name: docs\n    tags: [web, db]\n    run: y\n  - echo bare\n",
+        )
+        .file("help.txt", "not a jobfile");
+    assert_eq!(
+        bash_offers(&p, &["prun", "he"]),
+        ["hello.yaml"],
+        "no `help`, no help.txt"
+    );
+    assert_eq!(
+        bash_offers(&p, &["prun", "hello.yaml", "--job", ""]),
+        ["dump", "docs"]
+    );
+    assert_eq!(
+        bash_offers(&p, &["prun", "hello.yaml", "--job", "du"]),
+        ["dump"]
+    );
+    assert_eq!(
+        bash_offers(&p, &["prun", "hello.yaml", "--tag", ""]),
+        ["db", "web"]
+    );
+    assert_eq!(
+        bash_offers(&p, &["prun", "-j", "2", "hello.yaml", "--force=d"]),
+        ["--force=dump", "--force=docs"]
+    );
+    assert!(bash_offers(&p, &["prun", "missing.yaml", "--job", ""]).is_empty());
+}
+
+#[test]
+fn man_pages_say_what_help_cannot_and_groff_finds_nothing_to_warn_about() {
+    let prun = Prun::new().arg("--man").run();
+    prun.code(0);
+    let history = Prun::new().arg("--man=history").run();
+    history.code(0);
+    let page = &prun.stdout;
+    for section in [
+        "JOBFILE",
+        "EXIT STATUS",
+        "ENVIRONMENT",
+        "FILES",
+        "EXAMPLES",
+        "SEE ALSO",
+    ] {
+        assert!(
+            page.contains(&format!(".SH {section}")),
+            "{section}: {page}"
+        );
+    }
+    assert!(
+        page.contains("fail\\-fast"),
+        "the options from clap: {page}"
+    );
+    // Every PRUN_* variable a job or a hook sees (runner/env.rs names them all).
+    let env = std::fs::read_to_string(crate::util::repo().join("src/runner/env.rs")).unwrap();
+    let doc: String = env.lines().take_while(|l| l.starts_with("//!")).collect();
+    let mut names: Vec<&str> = doc
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("PRUN_") && w.len() > 5)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in names {
+        assert!(page.contains(name), "{name} is not in prun(1)");
+    }
+    for var in ["NO_COLOR", "CI", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY"] {
+        assert!(page.contains(var), "{var}");
+    }
+    // Every page it refers to is one prun prints.
+    assert!(!page.contains("prun\\-help"), "{page}");
+    assert!(page.contains("prun\\-history\\fR(1)"), "{page}");
+    assert!(
+        history.stdout.contains(".TH prun-history 1"),
+        "{}",
+        history.stdout
+    );
+    assert!(
+        history.stdout.contains("prun history"),
+        "{}",
+        history.stdout
+    );
+    if !has(&[Facility::Reader("groff"), Facility::Reader("man")]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [("prun.1", page), ("prun-history.1", &history.stdout)] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, text).unwrap();
+        let out = std::process::Command::new("groff")
+            .args(["-ww", "-man", "-z"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "groff on {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let shown = std::process::Command::new("man")
+            .arg("-l")
+            .arg(&file)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        assert!(
+            shown.status.success() && !shown.stdout.is_empty(),
+            "man -l {name}"
+        );
+    }
 }
 
 #[test]

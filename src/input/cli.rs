@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use clap_complete::engine::ArgValueCompleter;
 
 use crate::input::settings::{
     Color, Containment, ExecutorKind, MAX_POOL, MaxFail, Mode, OutputMode, Progress, Shard, Summary,
@@ -27,7 +28,8 @@ use crate::input::settings::{
     long_about,
     max_term_width = 100,
     args_conflicts_with_subcommands = true,
-    subcommand_negates_reqs = true
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
     /// `prun history DIR`: the runs a jobfile's `history:` kept (a jobfile named
@@ -36,7 +38,11 @@ pub struct Cli {
     pub command: Option<Command>,
 
     /// The jobfile (YAML). `-` reads it from stdin.
-    #[arg(value_name = "JOBFILE", required_unless_present_any = ["completions", "man"])]
+    #[arg(
+        value_name = "JOBFILE",
+        required_unless_present_any = ["completions", "man"],
+        add = ArgValueCompleter::new(super::complete::jobfiles)
+    )]
     pub jobfile: Option<String>,
 
     /// Pool size: how many jobs may run at once [default: the jobfile's `concurrency`,
@@ -102,12 +108,12 @@ pub struct Cli {
     pub lock_wait: Option<Duration>,
 
     /// Run only the jobs with this tag (repeatable), and the jobs they need.
-    #[arg(long = "tag", value_name = "TAG")]
+    #[arg(long = "tag", value_name = "TAG", add = ArgValueCompleter::new(super::complete::tags))]
     pub tags: Vec<String>,
 
     /// Run only this job (repeatable; a matrix job by its base name or full name), and the
     /// jobs it needs.
-    #[arg(long = "job", value_name = "NAME")]
+    #[arg(long = "job", value_name = "NAME", add = ArgValueCompleter::new(super::complete::job_names))]
     pub jobs_selected: Vec<String>,
 
     /// Run the M-th of N even slices of the selected jobs, in jobfile order, and what they
@@ -131,7 +137,7 @@ pub struct Cli {
     /// Run jobs with `sources`/`status` even when they are up to date, and save their
     /// fingerprints anew: every selected job, or with `--force=NAME` (repeatable) that
     /// job only (a matrix job by its base name or full name).
-    #[arg(long, value_name = "NAME", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    #[arg(long, value_name = "NAME", num_args = 0..=1, require_equals = true, default_missing_value = "", add = ArgValueCompleter::new(super::complete::job_names))]
     pub force: Vec<String>,
 
     /// Where up-to-date jobs keep their fingerprints [default: the jobfile's `state_dir`,
@@ -223,9 +229,19 @@ pub struct Cli {
     #[arg(long, value_name = "SHELL", value_enum, exclusive = true)]
     pub completions: Option<clap_complete::Shell>,
 
-    /// Print prun's man page (roff) and exit: `prun --man > prun.1`.
-    #[arg(long, exclusive = true)]
-    pub man: bool,
+    /// Print a man page (roff) and exit: `prun --man > prun.1`,
+    /// `prun --man=history > prun-history.1`.
+    #[arg(long, value_name = "PAGE", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "prun", exclusive = true)]
+    pub man: Option<ManPage>,
+}
+
+/// The man pages prun prints (`--man`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ManPage {
+    /// prun(1): running a jobfile, the jobfile's format, exit status, environment.
+    Prun,
+    /// prun-history(1): `prun history DIR`.
+    History,
 }
 
 /// What prun does besides running a jobfile.
