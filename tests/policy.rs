@@ -182,16 +182,9 @@ fn dry_run_shows_the_shard() {
     );
 }
 
-/// The run's `--report`, checked against its schema.
+/// The run's `--report`, checked against its schema by check-jsonschema.
 fn report(p: &Prun) -> serde_json::Value {
-    let report = serde_json::from_str(&p.read("report.json")).expect("report.json");
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(crate::util::repo().join("schemas/report-v1.schema.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    crate::util::check_schema(&report, &schema, &schema, "report").unwrap();
-    report
+    crate::util::check_report(&p.path("report.json"))
 }
 
 fn job<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {

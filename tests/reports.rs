@@ -1,9 +1,7 @@
 //! Reports: the JSON report against its schema, JUnit and the timeline through a real XML
 //! parser, the joblog, --log-dir, --quiet, GitHub Actions, --dry-run and --check.
 
-use serde_json::Value;
-
-use crate::util::{Prun, check_schema, repo};
+use crate::util::{Prun, check_report};
 
 const MIXED: &str = r#"
 jobs:
@@ -28,12 +26,7 @@ fn the_json_report_follows_its_schema() {
         .jobfile(MIXED)
         .args(&["--report", "report.json", "--log-dir", "logs"]);
     p.run().code(1);
-    let report: Value = serde_json::from_str(&p.read("report.json")).unwrap();
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("schemas/report-v1.schema.json")).unwrap(),
-    )
-    .unwrap();
-    check_schema(&report, &schema, &schema, "report").unwrap();
+    let report = check_report(&p.path("report.json"));
     let status: Vec<&str> = report["jobs"]
         .as_array()
         .unwrap()

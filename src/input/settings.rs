@@ -49,6 +49,7 @@ impl std::fmt::Display for Shard {
 
 /// `mode: sync | async`, `--mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// One job at a time, in file order; a job's hooks finish before the next job starts.
@@ -91,6 +92,7 @@ pub enum ExecutorKind {
 
 /// `containment:`, `--containment`: how a job's processes are kept together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Containment {
     /// A cgroup per slot where prun may create one, else process groups.

@@ -318,6 +318,34 @@ impl Prun {
     }
 }
 
+/// `file` (a `--report` prun wrote) as its reader sees it: valid by `check-jsonschema`
+/// against `schemas/report-v1.schema.json`, and no field the schema forgot
+/// (`check_schema`, stricter on that); the report, parsed.
+#[track_caller]
+pub(crate) fn check_report(file: &Path) -> Value {
+    let schema_path = repo().join("schemas/report-v1.schema.json");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("the report")).expect("JSON");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
+    check_schema(&report, &schema, &schema, "report").unwrap();
+    if facility::has(&[facility::Facility::Reader("check-jsonschema")]) {
+        let out = Command::new("check-jsonschema")
+            .arg("--schemafile")
+            .arg(&schema_path)
+            .arg(file)
+            .output()
+            .expect("run check-jsonschema");
+        assert!(
+            out.status.success(),
+            "check-jsonschema: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    report
+}
+
 /// `v` against the part of JSON Schema prun's schemas use (`$ref` to `$defs`, `anyOf`,
 /// `type`, `enum`, `const`, bounds, `required`, `properties`, `additionalProperties`,
 /// `items`); `Err` says where and why. Stricter than JSON Schema in one way, on purpose:

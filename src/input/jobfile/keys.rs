@@ -43,39 +43,61 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Sp<T> {
 
 /// The whole jobfile.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Jobfile {
+    #[cfg_attr(test, schemars(extend("const" = 1)))]
     pub(crate) version: Option<Sp<u64>>,
     /// What the run is called where two jobfiles must not be confused (the metrics'
     /// `jobfile` label, the JUnit suite): default, the jobfile's canonical path.
+    #[cfg_attr(test, schemars(regex(pattern = r"^[A-Za-z0-9._/@-]{1,128}$")))]
     pub(crate) name: Option<Sp<String>>,
     pub(crate) mode: Option<Sp<Mode>>,
+    #[cfg_attr(test, schemars(range(min = 1, max = 4096)))]
     pub(crate) concurrency: Option<Sp<u64>>,
     pub(crate) shell: Option<Sp<ShellWords>>,
     #[serde(default)]
+    #[cfg_attr(test, schemars(schema_with = "super::rules::env"))]
     pub(crate) env: Option<Sp<Env>>,
     pub(crate) env_file: Option<Sp<Paths>>,
     pub(crate) workdir: Option<Sp<String>>,
     pub(crate) defaults: Option<Sp<JobKeys>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_success: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_failure: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_complete: Option<Sp<Scalar>>,
     /// Run-level only: a run that succeeds after a failed one (needs `history:`).
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_recover: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::positive_duration"))]
+    #[serde(default)]
     pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
     pub(crate) grace: Option<Sp<HumanDuration>>,
     /// At least this long between two job starts (`--delay`).
     pub(crate) delay: Option<Sp<HumanDuration>>,
     /// Start a job only while this much memory is available (`--memfree`).
+    #[cfg_attr(test, schemars(schema_with = "super::rules::size"))]
+    #[serde(default)]
     pub(crate) memfree: Option<Sp<Scalar>>,
     /// Start a job only while the 1-minute load average is below this (`--load`).
+    #[cfg_attr(test, schemars(schema_with = "super::rules::load"))]
+    #[serde(default)]
     pub(crate) max_load: Option<Sp<Scalar>>,
     /// How long the throttles may hold jobs back before prun says so (`--throttle-warn`).
     pub(crate) throttle_warn: Option<Sp<HumanDuration>>,
     pub(crate) lock: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(extend("enum" = ["local", "slurm"])))]
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) containment: Option<Sp<crate::input::settings::Containment>>,
     /// `resources: {name: capacity}`: named counting semaphores (`Lock`).
+    #[cfg_attr(test, schemars(schema_with = "super::rules::resources"))]
+    #[serde(default)]
     pub(crate) resources: Option<Sp<BTreeMap<String, Sp<i64>>>>,
     /// Where up-to-date jobs keep their fingerprints (default `.prun` beside the jobfile).
     pub(crate) state_dir: Option<Sp<String>>,
@@ -87,58 +109,91 @@ pub(crate) struct Jobfile {
     pub(crate) metrics: Option<Sp<String>>,
     /// Variables whose values are masked as `***` in everything prun writes.
     pub(crate) secrets: Option<Sp<Vec<Sp<String>>>>,
+    #[cfg_attr(test, schemars(length(min = 1)))]
     pub(crate) jobs: Sp<Vec<Sp<JobEntry>>>,
 }
 
 /// `monitor:` as written.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MonitorKeys {
+    #[cfg_attr(test, schemars(regex(pattern = r"^\s*https?://")))]
     pub(crate) healthchecks: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(regex(pattern = r"^\s*https?://")))]
     pub(crate) start: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(regex(pattern = r"^\s*https?://")))]
     pub(crate) success: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(regex(pattern = r"^\s*https?://")))]
     pub(crate) failure: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::positive_duration"))]
+    #[serde(default)]
     pub(crate) timeout: Option<Sp<HumanDuration>>,
     /// Bytes (`10240`) or a size (`10KB`, `100 KiB`, `1MB`).
+    #[cfg_attr(test, schemars(schema_with = "super::rules::body_limit"))]
+    #[serde(default)]
     pub(crate) body_limit: Option<Sp<Scalar>>,
 }
 
 /// `history:` as written.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HistoryKeys {
     pub(crate) dir: Sp<String>,
+    #[cfg_attr(test, schemars(range(min = 1)))]
     pub(crate) keep: Option<Sp<i64>>,
+    #[cfg_attr(test, schemars(range(min = 1)))]
     pub(crate) keep_days: Option<Sp<i64>>,
 }
 
 /// Keys a job may have, also accepted under `defaults:` (except `name`, `run`, `needs`,
 /// `matrix`, which make no sense as defaults and are refused there by `plan.rs`).
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct JobKeys {
+    #[cfg_attr(test, schemars(regex(pattern = r"^[A-Za-z0-9._-]+$")))]
     pub(crate) name: Option<Sp<String>>,
     /// `run:` with nothing after it is an empty command, not a missing key.
     #[serde(default, deserialize_with = "present")]
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
     pub(crate) run: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::env"))]
+    #[serde(default)]
     pub(crate) env: Option<Sp<Env>>,
     pub(crate) env_file: Option<Sp<Paths>>,
     pub(crate) workdir: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_success: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_failure: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) on_complete: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::positive_duration"))]
+    #[serde(default)]
     pub(crate) hook_timeout: Option<Sp<HumanDuration>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::positive_duration"))]
+    #[serde(default)]
     pub(crate) timeout: Option<Sp<HumanDuration>>,
+    #[cfg_attr(test, schemars(range(min = 0)))]
     pub(crate) retries: Option<Sp<i64>>,
     pub(crate) retry_delay: Option<Sp<HumanDuration>>,
     pub(crate) retry_delay_max: Option<Sp<HumanDuration>>,
+    #[cfg_attr(test, schemars(extend("enum" = ["fixed", "exponential"])))]
     pub(crate) backoff: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::exit_codes"))]
+    #[serde(default)]
     pub(crate) retry_on_exit: Option<Sp<Vec<i64>>>,
     pub(crate) needs: Option<Sp<Vec<Sp<String>>>>,
     /// Variables of this job whose values are masked (with the top-level ones).
     pub(crate) secrets: Option<Sp<Vec<Sp<String>>>>,
     pub(crate) matrix: Option<Sp<Matrix>>,
     pub(crate) tags: Option<Sp<Vec<String>>>,
+    #[cfg_attr(test, schemars(extend("enum" = ["local", "slurm"])))]
     pub(crate) executor: Option<Sp<String>>,
     pub(crate) slurm: Option<Sp<Box<SlurmOptions>>>,
     pub(crate) uses: Option<Sp<Uses>>,
@@ -151,27 +206,43 @@ pub(crate) struct JobKeys {
     pub(crate) status: Option<Sp<Commands>>,
     /// `if:`: a command the parent runs just before the job would start.
     #[serde(rename = "if")]
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) condition: Option<Sp<Scalar>>,
     pub(crate) allow_failure: Option<Sp<AllowFailure>>,
     /// `limits: {memory, cpus, pids}`: what the job may take of the machine.
     pub(crate) limits: Option<Sp<LimitKeys>>,
     /// The job's niceness, -20 to 19 (absolute, as systemd's `Nice=`).
+    #[cfg_attr(test, schemars(range(min = -20, max = 19)))]
     pub(crate) nice: Option<Sp<i64>>,
     /// Its I/O priority: `idle`, `best-effort` or `best-effort:N`.
+    #[cfg_attr(
+        test,
+        schemars(regex(pattern = r"^\s*(idle|best-effort(:[0-7])?)\s*$"))
+    )]
     pub(crate) io: Option<Sp<String>>,
     /// The niceness of its hooks (by default they run at prun's own).
+    #[cfg_attr(test, schemars(range(min = -20, max = 19)))]
     pub(crate) hook_nice: Option<Sp<i64>>,
 }
 
 /// `ready:` of a service: one probe kind, and how often and how long to poll it.
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
+#[cfg_attr(test, schemars(extend("oneOf" = [{"required": ["exec"]}, {"required": ["http"]}, {"required": ["tcp"]}, {"required": ["log"]}])))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReadyKeys {
+    #[cfg_attr(test, schemars(schema_with = "super::rules::command"))]
+    #[serde(default)]
     pub(crate) exec: Option<Sp<Scalar>>,
     pub(crate) http: Option<Sp<String>>,
     pub(crate) tcp: Option<Sp<String>>,
     pub(crate) log: Option<Sp<String>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::positive_duration"))]
+    #[serde(default)]
     pub(crate) interval: Option<Sp<HumanDuration>>,
+    #[cfg_attr(test, schemars(schema_with = "super::rules::positive_duration"))]
+    #[serde(default)]
     pub(crate) timeout: Option<Sp<HumanDuration>>,
 }
 
@@ -254,12 +325,18 @@ job_fields! {
 
 /// `limits:` in a job or in `defaults` (each key falls back to the defaults' own).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LimitKeys {
     /// A size: `2G`, `512M`.
+    #[cfg_attr(test, schemars(schema_with = "super::rules::size"))]
+    #[serde(default)]
     pub(crate) memory: Option<Sp<Scalar>>,
     /// CPUs, a fraction allowed: `1.5`.
+    #[cfg_attr(test, schemars(schema_with = "super::rules::cpus"))]
+    #[serde(default)]
     pub(crate) cpus: Option<Sp<Scalar>>,
+    #[cfg_attr(test, schemars(range(min = 1)))]
     pub(crate) pids: Option<Sp<i64>>,
 }
 
@@ -325,6 +402,7 @@ pub(crate) fn from_yaml(text: &str, n: usize) -> Result<Jobfile, serde_saphyr::E
 
 /// `slurm:` in a job or in `defaults`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SlurmOptions {
     pub(crate) partition: Option<String>,

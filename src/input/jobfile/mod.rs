@@ -8,6 +8,10 @@ use crate::input::diagnostic::{Diagnostic, Source};
 
 mod fast;
 mod keys;
+#[cfg(test)]
+mod rules;
+#[cfg(test)]
+mod schema;
 mod values;
 
 pub(crate) use keys::*;

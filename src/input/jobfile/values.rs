@@ -167,6 +167,7 @@ impl<'de> Deserialize<'de> for Uses {
 
 /// `when:`: the condition on a job's needs under which it runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum When {
     /// Every need succeeded (the default).
