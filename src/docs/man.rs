@@ -10,25 +10,23 @@ use clap_mangen::Man;
 
 /// prun(1).
 pub(super) fn prun(cmd: clap::Command, w: &mut dyn Write) -> std::io::Result<()> {
-    let man = Man::new(cmd).manual("prun manual");
-    man.render_title(w)?;
-    man.render_name_section(w)?;
-    man.render_synopsis_section(w)?;
-    man.render_description_section(w)?;
-    man.render_options_section(w)?;
-    w.write_all(PRUN.as_bytes())?;
-    man.render_version_section(w)
+    page(cmd, PRUN, w)
 }
 
 /// prun-history(1).
 pub(super) fn history(cmd: clap::Command, w: &mut dyn Write) -> std::io::Result<()> {
+    page(cmd, HISTORY, w)
+}
+
+/// clap_mangen's sections of `cmd`, with `sections` before the version.
+fn page(cmd: clap::Command, sections: &str, w: &mut dyn Write) -> std::io::Result<()> {
     let man = Man::new(cmd).manual("prun manual");
     man.render_title(w)?;
     man.render_name_section(w)?;
     man.render_synopsis_section(w)?;
     man.render_description_section(w)?;
     man.render_options_section(w)?;
-    w.write_all(HISTORY.as_bytes())?;
+    w.write_all(sections.as_bytes())?;
     man.render_version_section(w)
 }
 

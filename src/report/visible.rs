@@ -13,19 +13,13 @@ pub(crate) fn text(text: &str) -> Cow<'_, str> {
     if !text.chars().any(|c| c == '\x1b' || forbidden(c)) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && skip_sequence(&mut chars) {
-            continue;
-        }
+    Cow::Owned(rewrite(text, |out, c| {
         if forbidden(c) {
-            shown(&mut out, c);
+            shown(out, c);
         } else {
             out.push(c);
         }
-    }
-    Cow::Owned(out)
+    }))
 }
 
 /// `text` with its terminal escape sequences removed, nothing else changed (for text
@@ -34,15 +28,20 @@ pub(crate) fn uncoloured(text: &str) -> Cow<'_, str> {
     if !text.contains('\x1b') {
         return Cow::Borrowed(text);
     }
+    Cow::Owned(rewrite(text, |out, c| out.push(c)))
+}
+
+/// `text` without its escape sequences, every other character given to `keep`.
+fn rewrite(text: &str, keep: impl Fn(&mut String, char)) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\x1b' && skip_sequence(&mut chars) {
             continue;
         }
-        out.push(c);
+        keep(&mut out, c);
     }
-    Cow::Owned(out)
+    out
 }
 
 /// `text` (already made printable) without colour codes spelled out as `\x1b[31m`, the
