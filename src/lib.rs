@@ -62,9 +62,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     let base_dir = input::source::base_dir(path)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
     let path_var = std::env::var("PATH").ok();
-    let canonical = (path != "-")
-        .then(|| std::fs::canonicalize(path).ok())
-        .flatten();
     let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY")
         .filter(|s| !s.is_empty())
         .map(std::path::PathBuf::from);
@@ -75,7 +72,6 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         base_dir: &base_dir,
         cwd: &cwd,
         path_var: path_var.as_deref(),
-        jobfile_path: canonical.as_deref(),
         stderr_is_terminal: std::io::stderr().is_terminal(),
         stdout_is_terminal: std::io::stdout().is_terminal(),
         is_ci: flag("CI"),

@@ -223,20 +223,25 @@ fn integration_tests_against_a_real_postgresql() {
 
 #[test]
 fn nightly() {
-    use crate::util::recorder::Recorder;
+    use crate::util::facility::{Facility, has};
+    if !has(&[Facility::Healthchecks]) {
+        return;
+    }
+    let hc = crate::util::healthchecks::server().unwrap();
     let p = Prun::new();
     let hist = p.path("history").display().to_string();
     let prom = p.path("nightly.prom").display().to_string();
     let work = p.path("work").display().to_string();
     let args = ["--history", hist.as_str(), "--metrics", prom.as_str()];
-    // The example's monitor is healthchecks.io: here a recorder on loopback stands in
-    // for it, in a copy of the jobfile that differs only in the URL.
-    let hc = Recorder::http();
+    // The example's monitor is healthchecks.io: here a real Healthchecks server on
+    // loopback stands in for it, in a copy of the jobfile that differs only in the URL.
+    let slug = format!("nightly-example-{}", std::process::id());
+    let check = hc.check(&slug);
     let text = std::fs::read_to_string(example("nightly.yaml")).unwrap();
     let url = "https://hc-ping.com/0c8f7a3e-5b1d-4c2e-9f0a-2d6b8e4c1a77";
     assert!(text.contains(url));
     let text = text
-        .replace(url, &hc.url("/hc"))
+        .replace(url, &check)
         .replace("WORK: /tmp/prun-nightly/work", &format!("WORK: {work}"));
     let p = p.file("nightly.yaml", &text);
     let r = p.run_with(&[&["nightly.yaml"][..], &args].concat());
@@ -252,11 +257,15 @@ fn nightly() {
         r.stdout
     );
     assert!(!format!("{}{}", r.stdout, r.stderr).contains("demo-Passw0rd"));
-    let pings: Vec<String> = hc.requests().into_iter().map(|q| q.path).collect();
-    assert_eq!(pings.len(), 2, "{pings:?}");
+    let got = hc.pings(&slug);
+    let pings = got["pings"].as_array().unwrap();
+    assert_eq!(pings.len(), 2, "{got}");
+    assert_eq!(pings[0]["kind"], "start", "{got}");
+    assert_eq!(pings[1]["kind"], "success", "{got}");
+    assert_eq!(pings[1]["exit_status"], 0, "{got}");
     assert!(
-        pings[0].starts_with("/hc/start?rid=") && pings[1].starts_with("/hc/0?rid="),
-        "{pings:?}"
+        !pings[1]["body"].as_str().unwrap().contains("demo-Passw0rd"),
+        "{got}"
     );
     assert!(
         p.read("nightly.prom")

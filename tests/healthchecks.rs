@@ -53,6 +53,9 @@ fn a_slug_url_with_create_makes_its_check_and_records_start_and_success_paired()
     );
     assert!(list[1]["body"].as_str().unwrap().contains("dump"), "{got}");
     assert_eq!(got["status"], "up", "{got}");
+    // prun read every answer to its end: the server never wrote to a closed connection.
+    let log = hc.server_log();
+    assert!(!log.contains("Broken pipe"), "{log}");
 }
 
 #[test]

@@ -39,6 +39,10 @@ pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
 /// When the shell asks (`PRUN_COMPLETE` set): prints what completes the command line in
 /// the arguments and returns true.
 pub fn complete_from_env() -> bool {
+    // Every run passes here: nothing is built unless the shell asks.
+    if std::env::var_os(COMPLETE_VAR).is_none() {
+        return false;
+    }
     let asked = clap_complete::CompleteEnv::with_factory(Cli::command)
         .var(COMPLETE_VAR)
         .try_complete(std::env::args_os(), None);

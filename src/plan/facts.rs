@@ -12,8 +12,6 @@ pub(crate) struct Facts<'a> {
     pub(crate) base_dir: &'a Path,
     /// `PATH`, to find a `shell:` given by name.
     pub(crate) path_var: Option<&'a str>,
-    /// The jobfile's canonical path (`None` for standard input).
-    pub(crate) jobfile_path: Option<&'a Path>,
     /// The current directory, for paths given on the command line.
     pub(crate) cwd: &'a Path,
     pub(crate) stderr_is_terminal: bool,

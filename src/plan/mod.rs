@@ -107,10 +107,8 @@ pub(crate) struct Plan {
     pub(crate) monitor: Option<monitor::Monitor>,
     /// `--metrics` / `metrics:`: the textfile-collector file written at the end.
     pub(crate) metrics: Option<PathBuf>,
-    /// What tells this run's jobfile from any other where both are read together (the
-    /// metrics' `jobfile` label): its `name:`, else its canonical path.
-    pub(crate) identity: String,
-    /// `name:`, if given (the JUnit suite's name).
+    /// `name:`, if given: the JUnit suite's name, and what tells this run's jobfile from
+    /// any other in the metrics' `jobfile` label (else its canonical path).
     pub(crate) name: Option<String>,
     /// `history:`: where each run is kept, and how many are.
     pub(crate) history: Option<history::History>,
@@ -191,7 +189,9 @@ impl Plan {
         facts: &Facts<'_>,
     ) -> Result<Plan, Diagnostic> {
         validate::version(src, jf.version.as_ref())?;
-        let (name, identity) = validate::run_name(src, jf.name.as_ref(), facts)?;
+        let name = (jf.name.as_ref())
+            .map(|n| validate::run_name(src, n))
+            .transpose()?;
         let run_executor = match &jf.executor {
             Some(e) => Some(validate::executor_kind(src, e)?),
             None => None,
@@ -348,7 +348,6 @@ impl Plan {
                 .as_ref()
                 .map(|m| facts.cwd.join(m))
                 .or(jf.metrics.as_ref().map(|m| facts.base_dir.join(&m.value))),
-            identity,
             name,
             jobs,
         })
@@ -578,7 +577,6 @@ pub(crate) fn test_plan_on(yaml: &str, args: &[&str], cpus: fn() -> usize) -> Pl
         cpus,
         base_dir: Path::new("/"),
         path_var: None,
-        jobfile_path: None,
         cwd: Path::new("/"),
         stderr_is_terminal: false,
         stdout_is_terminal: false,

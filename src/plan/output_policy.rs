@@ -114,7 +114,6 @@ mod tests {
             cpus: || 1,
             base_dir: std::path::Path::new("/"),
             path_var: None,
-            jobfile_path: None,
             cwd: std::path::Path::new("/"),
             stderr_is_terminal: terminal,
             stdout_is_terminal: terminal,

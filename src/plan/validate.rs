@@ -75,22 +75,12 @@ pub(super) fn version(src: &Source, v: Option<&Sp<u64>>) -> Result<(), Diagnosti
 
 /// `name:`: what the run is called in the metrics' `jobfile` label and the JUnit suite,
 /// so a word a person reads there: letters, digits, `.`, `_`, `-`, `/` and `@` (a host
-/// or a path-like name), at most 128 of them. With it, the run's identity
-/// (`Plan::identity`): the name, else the jobfile's canonical path.
-pub(super) fn run_name(
-    src: &Source,
-    n: Option<&Sp<String>>,
-    facts: &Facts<'_>,
-) -> Result<(Option<String>, String), Diagnostic> {
-    let Some(n) = n else {
-        let path = facts.jobfile_path.map(|p| p.display().to_string());
-        return Ok((None, path.unwrap_or_else(|| src.name.clone())));
-    };
+/// or a path-like name), at most 128 of them.
+pub(super) fn run_name(src: &Source, n: &Sp<String>) -> Result<String, Diagnostic> {
     let v = &n.value;
     let fits = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | '@');
     if v.is_empty() || v.len() > 128 || !v.chars().all(fits) {
-        let bad = v.chars().find(|&c| !fits(c));
-        let why = match bad {
+        let why = match v.chars().find(|&c| !fits(c)) {
             Some(c) => format!("`name:` '{}' has {:?}", crate::names::printable(v), c),
             None if v.is_empty() => "`name:` is empty".to_owned(),
             None => format!("`name:` is {} characters long", v.len()),
@@ -98,7 +88,7 @@ pub(super) fn run_name(
         return Err(Diagnostic::at(src, n.referenced, format!("{why}: it is the value of the metrics' `jobfile` label and the JUnit suite's name"))
             .help("use letters, digits, `.`, `_`, `-`, `/` or `@` (at most 128), e.g. `name: backup-db01`"));
     }
-    Ok((Some(v.clone()), v.clone()))
+    Ok(v.clone())
 }
 
 /// `workdir:` (relative to the jobfile's directory) must be a directory.

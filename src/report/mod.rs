@@ -77,7 +77,13 @@ pub(crate) fn write_files(
     });
     if let Some(path) = &plan.metrics {
         let previous = read_previous(path);
-        let text = metrics::render(run, &plan.identity, &previous);
+        // The run's identity: `name:`, else the jobfile's canonical path (asked only
+        // here, when metrics are written).
+        let identity = (plan.name.clone()).unwrap_or_else(|| {
+            std::fs::canonicalize(jobfile)
+                .map_or_else(|_| jobfile.to_owned(), |p| p.display().to_string())
+        });
+        let text = metrics::render(run, &identity, &previous);
         write(&plan.metrics, &mut |f| f.write_all(text.as_bytes()));
     }
     // Appended to: the job's steps share the file (GitHub creates it, one per step).

@@ -95,6 +95,11 @@ impl Healthchecks {
         serde_json::from_slice(&out.stdout).expect("hc prints JSON")
     }
 
+    /// What the server wrote to its log so far.
+    pub(crate) fn server_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+
     /// Creates a check (slug `name`); its ping URL by UUID.
     pub(crate) fn check(&self, name: &str) -> String {
         let c = self.hc(&["check", name]);
