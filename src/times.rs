@@ -11,6 +11,24 @@ pub(crate) fn after(from: Instant, d: Duration) -> Instant {
         .unwrap_or_else(|| from + Duration::from_secs(100 * 365 * 86_400))
 }
 
+/// The longest duration prun takes from a jobfile or the command line, ten (humantime)
+/// years: past it, a
+/// deadline, a sleep or a count of nanoseconds could overflow, and no run waits so long.
+pub(crate) const LONGEST: Duration = Duration::from_secs(10 * 31_557_600);
+
+/// A duration as people write it (humantime: `90s`, `1h 30m`), at most `LONGEST`; why
+/// not, in words.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text.trim()).map_err(|e| e.to_string())?;
+    if d > LONGEST {
+        return Err(format!(
+            "longer than prun waits for anything (at most {})",
+            humantime::format_duration(LONGEST)
+        ));
+    }
+    Ok(d)
+}
+
 /// RFC 3339 UTC time with milliseconds.
 pub(crate) fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
@@ -34,6 +52,15 @@ mod tests {
         );
         let far = after(now, Duration::MAX);
         assert!(far > now + Duration::from_secs(99 * 365 * 86_400));
+    }
+
+    #[test]
+    fn durations_past_ten_years_are_refused_not_overflowed() {
+        assert_eq!(parse_duration(" 90s "), Ok(Duration::from_secs(90)));
+        assert!(parse_duration("9y").is_ok());
+        assert!(parse_duration("11y").unwrap_err().contains("at most"));
+        assert!(parse_duration("500000000000y").is_err());
+        assert!(parse_duration("90").is_err());
     }
 
     #[test]

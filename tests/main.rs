@@ -33,6 +33,7 @@ mod secrets;
 mod security;
 mod select;
 mod services;
+mod shared_machine;
 mod slurm;
 mod throttles;
 mod uptodate;

@@ -220,6 +220,10 @@ const ONLY_PRUN: &[(&str, &str)] = &[
         "jobs:\n  - name: a\n    run: x\n    retry_delay_max: 1m\n",
         "retry_delay_max only with backoff: exponential",
     ),
+    (
+        "jobs:\n  - name: a\n    run: x\n    timeout: 11y\n",
+        "a duration of at most 10 years",
+    ),
 ];
 
 fn write_all(p: &Prun, fragments: &[&str]) -> Vec<std::path::PathBuf> {

@@ -277,7 +277,7 @@ fn parse_keep(s: &str) -> Result<usize, String> {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
+    crate::times::parse_duration(s)
         .map_err(|e| format!("'{s}' is not a duration ({e}); write it like 10s, 500ms or 1m"))
 }
 

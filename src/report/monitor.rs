@@ -155,7 +155,7 @@ fn send(m: &Monitor, which: Ping, rid: &str, body: &[u8]) -> Sent {
     let Some(url) = url_of(m, which, rid) else {
         return Sent::default();
     };
-    let deadline = Instant::now() + m.timeout;
+    let deadline = crate::times::after(Instant::now(), m.timeout);
     let mut last = String::new();
     let mut tries = 0;
     for delay in [

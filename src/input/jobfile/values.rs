@@ -318,7 +318,7 @@ pub(crate) struct HumanDuration(pub(crate) Duration);
 impl<'de> Deserialize<'de> for HumanDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = Scalar::deserialize(d)?.0;
-        humantime::parse_duration(text.trim())
+        crate::times::parse_duration(&text)
             .map(HumanDuration)
             .map_err(|e| de::Error::custom(format!("invalid duration '{text}' ({e})")))
     }

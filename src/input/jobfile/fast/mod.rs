@@ -425,7 +425,7 @@ fn set_scalar(keys: &mut JobKeys, key: &str, value: Text<'_>, at: Pos) -> Option
         Some(())
     }
     let duration = |v: Text<'_>| -> Option<HumanDuration> {
-        humantime::parse_duration(text_value(v)?.trim())
+        crate::times::parse_duration(&text_value(v)?)
             .ok()
             .map(HumanDuration)
     };
