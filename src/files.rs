@@ -37,7 +37,9 @@ pub(crate) enum InPlace {
 pub(crate) fn open_in_place(path: &Path, how: InPlace) -> io::Result<File> {
     let open = |create: bool| {
         let mut opts = OpenOptions::new();
+        // Appending reads too: the joblog looks at its last byte (a line cut short).
         opts.write(true)
+            .read(how == InPlace::Append)
             .append(how == InPlace::Append)
             .create_new(create)
             .mode(FILE_MODE)

@@ -40,3 +40,27 @@ fn a_monitor_timeout_of_500000000000y_is_a_located_error_not_a_panic() {
     assert!(r.stderr.contains("--grace"), "{}", r.stderr);
     assert!(!p.path("ran").exists());
 }
+
+/// A joblog whose last line was cut (no newline) got the next run's record glued onto
+/// it, and every later `--resume` exited 2 "not a prun joblog line".
+#[test]
+fn a_joblog_cut_mid_line_is_repaired_onto_a_new_line_and_resume_still_reads_it() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: a\n    run: echo a >> ran\n  - name: b\n    run: echo b >> ran\n",
+    );
+    p.run_with(&["--joblog", "log", "--job", "a"]).code(0);
+    // prun killed while writing b's record: half a line, no newline.
+    let mut text = p.read("log");
+    text.push_str("b\t1\t2026-12-07T00:00:00.000Z\t0.0");
+    std::fs::write(p.path("log"), &text).unwrap();
+    p.run_with(&["--joblog", "log", "--resume"]).code(0);
+    assert_eq!(p.read("ran"), "a\nb\n", "a resumed, b run");
+    let log = p.read("log");
+    assert!(
+        log.contains("0.0\n# prun: the line above was cut short"),
+        "{log}"
+    );
+    // Every later --resume reads it: nothing runs again.
+    p.run_with(&["--joblog", "log", "--resume"]).code(0);
+    assert_eq!(p.read("ran"), "a\nb\n");
+}

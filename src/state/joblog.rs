@@ -71,14 +71,18 @@ impl Joblog {
     /// or empty.
     pub(crate) fn open(path: &Path) -> Result<Joblog, JoblogError> {
         let mut file = files::open_in_place(path, InPlace::Append).map_err(JoblogError::Open)?;
-        let empty = file.metadata().map(|m| m.len() == 0).unwrap_or(true);
-        if empty {
-            file.write_all(HEADER.as_bytes())
-                .map_err(|source| JoblogError::Write {
-                    path: path.display().to_string(),
-                    source,
-                })?;
-        }
+        let len = file.metadata().map_or(0, |m| m.len());
+        // A last line cut short (prun killed while writing it, a full disk) is closed
+        // and marked, so this run's first record starts on a line of its own.
+        let start: &[u8] = match (len, last_byte(&file, len)) {
+            (0, _) => HEADER.as_bytes(),
+            (_, Some(b'\n')) | (_, None) => b"",
+            _ => CUT.as_bytes(),
+        };
+        file.write_all(start).map_err(|source| JoblogError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(Joblog {
             file,
             path: path.to_owned(),
@@ -121,6 +125,17 @@ impl Joblog {
     }
 }
 
+/// Written after a last line that was cut short: it closes that line and says so, and
+/// `parse` skips the line it marks.
+const CUT: &str = "\n# prun: the line above was cut short (prun stopped while writing it)\n";
+
+/// The last byte of `file` (`len` long), read without moving its offset.
+fn last_byte(file: &File, len: u64) -> Option<u8> {
+    let mut b = [0u8; 1];
+    let n = std::os::unix::fs::FileExt::read_at(file, &mut b, len.checked_sub(1)?).ok()?;
+    (n == 1).then_some(b[0])
+}
+
 /// A job's last record in a joblog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LastRecord {
@@ -154,8 +169,11 @@ pub(crate) fn read(path: &Path) -> Result<HashMap<String, LastRecord>, JoblogErr
 fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
     let complete = text.rfind('\n').map_or("", |i| &text[..=i]);
     let mut last = HashMap::new();
-    for (n, line) in complete.lines().enumerate() {
-        if line.starts_with('#') || line.is_empty() {
+    let lines: Vec<&str> = complete.lines().collect();
+    for (n, line) in lines.iter().enumerate() {
+        // A line `CUT` marks is the part of a record a killed prun wrote.
+        let cut = lines.get(n + 1) == Some(&CUT.trim());
+        if line.starts_with('#') || line.is_empty() || cut {
             continue;
         }
         let f: Vec<&str> = line.split('\t').collect();
