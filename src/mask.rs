@@ -119,6 +119,14 @@ impl Masker {
         out.extend_from_slice(&hay[at..]);
     }
 
+    /// Whether `rest` (the text from a match of `len` bytes to the end of what was read)
+    /// is the start of a longer secret that the next read may complete.
+    fn may_grow(&self, rest: &[u8], len: usize) -> bool {
+        rest.len() < self.longest
+            && (self.patterns.iter())
+                .any(|p| p.len() > len && p.len() > rest.len() && p.starts_with(rest))
+    }
+
     /// How many bytes at the end of `hay` could be the start of a secret (held back
     /// until the next read says).
     fn partial_end(&self, hay: &[u8]) -> usize {
@@ -179,16 +187,26 @@ impl Stream {
             return;
         };
         self.out.clear();
-        self.out.extend_from_slice(&joined[..first.0]);
-        self.out.extend_from_slice(MASK.as_bytes());
-        let mut at = first.0 + first.1;
-        while let Some((s, len)) = m.next_match(&joined, at) {
+        let mut at = 0;
+        let mut next = Some(first);
+        while let Some((s, len)) = next {
             self.out.extend_from_slice(&joined[at..s]);
+            if m.may_grow(&joined[s..], len) {
+                // A longer secret may start here and end in the next read (`abcd` now,
+                // `abcdefgh` with it): wait for it rather than mask the shorter.
+                at = s;
+                break;
+            }
             self.out.extend_from_slice(MASK.as_bytes());
             at = s + len;
+            next = m.next_match(&joined, at);
         }
         let rest = &joined[at..];
-        let keep = m.partial_end(rest);
+        let keep = if next.is_some() {
+            rest.len()
+        } else {
+            m.partial_end(rest)
+        };
         self.out.extend_from_slice(&rest[..rest.len() - keep]);
         self.held.extend_from_slice(&rest[rest.len() - keep..]);
         if !self.out.is_empty() {
@@ -196,11 +214,14 @@ impl Stream {
         }
     }
 
-    /// The output ended: what was held back is no secret.
+    /// The output ended: what was held back is masked as it stands (a shorter secret
+    /// that waited for a longer one is one).
     pub(crate) fn finish(&mut self, sink: &mut dyn FnMut(&[u8])) {
         if !self.held.is_empty() {
             let held = std::mem::take(&mut self.held);
-            sink(&held);
+            let mut out = Vec::with_capacity(held.len());
+            self.masker.replace_into(&held, &mut out);
+            sink(&out);
         }
     }
 }
@@ -328,6 +349,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_read_that_ends_after_the_shorter_of_two_secrets_waits_for_the_longer() {
+        let m: &'static Masker =
+            Box::leak(Box::new(Masker::new(&["abcd".into(), "abcdefgh".into()])));
+        let mut s = Stream {
+            masker: m,
+            held: Vec::new(),
+            out: Vec::new(),
+        };
+        let mut got = Vec::new();
+        for read in [&b"x abcd"[..], b"efgh y abcd", b" z abcd"] {
+            s.feed(read, &mut |b| got.extend_from_slice(b));
+        }
+        s.finish(&mut |b| got.extend_from_slice(b));
+        assert_eq!(String::from_utf8(got).unwrap(), "x *** y *** z ***");
     }
 
     #[test]

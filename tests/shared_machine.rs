@@ -64,3 +64,21 @@ fn a_joblog_cut_mid_line_is_repaired_onto_a_new_line_and_resume_still_reads_it()
     p.run_with(&["--joblog", "log", "--resume"]).code(0);
     assert_eq!(p.read("ran"), "a\nb\n");
 }
+
+/// Two secrets, one a prefix of the other (`abcd`, `abcdefgh`): a read that ended after
+/// the shorter printed the rest of the longer in clear, `x ***efgh y`.
+#[test]
+fn a_secret_that_starts_with_another_is_masked_whole_across_two_reads() {
+    let p = Prun::new().jobfile(
+        "secrets: [SHORT, LONG]\nenv: { SHORT: abcd, LONG: abcdefgh }\njobs:\n  - name: leak\n    run: printf 'x abcd'; sleep 0.3; printf 'efgh y\\n'; printf 'and abcd alone\\n'\n",
+    );
+    let r = p.args(&["--output", "line"]).run();
+    r.code(0);
+    assert!(r.stdout.contains("x *** y"), "{}", r.stdout);
+    assert!(r.stdout.contains("and *** alone"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("efgh") && !r.stdout.contains("abcd"),
+        "{}",
+        r.stdout
+    );
+}
