@@ -13,7 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 /// Mode of the files prun creates (joblog, logs, reports, lock file).
@@ -141,6 +141,45 @@ pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
         .recursive(true)
         .mode(DIR_MODE)
         .create(dir)
+}
+
+/// Mode of a lock file prun creates: no other user may open it, so none can hold it.
+pub(crate) const LOCK_MODE: u32 = 0o600;
+
+/// Opens (creating it if missing) a lock file prun flocks (`--lock`, a history's):
+/// read-only, never through a link, only a regular file of prun's own user. Another
+/// user's file is refused (they could hold the lock and hang prun); one of prun's own
+/// that others may read (an older prun made it 0644) is narrowed to 0600 first.
+pub(crate) fn open_lock(path: &Path) -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .mode(LOCK_MODE)
+        .custom_flags(libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // A link or a FIFO: prun's refusal, in its words; else the system's error.
+            Some(libc::ELOOP | libc::ENXIO) => explain_open(path, e),
+            _ => e,
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refused(path, "is not a regular file"));
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(refused(
+            path,
+            &format!(
+                "belongs to another user (uid {}), who could hold the lock and keep prun waiting: remove it, or give a lock path in a directory only you can write",
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(LOCK_MODE))?;
+    }
+    Ok(file)
 }
 
 /// The error for a file prun will not write: not allowed, by prun's rules.

@@ -2,6 +2,7 @@
 //! read prun's run"): each test is named after what it found, and drives the real binary.
 
 use crate::util::Prun;
+use crate::util::facility::{Facility, has};
 
 /// `monitor: {timeout: '500000000000y'}` passed `--check`, then panicked on an Instant
 /// overflow; a huge `ready.interval` panicked too. Durations are bounded when read.
@@ -81,4 +82,77 @@ fn a_secret_that_starts_with_another_is_masked_whole_across_two_reads() {
         "{}",
         r.stdout
     );
+}
+
+/// `nobody`.
+const NOBODY: u32 = 65_534;
+
+/// The lock files prun creates were 0644: any user could `flock -s` them, and root's
+/// next run waited (a history's lock, ignoring SIGTERM) or exited 75 (`--lock`).
+#[test]
+fn a_lock_prun_creates_is_0600_so_no_other_user_can_hold_it() {
+    use std::os::unix::fs::PermissionsExt;
+    if !has(&[Facility::Root]) {
+        return;
+    }
+    let p = Prun::new().jobfile("jobs:\n  - 'true'\n").args(&[
+        "--lock",
+        "run.lock",
+        "--history",
+        "hist",
+    ]);
+    p.open_to_all();
+    p.run().code(0);
+    for lock in ["run.lock", "hist/.prun-history.lock"] {
+        let mode = std::fs::metadata(p.path(lock))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{lock}");
+    }
+    std::fs::set_permissions(p.path("hist"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for lock in ["run.lock", "hist/.prun-history.lock"] {
+        let held = crate::util::as_user(NOBODY)
+            .args(["flock", "-s", "-n"])
+            .arg(p.path(lock))
+            .arg("true")
+            .output()
+            .unwrap();
+        assert!(!held.status.success(), "nobody could flock {lock}");
+    }
+    // An older prun's 0644 lock is narrowed on the next run.
+    std::fs::set_permissions(p.path("run.lock"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    p.run().code(0);
+    let mode = std::fs::metadata(p.path("run.lock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+/// A user's shared lock on a `--lock` file they made in a directory others can write
+/// made root's runs exit 75: a lock file of another user is refused, with how to fix it.
+#[test]
+fn a_lock_file_another_user_made_is_refused_not_waited_on() {
+    if !has(&[Facility::Root]) {
+        return;
+    }
+    let p = Prun::new()
+        .jobfile("jobs:\n  - touch ran\n")
+        .args(&["--lock", "run.lock"]);
+    p.open_to_all();
+    let made = crate::util::as_user(NOBODY)
+        .args(["sh", "-c", "umask 022; touch run.lock"])
+        .current_dir(p.dir.path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = p.run();
+    r.code(2);
+    assert!(
+        r.stderr.contains("belongs to another user (uid 65534)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.path("ran").exists());
 }

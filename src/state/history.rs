@@ -150,7 +150,7 @@ impl Current {
             warn(format!("cannot keep the joblog {}", j.display()), e);
         }
         let dir = &self.history.dir;
-        let lock = open_lock(&dir.join(LOCK)).and_then(|f| f.lock().map(|()| f));
+        let lock = files::open_lock(&dir.join(LOCK)).and_then(|f| lock_within(f, LOCK_WAIT));
         let _lock = match lock {
             Ok(f) => f,
             Err(e) => {
@@ -353,20 +353,34 @@ fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
     }
 }
 
+/// The most a run waits for the history's lock after its jobs (another run tidying the
+/// same history takes milliseconds): past it, the history is left as it is, said.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `file` flocked, trying for at most `wait`.
+fn lock_within(file: File, wait: std::time::Duration) -> io::Result<File> {
+    let until = crate::times::after(std::time::Instant::now(), wait);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!("another process held it for {}s", wait.as_secs()),
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(e),
+        }
+    }
+}
+
 fn open_dir(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(path)
-}
-
-/// The history's lock file: created if missing, never through a link, never written.
-fn open_lock(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(files::FILE_MODE)
-        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
 }
 

@@ -4,14 +4,15 @@
 //! SIGKILL, so it is never left stale.
 //!
 //! Like `flock(1)`, prun never writes to the lock file: it is opened read-only, created
-//! (mode 0644) if missing, never truncated, and never through a symbolic link, so a link
-//! planted at the lock's path cannot make root's prun touch another file. Who holds the
+//! (mode 0600: no other user can open it, so none can hold it) if missing, never
+//! truncated, never through a symbolic link (a planted link cannot make root's prun touch
+//! another file), and refused when it belongs to another user (`files::open_lock`). Who holds the
 //! lock is read from the kernel (`/proc/locks`), not from the file: the message names the
 //! holder's pid, program and start time, and is never half-written.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, TryLockError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -39,12 +40,8 @@ pub enum LockError {
         /// ` after waiting 10s`, with `--lock-wait`.
         waited: String,
     },
-    #[error(
-        "cannot open the lock file {path}: it is a symbolic link; prun does not follow links for its lock (a link could point it at any file): give the lock file's own path"
-    )]
-    Link { path: String },
-    #[error("cannot open the lock file {path}: it is not a regular file")]
-    NotAFile { path: String },
+    #[error("cannot use the lock file: {why}")]
+    Refused { why: String },
     #[error(
         "cannot open the lock file {path}: {source}; give a path in a directory that exists and is writable"
     )]
@@ -65,7 +62,7 @@ impl LockError {
     pub(crate) fn prun_exit(&self) -> u8 {
         match self {
             LockError::Held { .. } => exit::LOCK_HELD,
-            LockError::Link { .. } | LockError::NotAFile { .. } => exit::USAGE,
+            LockError::Refused { .. } => exit::USAGE,
             LockError::Open { source, .. } => exit::for_io(source),
             LockError::Lock { .. } => exit::FAILURE,
         }
@@ -96,30 +93,19 @@ impl Lock {
     }
 }
 
-/// Opens (or creates) the lock file read-only, refusing a link and anything but a
-/// regular file.
+/// Opens (or creates) the lock file (`files::open_lock`: read-only, mode 0600, never
+/// through a link, only a regular file of prun's own user).
 fn open(path: &Path) -> Result<File, LockError> {
-    let shown = || path.display().to_string();
-    let file = OpenOptions::new()
-        .read(true)
-        .mode(crate::files::FILE_MODE)
-        .custom_flags(libc::O_CREAT | libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|source| match source.raw_os_error() {
-            Some(libc::ELOOP) => LockError::Link { path: shown() },
-            _ => LockError::Open {
-                path: shown(),
-                source,
+    crate::files::open_lock(path).map_err(|source| {
+        let path = path.display().to_string();
+        match source.raw_os_error() {
+            // prun's own refusal: the error says what and how to fix it.
+            None => LockError::Refused {
+                why: source.to_string(),
             },
-        })?;
-    match file.metadata() {
-        Ok(m) if m.is_file() => Ok(file),
-        Ok(_) => Err(LockError::NotAFile { path: shown() }),
-        Err(source) => Err(LockError::Open {
-            path: shown(),
-            source,
-        }),
-    }
+            Some(_) => LockError::Open { path, source },
+        }
+    })
 }
 
 fn held(path: &Path, file: &File, wait: Option<Duration>) -> LockError {
