@@ -143,6 +143,51 @@ pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
         .create(dir)
 }
 
+/// Opens `path` to read it only when it is a regular file: `O_NONBLOCK`, so a FIFO
+/// planted there cannot hang prun in `open`, then `fstat`, so neither a FIFO nor a device
+/// (a link to `/dev/zero`) is read. `follow`: whether a symbolic link is followed (a
+/// source may be a link to a file; prun's own files never are links).
+pub(crate) fn open_regular(path: &Path, follow: bool) -> io::Result<File> {
+    let flags = libc::O_NONBLOCK | if follow { 0 } else { libc::O_NOFOLLOW };
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) if !follow => refused(
+                path,
+                "is a symbolic link; prun reads its own files only by their own path",
+            ),
+            _ => e,
+        })?;
+    if !file.metadata()?.is_file() {
+        return Err(refused(
+            path,
+            "is not a regular file (a FIFO, a device or a socket): prun reads only files there",
+        ));
+    }
+    Ok(file)
+}
+
+/// The whole of `path`, a regular file of at most `cap` bytes (`open_regular`, links not
+/// followed): a file past the cap is refused, saying so, before it fills memory.
+pub(crate) fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_regular(path, false)?;
+    let mut out = Vec::new();
+    file.take(cap + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > cap {
+        return Err(refused(
+            path,
+            &format!(
+                "is larger than prun reads there ({} MiB at most)",
+                cap >> 20
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// Mode of a lock file prun creates: no other user may open it, so none can hold it.
 pub(crate) const LOCK_MODE: u32 = 0o600;
 

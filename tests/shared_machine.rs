@@ -156,3 +156,93 @@ fn a_lock_file_another_user_made_is_refused_not_waited_on() {
     );
     assert!(!p.path("ran").exists());
 }
+
+/// Runs prun as `p` would, but gives up (and fails the test) after `limit`: what a hang
+/// used to do here must not hang the test suite.
+fn run_within(p: &Prun, extra: &[&str], limit: std::time::Duration) -> crate::util::Run {
+    use std::process::Stdio;
+    let start = std::time::Instant::now();
+    let mut child = p
+        .command()
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("prun still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    crate::util::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+const UP_TO_DATE: &str = "jobs:\n  - name: build\n    sources: ['src/*']\n    run: touch built\n";
+
+/// A FIFO inside a `sources:` glob blocked prun in `open()` until SIGKILL; a link to
+/// `/dev/zero` among them was read forever at 100 % CPU. Only regular files are read.
+#[test]
+fn a_fifo_or_a_link_to_dev_zero_among_the_sources_is_refused_not_read() {
+    let limit = std::time::Duration::from_secs(20);
+    for plant in ["mkfifo src/pipe", "ln -s /dev/zero src/zero"] {
+        let p = Prun::new()
+            .jobfile(UP_TO_DATE)
+            .file("src/a.rs", "fn main() {}\n");
+        let made = std::process::Command::new("sh")
+            .args(["-c", plant])
+            .current_dir(p.dir.path())
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let r = run_within(&p, &[], limit);
+        assert!(
+            r.stderr.contains("is not a regular file"),
+            "{plant}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// A FIFO at a state file (`.prun/build.json`) hung prun in `open()`; a 4 GB sparse state
+/// file took 4.2 GB of memory and 21 s. Neither is read: the job runs, saying why.
+#[test]
+fn a_fifo_or_a_huge_state_file_is_not_read_and_the_job_runs_saying_why() {
+    let limit = std::time::Duration::from_secs(20);
+    let p = Prun::new()
+        .jobfile(UP_TO_DATE)
+        .file("src/a.rs", "fn main() {}\n");
+    std::fs::create_dir_all(p.path(".prun")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(p.path(".prun/build.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = run_within(&p, &[], limit);
+    r.code(0);
+    assert!(p.path("built").exists(), "the job ran");
+    assert!(r.stderr.contains("is not a regular file"), "{}", r.stderr);
+    std::fs::remove_file(p.path("built")).unwrap();
+    // A sparse file far past the cap, where the run above saved its state.
+    let _ = std::fs::remove_file(p.path(".prun/build.json"));
+    let f = std::fs::File::create(p.path(".prun/build.json")).unwrap();
+    f.set_len(4 << 30).unwrap();
+    let r = run_within(&p, &[], limit);
+    r.code(0);
+    assert!(p.path("built").exists(), "the job ran");
+    assert!(
+        r.stderr
+            .contains("is larger than prun reads there (64 MiB at most)"),
+        "{}",
+        r.stderr
+    );
+}

@@ -102,18 +102,10 @@ pub(crate) fn write_files(
     failed
 }
 
-/// What a file prun rewrites held before (never through a link; "" when none).
+/// What a file prun rewrites held before: "" when there is none, or it is a link, not a
+/// regular file, or past 16 MiB (prun's own metrics are far smaller).
 fn read_previous(path: &std::path::Path) -> String {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut text = String::new();
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        && f.metadata().is_ok_and(|m| m.is_file())
-    {
-        let _ = f.read_to_string(&mut text);
-    }
-    text
+    crate::files::read_capped(path, 16 << 20)
+        .map(|t| String::from_utf8_lossy(&t).into_owned())
+        .unwrap_or_default()
 }

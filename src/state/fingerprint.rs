@@ -130,7 +130,8 @@ pub(crate) fn hash_all(
 }
 
 fn hash_file(path: &Path, buf: &mut [u8]) -> io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
+    // A FIFO or a device among the sources would hang prun or be read forever.
+    let mut f = files::open_regular(path, true)?;
     let mut h = blake3::Hasher::new();
     loop {
         let n = f.read(buf)?;
@@ -236,12 +237,17 @@ pub(crate) fn path(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{}.json", crate::names::file_name(name)))
 }
 
+/// The most a state file may be: a fingerprint of tens of thousands of sources and a
+/// job's outputs (at most 1 MiB) fit many times over.
+const STATE_CAP: u64 = 64 << 20;
+
 /// The fingerprint saved for job `name` at `path`: none yet, or why it cannot be used
 /// (unreadable, not prun's, another job's). Never an error that stops anything.
 pub(crate) fn load(path: &Path, name: &str) -> Result<Option<Saved>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let text = match files::read_capped(path, STATE_CAP) {
+        Ok(t) => String::from_utf8_lossy(&t).into_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error().is_none() => return Err(e.to_string()),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
     let saved: Saved = serde_json::from_str(&text)

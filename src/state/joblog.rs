@@ -146,7 +146,8 @@ pub(crate) struct LastRecord {
 
 /// What an earlier run's joblog says about each job name: its last record.
 pub(crate) fn read(path: &Path) -> Result<HashMap<String, LastRecord>, JoblogError> {
-    let text = match std::fs::read(path) {
+    // Only a regular file, never through a link, at most 4 GiB (millions of records).
+    let text = match files::read_capped(path, 4 << 30) {
         Ok(t) => t,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(source) => {
