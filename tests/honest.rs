@@ -505,18 +505,16 @@ mod hooks_and_signals {
     #[test]
     fn huge_durations_neither_panic_nor_wrap_around() {
         let p = Prun::new().jobfile(
-            "jobs:\n  - name: a\n    timeout: 30d\n    run: sleep 0.2; touch a.ran\n  - name: b\n    timeout: 100000000d\n    retries: 1\n    retry_delay: 100000000d\n    run: touch b.ran\n",
+            "jobs:\n  - name: a\n    timeout: 30d\n    run: sleep 0.2; touch a.ran\n  - name: b\n    timeout: 3650d\n    retries: 1\n    retry_delay: 3650d\n    run: touch b.ran\n",
         );
-        let r = p.run_with(&[
-            "--grace",
-            "100000000d",
-            "--lock",
-            "l",
-            "--lock-wait",
-            "100000000d",
-        ]);
+        // Ten years, the longest prun takes, as every duration it waits on at once.
+        let r = p.run_with(&["--grace", "3650d", "--lock", "l", "--lock-wait", "3650d"]);
         r.code(0);
         assert!(p.path("a.ran").exists() && p.path("b.ran").exists());
+        // Longer ones are refused when read (tests/shared_machine.rs has the jobfile's).
+        let r = p.run_with(&["--lock-wait", "100000000d"]);
+        r.code(2);
+        assert!(r.stderr.contains("at most 10years"), "{}", r.stderr);
     }
 
     #[test]

@@ -246,3 +246,49 @@ fn a_fifo_or_a_huge_state_file_is_not_read_and_the_job_runs_saying_why() {
         r.stderr
     );
 }
+
+/// A non-UTF-8 file name where a dynamic matrix globs (`g/bad\377.jpg`) crashed prun
+/// with SIGSEGV after `--check` said valid; under `sources:` the job failed as an
+/// internal error, and `--dry-run` exited 101. Now each says which name, and why.
+#[test]
+fn a_non_utf8_name_in_a_glob_is_a_located_refusal_not_a_crash() {
+    use std::os::unix::ffi::OsStrExt;
+    let p = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: resize\n    matrix: { f: {glob: 'g/*.jpg'} }\n    run: echo \"$f\"\n  - name: build\n    sources: ['g/*']\n    run: touch built\n",
+        )
+        .file("g/ok.jpg", "");
+    let bad = std::ffi::OsStr::from_bytes(b"bad\xff.jpg");
+    std::fs::write(p.path("g").join(bad), "").unwrap();
+    p.run_with(&["--check"]).code(0);
+    let dry = p.run_with(&["--dry-run"]);
+    assert!(dry.code == 0, "{}", dry.stderr);
+    let r = p.run();
+    r.code(1);
+    assert!(r.stderr.contains("not valid UTF-8"), "{}", r.stderr);
+    assert!(r.stderr.contains("bad\\xff.jpg"), "{}", r.stderr);
+    assert!(
+        p.path("built").exists(),
+        "the job with sources ran, saying why"
+    );
+}
+
+/// An exec `ready:` probe, an `if:` or a `status:` that starts `setsid sleep 99 &` left
+/// one daemon per try, outside every cgroup (7 after a normal run); hooks were
+/// contained. Now each runs in a cgroup whose leftovers are stopped when it ends.
+#[test]
+fn daemons_started_by_probes_conditions_and_status_checks_do_not_outlive_the_run() {
+    if !has(&[Facility::Cgroups]) {
+        return;
+    }
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: db\n    service: true\n    run: sleep 0.6; touch up; sleep 30\n    ready: { exec: 'setsid sleep 61.71 >/dev/null 2>&1 & test -e up', interval: 100ms }\n  - name: use\n    needs: [db]\n    if: 'setsid sleep 61.72 >/dev/null 2>&1 & true'\n    run: 'true'\n  - name: check\n    status: 'setsid sleep 61.73 >/dev/null 2>&1 & false'\n    run: 'true'\n",
+    );
+    p.run().code(0);
+    for marker in ["sleep 61.71", "sleep 61.72", "sleep 61.73"] {
+        assert!(
+            crate::util::gone_within(marker, std::time::Duration::from_secs(5)),
+            "{marker} left running"
+        );
+    }
+}

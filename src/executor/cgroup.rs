@@ -212,6 +212,8 @@ pub(crate) struct RunCgroup {
     slots: Vec<Cgroup>,
     /// Made when the first hook runs (a run without hooks makes none).
     hooks: OnceLock<Option<Cgroup>>,
+    /// A service's exec probes, by slot: made when its first probe runs.
+    probes: Vec<OnceLock<Option<Cgroup>>>,
     /// The keeper removes the cgroups once prun is gone: prun does not.
     left_to_keeper: bool,
 }
@@ -271,6 +273,7 @@ impl RunCgroup {
             dir,
             slots: Vec::with_capacity(slots),
             hooks: OnceLock::new(),
+            probes: (0..slots).map(|_| OnceLock::new()).collect(),
             // Until every slot is made: a failure removes what was.
             left_to_keeper: false,
         };
@@ -298,6 +301,16 @@ impl RunCgroup {
     pub(crate) fn hooks(&self) -> Option<&Cgroup> {
         self.hooks
             .get_or_init(|| Cgroup::create(self.dir.join("hooks")).ok())
+            .as_ref()
+    }
+
+    /// The cgroup of the exec probes of the service in `slot`, made the first time it is
+    /// asked for (not the service's own: a probe's leftovers are killed when it ends, the
+    /// service must live on).
+    pub(crate) fn probe(&self, slot: usize) -> Option<&Cgroup> {
+        self.probes
+            .get(slot.checked_sub(1)?)?
+            .get_or_init(|| Cgroup::create(self.dir.join(format!("probe-{slot}"))).ok())
             .as_ref()
     }
 

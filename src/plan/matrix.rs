@@ -303,34 +303,116 @@ impl Dynamic {
 
 /// The paths under `workdir` that match `pattern` (relative to it; `**` for any number
 /// of directories), sorted. Dot files match only a pattern that starts them with `.`.
+/// A name that is not UTF-8 is an error that names it (the glob crate's own walk
+/// panicked on one, and skipping it would drop a file from a backup unsaid).
 pub(crate) fn glob(workdir: &Path, pattern: &str) -> Result<Vec<String>, String> {
-    let full = workdir.join(pattern);
-    let full = full
-        .to_str()
-        .ok_or_else(|| format!("the glob '{pattern}' is not valid UTF-8"))?;
-    let options = ::glob::MatchOptions {
-        case_sensitive: true,
-        require_literal_separator: true,
-        require_literal_leading_dot: true,
+    let parts: Vec<&str> = pattern
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let (start, rel) = if pattern.starts_with('/') {
+        (Path::new("/").to_path_buf(), "/".to_owned())
+    } else {
+        (workdir.to_path_buf(), String::new())
     };
-    let paths = ::glob::glob_with(full, options)
-        .map_err(|e| format!("the glob '{pattern}' is not valid: {e}"))?;
     let mut out = Vec::new();
-    for p in paths {
-        let p = p.map_err(|e| format!("glob '{pattern}': {e}"))?;
-        let rel = p.strip_prefix(workdir).unwrap_or(&p);
-        match rel.to_str() {
-            Some(s) => out.push(s.to_owned()),
-            None => {
-                return Err(format!(
-                    "glob '{pattern}': the name {} is not valid UTF-8",
-                    crate::names::printable(&rel.to_string_lossy())
-                ));
+    walk_glob(&start, &rel, &parts, pattern, &mut out)?;
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// How a name is matched: `*` never crosses `/` nor matches a leading `.`.
+const MATCH: ::glob::MatchOptions = ::glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// Matches `parts` (what is left of the pattern) under `dir`, which `rel` names.
+fn walk_glob(
+    dir: &Path,
+    rel: &str,
+    parts: &[&str],
+    pattern: &str,
+    out: &mut Vec<String>,
+) -> Result<(), String> {
+    let Some((&part, rest)) = parts.split_first() else {
+        if !rel.is_empty() {
+            out.push(rel.to_owned());
+        }
+        return Ok(());
+    };
+    let join = |name: &str| {
+        if rel.is_empty() || rel.ends_with('/') {
+            format!("{rel}{name}")
+        } else {
+            format!("{rel}/{name}")
+        }
+    };
+    if !part.contains(['*', '?', '[']) {
+        let path = dir.join(part);
+        if (rest.is_empty() && std::fs::symlink_metadata(&path).is_ok()) || path.is_dir() {
+            walk_glob(&path, &join(part), rest, pattern, out)?;
+        }
+        return Ok(());
+    }
+    if part == "**" {
+        // No directory, then each directory below that is not hidden (links to
+        // directories are not followed: a loop would never end).
+        walk_glob(dir, rel, rest, pattern, out)?;
+        for (name, path) in entries(dir) {
+            let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+            if is_dir && !lossy(&name).starts_with('.') {
+                walk_glob(
+                    &path,
+                    &join(utf8(&name, dir, pattern)?),
+                    parts,
+                    pattern,
+                    out,
+                )?;
             }
         }
+        return Ok(());
     }
-    out.sort_unstable();
-    Ok(out)
+    let matcher = ::glob::Pattern::new(part)
+        .map_err(|e| format!("the glob '{pattern}' is not valid: {e}"))?;
+    for (name, path) in entries(dir) {
+        if matcher.matches_with(&lossy(&name), MATCH) && (rest.is_empty() || path.is_dir()) {
+            walk_glob(&path, &join(utf8(&name, dir, pattern)?), rest, pattern, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir` (none when it cannot be read): names and paths.
+fn entries(dir: &Path) -> Vec<(std::ffi::OsString, std::path::PathBuf)> {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    read.filter_map(Result::ok)
+        .map(|e| (e.file_name(), e.path()))
+        .collect()
+}
+
+fn lossy(name: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    name.to_string_lossy()
+}
+
+/// A name the glob matched, as text: one that is not UTF-8 is an error that names it.
+fn utf8<'a>(name: &'a std::ffi::OsStr, dir: &Path, pattern: &str) -> Result<&'a str, String> {
+    name.to_str().ok_or_else(|| {
+        // Its bytes as they are: the valid text, and `\xff` for each byte that is not.
+        let mut shown = String::new();
+        for chunk in name.as_encoded_bytes().utf8_chunks() {
+            shown.push_str(&crate::names::printable(chunk.valid()));
+            chunk.invalid().iter().for_each(|b| shown.push_str(&format!("\\x{b:02x}")));
+        }
+        format!(
+            "glob '{pattern}' matches a name in {} that is not valid UTF-8 ({shown}): rename it, or narrow the glob",
+            dir.display(),
+        )
+    })
 }
 
 /// The non-empty lines of `file` (relative to `workdir`), as written.
@@ -390,6 +472,7 @@ mod tests {
 
     #[test]
     fn a_glob_is_sorted_relative_and_skips_dot_files() {
+        use std::os::unix::ffi::OsStrExt;
         let dir = tempfile::tempdir().unwrap();
         for f in [
             "b.jpg",
@@ -410,5 +493,22 @@ mod tests {
         );
         assert!(glob(dir.path(), "*.none").unwrap().is_empty());
         assert!(glob(dir.path(), "[").is_err());
+        assert_eq!(glob(dir.path(), "sub/*.jpg").unwrap(), ["sub/c.jpg"]);
+        assert_eq!(glob(dir.path(), "sub").unwrap(), ["sub"]);
+        assert_eq!(glob(dir.path(), ".*.jpg").unwrap(), [".hidden.jpg"]);
+        let name = std::ffi::OsStr::from_bytes(b"bad\xff.jpg");
+        std::fs::write(dir.path().join("sub").join(name), "").unwrap();
+        let other = std::ffi::OsStr::from_bytes(b"odd\xff.txt");
+        std::fs::write(dir.path().join(other), "").unwrap();
+        assert_eq!(
+            glob(dir.path(), "*.jpg").unwrap(),
+            ["a.jpg", "b.jpg"],
+            "not matched: no matter"
+        );
+        let err = glob(dir.path(), "sub/*.jpg").unwrap_err();
+        assert!(
+            err.contains("not valid UTF-8") && err.contains("bad\\xff.jpg"),
+            "{err}"
+        );
     }
 }

@@ -66,7 +66,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     env.extend(a.env.iter().cloned());
     // Its `if:` first (a retry's condition held when its first attempt started).
     if let (Some(cmd), 1) = (spec.opts.condition.as_deref(), a.attempt) {
-        let c = super::condition::check(ctx, spec, cmd, &env);
+        let c = super::condition::check(ctx, spec, a.slot, cmd, &env);
         if c != Condition::Holds {
             let status = c.status();
             let why = NotSpawned::Condition(cmd.to_owned(), c);
@@ -77,7 +77,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     // and saves its fingerprint if it succeeds.
     let mut save = None;
     if let Some(u) = spec.opts.up_to_date.as_deref() {
-        match uptodate::check(ctx, spec, u, &env, a.attempt > 1) {
+        match uptodate::check(ctx, spec, a.slot, u, &env, a.attempt > 1) {
             Check::UpToDate { why, outputs } => {
                 let why = NotSpawned::UpToDate(why);
                 return not_spawned(ctx, spec, a, Status::UpToDate, why, outputs);

@@ -11,10 +11,13 @@ use crate::executor::local;
 use crate::plan::JobSpec;
 use crate::schedule::attempt::{self as decide, Condition};
 
-/// Runs `cmd`, job `spec`'s condition, whose environment over prun's is `env`.
+/// Runs `cmd`, job `spec`'s condition, whose environment over prun's is `env`, in the
+/// cgroup of `slot`, where the job will run (so what it leaves running is stopped when
+/// it ends, as a hook's is).
 pub(crate) fn check(
     ctx: &RunContext,
     spec: &JobSpec,
+    slot: usize,
     cmd: &str,
     env: &[(String, String)],
 ) -> Condition {
@@ -33,7 +36,7 @@ pub(crate) fn check(
         grace: ctx.plan.grace,
         stop: ctx.stop_clock.as_ref(),
         keeper: ctx.keeper.as_ref(),
-        cgroup: None,
+        cgroup: ctx.cgroup.as_ref().map(|c| c.slot(slot)),
         tuning: Default::default(),
     };
     let finished = local::run(&req, &mut |_| {}, &mut |_| {});

@@ -213,8 +213,9 @@ impl Poll<'_> {
             grace: Duration::from_millis(500),
             stop: None,
             keeper: ctx.keeper.as_ref(),
-            // Not the service's cgroup: a probe left there would hold its end.
-            cgroup: None,
+            // Not the service's cgroup (a probe left there would hold its end): one of
+            // its own, so what a probe leaves running is stopped when it ends.
+            cgroup: ctx.cgroup.as_ref().and_then(|c| c.probe(self.slot)),
             tuning: Default::default(),
         };
         let sh = shared(ctx, self.slot);

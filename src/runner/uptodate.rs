@@ -35,6 +35,7 @@ pub(crate) enum Check {
 pub(crate) fn check(
     ctx: &RunContext,
     spec: &JobSpec,
+    slot: usize,
     u: &UpToDate,
     env: &[(String, String)],
     retry: bool,
@@ -75,7 +76,7 @@ pub(crate) fn check(
     };
     let mut verdict = decide::verdict(found(None));
     if matches!(verdict, Verdict::UpToDate { .. }) && !u.status.is_empty() {
-        verdict = decide::verdict(found(run_status(ctx, spec, u, env)));
+        verdict = decide::verdict(found(run_status(ctx, spec, slot, u, env)));
     }
     match verdict {
         Verdict::UpToDate { .. } => Check::UpToDate {
@@ -100,6 +101,7 @@ pub(crate) fn check(
 fn run_status(
     ctx: &RunContext,
     spec: &JobSpec,
+    slot: usize,
     u: &UpToDate,
     env: &[(String, String)],
 ) -> Option<(String, String)> {
@@ -119,7 +121,8 @@ fn run_status(
             grace: ctx.plan.grace,
             stop: ctx.stop_clock.as_ref(),
             keeper: ctx.keeper.as_ref(),
-            cgroup: None,
+            // In the slot's cgroup, where the job will run: what it leaves is stopped.
+            cgroup: ctx.cgroup.as_ref().map(|c| c.slot(slot)),
             tuning: Default::default(),
         };
         let finished = local::run(&req, &mut |_| {}, &mut |_| {});
