@@ -292,3 +292,22 @@ fn daemons_started_by_probes_conditions_and_status_checks_do_not_outlive_the_run
         );
     }
 }
+
+/// A service needed only by a dynamic matrix that expands to nothing (or fails to
+/// expand) was never stopped: prun waited for it forever.
+#[test]
+fn a_service_needed_only_by_a_matrix_that_became_nothing_is_stopped() {
+    for list in ["'true'", "'echo items= >> \"$PRUN_OUTPUT\"'"] {
+        let p = Prun::new().jobfile(&format!(
+            "jobs:\n  - name: list\n    run: {list}\n  - name: db\n    service: true\n    run: sleep 30\n  - name: each\n    needs: [list, db]\n    matrix: {{ x: \"${{{{ needs.list.outputs.items }}}}\" }}\n    run: echo $x\n"
+        ));
+        let r = run_within(&p, &[], std::time::Duration::from_secs(20));
+        assert!(
+            r.elapsed < std::time::Duration::from_secs(10),
+            "{:?}",
+            r.elapsed
+        );
+        assert!(r.stderr.contains("db "), "{}", r.stderr);
+        assert!(!r.stderr.contains("interrupted"), "{}", r.stderr);
+    }
+}

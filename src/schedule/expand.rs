@@ -15,6 +15,7 @@ impl Schedule {
         job: usize,
         jobs: Result<Expansions, String>,
     ) -> Vec<Action> {
+        self.now = Some(now);
         let mut out = Vec::new();
         self.expanding = false;
         match jobs {
@@ -48,7 +49,11 @@ impl Schedule {
                 }
             }
         }
+        // As after every event: what may start now, then the services (one needed only
+        // by this matrix, which became no job or failed, is stopped).
         self.start_ready(now, &mut out);
+        self.settle(now, &mut out);
+        self.note_held(now);
         out
     }
 }
