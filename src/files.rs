@@ -188,6 +188,48 @@ pub(crate) fn read_capped(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Checks that `dir`, where prun keeps what it trusts on a later run (up-to-date state, a
+/// history), is its own: not there yet (prun makes it, 0755), or a real directory (not a
+/// link) of prun's user that no other user may write. Anything else is refused, saying
+/// what and how to fix it: another user could plant state, forge runs, or point prun's
+/// writes elsewhere.
+pub(crate) fn check_own_dir(dir: &Path) -> io::Result<()> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refused(
+            dir,
+            "is a symbolic link; prun keeps its state only in a directory of its own (a link planted there could point it anywhere): remove the link, or give another directory",
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(refused(dir, "is not a directory"));
+    }
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(refused(
+            dir,
+            &format!(
+                "belongs to another user (uid {}), who could plant what prun would trust: give a directory of your own",
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(refused(
+            dir,
+            &format!(
+                "can be written by other users (mode {:04o}), who could plant what prun would trust: `chmod go-w` it, or give another directory",
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Mode of a lock file prun creates: no other user may open it, so none can hold it.
 pub(crate) const LOCK_MODE: u32 = 0o600;
 

@@ -311,3 +311,62 @@ fn a_service_needed_only_by_a_matrix_that_became_nothing_is_stopped() {
         assert!(!r.stderr.contains("interrupted"), "{}", r.stderr);
     }
 }
+
+/// A `.prun` symlink planted beside a jobfile in a shared directory was followed: root
+/// wrote fingerprints into the link's target. A state directory that is a link, or
+/// another user's, or writable by others, is not used: the job runs, saying why.
+#[test]
+fn a_state_dir_planted_as_a_link_by_another_user_is_never_followed() {
+    if !has(&[Facility::Root]) {
+        return;
+    }
+    let p = Prun::new()
+        .jobfile(UP_TO_DATE)
+        .file("src/a.rs", "fn main() {}\n");
+    p.open_to_all();
+    std::fs::create_dir(p.path("victim")).unwrap();
+    let planted = crate::util::as_user(NOBODY)
+        .args(["ln", "-s", "victim", ".prun"])
+        .current_dir(p.dir.path())
+        .status()
+        .unwrap();
+    assert!(planted.success());
+    let r = p.run();
+    r.code(0);
+    assert!(p.path("built").exists());
+    assert!(r.stderr.contains("is a symbolic link"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_dir(p.path("victim")).unwrap().count(),
+        0,
+        "nothing written through the link"
+    );
+}
+
+/// In a history directory another user could write, their fake runs (dated 2099) made
+/// root's next run delete the real ones, point `latest` at a fake and set
+/// `PRUN_PREVIOUS_RESULT`; 100 planted names made it refuse to start. Such a directory is
+/// refused before anything runs, saying why.
+#[test]
+fn a_history_dir_other_users_can_write_is_refused_before_anything_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    if !has(&[Facility::Root]) {
+        return;
+    }
+    let p = Prun::new()
+        .jobfile("jobs:\n  - touch ran\n")
+        .args(&["--history", "hist"]);
+    std::fs::create_dir(p.path("hist")).unwrap();
+    std::fs::set_permissions(p.path("hist"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let r = p.run();
+    r.code(2);
+    assert!(
+        r.stderr.contains("can be written by other users"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.path("ran").exists());
+    // Made prun's own again, it is used.
+    std::fs::set_permissions(p.path("hist"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    p.run().code(0);
+    assert!(p.path("ran").exists());
+}

@@ -244,6 +244,9 @@ const STATE_CAP: u64 = 64 << 20;
 /// The fingerprint saved for job `name` at `path`: none yet, or why it cannot be used
 /// (unreadable, not prun's, another job's). Never an error that stops anything.
 pub(crate) fn load(path: &Path, name: &str) -> Result<Option<Saved>, String> {
+    if let Some(dir) = path.parent() {
+        files::check_own_dir(dir).map_err(|e| e.to_string())?;
+    }
     let text = match files::read_capped(path, STATE_CAP) {
         Ok(t) => String::from_utf8_lossy(&t).into_owned(),
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -278,6 +281,7 @@ pub(crate) fn save(
     outputs: &[(String, String)],
 ) -> io::Result<()> {
     if let Some(dir) = path.parent() {
+        files::check_own_dir(dir)?;
         files::create_dir(dir)?;
     }
     let saved = Saved {

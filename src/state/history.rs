@@ -68,6 +68,8 @@ impl Current {
             dir: history.dir.display().to_string(),
             source,
         };
+        // Another user who could write here could forge runs: refused first.
+        files::check_own_dir(&history.dir).map_err(err)?;
         files::create_dir(&history.dir).map_err(err)?;
         let mut n = 1;
         let (name, path) = loop {
