@@ -370,3 +370,30 @@ fn a_history_dir_other_users_can_write_is_refused_before_anything_runs() {
     p.run().code(0);
     assert!(p.path("ran").exists());
 }
+
+/// Up-to-date fingerprints stored the workdir as written: `cd sub && prun ../u.yaml`
+/// after `prun u.yaml` reran every job ("workdir changed"), and so did `prun $PWD/u.yaml`.
+#[test]
+fn the_workdir_in_a_fingerprint_is_canonical_however_the_jobfile_is_named() {
+    let p = Prun::new()
+        .file("u.yaml", UP_TO_DATE)
+        .file("src/a.rs", "fn main() {}\n");
+    std::fs::create_dir(p.path("sub")).unwrap();
+    p.run_with(&["u.yaml"]).code(0);
+    std::fs::remove_file(p.path("built")).unwrap();
+    let full = p.path("u.yaml").display().to_string();
+    p.run_with(&[&full]).code(0);
+    assert!(!p.path("built").exists(), "up to date by its full path");
+    let r = p
+        .command()
+        .arg("../u.yaml")
+        .current_dir(p.path("sub"))
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    assert!(
+        !p.path("built").exists(),
+        "up to date from a subdirectory: {}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+}

@@ -160,7 +160,12 @@ pub(crate) fn fingerprint(
     Fingerprint {
         run: hash_text(&spec.run),
         shell: hash_text(&shell),
-        workdir: spec.workdir.display().to_string(),
+        // Canonical: `prun u.yaml`, `prun $PWD/u.yaml` and `cd sub && prun ../u.yaml` are
+        // one workdir.
+        workdir: std::fs::canonicalize(&spec.workdir)
+            .unwrap_or_else(|_| spec.workdir.to_path_buf())
+            .display()
+            .to_string(),
         env: (env.iter())
             .map(|(k, v)| (k.clone(), hash_text(v)))
             .collect(),
