@@ -397,3 +397,25 @@ fn the_workdir_in_a_fingerprint_is_canonical_however_the_jobfile_is_named() {
         String::from_utf8_lossy(&r.stderr)
     );
 }
+
+/// `--resume` restored a job's outputs from the masked joblog: its dependent got `***`.
+/// Outputs that hold a secret are not kept; the job runs again to have them.
+#[test]
+fn resume_never_hands_a_dependent_a_masked_output() {
+    let p = Prun::new().jobfile(
+        "secrets: [TOKEN]\nenv: { TOKEN: s3cr3t-value }\njobs:\n  - name: login\n    run: echo \"token=$TOKEN\" >> \"$PRUN_OUTPUT\"; echo ran >> login.ran\n  - name: use\n    needs: [login]\n    env: { T: '${{ needs.login.outputs.token }}' }\n    run: echo \"$T\" > got; test \"$T\" = s3cr3t-value\n",
+    );
+    p.run_with(&["--joblog", "log", "--job", "login"]).code(0);
+    let log = p.read("log");
+    assert!(
+        !log.contains("s3cr3t-value") && log.contains("!masked"),
+        "{log}"
+    );
+    p.run_with(&["--joblog", "log", "--resume"]).code(0);
+    assert_eq!(p.read("got"), "s3cr3t-value\n");
+    assert_eq!(
+        p.read("login.ran"),
+        "ran\nran\n",
+        "login ran again to have its outputs"
+    );
+}

@@ -97,7 +97,13 @@ impl Joblog {
         let outputs = if outputs.is_empty() {
             "-".to_owned()
         } else {
-            crate::outcome::outputs::json(outputs).to_string()
+            let json = crate::outcome::outputs::json(outputs).to_string();
+            // Outputs that hold a secret are not kept (masked, they would reach the
+            // dependents of a resumed job as `***`): `--resume` runs such a job again.
+            match crate::mask::current().text(&json) {
+                std::borrow::Cow::Borrowed(_) => json,
+                std::borrow::Cow::Owned(_) => MASKED.to_owned(),
+            }
         };
         let line = format!(
             "{}\t{}\t{}\t{:.3}\t{}\t{}\t{}\t{}\t{outputs}\n",
@@ -136,12 +142,17 @@ fn last_byte(file: &File, len: u64) -> Option<u8> {
     (n == 1).then_some(b[0])
 }
 
+/// The outputs field of a record whose outputs held a secret.
+const MASKED: &str = "!masked";
+
 /// A job's last record in a joblog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LastRecord {
     pub(crate) status: Status,
     pub(crate) command: String,
     pub(crate) outputs: Outputs,
+    /// Its outputs held a secret and were not kept: it must run again to have them.
+    pub(crate) outputs_masked: bool,
 }
 
 /// What an earlier run's joblog says about each job name: its last record.
@@ -184,7 +195,7 @@ fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
         let record = (f.len() == 8 || f.len() == 9)
             .then(|| {
                 let outputs = match f.get(8) {
-                    None | Some(&"-") => Vec::new(),
+                    None | Some(&"-") | Some(&MASKED) => Vec::new(),
                     Some(json) => read_outputs(json)?,
                 };
                 Some((text(f[0]), Status::parse(f[6])?, text(f[7]), outputs))
@@ -199,6 +210,7 @@ fn parse(text: &str) -> Result<HashMap<String, LastRecord>, usize> {
                 status,
                 command,
                 outputs,
+                outputs_masked: f.get(8) == Some(&MASKED),
             },
         );
     }

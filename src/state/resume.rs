@@ -34,7 +34,10 @@ impl Earlier {
     /// makes: by name, as they are made).
     pub(crate) fn result(&self, job: &JobSpec) -> Option<JobResult> {
         match self.0.get(&*job.name) {
-            Some(r) if r.status == Status::Success && *r.command == *job.run => {
+            // Outputs that held a secret were not kept: it runs again to have them.
+            Some(r)
+                if r.status == Status::Success && *r.command == *job.run && !r.outputs_masked =>
+            {
                 Some(done(r.outputs.clone()))
             }
             _ => None,
