@@ -152,6 +152,9 @@ def main():
         name = f"m{done:04d}-{base}"
         work = tempfile.mkdtemp(prefix="prun-fuzz-run-")
         os.chmod(work, 0o777)
+        # The examples' own places under /tmp (a history, metrics) go into the scratch
+        # directory: a run as nobody must leave nothing a later run of root's would find.
+        mutant = mutant.replace("/tmp", work)
         path = os.path.join(work, name)
         with open(path, "w", encoding="utf-8", errors="surrogatepass") as f:
             f.write(mutant)
