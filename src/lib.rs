@@ -173,7 +173,15 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         || pings.iter_mut().for_each(report::monitor::Pings::start),
     )?;
     if let Some(p) = &mut pings {
-        summary.monitor_errors = p.end(&summary);
+        // SIGINT, SIGTERM and SIGHUP while the pings wait end the wait (the driver's
+        // watch went with the run; without one they were ignored until the ping ended).
+        let mut watch = runner::signals::watch().ok();
+        let mut signalled = || watch.as_mut().and_then(|w| w.pending().first().copied());
+        let (errors, signal) = p.end(&summary, &mut signalled);
+        summary.monitor_errors = errors;
+        if summary.signal.is_none() {
+            summary.signal = signal;
+        }
         for w in &summary.monitor_errors {
             console::eprint(&format!("prun: warning: {w}\n"));
         }

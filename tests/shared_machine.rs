@@ -419,3 +419,37 @@ fn resume_never_hands_a_dependent_a_masked_output() {
         "login ran again to have its outputs"
     );
 }
+
+/// While the end ping waited on a server that never answers, two SIGTERMs were ignored
+/// and prun exited 0 18 s later. A signal now ends the wait: exit 143, said.
+#[test]
+fn a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143() {
+    use crate::util::recorder::Recorder;
+    let m = Recorder::http();
+    let p = Prun::new()
+        .jobfile(&format!(
+            "monitor:\n  success: {}\n  timeout: 30s\njobs:\n  - touch ran\n",
+            m.url("/hang")
+        ))
+        .args(&["--report", "r.json"]);
+    let child = p.start_until(&["ran"], std::time::Duration::from_secs(10));
+    // The job is done; give prun a moment to be in the end ping.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let sent = std::time::Instant::now();
+    // SAFETY: kill with a pid of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        sent.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        sent.elapsed()
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(
+        stderr.contains("the end ping was given up: SIGTERM"),
+        "{stderr}"
+    );
+    let report = p.read("r.json");
+    assert!(report.contains("given up"), "{report}");
+}

@@ -81,30 +81,77 @@ impl Pings {
     }
 
     /// Waits for the start ping, then sends the end ping with the run's summary: the
-    /// warnings of the pings that failed.
-    pub(crate) fn end(&mut self, run: &crate::outcome::summary::RunSummary) -> Vec<String> {
-        let started = (self.start.take())
-            .and_then(|rx| rx.recv().ok())
-            .unwrap_or_default();
+    /// warnings of the pings that failed, and the signal that made prun give up waiting
+    /// (`signalled` is asked every 50 ms: a server that never answers must not keep a
+    /// SIGTERM from ending prun).
+    pub(crate) fn end(
+        &mut self,
+        run: &crate::outcome::summary::RunSummary,
+        signalled: &mut dyn FnMut() -> Option<i32>,
+    ) -> (Vec<String>, Option<i32>) {
+        let started = match self.start.take() {
+            Some(rx) => match wait(&rx, signalled) {
+                Ok(s) => s,
+                Err(sig) => return (vec![given_up("start", sig)], Some(sig)),
+            },
+            None => Sent::default(),
+        };
         let mut warnings: Vec<String> = started.warning.into_iter().collect();
         // The least of what the jobfile allows and what the server keeps.
-        let server = started
-            .body_limit
-            .unwrap_or(crate::plan::monitor::DEFAULT_BODY_LIMIT);
-        let limit = self
-            .monitor
-            .body_limit
-            .map_or(server, |own| own.min(server));
+        let server = (started.body_limit).unwrap_or(crate::plan::monitor::DEFAULT_BODY_LIMIT);
+        let limit = (self.monitor.body_limit).map_or(server, |own| own.min(server));
         let body = super::ping_body::render(run, limit);
-        let ended = send(
-            &self.monitor,
-            Ping::End(run.prun_exit()),
-            &self.rid,
-            body.as_bytes(),
-        );
-        warnings.extend(ended.warning);
-        warnings
+        let (tx, rx) = mpsc::channel();
+        let (m, rid, code) = (self.monitor.clone(), self.rid.clone(), run.prun_exit());
+        let spawned = std::thread::Builder::new()
+            .name("prun-monitor".into())
+            .spawn(move || {
+                let _ = tx.send(send(&m, Ping::End(code), &rid, body.as_bytes()));
+            });
+        if spawned.is_err() {
+            // No thread to be had: sent here, as before a signal could end the wait.
+            let body = super::ping_body::render(run, limit);
+            let ended = send(&self.monitor, Ping::End(code), &self.rid, body.as_bytes());
+            warnings.extend(ended.warning);
+            return (warnings, None);
+        }
+        match wait(&rx, signalled) {
+            Ok(ended) => {
+                warnings.extend(ended.warning);
+                (warnings, None)
+            }
+            Err(sig) => {
+                warnings.push(given_up("end", sig));
+                (warnings, Some(sig))
+            }
+        }
     }
+}
+
+/// What a ping's thread answers, or the signal that came first.
+fn wait(
+    rx: &mpsc::Receiver<Sent>,
+    signalled: &mut dyn FnMut() -> Option<i32>,
+) -> Result<Sent, i32> {
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(sent) => return Ok(sent),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(Sent::default()),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Some(sig) = signalled() {
+                    return Err(sig);
+                }
+            }
+        }
+    }
+}
+
+/// The warning for a ping given up because of signal `sig`.
+fn given_up(which: &str, sig: i32) -> String {
+    format!(
+        "monitor: the {which} ping was given up: {} arrived while it waited for the server",
+        crate::executor::finished::signal_name(sig)
+    )
 }
 
 /// A random (version 4) UUID, for healthchecks.io's `rid`.
