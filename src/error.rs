@@ -109,6 +109,30 @@ impl Error {
         }
     }
 
+    /// From now on a panic (a bug in prun) on a thread that does not turn it into an
+    /// outcome — every thread but a job's worker and a service's — ends prun at once
+    /// with a message and exit 70, never a signal or a hang waiting for a thread that is
+    /// gone. The keeper (forked before the run) then stops every job, as when prun is
+    /// killed.
+    pub fn on_panic_exit() {
+        std::panic::set_hook(Box::new(|info| {
+            let thread = std::thread::current();
+            let name = thread.name().unwrap_or("main");
+            let caught = name.starts_with("prun-worker-") || name.starts_with("prun-service-");
+            crate::output::console::eprint(&format!(
+                "prun: internal error (a bug in prun; please report it) in {name}: {info}\n"
+            ));
+            if !caught {
+                crate::output::console::eprint(
+                    "prun: stopping now: every job is stopped, and no report is written\n",
+                );
+                // SAFETY: _exit ends the process at once; nothing is left half-done that
+                // the keeper does not stop.
+                unsafe { libc::_exit(i32::from(crate::exit::INTERNAL)) };
+            }
+        }));
+    }
+
     /// Prints the error to stderr and returns the exit code to leave with.
     pub fn report(self) -> ExitCode {
         crate::output::console::eprint(&format!("error: {self}\n"));

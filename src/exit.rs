@@ -11,6 +11,8 @@ pub const SUCCESS: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// Usage or jobfile error: nothing ran.
 pub const USAGE: u8 = 2;
+/// prun itself failed: a bug (EX_SOFTWARE). It says so; the keeper stops every job.
+pub const INTERNAL: u8 = 70;
 /// `--lock` is held by another run (EX_TEMPFAIL).
 pub const LOCK_HELD: u8 = 75;
 /// Interrupted by a signal: 128 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).

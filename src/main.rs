@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    prun::Error::on_panic_exit();
     // The shell's completion script calling back (`prun --completions SHELL`).
     if prun::complete_from_env() {
         return ExitCode::SUCCESS;

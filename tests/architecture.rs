@@ -350,8 +350,10 @@ fn the_prun_variables_jobs_and_hooks_see_are_named_in_one_place() {
                     .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
                     .collect();
                 let after = line[at + 1 + name.len()..].chars().next();
-                !matches!(name.as_str(), "PRUN_NO_CLONE3" | "PRUN_COMPLETE")
-                    && matches!(after, Some('"' | '{'))
+                !matches!(
+                    name.as_str(),
+                    "PRUN_NO_CLONE3" | "PRUN_COMPLETE" | "PRUN_TEST_PANIC"
+                ) && matches!(after, Some('"' | '{'))
             });
             if names_one {
                 elsewhere.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));

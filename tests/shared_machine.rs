@@ -453,3 +453,24 @@ fn a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143() {
     let report = p.read("r.json");
     assert!(report.contains("given up"), "{report}");
 }
+
+/// Every panic outside a worker ended in SIGSEGV: no message, no summary. A panic (a bug,
+/// injected here in the driver by a debug build's `PRUN_TEST_PANIC`) ends prun with exit
+/// 70 and a message, and no job outlives it.
+#[test]
+fn a_panic_in_prun_ends_it_with_exit_70_and_stops_every_job() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - run: sleep 39.39\n  - run: 'true'\n")
+        .env("PRUN_TEST_PANIC", "driver");
+    let r = run_within(&p, &["-j", "2"], std::time::Duration::from_secs(20));
+    assert_eq!(r.code, 70, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("prun: internal error (a bug in prun"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        crate::util::gone_within("sleep 39.39", std::time::Duration::from_secs(10)),
+        "a job outlived prun"
+    );
+}

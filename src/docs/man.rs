@@ -88,6 +88,9 @@ output could not be delivered or a report written.
 .B 2
 The command line or the jobfile is wrong: nothing ran.
 .TP
+.B 70
+prun itself failed (a bug): it says so, and every job is stopped; no report is written.
+.TP
 .B 75
 The \fB\-\-lock\fR is held by another run.
 .TP

@@ -251,6 +251,11 @@ impl Driver {
     }
 
     fn job_ended(&mut self, e: Ended) {
+        // A bug, on purpose, for the test of what a panic does (debug builds only).
+        #[cfg(debug_assertions)]
+        if std::env::var_os("PRUN_TEST_PANIC").is_some_and(|v| v == "driver") {
+            panic!("PRUN_TEST_PANIC=driver");
+        }
         let Ended {
             attempt,
             slot,
