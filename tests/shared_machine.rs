@@ -474,3 +474,41 @@ fn a_panic_in_prun_ends_it_with_exit_70_and_stops_every_job() {
         "a job outlived prun"
     );
 }
+
+/// A job name built from a secret (a dynamic matrix over outputs) put the secret in log
+/// file names (`--log-dir`, a history's `logs/`) and GitHub annotations, and the report's
+/// `log` path (masked) named a file that did not exist.
+#[test]
+fn a_job_name_made_from_a_secret_shows_it_nowhere_and_its_log_path_is_true() {
+    let p = Prun::new()
+        .jobfile(
+            "secrets: [TOKEN]\nenv: { TOKEN: s3cr3t-value }\njobs:\n  - name: list\n    run: echo \"items=$TOKEN\" >> \"$PRUN_OUTPUT\"\n  - name: use\n    needs: [list]\n    matrix: { t: \"${{ needs.list.outputs.items }}\" }\n    run: echo hi; exit 1\n",
+        )
+        .env("GITHUB_ACTIONS", "true")
+        .args(&["--log-dir", "logs", "--report", "r.json"]);
+    let r = p.run();
+    r.code(1);
+    let out: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect();
+    assert!(!out.join("\n").contains("s3cr3t"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("::error title=prun%3A job use[t=***] failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
+    let logs: Vec<String> = std::fs::read_dir(p.path("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(logs.iter().all(|l| !l.contains("s3cr3t")), "{logs:?}");
+    let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    for job in report["jobs"].as_array().unwrap() {
+        let log = job["log"].as_str().unwrap();
+        assert!(std::path::Path::new(log).exists(), "{log} is not there");
+    }
+}

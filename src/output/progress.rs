@@ -46,6 +46,8 @@ impl ProgressView {
     }
 
     pub(crate) fn started(&mut self, job: usize, name: &str) {
+        // The bar is drawn by indicatif, not through prun's masked writers.
+        let name = &*crate::mask::current().text(name);
         if self.services.contains(&job) {
             self.up.insert(job, name.to_owned());
             return self.refresh();

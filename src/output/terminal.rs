@@ -299,10 +299,11 @@ impl Terminal {
         if !self.opts.github {
             return;
         }
+        // Masked as every line of prun's is: a job's name may carry a secret.
         let line = format!(
             "::{level} title={}::{}\n",
-            github_property(title),
-            github_data(message)
+            github_property(&crate::mask::current().text(title)),
+            github_data(&crate::mask::current().text(message))
         );
         self.write_outside_blocks(line.into_bytes());
     }

@@ -50,12 +50,13 @@ pub(crate) fn capture_for(mode: OutputMode, log_dir: bool) -> Capture {
 /// How much of the end of a job's output is kept for reports.
 pub(crate) const TAIL: usize = 64 * 1024;
 
-/// The log file of a job under `--log-dir` (its name made a safe file name, see
-/// `names::file_name`).
+/// The log file of a job under `--log-dir` (its name made a safe file name, a secret in
+/// it masked: `state::fingerprint::job_file_name`).
 pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf> {
-    plan.log_dir
-        .as_ref()
-        .map(|d| d.join(format!("{}.log", crate::names::file_name(&spec.name))))
+    plan.log_dir.as_ref().map(|d| {
+        let name = crate::state::fingerprint::job_file_name(&spec.name);
+        d.join(format!("{name}.log"))
+    })
 }
 
 /// Runs one attempt to its end; returns what the driver is to hear of it.

@@ -239,7 +239,21 @@ pub(crate) fn missing<'a>(workdir: &Path, generates: &'a [String]) -> Option<&'a
 
 /// The state file of job `name` in `dir`.
 pub(crate) fn path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{}.json", crate::names::file_name(name)))
+    dir.join(format!("{}.json", job_file_name(name)))
+}
+
+/// The file name (without extension) of job `name`'s log or state file: its name made a
+/// file name (`names::file_name`); a name that holds a secret (a matrix value made from
+/// one) is masked, with a hash of the whole after it, so the file is still its alone and
+/// found again on the next run, and its name shows no secret.
+pub(crate) fn job_file_name(name: &str) -> String {
+    match crate::mask::current().text(name) {
+        std::borrow::Cow::Borrowed(_) => crate::names::file_name(name),
+        std::borrow::Cow::Owned(masked) => {
+            let hash = blake3::hash(name.as_bytes()).to_hex();
+            crate::names::file_name(&format!("{masked}~{}", &hash[..16]))
+        }
+    }
 }
 
 /// The most a state file may be: a fingerprint of tens of thousands of sources and a
