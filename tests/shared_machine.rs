@@ -512,3 +512,21 @@ fn a_job_name_made_from_a_secret_shows_it_nowhere_and_its_log_path_is_true() {
         assert!(std::path::Path::new(log).exists(), "{log} is not there");
     }
 }
+
+/// An env_file error quoted the line it could not read, which may hold a secret.
+#[test]
+fn an_env_file_error_never_quotes_the_value_it_found() {
+    let p = Prun::new()
+        .jobfile("secrets: [TOKEN]\nenv_file: secrets.env\njobs:\n  - touch ran\n")
+        .file("secrets.env", "TOKEN=\"s3cr3t\" tail-of-s3cr3t\n");
+    let r = p.run();
+    r.code(2);
+    assert!(r.stderr.contains("secrets.env:1"), "{}", r.stderr);
+    assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
+    let p = Prun::new()
+        .jobfile("env_file: secrets.env\njobs:\n  - touch ran\n")
+        .file("secrets.env", "ghp_s3cr3tTokenPastedAlone\n");
+    let r = p.run();
+    r.code(2);
+    assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
+}

@@ -110,7 +110,14 @@ pub(crate) fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, String)
         }
         let line = line.strip_prefix("export ").map_or(line, str::trim_start);
         let Some((name, rest)) = line.split_once('=') else {
-            return Err((n, format!("expected NAME=value, found '{}'", shorten(line))));
+            // Not quoted: a line of an env_file may be a secret (a token pasted alone).
+            return Err((
+                n,
+                format!(
+                    "expected NAME=value, found a line of {} characters without '='",
+                    line.chars().count()
+                ),
+            ));
         };
         let name = name.trim_end();
         if !is_name(name) {
@@ -171,9 +178,13 @@ fn quoted<'a>(
                 c if c == q => {
                     let after = line[i + 1..].trim_start();
                     if !(after.is_empty() || after.starts_with('#')) {
+                        // Not quoted: it may be the rest of a secret.
                         return Err((
                             n,
-                            format!("text after the closing quote: '{}'", shorten(after)),
+                            format!(
+                                "{} characters after the closing quote (put the whole value inside the quotes)",
+                                after.chars().count()
+                            ),
                         ));
                     }
                     return Ok(value);
@@ -255,6 +266,16 @@ mod tests {
         let (n, why) = err("A=1\nB=\"open\nC=2\n");
         assert_eq!(n, 2);
         assert!(why.contains("never closed"), "{why}");
-        assert!(err("A='x' y\n").1.contains("text after the closing quote"));
+        // Neither quotes what it found: it may be a secret.
+        let why = err("A='x' s3cr3t\n").1;
+        assert!(
+            why.contains("6 characters after the closing quote") && !why.contains("s3cr3t"),
+            "{why}"
+        );
+        let why = err("s3cr3t-token\n").1;
+        assert!(
+            why.contains("without '='") && !why.contains("s3cr3t"),
+            "{why}"
+        );
     }
 }
