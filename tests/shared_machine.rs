@@ -530,3 +530,21 @@ fn an_env_file_error_never_quotes_the_value_it_found() {
     r.code(2);
     assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
 }
+
+/// `timeout: 1ns` on `true` reported `timed-out` with exit 0: a command that ended by
+/// itself did not time out. Either it ended first (success), or the timeout stopped it.
+#[test]
+fn a_job_that_ended_by_itself_is_never_timed_out_with_exit_0() {
+    let jobs: String = (0..20)
+        .map(|i| format!("  - name: t{i}\n    run: 'true'\n    timeout: 1ns\n"))
+        .collect();
+    let p = Prun::new()
+        .jobfile(&format!("jobs:\n{jobs}"))
+        .args(&["--report", "r.json", "-j", "4"]);
+    p.run();
+    let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+    for j in report["jobs"].as_array().unwrap() {
+        let lie = j["status"] == "timed-out" && j["exit_code"] == 0;
+        assert!(!lie, "{j}");
+    }
+}
