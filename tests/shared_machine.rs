@@ -548,3 +548,27 @@ fn a_job_that_ended_by_itself_is_never_timed_out_with_exit_0() {
         assert!(!lie, "{j}");
     }
 }
+
+/// "SIGKILL in 1s" was printed when a service's `stop_grace: 30s` made the end 30 s
+/// away: the notice now says the services' own grace.
+#[test]
+fn the_stop_notice_says_the_services_stop_grace_not_only_the_jobs_grace() {
+    let p = Prun::new()
+        .jobfile(
+            "jobs:\n  - name: db\n    service: true\n    stop_grace: 2s\n    run: trap '' TERM; touch up; while :; do sleep 0.1; done\n  - name: a\n    needs: [db]\n    run: touch started; sleep 60\n",
+        )
+        .args(&["--grace", "1s"]);
+    let child = p.start_until(&["started"], std::time::Duration::from_secs(10));
+    // SAFETY: kill with a pid of our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("SIGKILL in 1s"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "1 service stopped after the jobs, SIGKILL after its stop_grace (2s at most)"
+        ),
+        "{stderr}"
+    );
+}

@@ -63,7 +63,20 @@ pub(crate) fn words<'a>(notice: &Notice, spec: impl Fn(usize) -> &'a JobSpec) ->
             running,
             cleanup,
             grace,
-        } => stopping(*signal, *running, *cleanup, *grace),
+            services,
+            service_grace,
+        } => {
+            let mut words = stopping(*signal, *running, *cleanup, *grace);
+            if *services > 0 {
+                words.push_str(&format!(
+                    "; {services} service{} stopped after {}, SIGKILL after its stop_grace ({} at most)",
+                    plural(*services),
+                    if *running > 0 { "the jobs" } else { "now" },
+                    humantime::format_duration(*service_grace)
+                ));
+            }
+            words
+        }
         Notice::MaxFail {
             max,
             running,

@@ -202,6 +202,10 @@ pub(crate) enum Notice {
         running: usize,
         cleanup: usize,
         grace: Duration,
+        /// Services running, and the longest `stop_grace` of theirs: they get SIGKILL
+        /// only after it.
+        services: usize,
+        service_grace: Duration,
     },
     /// `--max-fail` was reached: nothing new starts; `running` jobs finish, or with
     /// `:kill` got SIGTERM (SIGKILL after `grace`).

@@ -139,6 +139,18 @@ impl Schedule {
         self.count_failure(out);
     }
 
+    /// How many services are running (started, not ended), and the longest `stop_grace`
+    /// among them.
+    pub(super) fn services_running(&self) -> (usize, Duration) {
+        let running =
+            (self.services.iter()).filter(|s| !matches!(s.phase, Phase::Waiting | Phase::Ended));
+        running.fold((0, Duration::ZERO), |(n, g), s| {
+            let own = (self.plan.jobs[s.job].opts.service.as_ref())
+                .map_or(Duration::ZERO, |v| v.stop_grace);
+            (n + 1, g.max(own))
+        })
+    }
+
     /// TERM to service k's group, SIGKILL after its `stop_grace`.
     fn stop_service(&mut self, k: usize, fate: Fate, out: &mut Vec<Action>) {
         let job = self.services[k].job;

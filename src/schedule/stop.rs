@@ -132,11 +132,14 @@ impl Schedule {
         if !self.running.is_empty() || cleanup > 0 {
             self.kill_at = Some(crate::times::after(now, self.plan.grace));
         }
+        let (services, service_grace) = self.services_running();
         out.push(Action::Say(Notice::Stopping {
             signal,
             running: self.running.len(),
             cleanup,
             grace: self.plan.grace,
+            services,
+            service_grace,
         }));
     }
 

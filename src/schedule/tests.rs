@@ -695,7 +695,9 @@ fn a_first_signal_stops_starting_forwards_it_and_kills_after_the_grace_period() 
             signal: libc::SIGINT,
             running: 2,
             cleanup: 0,
-            grace: Duration::from_secs(3)
+            grace: Duration::from_secs(3),
+            services: 0,
+            service_grace: Duration::ZERO,
         }]
     );
     assert!(r.at(2.9).is_empty());
