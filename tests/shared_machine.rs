@@ -572,3 +572,19 @@ fn the_stop_notice_says_the_services_stop_grace_not_only_the_jobs_grace() {
         "{stderr}"
     );
 }
+
+/// A hanging probe's timeout said only "not ready after 1s": nothing of the probe.
+#[test]
+fn a_hanging_probe_s_timeout_says_its_probe_gave_no_answer() {
+    let p = Prun::new().jobfile(
+        "jobs:\n  - name: db\n    service: true\n    run: sleep 30\n    ready: { exec: 'sleep 100', timeout: 1s }\n  - name: a\n    needs: [db]\n    run: 'true'\n",
+    );
+    let r = run_within(&p, &[], std::time::Duration::from_secs(20));
+    r.code(1);
+    assert!(
+        r.stderr
+            .contains("not ready after 1s: its probe gave no answer in that time"),
+        "{}",
+        r.stderr
+    );
+}

@@ -186,7 +186,8 @@ impl fmt::Display for Reason {
                 write!(f, "not ready after {}", humantime::format_duration(*after))?;
                 match last {
                     Some(why) => write!(f, ": {why}"),
-                    None => Ok(()),
+                    // A probe that hangs never reports: say so, not nothing.
+                    None => f.write_str(": its probe gave no answer in that time"),
                 }
             }
             Reason::ExitedBeforeReady(e) => write!(f, "exited before ready: {}", e.words()),
