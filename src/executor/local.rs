@@ -451,7 +451,7 @@ impl Supervisor<'_> {
             && now >= d
             // A command that has ended by itself (not reaped yet) did not time out:
             // `timeout: 1ns` on `true` is a success, not "timed out, exit 0".
-            && !ended_unreaped(self.pgid)
+            && !super::reap::ended_unreaped(self.pgid)
         {
             self.timed_out = true;
             self.cut_short = self.deadline.is_none_or(|own| d < own);
@@ -582,23 +582,6 @@ impl<'a> Input<'a> {
             }
         }
     }
-}
-
-/// Whether process `pid` has ended, asked without reaping it.
-fn ended_unreaped(pid: i32) -> bool {
-    // SAFETY: an all-zero siginfo_t is a valid value to be filled in.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on our own child, WNOWAIT leaves it to be reaped as before.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &raw mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: si_pid is set by waitid (0 when no child has changed state).
-    r == 0 && unsafe { info.si_pid() } == pid
 }
 
 /// A pidfd for `pid`, readable once the process has exited (Linux 5.3+).

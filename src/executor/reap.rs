@@ -50,6 +50,23 @@ pub(super) fn wait_blocking(pid: i32) -> Option<Reaped> {
     }
 }
 
+/// Whether process `pid` has ended, asked without reaping it.
+pub(super) fn ended_unreaped(pid: i32) -> bool {
+    // SAFETY: an all-zero siginfo_t is a valid value to be filled in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child, WNOWAIT leaves it to be reaped as before.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &raw mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: si_pid is set by waitid (0 when no child has changed state).
+    r == 0 && unsafe { info.si_pid() } == pid
+}
+
 /// prun's own peak resident set in bytes: what a child it started is charged at least.
 fn own_peak() -> u64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
