@@ -81,7 +81,11 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         clicolor_force: flag("CLICOLOR_FORCE"),
         env_var: |k| std::env::var(k).ok(),
     };
-    let mut plan = plan::Plan::resolve(&cli, jobfile, &src, &facts)?;
+    // An error about the jobfile may quote a line holding a secret: masked, although
+    // the masker is set up only once the plan is.
+    let early = plan::secrets::early_values(&jobfile, facts.env_var);
+    let mut plan =
+        plan::Plan::resolve(&cli, jobfile, &src, &facts).map_err(|d| d.masked(&early))?;
     // Before anything else is printed: from here on every writer of prun's masks them.
     if !plan.secrets.is_empty() {
         mask::install(&plan.secrets);

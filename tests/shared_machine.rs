@@ -590,3 +590,18 @@ fn a_hanging_probe_s_timeout_says_its_probe_gave_no_answer() {
         r.stderr
     );
 }
+
+/// A jobfile error quoted the secret value on the line it pointed at: said before the
+/// masker was set up. The values `secrets:` names are masked in it too. (A YAML error,
+/// found before the jobfile is read at all, cannot know them: not covered.)
+#[test]
+fn a_jobfile_error_never_quotes_a_secret_value() {
+    let p = Prun::new().jobfile(
+        "secrets: [TOKEN]\njobs:\n  - name: a\n    env: { TOKEN: s3cr3t-value, 'A=B': x }\n    run: echo hi\n",
+    );
+    let r = p.run_with(&["--check"]);
+    r.code(2);
+    assert!(r.stderr.contains("jobs.yaml:4:"), "{}", r.stderr);
+    assert!(!r.stderr.contains("s3cr3t"), "{}", r.stderr);
+    assert!(r.stderr.contains("***"), "{}", r.stderr);
+}

@@ -62,6 +62,24 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// The same error with these secret values masked as `***` in all it shows (the
+    /// line it quotes may hold one: an error is said before prun's masker is set up).
+    pub(crate) fn masked(mut self, values: &[String]) -> Self {
+        if values.is_empty() {
+            return self;
+        }
+        let m = crate::mask::Masker::new(values);
+        let mask = |t: &mut String| *t = m.text(t).into_owned();
+        mask(&mut self.message);
+        if let Some(t) = &mut self.line_text {
+            mask(t);
+        }
+        if let Some(t) = &mut self.help {
+            mask(t);
+        }
+        self
+    }
+
     /// An error at `at` = (line, column), both 1-based, or about the whole file.
     pub(crate) fn new(
         src: &Source,

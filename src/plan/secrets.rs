@@ -41,6 +41,47 @@ pub(crate) fn names(
     Ok(out)
 }
 
+/// The values the jobfile's `secrets:` lists (top level, `defaults:`, each job's) name,
+/// found without resolving the plan — in its `env` maps and prun's own environment — so
+/// that an error about the jobfile, said before the masker is set up, quotes none.
+pub(crate) fn early_values(
+    jf: &crate::input::jobfile::Jobfile,
+    getenv: fn(&str) -> Option<String>,
+) -> Vec<String> {
+    use crate::input::jobfile::{Env, JobEntry, JobField};
+    let mut lists: Vec<&Sp<Vec<Sp<String>>>> = Vec::new();
+    let mut envs: Vec<&Env> = Vec::new();
+    lists.extend(jf.secrets.as_ref());
+    if let Some(d) = &jf.defaults {
+        lists.extend(d.value.secrets.as_ref());
+        envs.extend(d.value.env.as_ref().map(|e| &e.value));
+    }
+    for entry in &jf.jobs.value {
+        if let JobEntry::Full(fields) = &entry.value {
+            for f in fields.iter() {
+                match f {
+                    JobField::Secrets(l) => lists.push(l),
+                    JobField::Env(e) => envs.push(&e.value),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let names = lists
+        .iter()
+        .flat_map(|l| l.value.iter().map(|n| n.value.trim()));
+    envs.extend(jf.env.as_ref().map(|e| &e.value));
+    let mut out = Vec::new();
+    for name in names {
+        let found =
+            (envs.iter().filter_map(|e| e.get(name)).map(|v| v.0.clone())).chain(getenv(name));
+        out.extend(found.filter(|v| v.len() >= MIN_LEN));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The values of the top-level `secrets:` and of each job's, what to warn about added to
 /// `warnings` (nothing is looked up when no list names any).
 pub(crate) fn resolve(
