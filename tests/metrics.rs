@@ -365,3 +365,31 @@ fn name_is_the_jobfile_label_and_a_name_that_is_no_label_value_is_a_located_erro
         assert!(!p.path("ran").exists());
     }
 }
+
+/// A job `--resume` skipped did not succeed at this run's end: its last success stays the
+/// earlier run's, not now.
+#[test]
+fn a_resumed_job_keeps_the_last_success_of_the_run_that_ran_it() {
+    let p = Prun::new()
+        .jobfile("jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    run: test -f ok\n");
+    let args = ["--joblog", "log", "--metrics", "m.prom"];
+    p.run_with(&args).code(1);
+    let canonical = std::fs::canonicalize(p.path("jobs.yaml")).unwrap();
+    let a = [("jobfile", canonical.to_str().unwrap()), ("prun_job", "a")];
+    let first = get(
+        &parse(&p.read("m.prom")),
+        "prun_job_last_success_timestamp_seconds",
+        &a,
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::fs::write(p.path("ok"), "").unwrap();
+    p.run_with(&[&args[..], &["--resume"]].concat()).code(0);
+    let second = get(
+        &parse(&p.read("m.prom")),
+        "prun_job_last_success_timestamp_seconds",
+        &a,
+    )
+    .unwrap();
+    assert_eq!(second, first, "resumed, not run again");
+}

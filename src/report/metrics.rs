@@ -161,7 +161,10 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
         "When the job last succeeded or was up to date (Unix time; kept from earlier runs).",
     );
     for (name, r) in &jobs {
-        let last = if r.status.is_success() {
+        // A job `--resume` skipped succeeded in an earlier run, not at this one's end:
+        // its time is the one the file held (none if it held none).
+        let resumed = matches!(r.reason(), Some(crate::outcome::Reason::Resumed));
+        let last = if r.status.is_success() && !resumed {
             Some(r.started().map_or(end, |s| secs(s + r.duration())))
         } else {
             carried.get(name.as_str()).copied()
