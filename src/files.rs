@@ -62,17 +62,7 @@ pub(crate) fn open_in_place(path: &Path, how: InPlace) -> io::Result<File> {
             "has other hard links (prun would write into a file that is also elsewhere)",
         ));
     }
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(refused(
-            path,
-            &format!(
-                "belongs to another user (uid {}); prun writes only into its own files",
-                meta.uid()
-            ),
-        ));
-    }
+    owned(path, &meta, "; prun writes only into its own files")?;
     if how == InPlace::Truncate {
         file.set_len(0)?;
     }
@@ -207,17 +197,11 @@ pub(crate) fn check_own_dir(dir: &Path) -> io::Result<()> {
     if !meta.is_dir() {
         return Err(refused(dir, "is not a directory"));
     }
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(refused(
-            dir,
-            &format!(
-                "belongs to another user (uid {}), who could plant what prun would trust: give a directory of your own",
-                meta.uid()
-            ),
-        ));
-    }
+    owned(
+        dir,
+        &meta,
+        ", who could plant what prun would trust: give a directory of your own",
+    )?;
     if meta.mode() & 0o022 != 0 {
         return Err(refused(
             dir,
@@ -252,21 +236,27 @@ pub(crate) fn open_lock(path: &Path) -> io::Result<File> {
     if !meta.is_file() {
         return Err(refused(path, "is not a regular file"));
     }
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(refused(
-            path,
-            &format!(
-                "belongs to another user (uid {}), who could hold the lock and keep prun waiting: remove it, or give a lock path in a directory only you can write",
-                meta.uid()
-            ),
-        ));
-    }
+    owned(
+        path,
+        &meta,
+        ", who could hold the lock and keep prun waiting: remove it, or give a lock path in a directory only you can write",
+    )?;
     if meta.mode() & 0o077 != 0 {
         file.set_permissions(std::fs::Permissions::from_mode(LOCK_MODE))?;
     }
     Ok(file)
+}
+
+/// Refused unless `meta` (of `path`) is prun's own user's: "belongs to another user (uid
+/// N)" and `then`, what that user could do and how to fix it.
+fn owned(path: &Path, meta: &std::fs::Metadata, then: &str) -> io::Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() == me {
+        return Ok(());
+    }
+    let why = format!("belongs to another user (uid {}){then}", meta.uid());
+    Err(refused(path, &why))
 }
 
 /// The error for a file prun will not write: not allowed, by prun's rules.
