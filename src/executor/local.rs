@@ -35,6 +35,8 @@ const GROUP_CHECK: Duration = Duration::from_millis(20);
 /// How long a group may take to empty after its shell exited before what is left counts
 /// as left behind.
 const SETTLE: Duration = Duration::from_millis(50);
+/// How long a command stopped to ask whether it ended by itself may take to say so.
+const STOP_DECIDES_WITHIN: Duration = Duration::from_millis(100);
 /// How long after SIGKILL a group may take to disappear before prun stops waiting.
 const KILL_SETTLE: Duration = Duration::from_secs(1);
 /// How long a command with its output still open runs before prun opens a pidfd to see
@@ -450,12 +452,17 @@ impl Supervisor<'_> {
             && let Some(d) = self.effective_deadline()
             && now >= d
             // A command that has ended by itself (not reaped yet) did not time out:
-            // `timeout: 1ns` on `true` is a success, not "timed out, exit 0".
+            // `timeout: 1ns` on `true` is a success, not "timed out, exit 0". Asked
+            // cheaply first, then for sure (it is stopped to ask).
             && !super::reap::ended_unreaped(self.pgid)
+            && !super::reap::ended_by_itself(self.pgid, STOP_DECIDES_WITHIN)
         {
             self.timed_out = true;
             self.cut_short = self.deadline.is_none_or(|own| d < own);
             self.terminate(now);
+            // Stopped to be asked: it goes on to meet the signal.
+            // SAFETY: kill has no memory preconditions; `pgid` is our unreaped child.
+            unsafe { libc::kill(self.pgid, libc::SIGCONT) };
         }
         if let Some(k) = self.kill_at
             && now >= k

@@ -67,6 +67,52 @@ pub(super) fn ended_unreaped(pid: i32) -> bool {
     r == 0 && unsafe { info.si_pid() } == pid
 }
 
+/// Whether process `pid`, alive at the last look, ended by itself: asked with no race
+/// left between the look and a signal. It is stopped (SIGSTOP, which nothing can catch
+/// or ignore), and the kernel then says either that it stopped — it was alive, and stays
+/// stopped until SIGCONT — or that it ended, which it did on its own. Bounded: a process
+/// that does neither within `within` (stuck in the kernel) counts as alive. The caller
+/// sends SIGCONT after its own signal whenever this is false.
+pub(super) fn ended_by_itself(pid: i32, within: std::time::Duration) -> bool {
+    // SAFETY: kill has no memory preconditions; `pid` is our own unreaped child.
+    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    let until = std::time::Instant::now() + within;
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value to be filled in.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid on our own child; WNOWAIT leaves an end to be reaped as before.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &raw mut info,
+                libc::WEXITED | libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        // SAFETY: si_pid is set by waitid (0 when no child has changed state).
+        if r == 0 && unsafe { info.si_pid() } == pid {
+            if info.si_code != libc::CLD_STOPPED {
+                return true;
+            }
+            // Taken, so that nothing later mistakes it for news.
+            // SAFETY: as above; WSTOPPED alone never reaps.
+            unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    pid as libc::id_t,
+                    &raw mut info,
+                    libc::WSTOPPED | libc::WNOHANG,
+                )
+            };
+            return false;
+        }
+        if r != 0 || std::time::Instant::now() >= until {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(200));
+    }
+}
+
 /// prun's own peak resident set in bytes: what a child it started is charged at least.
 fn own_peak() -> u64 {
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
