@@ -6,12 +6,16 @@ unicode and control characters, huge numbers, deep nesting, an alias bomb) and g
 `prun FILE --check`, then to a real run as `nobody` (when root) in a scratch directory,
 which is sent SIGTERM after a few seconds. A finding is any of:
 
-- a panic (exit 101, or "panicked at" on stderr), or prun killed by a signal;
+- a panic (exit 70 or 101, or "panicked at" on stderr), or prun killed by a signal;
 - a hang: `--check` past its limit, or a run still there 15 s after its SIGTERM;
 - an unlocated error: exit 2 whose message does not name the jobfile.
 
-Usage: scripts/fuzz.py PRUN [--seed N] [--count N] [--seconds N]
+Usage: scripts/fuzz.py PRUN [--seed N] [--count N] [--seconds N] [--jobfiles DIR]
+                        [--expect-findings]
 Prints the seed and count; exits 1 with each finding (and its jobfile kept) if any.
+`--expect-findings` turns it round, to prove the fuzzer catches a known bug (a debug
+build with PRUN_TEST_PANIC=driver in `.ci/run`; an older build with that build's own
+jobfiles, `--jobfiles`): exit 0 only if it found something.
 """
 
 import argparse
@@ -38,7 +42,7 @@ HUGE = ["99999999999999999999999", "-1", "0", "1e308", "18446744073709551616",
 
 def mutate(text: str, rng: random.Random) -> str:
     lines = text.split("\n")
-    kind = rng.randrange(9)
+    kind = rng.randrange(10)
     i = rng.randrange(len(lines)) if lines else 0
     if kind == 0 and lines:                       # delete a line
         del lines[i]
@@ -72,9 +76,31 @@ def mutate(text: str, rng: random.Random) -> str:
         if spots:
             j, m = rng.choice(spots)
             lines[j] = lines[j][:m.start()] + rng.choice(HUGE) + lines[j][m.end():]
+    elif kind == 8:                               # every duration and number, huge
+        huge = rng.choice(HUGE)
+        lines = [re.sub(r"\b\d+(?:ms|s|m|h|d)?\b", huge, line) for line in lines]
     else:                                         # two mutations
         return mutate(mutate(text, rng), rng)
     return "\n".join(lines)
+
+
+def plant(text: str, work: str, rng: random.Random) -> None:
+    """Another user's files where the jobfile looks (the places it names in the scratch
+    directory): a FIFO at a plain path, a non-UTF-8 name and a FIFO matching a glob."""
+    for m in re.finditer(re.escape(work) + r"/[^\s'\"\]\},]+", text):
+        spot = m.group(0)
+        parent = os.path.dirname(spot)
+        try:
+            os.makedirs(parent, exist_ok=True)
+            if any(c in spot for c in "*?["):
+                leaf = re.sub(r"[*?]|\[[^\]]*\]", "x", os.path.basename(spot))
+                bad = os.fsencode(parent) + b"/\xff" + os.fsencode(leaf)
+                open(bad, "wb").close()
+                os.mkfifo(os.path.join(parent, "fifo-" + leaf))
+            elif rng.random() < 0.5 and not os.path.exists(spot):
+                os.mkfifo(spot)
+        except OSError:
+            pass
 
 
 def as_nobody(cmd):
@@ -96,7 +122,7 @@ def check(prun, path, name, limit):
 def judge(code, err, name, located=True):
     """A finding in how prun ended, or None. `located`: an exit 2 must name the jobfile
     (`--check`: every error there is about its text)."""
-    if code == 101 or "panicked at" in err:
+    if code in (70, 101) or "panicked at" in err:
         return f"panic (exit {code}): {err[:400]}"
     if code < 0:
         return f"killed by signal {-code}: {err[:400]}"
@@ -133,11 +159,13 @@ def main():
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--seconds", type=float, default=180.0)
+    ap.add_argument("--jobfiles", default=os.path.join(ROOT, "jobfiles"))
+    ap.add_argument("--expect-findings", action="store_true")
     a = ap.parse_args()
     prun = os.path.abspath(a.prun)
     rng = random.Random(a.seed)
-    examples = sorted(os.path.join(ROOT, "jobfiles", f) for f in os.listdir(
-        os.path.join(ROOT, "jobfiles")) if f.endswith(".yaml"))
+    examples = sorted(os.path.join(a.jobfiles, f) for f in os.listdir(a.jobfiles)
+                      if f.endswith(".yaml"))
     # Monitors ping a closed port on loopback, never a real service.
     texts = [(os.path.basename(f),
               re.sub(r"https?://[^\s'\"]+", "http://127.0.0.1:9/x",
@@ -158,6 +186,8 @@ def main():
         path = os.path.join(work, name)
         with open(path, "w", encoding="utf-8", errors="surrogatepass") as f:
             f.write(mutant)
+        if rng.random() < 0.5:
+            plant(mutant, work, rng)
         finding = check(prun, path, name, limit=20)
         # A real run for one mutant in two that passes --check (a run takes seconds).
         if finding is None and rng.random() < 0.5:
@@ -178,6 +208,9 @@ def main():
         print(f"  {f}")
     if not findings:
         shutil.rmtree(keep, ignore_errors=True)
+    if a.expect_findings:
+        print("fuzz: a known bug " + ("caught" if findings else "NOT caught"), flush=True)
+        return 0 if findings else 1
     return 1 if findings else 0
 
 
