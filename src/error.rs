@@ -18,6 +18,9 @@ use crate::state::history::HistoryError;
 use crate::state::joblog::JoblogError;
 use crate::state::lock::LockError;
 
+/// The first panic, as said (`Error::on_panic_exit`).
+static PANICKED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Everything that can stop prun from running the jobfile to its end.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -109,28 +112,45 @@ impl Error {
         }
     }
 
-    /// From now on a panic (a bug in prun) on a thread that does not turn it into an
-    /// outcome — every thread but a job's worker and a service's — ends prun at once
-    /// with a message and exit 70, never a signal or a hang waiting for a thread that is
-    /// gone. The keeper (forked before the run) then stops every job, as when prun is
-    /// killed.
+    /// From now on a panic (a bug in prun) is said at once, kept (`panicked`: the run's
+    /// exit code becomes 70), and turned into an ending, never a signal or a hang:
+    /// - on a job's worker or a service's thread, into that job's failure;
+    /// - on the driver (the main thread) or a thread that serves it (hooks, signals,
+    ///   probes: they pass it on as `Event::Crashed`), into the end of the run: every job
+    ///   is stopped, the reports are written and the end ping is sent;
+    /// - anywhere else on the main thread (before or after a run), into exit 70 by `main`.
     pub fn on_panic_exit() {
         std::panic::set_hook(Box::new(|info| {
             let thread = std::thread::current();
-            let name = thread.name().unwrap_or("main");
-            let caught = name.starts_with("prun-worker-") || name.starts_with("prun-service-");
+            let name = thread.name().unwrap_or("a thread of prun");
+            let said = format!("in {name}: {info}");
+            let _ = PANICKED.set(said.clone());
             crate::output::console::eprint(&format!(
-                "prun: internal error (a bug in prun; please report it) in {name}: {info}\n"
+                "prun: internal error (a bug in prun; please report it) {said}\n"
             ));
-            if !caught {
-                crate::output::console::eprint(
-                    "prun: stopping now: every job is stopped, and no report is written\n",
-                );
-                // SAFETY: _exit ends the process at once; nothing is left half-done that
-                // the keeper does not stop.
-                unsafe { libc::_exit(i32::from(crate::exit::INTERNAL)) };
-            }
         }));
+    }
+
+    /// The first panic there was in prun, if one was (`on_panic_exit`).
+    pub(crate) fn panicked() -> Option<String> {
+        PANICKED.get().cloned()
+    }
+
+    /// A bug, on purpose, where `PRUN_TEST_PANIC` names `at`: for the tests of what a
+    /// panic does (debug builds only).
+    pub(crate) fn test_panic(at: &str) {
+        #[cfg(debug_assertions)]
+        if std::env::var_os("PRUN_TEST_PANIC").is_some_and(|v| v == at) {
+            panic!("PRUN_TEST_PANIC={at}");
+        }
+        let _ = at;
+    }
+
+    /// A panic `main` caught: prun was not running jobs (or had ended them), so it says
+    /// so and leaves with exit 70.
+    pub fn caught_panic() -> ExitCode {
+        crate::output::console::eprint("prun: stopped on that internal error (exit 70)\n");
+        ExitCode::from(crate::exit::INTERNAL)
     }
 
     /// Prints the error to stderr and returns the exit code to leave with.

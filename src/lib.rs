@@ -58,7 +58,12 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     // clap requires a jobfile unless --completions or --man is given.
     let path = cli.jobfile.as_deref().unwrap_or("-");
     let src = input::source::read(path)?;
-    let jobfile = input::jobfile::parse(&src)?;
+    // A line that is not YAML is quoted as it is: with any secret it holds masked.
+    let jobfile = input::jobfile::parse(&src).map_err(|d| {
+        d.masked(&plan::secrets::text_values(&src.text, |k| {
+            std::env::var(k).ok()
+        }))
+    })?;
     let base_dir = input::source::base_dir(path)?;
     let cwd = std::env::current_dir().map_err(|e| Error::io("finding the current directory", e))?;
     let path_var = std::env::var("PATH").ok();
@@ -189,6 +194,10 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         for w in &summary.monitor_errors {
             console::eprint(&format!("prun: warning: {w}\n"));
         }
+    }
+    // A bug on a thread of the pings: the run ends as on any other.
+    if summary.internal_error.is_none() {
+        summary.internal_error = Error::panicked();
     }
     let kept_report = history
         .as_ref()

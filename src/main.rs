@@ -10,8 +10,11 @@ fn main() -> ExitCode {
     if prun::complete_from_env() {
         return ExitCode::SUCCESS;
     }
-    match prun::run(prun::Cli::parse()) {
-        Ok(code) => ExitCode::from(code),
-        Err(err) => err.report(),
+    let cli = prun::Cli::parse();
+    // A panic the run did not turn into its end (one before or after it): exit 70.
+    match std::panic::catch_unwind(|| prun::run(cli)) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        Ok(Err(err)) => err.report(),
+        Err(_) => prun::Error::caught_panic(),
     }
 }

@@ -82,6 +82,8 @@ pub(crate) enum Stop {
     Signal(i32),
     /// `--max-fail` (`--fail-fast`): that many jobs failed.
     MaxFail(crate::input::settings::MaxFail),
+    /// A bug in prun (a panic): the run ended there.
+    Internal,
 }
 
 impl Reason {
@@ -104,6 +106,7 @@ impl fmt::Display for Stop {
             Stop::Signal(sig) => write!(f, "interrupted by {}", signal_name(*sig)),
             Stop::MaxFail(m) if m.failures == 1 => write!(f, "{m} stopped the run"),
             Stop::MaxFail(m) => write!(f, "{m} stopped the run after {} failures", m.failures),
+            Stop::Internal => f.write_str("an internal error in prun (a bug) stopped the run"),
         }
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct RunSummary {
     pub(crate) hook_failures: Vec<HookFailure>,
     /// The signal that interrupted the run, if one did.
     pub(crate) signal: Option<i32>,
+    /// A bug in prun (a panic), as said when it happened: the exit code is 70.
+    pub(crate) internal_error: Option<String>,
     /// Every ended attempt (kept only for `--timeline`).
     pub(crate) attempts: Vec<AttemptRecord>,
     /// The end of each job's output, in `order` (kept only for `--junit`).
@@ -93,6 +95,9 @@ impl RunSummary {
 
     /// The run's exit code (README, "Exit codes"): one place decides it.
     pub(crate) fn prun_exit(&self) -> u8 {
+        if self.internal_error.is_some() {
+            return exit::INTERNAL;
+        }
         if let Some(sig) = self.signal {
             return exit::SIGNAL_BASE.saturating_add(sig as u8);
         }

@@ -82,6 +82,58 @@ pub(crate) fn early_values(
     out
 }
 
+/// The same for a jobfile that is not even YAML (a syntax error quotes its line): the
+/// names found in its text under any `secrets:` key (`[A, B]` or `- A` lines), and
+/// their values in prun's environment and in the text — after `NAME:` or `NAME=` on any
+/// line, the rest of that line, quoted or not. It masks more than the values where a
+/// line holds more, never less.
+pub(crate) fn text_values(text: &str, getenv: fn(&str) -> Option<String>) -> Vec<String> {
+    let is_name = |n: &str| {
+        n.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    };
+    let mut names = BTreeSet::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(at) = line.find("secrets:") else {
+            continue;
+        };
+        let rest = line[at + "secrets:".len()..].trim();
+        if let Some(flow) = rest.strip_prefix('[') {
+            let flow = flow.split(']').next().unwrap_or_default();
+            names.extend(flow.split(',').map(|n| n.trim().trim_matches(['"', '\''])));
+            continue;
+        }
+        while let Some(item) = lines.peek().and_then(|l| l.trim().strip_prefix("- ")) {
+            names.insert(item.trim().trim_matches(['"', '\'']));
+            lines.next();
+        }
+    }
+    let names: Vec<&str> = names.into_iter().filter(|n| is_name(n)).collect();
+    let mut out: Vec<String> = names.iter().filter_map(|n| getenv(n)).collect();
+    for line in text.lines() {
+        for name in &names {
+            let mut from = 0;
+            while let Some(i) = line[from..].find(name).map(|i| i + from) {
+                from = i + name.len();
+                let after = line[from..].trim_start_matches([' ', '"', '\'']);
+                let Some(value) = after.strip_prefix([':', '=']) else {
+                    continue;
+                };
+                let value = value.trim();
+                out.push(value.to_owned());
+                out.push(value.trim_matches(['"', '\'', ',', '}']).trim().to_owned());
+            }
+        }
+    }
+    out.retain(|v| v.len() >= MIN_LEN);
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// The values of the top-level `secrets:` and of each job's, what to warn about added to
 /// `warnings` (nothing is looked up when no list names any).
 pub(crate) fn resolve(

@@ -187,6 +187,7 @@ impl Serialize for RunDoc<'_> {
             })
         });
         m.serialize_entry("hook_failures", &Seq(|| hook_failures.clone()))?;
+        m.serialize_entry("internal_error", &run.internal_error)?;
         m.serialize_entry(
             "jobs",
             &Seq(|| self.jobs().map(|(s, r)| job(s, r, self.resources))),

@@ -33,6 +33,11 @@ pub(crate) fn render(run: &RunSummary, limit: usize) -> String {
         let tail = run.tails.get(&i).map(|t| last_lines(t)).unwrap_or_default();
         tails.push(mask.text(&tail).into_owned());
     }
+    if let Some(e) = &run.internal_error {
+        let line = format!("── internal error (a bug in prun) {e}");
+        heads.push(mask.text(&crate::names::printable(&line)).into_owned() + "\n");
+        tails.push(String::new());
+    }
     for h in &run.hook_failures {
         let whose = h.job.as_deref().unwrap_or("the run");
         let line = format!("── hook {} of {whose} failed: {}", h.hook, h.reason);

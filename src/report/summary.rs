@@ -45,6 +45,9 @@ pub(crate) fn render(run: &RunSummary, color: bool, wide: bool) -> String {
     for e in &run.output_errors {
         let _ = writeln!(out, "output lost: {e}");
     }
+    if let Some(e) = &run.internal_error {
+        let _ = writeln!(out, "internal error (a bug in prun; please report it) {e}");
+    }
     totals(&mut out, run, wide);
     out
 }

@@ -136,6 +136,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         &req,
         &mut |pgid| {
             ctx.groups[a.slot - 1].store(pgid, Ordering::SeqCst);
+            crate::error::Error::test_panic("worker");
             // A job that starts just after prun was told to stop gets the signal too
             // (but a cleanup job, which is meant to run then: `decide::at_start`).
             let (send, is_late) = decide::at_start(ctx.stop_signal.load(Ordering::SeqCst), cleanup);

@@ -35,6 +35,9 @@ use crate::schedule::actions::{Action, Event as CoreEvent, Expansions, HookEnd, 
 use crate::state::joblog::Joblog;
 use crate::state::resume::Earlier;
 
+mod crash;
+mod end;
+
 /// How long a run goes before its signal thread starts (see `Driver::forward_signals`):
 /// short enough that a Ctrl-C is never felt to wait, long enough that a run of a few
 /// quick jobs never pays for the thread.
@@ -96,13 +99,24 @@ pub(crate) fn run(
         started: SystemTime::now(),
         clock: Instant::now(),
     };
-    d.watch.look(&mut d.core);
-    let first = d.core.start(Instant::now());
-    d.act(first, None);
-    d.drive(&rx, |d| d.core.done());
-    let mut summary = d.summary(run_id);
-    d.run_level_hooks(&rx, &mut summary);
-    d.finish(&mut summary);
+    // A bug (a panic) here, or on a thread that serves the driver, ends the run: every
+    // job is stopped and the run as it stood is summed up, for the reports and the end
+    // ping (`Error::on_panic_exit`).
+    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        d.watch.look(&mut d.core);
+        let first = d.core.start(Instant::now());
+        d.act(first, None);
+        d.drive(&rx, |d| d.core.done());
+        let mut summary = d.summary(run_id.clone());
+        d.run_level_hooks(&rx, &mut summary);
+        d.finish(&mut summary);
+        summary
+    }));
+    let mut summary = match ran {
+        Ok(summary) => summary,
+        Err(_) => d.crashed(run_id, &rx),
+    };
+    summary.internal_error = crate::error::Error::panicked();
     // Nobody reads events any more: let a sender that is still blocked fail at once, so
     // the hook and signal threads can be joined.
     drop(rx);
@@ -241,6 +255,8 @@ impl Driver {
             Event::ServiceReady { job } => self.feed(super::service::ready(&self.ctx, job)),
             Event::Stale { job, why } => self.feed(CoreEvent::Stale { job, why }),
             Event::ProbeFailed { job, why } => self.feed(CoreEvent::ProbeFailed { job, why }),
+            // Said already by the panic hook; the run ends as on a panic here.
+            Event::Crashed => std::panic::resume_unwind(Box::new("a thread of the run panicked")),
         }
     }
 
@@ -251,11 +267,7 @@ impl Driver {
     }
 
     fn job_ended(&mut self, e: Ended) {
-        // A bug, on purpose, for the test of what a panic does (debug builds only).
-        #[cfg(debug_assertions)]
-        if std::env::var_os("PRUN_TEST_PANIC").is_some_and(|v| v == "driver") {
-            panic!("PRUN_TEST_PANIC=driver");
-        }
+        crate::error::Error::test_panic("driver");
         let Ended {
             attempt,
             slot,
@@ -510,57 +522,6 @@ impl Driver {
         }
     }
 
-    /// Every job and hook has ended: the summary gets what was kept for the reports and
-    /// the failures to write stdout while the run-level hooks printed, the terminal says
-    /// its last, and the keeper hears that prun removes the run's files itself.
-    fn finish(&mut self, summary: &mut RunSummary) {
-        summary.output_errors =
-            super::lost::output_errors(&self.terminal, &self.ctx, &self.lost, &summary.results);
-        self.terminal.finish();
-        if summary.prun_exit() != 0 {
-            self.terminal.flush_notices();
-        }
-        summary.attempts = std::mem::take(&mut self.attempts);
-        let mut tails = std::mem::take(&mut self.tails);
-        if !tails.is_empty() {
-            summary.tails = (summary.order.iter().enumerate())
-                .filter_map(|(i, j)| Some((i, tails.remove(j)?)))
-                .collect();
-        }
-        summary.duration = self.clock.elapsed();
-        if let Some(k) = &self.ctx.keeper {
-            k.finish();
-        }
-    }
-
-    /// The run as it stands.
-    fn summary(&mut self, run_id: String) -> RunSummary {
-        let order = self.core.order();
-        let results = self.core.take_results(&order);
-        RunSummary {
-            run_id,
-            started: self.started,
-            duration: self.clock.elapsed(),
-            plan: Arc::clone(&self.plan),
-            resources: self.plan.resources.clone(),
-            output_errors: super::lost::output_errors(
-                &self.terminal,
-                &self.ctx,
-                &self.lost,
-                &results,
-            ),
-            monitor_errors: Vec::new(),
-            throttled: self.core.throttled_in_all(),
-            results,
-            order,
-            extra: self.core.extra().to_vec(),
-            hook_failures: self.core.hook_failures().to_vec(),
-            signal: self.core.signal(),
-            attempts: Vec::new(),
-            tails: HashMap::new(),
-        }
-    }
-
     /// `on_success` / `on_failure`, then `on_complete`, with the run's counters and the
     /// JSON summary (`hook_queue::run_level_task`), when the core says they are due.
     /// Run on the hook thread like every hook, so a signal still reaches prun while they
@@ -582,15 +543,5 @@ impl Driver {
         self.drive(rx, |d| d.core.hooks_done());
         summary.hook_failures = self.core.hook_failures().to_vec();
         summary.signal = self.core.signal();
-    }
-}
-
-impl Drop for Driver {
-    /// Whatever way the driver goes (a panic included), no job outlives it.
-    fn drop(&mut self) {
-        if self.running > 0 {
-            self.ctx.stop_signal.store(libc::SIGKILL, Ordering::SeqCst);
-            self.ctx.signal_running(libc::SIGKILL);
-        }
     }
 }

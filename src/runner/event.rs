@@ -28,6 +28,17 @@ pub(crate) enum Event {
     ProbeFailed { job: usize, why: String },
     /// A job with `sources`/`status` is not up to date: it runs, for this reason.
     Stale { job: usize, why: String },
+    /// A thread that serves the driver (hooks, signals, a probe) panicked: a bug, which
+    /// ends the run as a panic on the driver does (`serving`).
+    Crashed,
+}
+
+/// Runs `body`, a thread's work for the driver; a panic in it (said already by the panic
+/// hook) reaches the driver as `Event::Crashed`.
+pub(crate) fn serving(tx: &std::sync::mpsc::SyncSender<Event>, body: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).is_err() {
+        let _ = tx.send(Event::Crashed);
+    }
 }
 
 /// How one attempt of a job ended, as its worker saw it.

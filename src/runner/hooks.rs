@@ -139,20 +139,23 @@ impl HookRunner {
         let thread = thread::Builder::new()
             .name("prun-hooks".into())
             .spawn(move || {
-                for task in rx {
-                    for (hook, command) in &task.hooks {
-                        if stop.load(Ordering::SeqCst) {
-                            break;
+                super::event::serving(&events.clone(), || {
+                    for task in rx {
+                        for (hook, command) in &task.hooks {
+                            if stop.load(Ordering::SeqCst) {
+                                break;
+                            }
+                            crate::error::Error::test_panic("hooks");
+                            let (finished, output) = shell.run(command, &task, &cur);
+                            let _ = events.send(Event::HookDone {
+                                job: task.job,
+                                hook,
+                                finished,
+                                output,
+                            });
                         }
-                        let (finished, output) = shell.run(command, &task, &cur);
-                        let _ = events.send(Event::HookDone {
-                            job: task.job,
-                            hook,
-                            finished,
-                            output,
-                        });
                     }
-                }
+                });
             })?;
         self.tasks = Some(tx);
         self.thread = Some(thread);

@@ -46,8 +46,11 @@ impl Pool {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 attempt::run(&ctx, &a, &tx)
             }));
-            let ended =
-                ran.unwrap_or_else(|_| Box::new(Ended::internal_error(a.job, a.attempt, a.slot)));
+            let ended = ran.unwrap_or_else(|_| {
+                // What it had started must not run on unwatched.
+                ctx.signal_slot(a.slot, libc::SIGKILL);
+                Box::new(Ended::internal_error(a.job, a.attempt, a.slot))
+            });
             // The run's context goes before the driver hears of the end: after the last
             // job it is then dropped here or by the driver, never by a worker that the
             // exit of prun cuts short (which would leave the run's directory behind).

@@ -54,8 +54,11 @@ pub(super) fn start(ctx: &Arc<RunContext>, a: Attempt, tx: &Sender<Event>) {
             let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 attempt::run(&ctx2, &a, &tx2)
             }));
-            let ended =
-                ran.unwrap_or_else(|_| Box::new(Ended::internal_error(a.job, a.attempt, a.slot)));
+            let ended = ran.unwrap_or_else(|_| {
+                // What it had started must not run on unwatched.
+                ctx2.signal_slot(a.slot, libc::SIGKILL);
+                Box::new(Ended::internal_error(a.job, a.attempt, a.slot))
+            });
             drop(ctx2);
             let _ = tx2.send(Event::Ended(ended));
         });
@@ -84,7 +87,7 @@ pub(super) fn start(ctx: &Arc<RunContext>, a: Attempt, tx: &Sender<Event>) {
                 env,
                 deadline: crate::times::after(Instant::now(), timeout),
             };
-            poll.run(&probe, interval, &tx3);
+            super::event::serving(&tx3.clone(), || poll.run(&probe, interval, &tx3));
         });
     if let Err(e) = polled {
         let why = format!("cannot start its probe's thread ({e})");

@@ -66,21 +66,23 @@ impl SignalWatch {
         let started = thread::Builder::new()
             .name("prun-signals".into())
             .spawn(move || {
-                let mut buf = [0u8; 64];
-                loop {
-                    match reader.read(&mut buf) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            for &sig in &buf[..n] {
-                                if tx.send(Event::Signal(i32::from(sig))).is_err() {
-                                    return;
+                super::event::serving(&tx.clone(), || {
+                    let mut buf = [0u8; 64];
+                    loop {
+                        match reader.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => {
+                                for &sig in &buf[..n] {
+                                    if tx.send(Event::Signal(i32::from(sig))).is_err() {
+                                        return;
+                                    }
                                 }
                             }
+                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                            Err(_) => break,
                         }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(_) => break,
                     }
-                }
+                });
             });
         if let Err(e) = started {
             for id in self.ids.drain(..) {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::Schedule;
-use crate::outcome::{JobResult, Reason};
+use crate::outcome::{JobResult, Reason, Status, Stop};
 
 impl Schedule {
     /// The final result of each job of `order` (a permutation of every job), in that
@@ -31,6 +31,23 @@ impl Schedule {
             results.truncate(order.len());
         }
         results
+    }
+
+    /// The results after a bug in prun ended the run (`runner::driver`): a job that was
+    /// running was stopped by it, one not started never will be.
+    pub(crate) fn take_crashed_results(&mut self, order: &[usize]) -> Vec<JobResult> {
+        let stopped = Arc::new(Reason::Stopped(Stop::Internal));
+        let not_started = Arc::new(Reason::NotStarted(Stop::Internal));
+        for (j, r) in self.results.iter_mut().enumerate() {
+            if r.is_none() {
+                *r = Some(if self.running.contains_key(&j) {
+                    JobResult::new(Status::Interrupted).with_reason(Arc::clone(&stopped))
+                } else {
+                    JobResult::not_run(Arc::clone(&not_started))
+                });
+            }
+        }
+        self.take_results(order)
     }
 
     /// Why the jobs never started did not, once the run ended.
