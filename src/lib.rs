@@ -40,7 +40,6 @@ pub use input::cli::Cli;
 use output::console;
 
 use std::io::IsTerminal;
-use std::time::SystemTime;
 
 /// Reads the jobfile, resolves the plan, runs it, writes the reports and prints the
 /// summary; returns the exit code. Every error that stops prun before the run comes back
@@ -277,7 +276,7 @@ fn check_report_paths(plan: &plan::Plan) -> Result<(), Error> {
 
 /// A run id that sorts by time and is unique on this host: `20261127T042733Z-4242`.
 fn new_run_id() -> String {
-    let now = times::timestamp(SystemTime::now());
+    let now = times::timestamp(times::run_clock());
     let compact: String = now
         .chars()
         .take(19)

@@ -29,6 +29,20 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The wall clock for run ids and a history's ages. In a debug build, `PRUN_TEST_NOW`
+/// (seconds since the epoch) sets it: the tests' clock, so that runs a second apart need
+/// no second of sleep.
+pub(crate) fn run_clock() -> SystemTime {
+    #[cfg(debug_assertions)]
+    if let Some(secs) = std::env::var("PRUN_TEST_NOW")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        return SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
+    }
+    SystemTime::now()
+}
+
 /// RFC 3339 UTC time with milliseconds.
 pub(crate) fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()

@@ -237,7 +237,6 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
         .collect()
 }
 
-#[test]
 fn each_layer_uses_only_the_layers_below_it() {
     let mut wrong = Vec::new();
     for (from, tos) in graph() {
@@ -255,7 +254,6 @@ fn each_layer_uses_only_the_layers_below_it() {
     );
 }
 
-#[test]
 fn no_files_import_each_other() {
     let g = graph();
     // Tarjan's strongly connected components.
@@ -321,7 +319,6 @@ fn no_files_import_each_other() {
     );
 }
 
-#[test]
 fn no_source_file_is_longer_than_600_lines_outside_tests() {
     let mut long = Vec::new();
     for (m, p) in modules() {
@@ -334,7 +331,6 @@ fn no_source_file_is_longer_than_600_lines_outside_tests() {
     assert!(long.is_empty(), "over {MAX_LINES} lines: {long:?}");
 }
 
-#[test]
 fn the_prun_variables_jobs_and_hooks_see_are_named_in_one_place() {
     let mut elsewhere = Vec::new();
     for (m, p) in modules() {
@@ -352,7 +348,7 @@ fn the_prun_variables_jobs_and_hooks_see_are_named_in_one_place() {
                 let after = line[at + 1 + name.len()..].chars().next();
                 !matches!(
                     name.as_str(),
-                    "PRUN_NO_CLONE3" | "PRUN_COMPLETE" | "PRUN_TEST_PANIC"
+                    "PRUN_NO_CLONE3" | "PRUN_COMPLETE" | "PRUN_TEST_PANIC" | "PRUN_TEST_NOW"
                 ) && matches!(after, Some('"' | '{'))
             });
             if names_one {
@@ -366,3 +362,10 @@ fn the_prun_variables_jobs_and_hooks_see_are_named_in_one_place() {
         elsewhere.join("\n  ")
     );
 }
+
+crate::tests!(
+    each_layer_uses_only_the_layers_below_it,
+    no_files_import_each_other,
+    no_source_file_is_longer_than_600_lines_outside_tests,
+    the_prun_variables_jobs_and_hooks_see_are_named_in_one_place,
+);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, alive, bin, gone_within, own_cgroup_dir};
 
 /// The containment `--dry-run` reports.
@@ -98,11 +98,8 @@ fn assert_cgroups(p: &Prun) {
     assert!(c.starts_with("cgroup v2"), "containment here: {c}");
 }
 
-#[test]
 fn daemons_left_behind_by_a_job_are_stopped_when_it_ends() {
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     let p = Prun::new().jobfile(&escaping_jobs("11", "true"));
     assert_cgroups(&p);
     let (pid, out) = run(&p);
@@ -123,11 +120,8 @@ fn daemons_left_behind_by_a_job_are_stopped_when_it_ends() {
     assert!(!cgroup_left(pid));
 }
 
-#[test]
 fn jobs_and_hooks_start_in_their_cgroup_created_there_or_moved_there() {
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     // Created in the slot's cgroup by clone3(CLONE_INTO_CGROUP), or, as on kernels
     // before 5.7 (PRUN_NO_CLONE3), moving itself in before it execs: the same place.
     for no_clone3 in [false, true] {
@@ -154,11 +148,8 @@ fn jobs_and_hooks_start_in_their_cgroup_created_there_or_moved_there() {
     }
 }
 
-#[test]
 fn daemons_of_a_timed_out_job_are_stopped() {
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     let p = Prun::new().jobfile(
         &escaping_jobs("22", "sleep 30").replace("    run:", "    timeout: 500ms\n    run:"),
     );
@@ -176,11 +167,8 @@ fn daemons_of_a_timed_out_job_are_stopped() {
     assert!(!cgroup_left(pid));
 }
 
-#[test]
 fn daemons_are_stopped_when_prun_is_interrupted_or_killed() {
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     for (sig, marker) in [(Signal::SIGINT, "33"), (Signal::SIGKILL, "44")] {
         let p = Prun::new().jobfile(&escaping_jobs(marker, "sleep 30"));
         assert_cgroups(&p);
@@ -207,7 +195,6 @@ fn daemons_are_stopped_when_prun_is_interrupted_or_killed() {
     }
 }
 
-#[test]
 fn no_job_survives_prun_killed_in_its_first_milliseconds() {
     let p = Prun::new().jobfile(
         "jobs:\n  - sleep 37.9901\n  - sleep 37.9902\n  - /bin/sh -c 'sleep 37.9903'\n  - echo go; sleep 37.9904\n",
@@ -240,11 +227,8 @@ fn no_job_survives_prun_killed_in_its_first_milliseconds() {
     }
 }
 
-#[test]
 fn without_cgroups_prun_says_so_and_uses_process_groups() {
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     // As `nobody`, prun may not create cgroups (and not write in a root-owned temp dir).
     let p = Prun::new().jobfile("jobs:\n  - name: a\n    run: sleep 37.7701 & echo started\n");
     p.open_to_all();
@@ -268,7 +252,6 @@ fn without_cgroups_prun_says_so_and_uses_process_groups() {
     );
 }
 
-#[test]
 fn containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing() {
     let p = Prun::new().jobfile("containment: process-group\njobs:\n  - touch ran\n");
     assert_eq!(
@@ -283,11 +266,8 @@ fn containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing() {
     assert!(containment(&p).starts_with("process groups"));
 }
 
-#[test]
 fn a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs() {
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
     p.open_to_all();
     let out = crate::util::as_user(65_534)
@@ -364,11 +344,8 @@ impl Drop for Delegated {
     }
 }
 
-#[test]
 fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_limit() {
-    if !has(&[Facility::Root, Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Root, Facility::Cgroups]);
     // A user's service with Delegate=yes: not root, but its own cgroup to manage. prun
     // makes its cgroups there (jobs and hooks are created in them, clone3 checks the
     // user's rights), and removes them.
@@ -429,3 +406,15 @@ fn a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_lim
     assert!(!p.path("job.cg").exists());
     assert!(prun_cgroups_gone(&d.dir), "prun left its cgroups");
 }
+
+crate::tests!(
+    daemons_left_behind_by_a_job_are_stopped_when_it_ends,
+    jobs_and_hooks_start_in_their_cgroup_created_there_or_moved_there,
+    daemons_of_a_timed_out_job_are_stopped,
+    daemons_are_stopped_when_prun_is_interrupted_or_killed,
+    no_job_survives_prun_killed_in_its_first_milliseconds,
+    without_cgroups_prun_says_so_and_uses_process_groups,
+    containment_can_be_chosen_and_a_required_cgroup_is_never_silently_missing,
+    a_required_cgroup_that_cannot_be_made_stops_the_run_before_anything_runs,
+    a_user_in_a_delegated_cgroup_gets_cgroups_and_clear_errors_at_its_process_limit,
+);

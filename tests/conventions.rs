@@ -2,9 +2,8 @@
 //! conventions users already live in.
 
 use crate::util::Prun;
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 
-#[test]
 fn a_shell_with_options_makes_a_failing_pipe_fail_for_jobs_and_hooks() {
     for shell in ["bash -eo pipefail", "[bash, -eo, pipefail]"] {
         let p = Prun::new().jobfile(&format!(
@@ -26,7 +25,6 @@ fn a_shell_with_options_makes_a_failing_pipe_fail_for_jobs_and_hooks() {
     p.run().code(0);
 }
 
-#[test]
 fn a_shell_that_cannot_run_is_a_jobfile_error_at_check_time() {
     for (yaml, words) in [
         (
@@ -44,7 +42,6 @@ fn a_shell_that_cannot_run_is_a_jobfile_error_at_check_time() {
     }
 }
 
-#[test]
 fn under_github_actions_a_markdown_summary_is_appended_to_the_step_summary() {
     let yaml = "jobs:\n  - name: ok\n    run: 'true'\n  - name: bad\n    matrix: {x: ['a|b']}\n    run: printf 'first\\n```\\nthe reason it broke\\n'; exit 3\n  - name: dep\n    needs: [bad]\n    run: 'true'\n";
     let p = Prun::new().jobfile(yaml);
@@ -78,7 +75,6 @@ fn under_github_actions_a_markdown_summary_is_appended_to_the_step_summary() {
     assert_eq!(p.read("summary.md"), md);
 }
 
-#[test]
 fn a_step_summary_that_cannot_be_written_is_said_and_fails_the_run() {
     let p = Prun::new()
         .jobfile("jobs:\n  - 'true'\n")
@@ -94,7 +90,6 @@ fn a_step_summary_that_cannot_be_written_is_said_and_fails_the_run() {
     );
 }
 
-#[test]
 fn completion_scripts_call_prun_back_and_stand_alone() {
     for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
         let r = Prun::new().args(&["--completions", shell]).run();
@@ -149,7 +144,6 @@ fn bash_offers(p: &Prun, words: &[&str]) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn bash_completes_job_names_tags_and_yaml_jobfiles_from_the_jobfile() {
     let p = Prun::new()
         .file(
@@ -181,7 +175,6 @@ fn bash_completes_job_names_tags_and_yaml_jobfiles_from_the_jobfile() {
     assert!(bash_offers(&p, &["prun", "missing.yaml", "--job", ""]).is_empty());
 }
 
-#[test]
 fn man_pages_say_what_help_cannot_and_groff_finds_nothing_to_warn_about() {
     let prun = Prun::new().arg("--man").run();
     prun.code(0);
@@ -234,9 +227,7 @@ fn man_pages_say_what_help_cannot_and_groff_finds_nothing_to_warn_about() {
         "{}",
         history.stdout
     );
-    if !has(&[Facility::Reader("groff"), Facility::Reader("man")]) {
-        return;
-    }
+    need(&[Facility::Reader("groff"), Facility::Reader("man")]);
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in [("prun.1", page), ("prun-history.1", &history.stdout)] {
         let file = dir.path().join(name);
@@ -265,7 +256,6 @@ fn man_pages_say_what_help_cannot_and_groff_finds_nothing_to_warn_about() {
     }
 }
 
-#[test]
 fn colours_only_where_asked_for_never_in_a_pipe_quiet_mail_or_log_files() {
     let yaml = "jobs:\n  - name: bad\n    run: echo oops; exit 2\n  - name: good\n    run: echo fine\n  - name: after\n    needs: [bad]\n    run: 'true'\n";
     const ESC: char = '\x1b';
@@ -310,7 +300,6 @@ fn colours_only_where_asked_for_never_in_a_pipe_quiet_mail_or_log_files() {
     }
 }
 
-#[test]
 fn env_files_are_read_before_the_run_in_order_and_never_echoed() {
     use std::os::unix::fs::PermissionsExt;
     let p = Prun::new().jobfile(
@@ -361,7 +350,6 @@ fn env_files_are_read_before_the_run_in_order_and_never_echoed() {
     assert!(!d.stdout.contains("s3cr3t"), "{}", d.stdout);
 }
 
-#[test]
 fn a_bad_env_file_is_a_jobfile_error_with_its_file_and_line() {
     let p = Prun::new().jobfile("jobs:\n  - name: a\n    env_file: bad.env\n    run: touch ran\n");
     std::fs::write(p.path("bad.env"), "A=1\nB=\"never closed\n").unwrap();
@@ -385,7 +373,6 @@ fn a_bad_env_file_is_a_jobfile_error_with_its_file_and_line() {
     );
 }
 
-#[test]
 fn small_things_a_failed_hook_header_dry_run_hooks_and_an_empty_run() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: 'true'\n    on_complete: |\n      echo hook says\n      exit 4\n",
@@ -413,7 +400,6 @@ fn small_things_a_failed_hook_header_dry_run_hooks_and_an_empty_run() {
     );
 }
 
-#[test]
 fn under_an_empty_environment_as_cron_gives_the_shell_is_still_found() {
     let p = Prun::new().jobfile(
         "shell: bash -eo pipefail\njobs:\n  - name: a\n    run: echo \"$0\" > shell.txt\n",
@@ -429,3 +415,18 @@ fn under_an_empty_environment_as_cron_gives_the_shell_is_still_found() {
     );
     assert!(p.read("shell.txt").trim_end().ends_with("/bash"));
 }
+
+crate::tests!(
+    a_shell_with_options_makes_a_failing_pipe_fail_for_jobs_and_hooks,
+    a_shell_that_cannot_run_is_a_jobfile_error_at_check_time,
+    under_github_actions_a_markdown_summary_is_appended_to_the_step_summary,
+    a_step_summary_that_cannot_be_written_is_said_and_fails_the_run,
+    completion_scripts_call_prun_back_and_stand_alone,
+    bash_completes_job_names_tags_and_yaml_jobfiles_from_the_jobfile,
+    man_pages_say_what_help_cannot_and_groff_finds_nothing_to_warn_about,
+    colours_only_where_asked_for_never_in_a_pipe_quiet_mail_or_log_files,
+    env_files_are_read_before_the_run_in_order_and_never_echoed,
+    a_bad_env_file_is_a_jobfile_error_with_its_file_and_line,
+    small_things_a_failed_hook_header_dry_run_hooks_and_an_empty_run,
+    under_an_empty_environment_as_cron_gives_the_shell_is_still_found,
+);

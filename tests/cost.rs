@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::util::Prun;
+use crate::util::facility::{Facility, need};
 
 /// A shell loop that burns about 0.3 s of CPU on this machine (at least 0.1 s anywhere).
 const BURN: &str = "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done";
@@ -37,7 +38,6 @@ fn cgroups_here(p: &Prun) -> bool {
     String::from_utf8_lossy(&out.stdout).contains("containment: cgroup v2")
 }
 
-#[test]
 fn cpu_and_peak_memory_of_real_jobs_are_in_the_report_with_their_source() {
     let yaml = format!(
         "mode: async\njobs:\n  - name: burn\n    run: '{BURN}'\n  - name: big\n    run: \"{HUNDRED_MIB}\"\n  - name: small\n    run: 'true'\n"
@@ -74,18 +74,16 @@ fn cpu_and_peak_memory_of_real_jobs_are_in_the_report_with_their_source() {
     }
 }
 
-#[test]
 fn a_cgroup_counts_the_cpu_of_a_process_nobody_waited_for_and_wait4_does_not() {
     // The loop runs in the background of a shell that exits at once: it is orphaned,
     // prun (the subreaper) reaps it, so its CPU is in no rusage the job's shell gets.
     let yaml = "jobs:\n  - name: orphan\n    run: sh -c 'sh burn.sh &'; sleep 1.5\n";
     let p = Prun::new().file("burn.sh", BURN).jobfile(yaml);
-    if !cgroups_here(&p) {
-        eprintln!(
-            "skipped: prun cannot make cgroups here (needs cgroup v2 and root or a delegated slice)"
-        );
-        return;
-    }
+    need(&[Facility::Cgroups]);
+    assert!(
+        cgroups_here(&p),
+        "prun makes no cgroups where the tests can"
+    );
     let cpu_of = |containment: &str| {
         p.run_with(&["--containment", containment, "--report", "r.json"])
             .code(0);
@@ -104,7 +102,6 @@ fn a_cgroup_counts_the_cpu_of_a_process_nobody_waited_for_and_wait4_does_not() {
     assert_eq!(j["cost_source"]["cpu_seconds"], "rusage");
 }
 
-#[test]
 fn hooks_see_the_cost_in_their_env_and_json_and_junit_has_it_as_properties() {
     let yaml = format!(
         "jobs:\n  - name: big\n    run: \"{HUNDRED_MIB}\"\n    on_complete: 'echo \"$PRUN_JOB_CPU_SECONDS $PRUN_JOB_MAX_RSS\" > env; cat > json'\n"
@@ -130,7 +127,6 @@ fn hooks_see_the_cost_in_their_env_and_json_and_junit_has_it_as_properties() {
     assert!(xml.contains(r#"/prun.cpu_seconds""#), "{xml}");
 }
 
-#[test]
 fn a_retried_job_costs_all_its_attempts_together() {
     let yaml = format!(
         "jobs:\n  - name: flaky\n    retries: 1\n    run: '{BURN}; test $PRUN_ATTEMPT = 2'\n"
@@ -148,7 +144,6 @@ fn a_retried_job_costs_all_its_attempts_together() {
     assert!((total - each.iter().sum::<f64>()).abs() < 0.003, "{j}");
 }
 
-#[test]
 fn the_wide_summary_lists_every_job_with_its_cpu_and_memory() {
     let mut yaml = String::from("mode: async\njobs:\n");
     for i in 0..40 {
@@ -198,27 +193,26 @@ fn the_wide_summary_lists_every_job_with_its_cpu_and_memory() {
     );
 }
 
-#[test]
 fn bytes_written_to_storage_are_counted() {
     // 4 MiB through the page cache to the disk (fsync), on a filesystem with a disk.
     let p = Prun::new().jobfile(
         "jobs:\n  - name: w\n    run: dd if=/dev/zero of=f bs=1M count=4 conv=fsync status=none\n",
     );
-    let fs = std::process::Command::new("stat")
-        .args(["-f", "-c", "%T"])
-        .arg(p.dir.path())
-        .output()
-        .unwrap();
-    let fs = String::from_utf8_lossy(&fs.stdout).trim().to_owned();
+    need(&[Facility::BlockIo]);
     p.run_with(&["--report", "r.json"]).code(0);
     let report: Value = serde_json::from_str(&p.read("r.json")).unwrap();
     let w = job(&report, "w");
     assert_eq!(w["cost_source"]["io_bytes"], "rusage", "{w}");
     let written = w["io_write_bytes"].as_u64().unwrap();
-    if fs == "tmpfs" || fs == "ramfs" {
-        eprintln!("skipped: the temp dir is on {fs}, which has no block I/O to count");
-        return;
-    }
-    assert!(written >= 4 << 20, "{fs}: {w}");
+    assert!(written >= 4 << 20, "{w}");
     assert_eq!(w["attempt_details"][0]["io_write_bytes"], written, "{w}");
 }
+
+crate::tests!(
+    cpu_and_peak_memory_of_real_jobs_are_in_the_report_with_their_source,
+    a_cgroup_counts_the_cpu_of_a_process_nobody_waited_for_and_wait4_does_not,
+    hooks_see_the_cost_in_their_env_and_json_and_junit_has_it_as_properties,
+    a_retried_job_costs_all_its_attempts_together,
+    the_wide_summary_lists_every_job_with_its_cpu_and_memory,
+    bytes_written_to_storage_are_counted,
+);

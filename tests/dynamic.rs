@@ -18,7 +18,6 @@ fn names(r: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn a_glob_makes_one_job_per_file_and_its_dependents_wait_for_all() {
     let p = Prun::new().jobfile(
         r#"jobs:
@@ -57,7 +56,6 @@ fn a_glob_makes_one_job_per_file_and_its_dependents_wait_for_all() {
     );
 }
 
-#[test]
 fn values_from_lines_and_from_outputs_in_each_form() {
     for (write, want) in [
         (r#"printf 'list=["a b", "c"]\n'"#, vec!["a b", "c"]),
@@ -79,7 +77,6 @@ fn values_from_lines_and_from_outputs_in_each_form() {
     assert_eq!(names(&report(&p))[0], "ping[host=web1,n=1]");
 }
 
-#[test]
 fn an_empty_matrix_makes_no_jobs_and_says_so() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: each\n    matrix: {f: {glob: '*.none'}}\n    run: touch ran\n  - name: after\n    needs: [each]\n    run: touch after\n",
@@ -97,7 +94,6 @@ fn an_empty_matrix_makes_no_jobs_and_says_so() {
     assert_eq!(names(&report(&p)), ["after"]);
 }
 
-#[test]
 fn values_that_cannot_be_found_fail_the_matrix_and_skip_its_dependents() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: each\n    matrix: {h: {lines: missing.txt}}\n    run: touch ran\n  - name: after\n    needs: [each]\n    run: touch after\n",
@@ -116,7 +112,6 @@ fn values_that_cannot_be_found_fail_the_matrix_and_skip_its_dependents() {
     assert!(!p.path("after").exists());
 }
 
-#[test]
 fn hostile_values_stay_data_and_their_names_stay_safe() {
     let p = Prun::new().jobfile(
         r#"jobs:
@@ -136,7 +131,6 @@ fn hostile_values_stay_data_and_their_names_stay_safe() {
     assert!(p.path("logs/each[v=..%2F..%2Fescape].log").exists());
 }
 
-#[test]
 fn keep_order_shows_the_jobs_of_a_matrix_where_it_is() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: first\n    run: sleep 0.3; echo first\n  - name: each\n    matrix: {n: {lines: n.txt}}\n    run: echo \"each $n\"\n  - name: last\n    run: echo last\n",
@@ -156,7 +150,6 @@ fn keep_order_shows_the_jobs_of_a_matrix_where_it_is() {
     );
 }
 
-#[test]
 fn resume_reruns_only_the_expansions_that_did_not_succeed() {
     let p = Prun::new()
         .file("n.txt", "1\n2\n3\n")
@@ -168,7 +161,6 @@ fn resume_reruns_only_the_expansions_that_did_not_succeed() {
     assert_eq!(p.read("ran"), "1\n2\n3\n2\n");
 }
 
-#[test]
 fn a_dynamic_matrix_is_shown_by_dry_run_and_refused_when_it_cannot_work() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: each\n    matrix: {f: {glob: 'in/*.txt'}}\n    run: 'true'\n")
@@ -204,7 +196,6 @@ fn a_dynamic_matrix_is_shown_by_dry_run_and_refused_when_it_cannot_work() {
 
 /// Regression: a jobfile whose only job is a dynamic matrix ran its jobs one at a time
 /// whatever `-j` said (the pool was sized to the one written job).
-#[test]
 fn the_jobs_of_a_dynamic_matrix_use_every_slot() {
     // Each job waits until all four have started: with fewer than four slots the
     // first never sees the others, and fails after 10 s.
@@ -216,3 +207,15 @@ fn the_jobs_of_a_dynamic_matrix_use_every_slot() {
     r.code(0);
     assert!(r.stderr.contains("4 succeeded"), "{}", r.stderr);
 }
+
+crate::tests!(
+    a_glob_makes_one_job_per_file_and_its_dependents_wait_for_all,
+    values_from_lines_and_from_outputs_in_each_form,
+    an_empty_matrix_makes_no_jobs_and_says_so,
+    values_that_cannot_be_found_fail_the_matrix_and_skip_its_dependents,
+    hostile_values_stay_data_and_their_names_stay_safe,
+    keep_order_shows_the_jobs_of_a_matrix_where_it_is,
+    resume_reruns_only_the_expansions_that_did_not_succeed,
+    a_dynamic_matrix_is_shown_by_dry_run_and_refused_when_it_cannot_work,
+    the_jobs_of_a_dynamic_matrix_use_every_slot,
+);

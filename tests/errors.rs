@@ -20,7 +20,6 @@ macro_rules! error_case {
         error_case!($name, $yaml, &[]);
     };
     ($name:ident, $yaml:expr, $args:expr) => {
-        #[test]
         fn $name() {
             insta::assert_snapshot!(refused($yaml, $args));
         }
@@ -122,21 +121,18 @@ error_case!(
     &["--output", "grouped"]
 );
 
-#[test]
 fn missing_file() {
     let r = Prun::new().arg("no-such.yaml").run();
     r.code(2);
     insta::assert_snapshot!(r.stderr);
 }
 
-#[test]
 fn a_directory() {
     let r = Prun::new().arg(".").run();
     r.code(2);
     insta::assert_snapshot!(r.stderr);
 }
 
-#[test]
 fn invalid_utf8() {
     let p = Prun::new().arg("bad.yaml");
     std::fs::write(p.path("bad.yaml"), b"jobs:\n  - echo caf\xe9\n").unwrap();
@@ -147,7 +143,6 @@ fn invalid_utf8() {
 
 /// As root every file is readable, so the check runs prun as `nobody` (setpriv, from
 /// util-linux) when the tests run as root.
-#[test]
 fn unreadable_file() {
     use std::os::unix::fs::PermissionsExt;
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
@@ -172,7 +167,6 @@ fn unreadable_file() {
     insta::assert_snapshot!(stderr);
 }
 
-#[test]
 fn no_arguments_is_a_usage_error() {
     let r = Prun::new().run();
     r.code(2);
@@ -238,7 +232,6 @@ error_case!(
 
 /// A generated jobfile of 51,000 mapping jobs has 255,000 YAML nodes, over serde-saphyr's
 /// default budget of 250,000: prun's budget grows with the file, so it is accepted.
-#[test]
 fn a_jobfile_past_the_yaml_default_node_budget_is_accepted() {
     let mut y = String::from("jobs:\n");
     for i in 1..=51_000 {
@@ -248,3 +241,62 @@ fn a_jobfile_past_the_yaml_default_node_budget_is_accepted() {
     r.code(0);
     assert!(r.stderr.contains("valid, 51000 job(s)"), "{}", r.stderr);
 }
+
+crate::tests!(
+    missing_file,
+    a_directory,
+    invalid_utf8,
+    unreadable_file,
+    no_arguments_is_a_usage_error,
+    a_jobfile_past_the_yaml_default_node_budget_is_accepted,
+    unknown_key_suggests_the_right_one,
+    unknown_top_level_key,
+    duplicate_key,
+    duplicate_key_in_env,
+    duplicate_job_name,
+    duplicate_name_of_a_bare_job,
+    bare_job_named_like_an_earlier_name,
+    wrong_type,
+    bad_mode,
+    unclosed_quote,
+    tab_indentation,
+    colon_in_plain_value,
+    empty_jobs,
+    missing_jobs,
+    bad_version,
+    empty_file,
+    only_comments,
+    a_list_instead_of_a_mapping,
+    job_without_run,
+    job_with_empty_run,
+    invalid_job_name,
+    job_that_is_a_list,
+    unknown_executor,
+    unknown_slurm_option,
+    name_cannot_be_a_default,
+    bad_duration,
+    zero_concurrency,
+    missing_shell,
+    an_output_written_in_run,
+    an_output_written_in_a_default_hook,
+    an_output_written_in_a_status_check,
+    an_output_written_in_a_run_hook,
+    dash_j_zero,
+    dash_j_not_a_number,
+    bad_output_mode,
+    dependency_cycle_is_named,
+    unknown_need,
+    a_job_needing_itself,
+    negative_retries,
+    unknown_backoff,
+    retry_delay_max_without_exponential,
+    retry_on_exit_zero,
+    bad_grace_flag,
+    pool_too_big,
+    dash_j_too_big,
+    zero_hook_timeout,
+    missing_workdir,
+    bad_env_name,
+    nul_in_run,
+    bad_lock_wait,
+);

@@ -1,6 +1,6 @@
 //! Every jobfile in `jobfiles/` runs, and does what its comments say.
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, max_concurrency, parse_log, repo};
 
 fn example(name: &str) -> String {
@@ -12,7 +12,6 @@ fn example(name: &str) -> String {
         .to_owned()
 }
 
-#[test]
 fn every_example_is_tested() {
     let mut found: Vec<String> = std::fs::read_dir(repo().join("jobfiles"))
         .unwrap()
@@ -34,7 +33,6 @@ fn every_example_is_tested() {
     );
 }
 
-#[test]
 fn backup_each_db() {
     let r = Prun::new()
         .arg(&example("backup-each-db.yaml"))
@@ -59,7 +57,6 @@ fn backup_each_db() {
     assert!(r.stderr.contains("8 jobs"), "{}", r.stderr);
 }
 
-#[test]
 fn hello() {
     let r = Prun::new().arg(&example("hello.yaml")).run();
     r.code(0);
@@ -77,7 +74,6 @@ fn hello() {
     assert!(r.stderr.contains("4 succeeded, 0 failed"), "{}", r.stderr);
 }
 
-#[test]
 fn backup() {
     let p = Prun::new();
     let tmp = p.dir.path().to_str().unwrap().to_owned();
@@ -114,7 +110,6 @@ fn backup() {
     assert_eq!(copied, 1, "{}", r.stderr);
 }
 
-#[test]
 fn backup_failure_reaches_the_run_level_hook() {
     // A read-only backups directory makes every archive job fail.
     let p = Prun::new();
@@ -131,7 +126,6 @@ fn backup_failure_reaches_the_run_level_hook() {
     );
 }
 
-#[test]
 fn ci() {
     let p = Prun::new()
         .arg(&example("ci.yaml"))
@@ -150,7 +144,6 @@ fn ci() {
     assert!(p.path("state/shell-syntax.json").exists());
 }
 
-#[test]
 fn nas_backup() {
     let p = Prun::new();
     let tmp = p.dir.path().to_str().unwrap().to_owned();
@@ -185,11 +178,8 @@ fn nas_backup() {
     assert!(r.stdout.contains("ALERT - a backup failed"), "{}", r.stdout);
 }
 
-#[test]
 fn integration_tests_against_a_real_postgresql() {
-    if !has(&[Facility::Postgres]) {
-        return;
-    }
+    need(&[Facility::Postgres]);
     let p = Prun::new()
         .arg(&example("integration-tests.yaml"))
         .args(&["--report", "r.json"]);
@@ -221,12 +211,9 @@ fn integration_tests_against_a_real_postgresql() {
     assert!(!std::path::Path::new(dir).exists(), "{dir} left behind");
 }
 
-#[test]
 fn nightly() {
-    use crate::util::facility::{Facility, has};
-    if !has(&[Facility::Healthchecks]) {
-        return;
-    }
+    use crate::util::facility::{Facility, need};
+    need(&[Facility::Healthchecks]);
     let hc = crate::util::healthchecks::server().unwrap();
     let p = Prun::new();
     let hist = p.path("history").display().to_string();
@@ -285,3 +272,15 @@ fn nightly() {
     p.run_with(&[example("nightly.yaml").as_str(), "--no-monitor", "--quiet"])
         .code(0);
 }
+
+crate::tests!(
+    every_example_is_tested,
+    backup_each_db,
+    hello,
+    backup,
+    backup_failure_reaches_the_run_level_hook,
+    ci,
+    nas_backup,
+    integration_tests_against_a_real_postgresql,
+    nightly,
+);

@@ -7,11 +7,12 @@
 use serde_json::Value;
 
 use crate::util::Prun;
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::healthchecks::{Healthchecks, server};
 
-fn hc() -> Option<&'static Healthchecks> {
-    has(&[Facility::Healthchecks]).then(|| server().expect("the server is up"))
+fn hc() -> &'static Healthchecks {
+    need(&[Facility::Healthchecks]);
+    server().expect("the server is up")
 }
 
 /// A slug no other test (or earlier run) uses.
@@ -29,9 +30,8 @@ fn pings(v: &Value) -> &Vec<Value> {
         .unwrap_or_else(|| panic!("no pings: {v}"))
 }
 
-#[test]
 fn a_slug_url_with_create_makes_its_check_and_records_start_and_success_paired() {
-    let Some(hc) = hc() else { return };
+    let hc = hc();
     let s = slug("backup-db");
     let p = Prun::new().jobfile(&format!(
         "monitor:\n  healthchecks: '{}?create=1'\njobs:\n  - name: dump\n    run: echo dumped\n",
@@ -58,9 +58,8 @@ fn a_slug_url_with_create_makes_its_check_and_records_start_and_success_paired()
     assert!(!log.contains("Broken pipe"), "{log}");
 }
 
-#[test]
 fn a_failed_run_is_recorded_as_a_failure_with_prun_s_exit_code_also_on_a_slug_url() {
-    let Some(hc) = hc() else { return };
+    let hc = hc();
     let s = slug("nightly");
     let url = hc.check(&s);
     for (base, id) in [(url.clone(), s.clone()), (hc.slug_url(&s), s.clone())] {
@@ -84,9 +83,8 @@ fn a_failed_run_is_recorded_as_a_failure_with_prun_s_exit_code_also_on_a_slug_ur
 /// self-hosted): prun reads it from the start ping's answer and shares it fairly among
 /// the failed jobs, so every one of them is named, with its last line, and nothing is
 /// cut by the server.
-#[test]
 fn eight_failed_jobs_of_60_kb_each_are_all_in_the_body_within_the_server_s_limit() {
-    let Some(hc) = hc() else { return };
+    let hc = hc();
     let s = slug("eight");
     let url = hc.check(&s);
     let mut jobs = String::new();
@@ -118,9 +116,8 @@ fn eight_failed_jobs_of_60_kb_each_are_all_in_the_body_within_the_server_s_limit
     }
 }
 
-#[test]
 fn an_unknown_check_is_a_warning_even_under_quiet_and_in_the_report_never_the_exit_code() {
-    let Some(hc) = hc() else { return };
+    let hc = hc();
     let p = Prun::new()
         .jobfile(&format!(
             "monitor:\n  healthchecks: {}00000000-0000-4000-8000-000000000000\njobs:\n  - touch ran\n",
@@ -149,9 +146,8 @@ fn an_unknown_check_is_a_warning_even_under_quiet_and_in_the_report_never_the_ex
 
 /// Without `?create=1` a slug URL for a check that does not exist is a 404: said, not
 /// silently lost (and with it prun says how to have the check made).
-#[test]
 fn a_slug_url_without_create_for_a_new_check_is_a_warning_that_says_create() {
-    let Some(hc) = hc() else { return };
+    let hc = hc();
     let s = slug("nocreate");
     let p = Prun::new().jobfile(&format!(
         "monitor:\n  healthchecks: {}\njobs:\n  - 'true'\n",
@@ -162,3 +158,11 @@ fn a_slug_url_without_create_for_a_new_check_is_a_warning_that_says_create() {
     assert!(r.stderr.contains("?create=1"), "{}", r.stderr);
     assert!(hc.pings(&s)["error"].is_string(), "no check was made");
 }
+
+crate::tests!(
+    a_slug_url_with_create_makes_its_check_and_records_start_and_success_paired,
+    a_failed_run_is_recorded_as_a_failure_with_prun_s_exit_code_also_on_a_slug_url,
+    eight_failed_jobs_of_60_kb_each_are_all_in_the_body_within_the_server_s_limit,
+    an_unknown_check_is_a_warning_even_under_quiet_and_in_the_report_never_the_exit_code,
+    a_slug_url_without_create_for_a_new_check_is_a_warning_that_says_create,
+);

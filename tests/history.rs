@@ -24,19 +24,13 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-/// A run id of the next second: runs a second apart sort apart by name too.
-fn next_second() {
-    std::thread::sleep(Duration::from_millis(1050));
-}
-
-#[test]
 fn each_run_is_kept_whole_and_latest_points_at_the_newest() {
     let p = Prun::new().file(
         "jobs.yaml",
         "history: { dir: hist }\njobs:\n  - name: dump\n    run: echo dumped by $PRUN_RUN_ID\n  - name: second\n    run: echo second\n",
     );
     p.run_with(&["jobs.yaml"]).code(0);
-    next_second();
+    p.next_second();
     p.run_with(&["jobs.yaml"]).code(0);
     let hist = p.path("hist");
     let kept = runs(&hist);
@@ -65,7 +59,6 @@ fn each_run_is_kept_whole_and_latest_points_at_the_newest() {
     assert_eq!(first, format!("dumped by {}\n", kept[0]));
 }
 
-#[test]
 fn retention_keeps_the_newest_n_and_never_touches_what_prun_did_not_make() {
     let p = Prun::new()
         .file(
@@ -83,7 +76,7 @@ fn retention_keeps_the_newest_n_and_never_touches_what_prun_did_not_make() {
     .unwrap();
     for i in 0..4 {
         if i > 0 {
-            next_second();
+            p.next_second();
         }
         p.run_with(&["jobs.yaml"]).code(0);
     }
@@ -101,7 +94,6 @@ fn retention_keeps_the_newest_n_and_never_touches_what_prun_did_not_make() {
     );
 }
 
-#[test]
 fn keep_days_removes_runs_older_than_that_and_keep_from_the_command_line_wins() {
     let p = Prun::new()
         .file(
@@ -118,7 +110,7 @@ fn keep_days_removes_runs_older_than_that_and_keep_from_the_command_line_wins() 
         "the 2020 run is gone: {:?}",
         runs(&hist)
     );
-    next_second();
+    p.next_second();
     p.run_with(&["jobs.yaml", "--keep", "1"]).code(0);
     assert_eq!(runs(&hist).len(), 1, "{:?}", runs(&hist));
     let r = p.run_with(&["jobs.yaml", "--keep", "0"]);
@@ -126,7 +118,6 @@ fn keep_days_removes_runs_older_than_that_and_keep_from_the_command_line_wins() 
     assert!(r.stderr.contains("1 or more"), "{}", r.stderr);
 }
 
-#[test]
 fn a_bad_history_is_a_located_error_or_a_usage_error_and_nothing_runs() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -176,7 +167,6 @@ fn a_bad_history_is_a_located_error_or_a_usage_error_and_nothing_runs() {
     assert!(!p.path("hist").exists());
 }
 
-#[test]
 fn hooks_see_the_previous_result_and_on_recover_runs_only_after_a_failed_run() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -187,12 +177,12 @@ fn hooks_see_the_previous_result_and_on_recover_runs_only_after_a_failed_run() {
          jobs:\n  - name: check\n    run: test -f ok\n",
     );
     p.run_with(&["jobs.yaml"]).code(1);
-    next_second();
+    p.next_second();
     p.run_with(&["jobs.yaml"]).code(1);
-    next_second();
+    p.next_second();
     std::fs::write(p.path("ok"), "").unwrap();
     p.run_with(&["jobs.yaml"]).code(0);
-    next_second();
+    p.next_second();
     p.run_with(&["jobs.yaml"]).code(0);
     assert_eq!(
         p.read("hooks.txt"),
@@ -200,7 +190,6 @@ fn hooks_see_the_previous_result_and_on_recover_runs_only_after_a_failed_run() {
     );
 }
 
-#[test]
 fn on_recover_without_a_history_is_a_warning() {
     let p = Prun::new().jobfile("on_recover: echo back\njobs:\n  - true\n");
     let r = p.run_with(&["--check"]);
@@ -213,7 +202,6 @@ fn on_recover_without_a_history_is_a_warning() {
     );
 }
 
-#[test]
 fn a_killed_run_is_incomplete_and_counts_as_a_failure_for_the_next() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -243,7 +231,7 @@ fn a_killed_run_is_incomplete_and_counts_as_a_failure_for_the_next() {
         assert!(std::time::Instant::now() < deadline, "{}", r.stdout);
         std::thread::sleep(Duration::from_millis(100));
     }
-    next_second();
+    p.next_second();
     let p2 = p.file(
         "jobs.yaml",
         "history: { dir: hist }\non_success: echo \"after '$PRUN_PREVIOUS_RESULT'\" > hook.txt\n\
@@ -254,14 +242,13 @@ fn a_killed_run_is_incomplete_and_counts_as_a_failure_for_the_next() {
     assert_eq!(p2.read("hook.txt"), "after 'failure'\nrecovered\n");
 }
 
-#[test]
 fn prun_history_lists_runs_newest_first_and_one_job_across_runs() {
     let p = Prun::new().file(
         "jobs.yaml",
         "history: { dir: hist }\njobs:\n  - name: db\n    run: test -f ok\n  - name: files\n    matrix: { n: [1, 2] }\n    run: echo $n\n",
     );
     p.run_with(&["jobs.yaml"]).code(1);
-    next_second();
+    p.next_second();
     std::fs::write(p.path("ok"), "").unwrap();
     p.run_with(&["jobs.yaml"]).code(0);
     let kept = runs(&p.path("hist"));
@@ -326,7 +313,6 @@ fn prun_history_lists_runs_newest_first_and_one_job_across_runs() {
     assert_eq!(r.stdout.trim(), "[]");
 }
 
-#[test]
 fn two_runs_at_once_share_a_history_and_a_running_one_is_never_removed() {
     let p = Prun::new()
         .file(
@@ -395,7 +381,6 @@ fn two_runs_at_once_share_a_history_and_a_running_one_is_never_removed() {
     );
 }
 
-#[test]
 fn logs_and_a_joblog_asked_for_elsewhere_are_also_kept() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -428,3 +413,16 @@ fn logs_and_a_joblog_asked_for_elsewhere_are_also_kept() {
         json(&p.read("r.json"))["run_id"]
     );
 }
+
+crate::tests!(
+    each_run_is_kept_whole_and_latest_points_at_the_newest,
+    retention_keeps_the_newest_n_and_never_touches_what_prun_did_not_make,
+    keep_days_removes_runs_older_than_that_and_keep_from_the_command_line_wins,
+    a_bad_history_is_a_located_error_or_a_usage_error_and_nothing_runs,
+    hooks_see_the_previous_result_and_on_recover_runs_only_after_a_failed_run,
+    on_recover_without_a_history_is_a_warning,
+    a_killed_run_is_incomplete_and_counts_as_a_failure_for_the_next,
+    prun_history_lists_runs_newest_first_and_one_job_across_runs,
+    two_runs_at_once_share_a_history_and_a_running_one_is_never_removed,
+    logs_and_a_joblog_asked_for_elsewhere_are_also_kept,
+);

@@ -21,7 +21,6 @@ jobs:
     run: echo d >> ran
 ";
 
-#[test]
 fn resume_failed_after_fail_fast_runs_the_jobs_that_never_ran() {
     let p = Prun::new()
         .jobfile(ABCD)
@@ -53,7 +52,6 @@ fn resume_failed_after_fail_fast_runs_the_jobs_that_never_ran() {
     assert_eq!(p.read("ran"), "a\nb\nb\nc\nb\nd\n");
 }
 
-#[test]
 fn resume_reruns_a_failed_job_whose_command_was_edited() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: echo v1 >> ran; false\n")
@@ -64,7 +62,6 @@ fn resume_reruns_a_failed_job_whose_command_was_edited() {
     assert_eq!(p.read("ran"), "v1\nv2\n");
 }
 
-#[test]
 fn a_job_is_done_only_if_its_last_record_is_a_success_of_its_command() {
     // v1 succeeds, then v2 fails, then the command goes back to v1: its last record is
     // a failure, so it is not done.
@@ -82,7 +79,6 @@ fn a_job_is_done_only_if_its_last_record_is_a_success_of_its_command() {
     assert_eq!(p.read("ran"), "v1\nv2\nv1\n");
 }
 
-#[test]
 fn keep_order_with_resume_prints_every_block() {
     for mode in ["group", "line"] {
         for flag in ["--resume", "--resume-failed"] {
@@ -100,7 +96,6 @@ fn keep_order_with_resume_prints_every_block() {
     }
 }
 
-#[test]
 fn keep_order_prints_what_ended_after_a_job_that_never_started() {
     // `later` waits for `slow-dep`, `fast` ends early but after `later` in file order;
     // --fail-fast stops the run before `later` starts: `fast`'s block must still show.
@@ -114,7 +109,6 @@ fn keep_order_prints_what_ended_after_a_job_that_never_started() {
     assert!(r.stdout.contains("fast-output"), "{}", r.stdout);
 }
 
-#[test]
 fn values_reach_jobs_exactly_as_written() {
     let p = Prun::new().jobfile(
         r#"env:
@@ -154,7 +148,6 @@ const HOSTILE: &str = "jobs:
     run: echo \"$f\"; echo \"$PRUN_JOB_LOG\" > \"log-path.$PRUN_JOB_INDEX.$(printf %s \"$f\" | md5sum | cut -c1-8)\"
 ";
 
-#[test]
 fn hostile_matrix_values_keep_logs_joblog_and_terminal_intact() {
     let p = Prun::new().jobfile(HOSTILE).args(&[
         "--log-dir",
@@ -215,7 +208,6 @@ fn hostile_matrix_values_keep_logs_joblog_and_terminal_intact() {
     }
 }
 
-#[test]
 fn a_crafted_value_cannot_forge_a_joblog_record() {
     // The value spells a whole joblog line for `victim`, which never succeeded.
     let p = Prun::new()
@@ -229,7 +221,6 @@ fn a_crafted_value_cannot_forge_a_joblog_record() {
     assert_eq!(p.read("ran"), "victim\nvictim\n", "victim was not rerun");
 }
 
-#[test]
 fn a_full_stdout_is_reported_once_and_every_job_still_runs() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: echo a; touch a.ran\n    on_complete: touch a.hook\n  - name: b\n    run: seq 100000; touch b.ran\n",
@@ -256,7 +247,6 @@ fn a_full_stdout_is_reported_once_and_every_job_still_runs() {
     }
 }
 
-#[test]
 fn a_reader_that_left_does_not_fail_the_run() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: seq 100000; touch a.ran\n  - name: b\n    run: sleep 0.2; echo b; touch b.ran\n",
@@ -279,7 +269,6 @@ fn a_reader_that_left_does_not_fail_the_run() {
     assert!(p.path("a.ran").exists() && p.path("b.ran").exists());
 }
 
-#[test]
 fn dry_run_into_a_closed_pipe_or_a_full_disk_does_not_panic() {
     let p = Prun::new().jobfile("jobs:\n  - echo one\n  - echo two\n");
     let (reader, writer) = std::io::pipe().unwrap();
@@ -301,7 +290,6 @@ fn dry_run_into_a_closed_pipe_or_a_full_disk_does_not_panic() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("No space left"));
 }
 
-#[test]
 fn a_log_that_cannot_be_written_is_reported_and_fails_the_run() {
     // A file size limit makes writes past 64 KiB fail, as a full disk would.
     let p = Prun::new().jobfile(
@@ -343,7 +331,6 @@ fn a_log_that_cannot_be_written_is_reported_and_fails_the_run() {
     assert_eq!(p.read("logs/small.log"), "small\n");
 }
 
-#[test]
 fn a_log_file_planted_as_a_link_is_refused_not_followed() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: echo secret\n")
@@ -357,7 +344,6 @@ fn a_log_file_planted_as_a_link_is_refused_not_followed() {
     assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
 }
 
-#[test]
 fn report_paths_are_checked_before_anything_runs() {
     for flag in ["--report", "--junit", "--timeline"] {
         let p = Prun::new()
@@ -375,7 +361,6 @@ fn report_paths_are_checked_before_anything_runs() {
     }
 }
 
-#[test]
 fn a_report_that_cannot_be_written_at_the_end_is_said_once() {
     // The directory exists when the run starts and is gone when the report is written.
     let p = Prun::new()
@@ -387,7 +372,6 @@ fn a_report_that_cannot_be_written_at_the_end_is_said_once() {
     assert_eq!(r.stderr.matches("out/r.json").count(), 1, "{}", r.stderr);
 }
 
-#[test]
 fn fail_fast_says_it_cancelled_a_jobs_retries() {
     let r = Prun::new()
         .jobfile(
@@ -404,7 +388,6 @@ fn fail_fast_says_it_cancelled_a_jobs_retries() {
     );
 }
 
-#[test]
 fn a_retried_jobs_duration_spans_every_attempt() {
     let p = Prun::new()
         .jobfile(
@@ -426,7 +409,6 @@ fn a_retried_jobs_duration_spans_every_attempt() {
     assert!(hook >= 0.85, "hook saw {hook}");
 }
 
-#[test]
 fn github_annotations_escape_matrix_names_and_cover_failed_hooks() {
     let r = Prun::new()
         .jobfile(
@@ -470,7 +452,6 @@ mod hooks_and_signals {
         y
     }
 
-    #[test]
     fn a_hook_that_does_not_read_its_stdin_neither_hangs_nor_times_out() {
         let p = Prun::new().jobfile(&many_jobs("sleep 0.5; touch hook.done"));
         let r = p.run_with(&["-j", "4"]);
@@ -479,7 +460,6 @@ mod hooks_and_signals {
         assert!(!r.stderr.contains("timed out"), "{}", r.stderr);
     }
 
-    #[test]
     fn a_hook_that_never_reads_nor_exits_is_stopped_at_its_timeout() {
         let p = Prun::new().jobfile(&many_jobs("exec sleep 31.8181"));
         let r = p.run_with(&["-j", "4", "--grace", "1s"]);
@@ -492,7 +472,6 @@ mod hooks_and_signals {
         );
     }
 
-    #[test]
     fn a_hooks_stdin_is_one_line_ending_in_a_newline() {
         let p = Prun::new().jobfile(
             "jobs:\n  - name: a\n    run: 'true'\n    on_success: read -r line && printf '%s' \"$line\" > got\n",
@@ -502,7 +481,6 @@ mod hooks_and_signals {
         assert_eq!(v["name"], "a");
     }
 
-    #[test]
     fn huge_durations_neither_panic_nor_wrap_around() {
         let p = Prun::new().jobfile(
             "jobs:\n  - name: a\n    timeout: 30d\n    run: sleep 0.2; touch a.ran\n  - name: b\n    timeout: 3650d\n    retries: 1\n    retry_delay: 3650d\n    run: touch b.ran\n",
@@ -517,7 +495,6 @@ mod hooks_and_signals {
         assert!(r.stderr.contains("at most 10years"), "{}", r.stderr);
     }
 
-    #[test]
     fn a_first_signal_while_only_hooks_run_gives_them_the_grace_period() {
         let p = Prun::new()
             .jobfile(
@@ -542,7 +519,6 @@ mod hooks_and_signals {
         );
     }
 
-    #[test]
     fn hooks_after_a_first_signal_get_the_grace_period_not_hook_timeout() {
         let p = Prun::new()
             .jobfile(
@@ -566,7 +542,6 @@ mod hooks_and_signals {
         );
     }
 
-    #[test]
     fn two_signals_back_to_back_count_as_two() {
         let p = Prun::new()
             .jobfile(
@@ -589,9 +564,18 @@ mod hooks_and_signals {
         );
         assert!(stderr.contains("a second signal"), "{stderr}");
     }
+
+    crate::tests!(
+        a_hook_that_does_not_read_its_stdin_neither_hangs_nor_times_out,
+        a_hook_that_never_reads_nor_exits_is_stopped_at_its_timeout,
+        a_hooks_stdin_is_one_line_ending_in_a_newline,
+        huge_durations_neither_panic_nor_wrap_around,
+        a_first_signal_while_only_hooks_run_gives_them_the_grace_period,
+        hooks_after_a_first_signal_get_the_grace_period_not_hook_timeout,
+        two_signals_back_to_back_count_as_two
+    );
 }
 
-#[test]
 fn a_sync_need_on_a_later_job_is_a_jobfile_error() {
     let p = Prun::new().jobfile(
         "mode: sync\njobs:\n  - name: a\n    needs: [b]\n    run: touch ran\n  - name: b\n    run: touch ran\n",
@@ -614,7 +598,6 @@ fn a_sync_need_on_a_later_job_is_a_jobfile_error() {
         .code(2);
 }
 
-#[test]
 fn a_long_run_stopped_early_does_not_list_every_job_that_did_not_run() {
     let mut y = String::from("jobs:\n  - name: boom\n    run: exit 1\n");
     for i in 0..200 {
@@ -634,7 +617,6 @@ fn a_long_run_stopped_early_does_not_list_every_job_that_did_not_run() {
     assert!(r.stderr.contains("boom"), "{}", r.stderr);
 }
 
-#[test]
 fn an_error_in_a_huge_line_shows_only_part_of_it() {
     let long = "x".repeat(5_000_000);
     let r = Prun::new()
@@ -647,7 +629,6 @@ fn an_error_in_a_huge_line_shows_only_part_of_it() {
     assert!(r.stderr.contains("unknown key 'timout'"), "{}", r.stderr);
 }
 
-#[test]
 fn a_jobfile_without_end_is_refused_before_it_fills_memory() {
     let r = Prun::new().arg("/dev/zero").run();
     r.code(2);
@@ -664,7 +645,6 @@ fn a_jobfile_without_end_is_refused_before_it_fills_memory() {
     assert!(r.stderr.contains("bigger than 256 MiB"), "{}", r.stderr);
 }
 
-#[test]
 fn a_jobfile_from_a_pipe_still_works() {
     let p = Prun::new();
     let out = std::process::Command::new("bash")
@@ -680,7 +660,6 @@ fn a_jobfile_from_a_pipe_still_works() {
     assert!(p.path("ran").exists());
 }
 
-#[test]
 fn the_lock_file_is_never_written_and_its_holder_is_named() {
     let p = Prun::new()
         .jobfile("jobs:\n  - touch started; sleep 1\n")
@@ -698,3 +677,31 @@ fn the_lock_file_is_never_written_and_its_holder_is_named() {
     assert!(holder.wait_with_output().unwrap().status.success());
     assert_eq!(p.read("run.lock"), "someone's data\n");
 }
+
+crate::tests!(
+    resume_failed_after_fail_fast_runs_the_jobs_that_never_ran,
+    resume_reruns_a_failed_job_whose_command_was_edited,
+    a_job_is_done_only_if_its_last_record_is_a_success_of_its_command,
+    keep_order_with_resume_prints_every_block,
+    keep_order_prints_what_ended_after_a_job_that_never_started,
+    values_reach_jobs_exactly_as_written,
+    hostile_matrix_values_keep_logs_joblog_and_terminal_intact,
+    a_crafted_value_cannot_forge_a_joblog_record,
+    a_full_stdout_is_reported_once_and_every_job_still_runs,
+    a_reader_that_left_does_not_fail_the_run,
+    dry_run_into_a_closed_pipe_or_a_full_disk_does_not_panic,
+    a_log_that_cannot_be_written_is_reported_and_fails_the_run,
+    a_log_file_planted_as_a_link_is_refused_not_followed,
+    report_paths_are_checked_before_anything_runs,
+    a_report_that_cannot_be_written_at_the_end_is_said_once,
+    fail_fast_says_it_cancelled_a_jobs_retries,
+    a_retried_jobs_duration_spans_every_attempt,
+    github_annotations_escape_matrix_names_and_cover_failed_hooks,
+    a_sync_need_on_a_later_job_is_a_jobfile_error,
+    a_long_run_stopped_early_does_not_list_every_job_that_did_not_run,
+    an_error_in_a_huge_line_shows_only_part_of_it,
+    a_jobfile_without_end_is_refused_before_it_fills_memory,
+    a_jobfile_from_a_pipe_still_works,
+    the_lock_file_is_never_written_and_its_holder_is_named;
+    mod hooks_and_signals
+);

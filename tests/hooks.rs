@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use crate::util::{Prun, gone_within, max_concurrency, parse_log};
 
-#[test]
 fn a_hook_sees_status_exit_code_and_the_json_result() {
     let p = Prun::new().jobfile(
         r#"
@@ -36,7 +35,6 @@ jobs:
     assert!(!p.path("wrong-hook").exists());
 }
 
-#[test]
 fn a_job_killed_by_a_signal_is_failed_and_hooks_see_the_signal() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: k\n    run: kill -KILL $$\n    on_complete: echo \"$PRUN_JOB_STATUS [$PRUN_JOB_EXIT_CODE] $PRUN_JOB_SIGNAL\" > hook.env\n",
@@ -47,7 +45,6 @@ fn a_job_killed_by_a_signal_is_failed_and_hooks_see_the_signal() {
     assert!(r.stderr.contains("SIGKILL"), "{}", r.stderr);
 }
 
-#[test]
 fn hooks_never_overlap_and_run_in_completion_order() {
     let hook = r#"echo "S $PRUN_JOB $(date +%s.%N)" >> hooks; sleep 0.2; echo "E $PRUN_JOB $(date +%s.%N)" >> hooks"#;
     let mut y = format!("defaults:\n  on_complete: '{hook}'\njobs:\n");
@@ -77,7 +74,6 @@ fn hooks_never_overlap_and_run_in_completion_order() {
     assert_eq!(order, ["a", "b", "c", "d"]);
 }
 
-#[test]
 fn a_slow_hook_does_not_hold_up_the_pool() {
     let p = Prun::new()
         .jobfile(
@@ -101,7 +97,6 @@ jobs:
     );
 }
 
-#[test]
 fn a_failed_hook_keeps_the_job_status_and_makes_the_exit_code_1() {
     let p = Prun::new().jobfile("jobs:\n  - name: a\n    run: 'true'\n    on_success: exit 4\n");
     let r = p.run();
@@ -118,7 +113,6 @@ fn a_failed_hook_keeps_the_job_status_and_makes_the_exit_code_1() {
     );
 }
 
-#[test]
 fn a_hook_that_runs_too_long_is_killed_and_reported() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: 'true'\n    hook_timeout: 1s\n    on_success: sleep 30.0417\n",
@@ -130,7 +124,6 @@ fn a_hook_that_runs_too_long_is_killed_and_reported() {
     assert!(gone_within("sleep 30.0417", Duration::from_secs(2)));
 }
 
-#[test]
 fn run_level_hooks_see_the_counters_and_the_report() {
     let p = Prun::new().jobfile(
         r#"
@@ -172,7 +165,6 @@ on_complete: echo complete >> order
     );
 }
 
-#[test]
 fn a_failed_job_hook_sends_the_run_to_on_failure() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: 'true'\n    on_success: exit 1\non_success: touch ok\non_failure: touch failed\n",
@@ -180,3 +172,14 @@ fn a_failed_job_hook_sends_the_run_to_on_failure() {
     p.run().code(1);
     assert!(p.path("failed").exists() && !p.path("ok").exists());
 }
+
+crate::tests!(
+    a_hook_sees_status_exit_code_and_the_json_result,
+    a_job_killed_by_a_signal_is_failed_and_hooks_see_the_signal,
+    hooks_never_overlap_and_run_in_completion_order,
+    a_slow_hook_does_not_hold_up_the_pool,
+    a_failed_hook_keeps_the_job_status_and_makes_the_exit_code_1,
+    a_hook_that_runs_too_long_is_killed_and_reported,
+    run_level_hooks_see_the_counters_and_the_report,
+    a_failed_job_hook_sends_the_run_to_on_failure,
+);

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, bin};
 
 /// Python writing `mib` MiB into memory.
@@ -24,7 +24,6 @@ fn job<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no job {name}"))
 }
 
-#[test]
 fn a_memory_limit_fails_the_job_that_goes_over_it_with_a_reason_that_names_it() {
     let yaml = format!(
         "defaults:\n  limits: {{memory: 200M}}\njobs:\n  - name: hog\n    retries: 1\n    run: {}\n  - name: modest\n    run: {}\n",
@@ -65,7 +64,6 @@ fn a_memory_limit_fails_the_job_that_goes_over_it_with_a_reason_that_names_it() 
     }
 }
 
-#[test]
 fn cpus_and_pids_are_enforced_by_a_cgroup_or_reported_as_not() {
     let yaml = "jobs:\n  - name: capped\n    limits: {cpus: 0.5, pids: 64}\n    run: 'true'\n";
     let p = Prun::new().jobfile(yaml);
@@ -90,18 +88,15 @@ fn cpus_and_pids_are_enforced_by_a_cgroup_or_reported_as_not() {
     }
 }
 
-#[test]
 fn a_pids_limit_in_a_cgroup_stops_a_fork_bomb_where_the_controller_is_there() {
     // Only where cgroup v2 offers the pids controller to prun (not on this machine,
     // where it is bound to cgroup v1): there 40 sleeps cannot start under `pids: 10`.
+    need(&[Facility::Cgroups, Facility::PidsController]);
     let yaml = "jobs:\n  - name: many\n    limits: {pids: 10}\n    run: 'for i in $(seq 40); do sleep 2 & done; wait'\n";
     let p = Prun::new().jobfile(yaml);
     let r = p.run_with(&["--report", "r.json"]);
     let rep = report(&p);
-    if job(&rep, "many")["limits_enforced"] != true {
-        eprintln!("skipped: no cgroup v2 pids controller here");
-        return;
-    }
+    assert_eq!(job(&rep, "many")["limits_enforced"], true, "{rep}");
     assert!(
         r.stdout.contains("fork") || r.stdout.contains("resource"),
         "{}",
@@ -109,7 +104,6 @@ fn a_pids_limit_in_a_cgroup_stops_a_fork_bomb_where_the_controller_is_there() {
     );
 }
 
-#[test]
 fn nice_and_io_are_set_on_the_job_and_hooks_keep_prun_s_priority_unless_asked() {
     let stat = r#"cut -d" " -f19 /proc/self/stat"#;
     let yaml = format!(
@@ -141,11 +135,8 @@ fn nice_and_io_are_set_on_the_job_and_hooks_keep_prun_s_priority_unless_asked() 
     assert_eq!(job(&rep, "low")["limits_enforced"], true);
 }
 
-#[test]
 fn a_nice_below_prun_s_own_without_privilege_fails_the_job_saying_why() {
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     let p = Prun::new().jobfile("jobs:\n  - name: eager\n    nice: -5\n    run: 'true'\n");
     p.open_to_all();
     let out = crate::util::as_user(65_534)
@@ -162,7 +153,6 @@ fn a_nice_below_prun_s_own_without_privilege_fails_the_job_saying_why() {
     );
 }
 
-#[test]
 fn bad_limits_are_located_errors_that_say_what_is_accepted() {
     for (yaml, words) in [
         (
@@ -198,7 +188,6 @@ fn bad_limits_are_located_errors_that_say_what_is_accepted() {
     }
 }
 
-#[test]
 fn quiet_runs_that_succeed_print_nothing_even_with_limits_not_enforced() {
     // Cron mails any output: the warning is in the report, not in a green night's mail.
     let p =
@@ -215,3 +204,13 @@ fn quiet_runs_that_succeed_print_nothing_even_with_limits_not_enforced() {
         );
     }
 }
+
+crate::tests!(
+    a_memory_limit_fails_the_job_that_goes_over_it_with_a_reason_that_names_it,
+    cpus_and_pids_are_enforced_by_a_cgroup_or_reported_as_not,
+    a_pids_limit_in_a_cgroup_stops_a_fork_bomb_where_the_controller_is_there,
+    nice_and_io_are_set_on_the_job_and_hooks_keep_prun_s_priority_unless_asked,
+    a_nice_below_prun_s_own_without_privilege_fails_the_job_saying_why,
+    bad_limits_are_located_errors_that_say_what_is_accepted,
+    quiet_runs_that_succeed_print_nothing_even_with_limits_not_enforced,
+);

@@ -12,7 +12,6 @@ fn start_holder(p: &Prun) -> Child {
     p.start_until(&["started"], Duration::from_secs(10))
 }
 
-#[test]
 fn a_second_run_on_the_same_lock_exits_75_at_once() {
     let p = Prun::new().jobfile(SLOW).args(&["--lock", "run.lock"]);
     let mut holder = start_holder(&p);
@@ -31,7 +30,6 @@ fn a_second_run_on_the_same_lock_exits_75_at_once() {
     assert!(holder.wait().unwrap().success());
 }
 
-#[test]
 fn lock_wait_waits_for_the_holder() {
     let p = Prun::new().jobfile(SLOW).arg("--lock=run.lock");
     let mut holder = start_holder(&p);
@@ -49,7 +47,6 @@ fn lock_wait_waits_for_the_holder() {
     r.code(0);
 }
 
-#[test]
 fn a_lock_wait_that_runs_out_exits_75() {
     let p = Prun::new().jobfile(SLOW).arg("--lock=run.lock");
     let mut holder = start_holder(&p);
@@ -68,7 +65,6 @@ fn a_lock_wait_that_runs_out_exits_75() {
     holder.wait().unwrap();
 }
 
-#[test]
 fn the_lock_is_free_at_once_after_its_holder_is_killed() {
     let p = Prun::new().jobfile(SLOW).arg("--lock=run.lock");
     let mut holder = start_holder(&p);
@@ -81,7 +77,6 @@ fn the_lock_is_free_at_once_after_its_holder_is_killed() {
     r.code(0);
 }
 
-#[test]
 fn the_jobfile_can_name_the_lock_relative_to_itself() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -98,7 +93,6 @@ fn the_jobfile_can_name_the_lock_relative_to_itself() {
     );
 }
 
-#[test]
 fn lock_wait_without_a_lock_is_a_usage_error() {
     let r = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
@@ -112,7 +106,6 @@ fn lock_wait_without_a_lock_is_a_usage_error() {
     );
 }
 
-#[test]
 fn a_lock_in_a_missing_directory_is_a_usage_error() {
     let r = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
@@ -126,3 +119,13 @@ fn a_lock_in_a_missing_directory_is_a_usage_error() {
         r.stderr
     );
 }
+
+crate::tests!(
+    a_second_run_on_the_same_lock_exits_75_at_once,
+    lock_wait_waits_for_the_holder,
+    a_lock_wait_that_runs_out_exits_75,
+    the_lock_is_free_at_once_after_its_holder_is_killed,
+    the_jobfile_can_name_the_lock_relative_to_itself,
+    lock_wait_without_a_lock_is_a_usage_error,
+    a_lock_in_a_missing_directory_is_a_usage_error,
+);

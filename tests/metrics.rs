@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::process::Command;
 
 use crate::util::Prun;
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 
 /// One sample: name, labels, value.
 type Sample = (String, HashMap<String, String>, f64);
@@ -88,7 +88,6 @@ fn now() -> f64 {
         .as_secs_f64()
 }
 
-#[test]
 fn a_run_s_metrics_parse_back_and_a_failed_job_keeps_its_last_success() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -151,7 +150,6 @@ fn a_run_s_metrics_parse_back_and_a_failed_job_keeps_its_last_success() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-#[test]
 fn label_values_are_escaped_and_the_command_line_wins() {
     let p = Prun::new().file(
         "jobs.yaml",
@@ -180,7 +178,6 @@ fn label_values_are_escaped_and_the_command_line_wins() {
     assert!(names.iter().any(|n| n.contains('\\')), "{names:?}");
 }
 
-#[test]
 fn a_metrics_file_that_cannot_be_written_stops_the_run_before_it_starts() {
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n");
     let r = p.run_with(&["--metrics", "no/such/dir/x.prom"]);
@@ -198,11 +195,8 @@ fn varied_metrics(name: &str) -> Prun {
     p
 }
 
-#[test]
 fn promtool_checks_the_metrics_file() {
-    if !has(&[Facility::Reader("promtool")]) {
-        return;
-    }
+    need(&[Facility::Reader("promtool")]);
     let p = varied_metrics("");
     let out = Command::new("promtool")
         .args(["check", "metrics"])
@@ -227,11 +221,8 @@ fn promtool_checks_the_metrics_file() {
 /// An alert on `prun_job_success == 0`, fed the series of a real run: it fires for the
 /// failed job and the allowed failure (which says `allowed="true"`), never for the job
 /// its `if:` skipped; `allowed!="true"` leaves the real failure alone.
-#[test]
 fn promtool_test_rules_fires_the_failure_alert_for_failures_only() {
-    if !has(&[Facility::Reader("promtool")]) {
-        return;
-    }
+    need(&[Facility::Reader("promtool")]);
     let p = varied_metrics("");
     let text = p.read("out.prom");
     let series: Vec<&str> = text
@@ -279,11 +270,8 @@ fn promtool_test_rules_fires_the_failure_alert_for_failures_only() {
 
 /// Two `backup.yaml` in different directories, one textfile-collector directory: a real
 /// node_exporter reads both without a collision, and each keeps its own series.
-#[test]
 fn node_exporter_scrapes_two_same_named_jobfiles_side_by_side() {
-    if !has(&[Facility::Reader("prometheus-node-exporter")]) {
-        return;
-    }
+    need(&[Facility::Reader("prometheus-node-exporter")]);
     let collect = tempfile::tempdir().unwrap();
     let yaml = "jobs:\n  - name: dump\n    run: 'true'\n  - name: files\n    run: exit 1\n";
     let mut paths = Vec::new();
@@ -346,7 +334,6 @@ fn scrape(port: u16) -> String {
     panic!("node_exporter did not answer on port {port}");
 }
 
-#[test]
 fn name_is_the_jobfile_label_and_a_name_that_is_no_label_value_is_a_located_error() {
     let p = Prun::new().jobfile("name: backup-db01\nmetrics: out.prom\njobs:\n  - 'true'\n");
     p.run().code(0);
@@ -368,7 +355,6 @@ fn name_is_the_jobfile_label_and_a_name_that_is_no_label_value_is_a_located_erro
 
 /// A job `--resume` skipped did not succeed at this run's end: its last success stays the
 /// earlier run's, not now.
-#[test]
 fn a_resumed_job_keeps_the_last_success_of_the_run_that_ran_it() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    run: test -f ok\n");
@@ -393,3 +379,14 @@ fn a_resumed_job_keeps_the_last_success_of_the_run_that_ran_it() {
     .unwrap();
     assert_eq!(second, first, "resumed, not run again");
 }
+
+crate::tests!(
+    a_run_s_metrics_parse_back_and_a_failed_job_keeps_its_last_success,
+    label_values_are_escaped_and_the_command_line_wins,
+    a_metrics_file_that_cannot_be_written_stops_the_run_before_it_starts,
+    promtool_checks_the_metrics_file,
+    promtool_test_rules_fires_the_failure_alert_for_failures_only,
+    node_exporter_scrapes_two_same_named_jobfiles_side_by_side,
+    name_is_the_jobfile_label_and_a_name_that_is_no_label_value_is_a_located_error,
+    a_resumed_job_keeps_the_last_success_of_the_run_that_ran_it,
+);

@@ -28,7 +28,6 @@ fn rid(path: &str) -> &str {
     path.split_once("rid=").map_or("", |(_, r)| r)
 }
 
-#[test]
 fn healthchecks_gets_start_then_success_paired_by_one_run_id_and_the_summary() {
     let hc = Recorder::http();
     let p = Prun::new().jobfile(&format!(
@@ -55,7 +54,6 @@ fn healthchecks_gets_start_then_success_paired_by_one_run_id_and_the_summary() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
 
-#[test]
 fn a_failed_run_pings_fail_with_the_failed_jobs_last_lines_and_a_new_run_id() {
     let hc = Recorder::http();
     let yaml = format!(
@@ -91,7 +89,6 @@ fn a_failed_run_pings_fail_with_the_failed_jobs_last_lines_and_a_new_run_id() {
     assert_eq!(rid(&again[2].path), rid(&again[3].path));
 }
 
-#[test]
 fn generic_urls_get_start_success_and_failure_as_given_without_a_run_id() {
     let m = Recorder::http();
     let yaml = |run: &str| {
@@ -115,7 +112,6 @@ fn generic_urls_get_start_success_and_failure_as_given_without_a_run_id() {
     );
 }
 
-#[test]
 fn only_the_pings_given_are_sent() {
     let m = Recorder::http();
     let p = Prun::new().jobfile(&format!(
@@ -134,7 +130,6 @@ fn only_the_pings_given_are_sent() {
 
 /// An allowed failure is a successful run: the success ping, never the failure one (and
 /// a failed run never pings success, ofelia #692).
-#[test]
 fn the_end_ping_follows_the_exit_code() {
     let m = Recorder::http();
     let yaml = |jobs: &str| {
@@ -159,7 +154,6 @@ fn the_end_ping_follows_the_exit_code() {
     assert_eq!(paths(&m.requests()), ["/ok", "/fail", "/fail"]);
 }
 
-#[test]
 fn check_dry_run_and_no_monitor_send_nothing() {
     let m = Recorder::http();
     let p = Prun::new().jobfile(&format!(
@@ -174,7 +168,6 @@ fn check_dry_run_and_no_monitor_send_nothing() {
     assert!(m.requests().is_empty(), "{:?}", m.requests());
 }
 
-#[test]
 fn a_closed_port_is_a_warning_in_stderr_and_the_report_never_a_failure() {
     let port = closed_port();
     let p = Prun::new()
@@ -208,7 +201,6 @@ fn a_closed_port_is_a_warning_in_stderr_and_the_report_never_a_failure() {
     assert!(errors[1].as_str().unwrap().contains("success ping"));
 }
 
-#[test]
 fn a_server_that_never_answers_delays_the_run_by_at_most_the_timeout_at_each_end() {
     let m = Recorder::http();
     let p = Prun::new()
@@ -238,7 +230,6 @@ fn a_server_that_never_answers_delays_the_run_by_at_most_the_timeout_at_each_end
     assert_eq!(report(&p)["monitor_errors"].as_array().unwrap().len(), 2);
 }
 
-#[test]
 fn a_server_error_is_tried_three_times_then_a_warning() {
     let m = Recorder::http();
     let p = Prun::new().jobfile(&format!(
@@ -255,7 +246,6 @@ fn a_server_error_is_tried_three_times_then_a_warning() {
     );
 }
 
-#[test]
 fn a_redirect_is_followed_with_the_body() {
     let m = Recorder::http();
     let p = Prun::new().jobfile(&format!(
@@ -280,7 +270,6 @@ fn a_redirect_is_followed_with_the_body() {
     assert_eq!(got[3].method, "GET");
 }
 
-#[test]
 fn the_end_body_is_cut_to_the_body_limit() {
     let m = Recorder::http();
     let p = Prun::new().jobfile(&format!(
@@ -300,7 +289,6 @@ fn the_end_body_is_cut_to_the_body_limit() {
     );
 }
 
-#[test]
 fn https_is_checked_against_the_systems_ca_certificates() {
     let m = Recorder::https();
     let yaml = format!(
@@ -328,7 +316,6 @@ fn https_is_checked_against_the_systems_ca_certificates() {
     assert_eq!(m.requests().len(), 2, "nothing sent over an untrusted line");
 }
 
-#[test]
 fn a_bad_monitor_is_a_located_error_before_anything_runs() {
     for (monitor, want) in [
         (
@@ -377,3 +364,19 @@ fn a_bad_monitor_is_a_located_error_before_anything_runs() {
         assert!(!p.path("ran").exists());
     }
 }
+
+crate::tests!(
+    healthchecks_gets_start_then_success_paired_by_one_run_id_and_the_summary,
+    a_failed_run_pings_fail_with_the_failed_jobs_last_lines_and_a_new_run_id,
+    generic_urls_get_start_success_and_failure_as_given_without_a_run_id,
+    only_the_pings_given_are_sent,
+    the_end_ping_follows_the_exit_code,
+    check_dry_run_and_no_monitor_send_nothing,
+    a_closed_port_is_a_warning_in_stderr_and_the_report_never_a_failure,
+    a_server_that_never_answers_delays_the_run_by_at_most_the_timeout_at_each_end,
+    a_server_error_is_tried_three_times_then_a_warning,
+    a_redirect_is_followed_with_the_body,
+    the_end_body_is_cut_to_the_body_limit,
+    https_is_checked_against_the_systems_ca_certificates,
+    a_bad_monitor_is_a_located_error_before_anything_runs,
+);

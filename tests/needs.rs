@@ -3,7 +3,6 @@
 
 use crate::util::{Prun, parse_log, timed_job};
 
-#[test]
 fn a_diamond_with_a_failure_in_the_middle() {
     let p = Prun::new()
         .jobfile(
@@ -57,7 +56,6 @@ jobs:
     );
 }
 
-#[test]
 fn a_job_waits_for_what_it_needs_even_when_that_comes_later() {
     let p = Prun::new()
         .jobfile(&format!(
@@ -74,7 +72,6 @@ fn a_job_waits_for_what_it_needs_even_when_that_comes_later() {
     assert_eq!(order, ["Searly", "Eearly", "Slate", "Elate"]);
 }
 
-#[test]
 fn sync_mode_only_checks_and_skips() {
     let p = Prun::new().jobfile(
         "mode: sync\njobs:\n  - name: a\n    run: exit 1\n  - name: b\n    needs: [a]\n    run: touch b\n  - name: c\n    run: touch c\n",
@@ -88,3 +85,9 @@ fn sync_mode_only_checks_and_skips() {
         r.stderr
     );
 }
+
+crate::tests!(
+    a_diamond_with_a_failure_in_the_middle,
+    a_job_waits_for_what_it_needs_even_when_that_comes_later,
+    sync_mode_only_checks_and_skips,
+);

@@ -1,7 +1,7 @@
 //! Output: grouped blocks never mix, lines are never torn, --keep-order, large output.
 
 use crate::util::Prun;
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 
 /// Splits grouped output into (header, body lines) blocks.
 fn blocks(stdout: &str) -> Vec<(String, Vec<String>)> {
@@ -19,7 +19,6 @@ fn blocks(stdout: &str) -> Vec<(String, Vec<String>)> {
     out
 }
 
-#[test]
 fn grouped_blocks_never_mix() {
     let mut y = String::from("jobs:\n");
     for name in ["a", "b", "c", "d"] {
@@ -37,7 +36,6 @@ fn grouped_blocks_never_mix() {
     }
 }
 
-#[test]
 fn a_failed_job_block_says_how_it_ended() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: x\n    run: echo out; exit 3\n")
@@ -46,7 +44,6 @@ fn a_failed_job_block_says_how_it_ended() {
     assert_eq!(r.stdout, "── x (failed, exit 3)\nout\n");
 }
 
-#[test]
 fn line_mode_prefixes_every_line_and_never_tears_one() {
     // Each line is written in two halves of 3000 bytes, so a torn line would show.
     let mut y = String::from("jobs:\n");
@@ -79,7 +76,6 @@ fn line_mode_prefixes_every_line_and_never_tears_one() {
     );
 }
 
-#[test]
 fn line_mode_ends_an_unterminated_last_line() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: n\n    run: printf 'one\\ntwo'\n")
@@ -100,7 +96,6 @@ const REVERSED: &str = "jobs:
     run: echo c; touch c.done
 ";
 
-#[test]
 fn blocks_come_in_completion_order_unless_keep_order() {
     let r = Prun::new().jobfile(REVERSED).args(&["-j", "3"]).run();
     r.code(0);
@@ -113,7 +108,6 @@ fn blocks_come_in_completion_order_unless_keep_order() {
     assert_eq!(r.stdout, "── a\na\n── b\nb\n── c\nc\n");
 }
 
-#[test]
 fn keep_order_works_in_line_mode() {
     let r = Prun::new()
         .jobfile(REVERSED)
@@ -123,7 +117,6 @@ fn keep_order_works_in_line_mode() {
     assert_eq!(r.stdout, "[a] a\n[b] b\n[c] c\n");
 }
 
-#[test]
 fn output_none_discards_and_stream_passes_through() {
     let y = "jobs:\n  - name: a\n    run: echo to-stdout; echo to-stderr >&2\n";
     let r = Prun::new().jobfile(y).args(&["--output", "none"]).run();
@@ -136,7 +129,6 @@ fn output_none_discards_and_stream_passes_through() {
     assert!(r.stderr.starts_with("to-stderr\n"), "{}", r.stderr);
 }
 
-#[test]
 fn sync_mode_streams_by_default() {
     let r = Prun::new()
         .jobfile("mode: sync\njobs:\n  - echo plain\n")
@@ -146,7 +138,6 @@ fn sync_mode_streams_by_default() {
 }
 
 /// Tens of MB per job pass through every mode without loss or deadlock.
-#[test]
 fn large_output_passes_whole_in_every_mode() {
     const MB: usize = 1 << 20;
     let y = format!(
@@ -166,7 +157,6 @@ fn large_output_passes_whole_in_every_mode() {
     }
 }
 
-#[test]
 fn keep_order_with_stream_is_a_usage_error() {
     let r = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
@@ -197,7 +187,6 @@ fn peak_rss_kib(pid: u32, done: &std::sync::atomic::AtomicBool) -> u64 {
 
 /// Two jobs each writing 1 GB in group mode: every byte arrives, and prun's memory stays
 /// bounded because output past 1 MiB per job is spilled to a temporary file.
-#[test]
 fn two_jobs_writing_a_gigabyte_each_pass_in_bounded_memory() {
     use std::io::Read;
     use std::sync::Arc;
@@ -238,7 +227,6 @@ fn two_jobs_writing_a_gigabyte_each_pass_in_bounded_memory() {
 
 /// Big blocks are printed as they come when nothing else is being printed; every other
 /// block waits, whole: they never mix.
-#[test]
 fn big_blocks_streamed_through_never_mix() {
     let mut y = String::from("jobs:\n");
     for (name, ch) in [("a", 'x'), ("b", 'y')] {
@@ -271,7 +259,6 @@ fn big_blocks_streamed_through_never_mix() {
 
 /// Big blocks are written by their job's own worker once they own stdout: every line
 /// arrives, in order, in its own block, with the block's end status after it.
-#[test]
 fn big_blocks_printed_by_their_worker_keep_every_line_in_order() {
     let y = "jobs:
   - name: a
@@ -311,7 +298,6 @@ fn big_blocks_printed_by_their_worker_keep_every_line_in_order() {
 
 /// While a big block is printed as it comes, nothing else lands inside it: another job's
 /// block, its hook's block and its GitHub `::error` annotation all wait until it ends.
-#[test]
 fn nothing_lands_inside_a_block_printed_as_it_comes() {
     let y = "jobs:
   - name: big
@@ -346,11 +332,8 @@ fn nothing_lands_inside_a_block_printed_as_it_comes() {
 /// In a real terminal (a pty from util-linux `script`) the progress bar is drawn for
 /// grouped output, but not when streamed jobs write to that terminal themselves: the bar
 /// would be left behind in pieces between their lines.
-#[test]
 fn the_progress_bar_stays_out_of_streamed_output_in_a_terminal() {
-    if !has(&[Facility::Script]) {
-        return;
-    }
+    need(&[Facility::Script]);
     let in_terminal = |mode: &str| {
         let p = Prun::new().jobfile(&format!(
             "mode: {mode}\njobs:\n  - sleep 0.3; echo one\n  - sleep 0.3; echo two\n"
@@ -382,7 +365,6 @@ fn the_progress_bar_stays_out_of_streamed_output_in_a_terminal() {
     assert!(streamed.contains("one\r\ntwo\r\n"), "{streamed:?}");
 }
 
-#[test]
 fn the_summary_table_aligns_names_by_their_width_on_screen_not_their_bytes() {
     // `été` is 3 columns and 5 bytes; `日本` is 4 columns and 6 bytes.
     let p = Prun::new()
@@ -405,3 +387,22 @@ fn the_summary_table_aligns_names_by_their_width_on_screen_not_their_bytes() {
         r.stderr
     );
 }
+
+crate::tests!(
+    grouped_blocks_never_mix,
+    a_failed_job_block_says_how_it_ended,
+    line_mode_prefixes_every_line_and_never_tears_one,
+    line_mode_ends_an_unterminated_last_line,
+    blocks_come_in_completion_order_unless_keep_order,
+    keep_order_works_in_line_mode,
+    output_none_discards_and_stream_passes_through,
+    sync_mode_streams_by_default,
+    large_output_passes_whole_in_every_mode,
+    keep_order_with_stream_is_a_usage_error,
+    two_jobs_writing_a_gigabyte_each_pass_in_bounded_memory,
+    big_blocks_streamed_through_never_mix,
+    big_blocks_printed_by_their_worker_keep_every_line_in_order,
+    nothing_lands_inside_a_block_printed_as_it_comes,
+    the_progress_bar_stays_out_of_streamed_output_in_a_terminal,
+    the_summary_table_aligns_names_by_their_width_on_screen_not_their_bytes,
+);

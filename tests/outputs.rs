@@ -11,7 +11,6 @@ fn report(p: &Prun, file: &str) -> Value {
     serde_json::from_str(&p.read(file)).unwrap()
 }
 
-#[test]
 fn outputs_reach_hooks_reports_run_level_hooks_and_junit() {
     let p = Prun::new().jobfile(
         r#"on_complete: cat "$PRUN_REPORT" > run.json
@@ -50,7 +49,6 @@ jobs:
     assert_eq!(prop.attribute("value"), Some("app,users"));
 }
 
-#[test]
 fn outputs_reach_dependents_as_data_never_as_code() {
     let p = Prun::new().jobfile(
         r#"jobs:
@@ -79,7 +77,6 @@ fn outputs_reach_dependents_as_data_never_as_code() {
     assert_eq!(needs["make"]["outputs"]["multi"], "first\n$(touch pwned3)");
 }
 
-#[test]
 fn a_missing_output_fails_the_dependent_before_it_starts() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    needs: [a]\n    env: {V: '${{ needs.a.outputs.nope }}'}\n    run: touch ran\n",
@@ -95,7 +92,6 @@ fn a_missing_output_fails_the_dependent_before_it_starts() {
     );
 }
 
-#[test]
 fn a_malformed_output_file_fails_the_job_with_the_line_and_reason() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: bad\n    run: printf 'ok=1\\nnot a pair\\n' >> \"$PRUN_OUTPUT\"\n",
@@ -129,7 +125,6 @@ fn a_malformed_output_file_fails_the_job_with_the_line_and_reason() {
     );
 }
 
-#[test]
 fn references_that_cannot_work_are_jobfile_errors() {
     for (yaml, want) in [
         (
@@ -156,7 +151,6 @@ fn references_that_cannot_work_are_jobfile_errors() {
     }
 }
 
-#[test]
 fn dry_run_shows_env_values_filled_in_from_outputs() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: 'true'\n  - name: b\n    needs: [a]\n    env: {V: 'x-${{ needs.a.outputs.k }}'}\n    run: 'true'\n")
@@ -171,7 +165,6 @@ fn dry_run_shows_env_values_filled_in_from_outputs() {
     );
 }
 
-#[test]
 fn resume_restores_the_outputs_of_the_jobs_it_skips() {
     let p = Prun::new()
         .jobfile(
@@ -186,7 +179,6 @@ fn resume_restores_the_outputs_of_the_jobs_it_skips() {
     assert_eq!(seen[0], seen[1], "b saw another value after the resume");
 }
 
-#[test]
 fn an_unusable_tmpdir_stops_the_run_before_anything_runs() {
     let p = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
@@ -211,7 +203,6 @@ fn uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-#[test]
 fn run_files_go_in_the_users_private_directory_and_are_gone_after_the_run() {
     let p = Prun::new().jobfile(RUN_FILES);
     let tmp = p.path("tmp");
@@ -234,7 +225,6 @@ fn run_files_go_in_the_users_private_directory_and_are_gone_after_the_run() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-#[test]
 fn a_planted_or_open_run_directory_is_not_used() {
     use std::os::unix::fs::PermissionsExt;
     for plant in ["link", "open"] {
@@ -272,7 +262,6 @@ fn a_planted_or_open_run_directory_is_not_used() {
     }
 }
 
-#[test]
 fn after_a_sigkill_the_keeper_removes_the_runs_files() {
     let yaml = "jobs:\n  - name: a\n    run: echo k=v >> \"$PRUN_OUTPUT\"\n  - name: b\n    needs: [a]\n    run: touch started; sleep 30\n";
     let p = Prun::new().jobfile(yaml);
@@ -305,3 +294,17 @@ fn after_a_sigkill_the_keeper_removes_the_runs_files() {
     }
     assert_eq!(files(), 0, "the run's files were left behind");
 }
+
+crate::tests!(
+    outputs_reach_hooks_reports_run_level_hooks_and_junit,
+    outputs_reach_dependents_as_data_never_as_code,
+    a_missing_output_fails_the_dependent_before_it_starts,
+    a_malformed_output_file_fails_the_job_with_the_line_and_reason,
+    references_that_cannot_work_are_jobfile_errors,
+    dry_run_shows_env_values_filled_in_from_outputs,
+    resume_restores_the_outputs_of_the_jobs_it_skips,
+    an_unusable_tmpdir_stops_the_run_before_anything_runs,
+    run_files_go_in_the_users_private_directory_and_are_gone_after_the_run,
+    a_planted_or_open_run_directory_is_not_used,
+    after_a_sigkill_the_keeper_removes_the_runs_files,
+);

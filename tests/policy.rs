@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::util::Prun;
 
-#[test]
 fn max_fail_starts_nothing_after_the_nth_failure_and_says_how_many_did_not_start() {
     let p = Prun::new()
         .jobfile("jobs:\n  - exit 1\n  - touch b\n  - exit 2\n  - touch d\n  - touch e\n")
@@ -33,7 +32,6 @@ fn max_fail_starts_nothing_after_the_nth_failure_and_says_how_many_did_not_start
     );
 }
 
-#[test]
 fn max_fail_lets_running_jobs_finish_and_cleanup_jobs_run() {
     let p = Prun::new()
         .jobfile(
@@ -57,7 +55,6 @@ fn max_fail_lets_running_jobs_finish_and_cleanup_jobs_run() {
 
 /// `N:kill`: the running job gets SIGTERM (its trap runs), the cleanup job still runs
 /// after it, and prun does not wait for the running job's sleep.
-#[test]
 fn max_fail_kill_stops_running_jobs_and_still_runs_cleanup() {
     let p = Prun::new()
         .jobfile(
@@ -79,7 +76,6 @@ fn max_fail_kill_stops_running_jobs_and_still_runs_cleanup() {
     assert!(r.stderr.contains("interrupted"), "{}", r.stderr);
 }
 
-#[test]
 fn max_fail_and_fail_fast_are_checked_on_the_command_line() {
     for (args, says) in [
         (&["--max-fail", "0"][..], "0 failures would stop the run"),
@@ -100,7 +96,6 @@ fn max_fail_and_fail_fast_are_checked_on_the_command_line() {
 
 /// Every job runs in exactly one of the shards (a needed one in each shard that needs
 /// it), whichever way they are cut.
-#[test]
 fn the_shards_together_run_every_job_and_bring_what_they_need() {
     let y = "jobs:\n  - name: build\n    run: echo x >> build\n  - name: test\n    needs: [build]\n    matrix: { n: [1, 2, 3, 4, 5] }\n    run: echo x >> test-$n\n  - name: lint\n    run: echo x >> lint\n";
     for way in ["", "hash:"] {
@@ -117,7 +112,6 @@ fn the_shards_together_run_every_job_and_bring_what_they_need() {
     }
 }
 
-#[test]
 fn an_empty_shard_says_so_and_exits_0() {
     let p = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
@@ -133,7 +127,6 @@ fn an_empty_shard_says_so_and_exits_0() {
     assert!(!p.path("ran").exists());
 }
 
-#[test]
 fn bad_shards_are_usage_errors() {
     for (shard, says) in [
         ("0/2", "shard 0/2 does not exist"),
@@ -154,7 +147,6 @@ fn bad_shards_are_usage_errors() {
 
 /// A shard's own joblog resumes that shard: what succeeded, needs included, is not run
 /// again, what failed is.
-#[test]
 fn a_shard_resumes_from_its_own_joblog() {
     let y = "jobs:\n  - name: build\n    run: echo x >> build\n  - name: a\n    run: echo x >> a\n  - name: b\n    needs: [build]\n    run: echo x >> b; test -f fixed\n";
     let p = Prun::new().jobfile(y);
@@ -168,7 +160,6 @@ fn a_shard_resumes_from_its_own_joblog() {
     assert_eq!(p.read("b"), "x\nx\n");
 }
 
-#[test]
 fn dry_run_shows_the_shard() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: build\n    run: x\n  - name: a\n    needs: [build]\n    run: x\n  - name: b\n    run: x\n")
@@ -193,7 +184,6 @@ fn job<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
         .unwrap_or_else(|| panic!("no job {name} in {report}"))
 }
 
-#[test]
 fn a_false_if_skips_the_job_and_its_dependents_says_why_and_exits_0() {
     let p = Prun::new()
         .jobfile(
@@ -245,7 +235,6 @@ jobs:
     assert!(p.path("backed-up").exists() && p.path("verified").exists());
 }
 
-#[test]
 fn if_runs_in_the_jobs_workdir_and_env_and_sees_what_its_needs_wrote() {
     let p = Prun::new().file("sub/flag", "").jobfile(
         r#"
@@ -265,7 +254,6 @@ jobs:
     assert!(p.path("ran").exists(), "{}", r.stderr);
 }
 
-#[test]
 fn if_is_evaluated_per_matrix_expansion() {
     let p = Prun::new()
         .jobfile(
@@ -288,7 +276,6 @@ jobs:
 
 /// `--resume` trusts only successes: a job its `if:` skipped is asked again, and runs
 /// once the condition holds; what succeeded is not run again.
-#[test]
 fn resume_asks_a_skipped_condition_again() {
     let p = Prun::new()
         .jobfile(
@@ -312,7 +299,6 @@ jobs:
     assert_eq!(p.read("first-runs"), "x\n", "a success ran again");
 }
 
-#[test]
 fn an_if_that_cannot_run_or_hangs_fails_the_job_with_the_reason() {
     let p = Prun::new()
         .jobfile(
@@ -354,7 +340,6 @@ jobs:
     assert_eq!(job(&rep, "after")["status"], "skipped");
 }
 
-#[test]
 fn sigint_while_the_condition_runs_starts_nothing() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    if: touch asking; sleep 30\n    run: touch ran\n");
@@ -373,7 +358,6 @@ fn sigint_while_the_condition_runs_starts_nothing() {
     assert!(stderr.contains("not run"), "{stderr}");
 }
 
-#[test]
 fn an_allowed_failure_is_reported_failed_but_its_dependents_run_and_prun_exits_0() {
     let p = Prun::new()
         .jobfile(
@@ -428,7 +412,6 @@ on_success: 'echo "$PRUN_FAILED $PRUN_ALLOWED" > run-env'
     assert_eq!(p.read("run-env"), "1 1\n");
 }
 
-#[test]
 fn quiet_does_not_show_an_allowed_failure_nor_does_a_list_allow_other_codes() {
     let p = Prun::new()
         .jobfile(
@@ -441,7 +424,6 @@ fn quiet_does_not_show_an_allowed_failure_nor_does_a_list_allow_other_codes() {
     assert!(r.stdout.contains("bad-output"), "{}", r.stdout);
 }
 
-#[test]
 fn allow_failure_true_allows_a_timeout_but_never_an_interruption() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: slow\n    allow_failure: true\n    timeout: 200ms\n    run: sleep 30\n")
@@ -463,7 +445,6 @@ fn allow_failure_true_allows_a_timeout_but_never_an_interruption() {
 }
 
 /// The last attempt decides: exit 4 (not allowed), retried, then exit 3 (allowed).
-#[test]
 fn allow_failure_with_retries_is_decided_by_the_last_attempt() {
     let p = Prun::new()
         .jobfile(
@@ -484,7 +465,6 @@ jobs:
     assert_eq!(job(&rep, "a")["allowed"], true);
 }
 
-#[test]
 fn allowed_failures_do_not_count_for_max_fail() {
     let p = Prun::new()
         .jobfile(
@@ -495,7 +475,6 @@ fn allowed_failures_do_not_count_for_max_fail() {
     assert!(p.path("c").exists());
 }
 
-#[test]
 fn check_refuses_bad_if_and_allow_failure_with_located_errors() {
     let cases = [
         (
@@ -539,7 +518,6 @@ fn check_refuses_bad_if_and_allow_failure_with_located_errors() {
     }
 }
 
-#[test]
 fn dry_run_shows_if_and_allow_failure() {
     let r = Prun::new()
         .jobfile(
@@ -560,3 +538,28 @@ fn dry_run_shows_if_and_allow_failure() {
         r.stdout
     );
 }
+
+crate::tests!(
+    max_fail_starts_nothing_after_the_nth_failure_and_says_how_many_did_not_start,
+    max_fail_lets_running_jobs_finish_and_cleanup_jobs_run,
+    max_fail_kill_stops_running_jobs_and_still_runs_cleanup,
+    max_fail_and_fail_fast_are_checked_on_the_command_line,
+    the_shards_together_run_every_job_and_bring_what_they_need,
+    an_empty_shard_says_so_and_exits_0,
+    bad_shards_are_usage_errors,
+    a_shard_resumes_from_its_own_joblog,
+    dry_run_shows_the_shard,
+    a_false_if_skips_the_job_and_its_dependents_says_why_and_exits_0,
+    if_runs_in_the_jobs_workdir_and_env_and_sees_what_its_needs_wrote,
+    if_is_evaluated_per_matrix_expansion,
+    resume_asks_a_skipped_condition_again,
+    an_if_that_cannot_run_or_hangs_fails_the_job_with_the_reason,
+    sigint_while_the_condition_runs_starts_nothing,
+    an_allowed_failure_is_reported_failed_but_its_dependents_run_and_prun_exits_0,
+    quiet_does_not_show_an_allowed_failure_nor_does_a_list_allow_other_codes,
+    allow_failure_true_allows_a_timeout_but_never_an_interruption,
+    allow_failure_with_retries_is_decided_by_the_last_attempt,
+    allowed_failures_do_not_count_for_max_fail,
+    check_refuses_bad_if_and_allow_failure_with_located_errors,
+    dry_run_shows_if_and_allow_failure,
+);

@@ -13,7 +13,6 @@ fn jobs(n: usize, cmd: &str) -> String {
     y
 }
 
-#[test]
 fn pool_never_exceeds_n_and_reaches_n() {
     // The first three wait for each other: only a pool that runs three at once ends.
     let p = Prun::new()
@@ -35,7 +34,6 @@ fn pool_never_exceeds_n_and_reaches_n() {
     assert!(left.is_empty(), "{left:?}");
 }
 
-#[test]
 fn jobfile_concurrency_is_the_default_and_dash_j_overrides_it() {
     let one = format!("concurrency: 1\n{}", jobs(6, &pool_job(1)));
     let p = Prun::new().jobfile(&one);
@@ -54,7 +52,6 @@ fn jobfile_concurrency_is_the_default_and_dash_j_overrides_it() {
     assert!(pool_counts(&p).contains(&6), "{:?}", pool_counts(&p));
 }
 
-#[test]
 fn jobs_start_in_file_order() {
     let p = Prun::new()
         .jobfile(&jobs(6, &timed_job(0.05)))
@@ -68,7 +65,6 @@ fn jobs_start_in_file_order() {
     assert_eq!(starts, ["j1", "j2", "j3", "j4", "j5", "j6"]);
 }
 
-#[test]
 fn sync_runs_job_then_its_hooks_then_the_next_job() {
     let p = Prun::new().jobfile(
         r#"
@@ -92,7 +88,6 @@ jobs:
     );
 }
 
-#[test]
 fn sync_mode_ignores_the_pool_size() {
     let y = format!("mode: sync\n{}", jobs(4, &pool_job(1)));
     let p = Prun::new().jobfile(&y).args(&["-j", "4"]);
@@ -101,7 +96,6 @@ fn sync_mode_ignores_the_pool_size() {
     assert_eq!(pool_counts(&p), [1, 1, 1, 1]);
 }
 
-#[test]
 fn jobs_get_their_environment() {
     let p = Prun::new().jobfile(
         r#"
@@ -126,7 +120,6 @@ jobs:
     assert!(id.trim().len() > 10 && id.contains('-'), "run id {id:?}");
 }
 
-#[test]
 fn stdin_of_a_job_is_dev_null() {
     let p = Prun::new()
         .jobfile("jobs:\n  - cat > got; echo done\n")
@@ -135,7 +128,6 @@ fn stdin_of_a_job_is_dev_null() {
     assert_eq!(p.read("got"), "");
 }
 
-#[test]
 fn jobs_run_in_the_jobfile_directory_by_default() {
     let p = Prun::new().file("jobs.yaml", "jobs:\n  - pwd > where\n");
     let abs = p.path("jobs.yaml");
@@ -147,7 +139,6 @@ fn jobs_run_in_the_jobfile_directory_by_default() {
     assert_eq!(p.read("where").trim(), want.to_str().unwrap());
 }
 
-#[test]
 fn workdir_is_relative_to_the_jobfile() {
     let p = Prun::new().jobfile("workdir: sub\njobs:\n  - name: a\n    run: pwd > ../where\n");
     std::fs::create_dir(p.path("sub")).unwrap();
@@ -155,7 +146,6 @@ fn workdir_is_relative_to_the_jobfile() {
     assert!(p.read("where").trim().ends_with("/sub"));
 }
 
-#[test]
 fn every_job_is_attempted_by_default() {
     let p = Prun::new()
         .jobfile("jobs:\n  - exit 1\n  - touch b\n  - touch c\n")
@@ -166,7 +156,6 @@ fn every_job_is_attempted_by_default() {
     assert!(r.stderr.contains("2 succeeded, 1 failed"), "{}", r.stderr);
 }
 
-#[test]
 fn fail_fast_starts_nothing_after_a_failure() {
     let p = Prun::new()
         .jobfile("jobs:\n  - exit 1\n  - touch b\n  - touch c\n")
@@ -182,7 +171,6 @@ fn fail_fast_starts_nothing_after_a_failure() {
     );
 }
 
-#[test]
 fn fail_fast_lets_running_jobs_finish() {
     let p = Prun::new()
         .jobfile("jobs:\n  - sleep 0.5; touch slow\n  - exit 1\n  - touch never\n")
@@ -192,7 +180,6 @@ fn fail_fast_lets_running_jobs_finish() {
     assert!(!p.path("never").exists());
 }
 
-#[test]
 fn a_jobfile_can_come_from_stdin() {
     let p = Prun::new()
         .arg("-")
@@ -201,7 +188,6 @@ fn a_jobfile_can_come_from_stdin() {
     assert_eq!(p.read("out"), "from stdin\n");
 }
 
-#[test]
 fn exit_code_is_0_when_all_succeed_and_1_when_one_fails() {
     Prun::new()
         .jobfile("jobs:\n  - true\n  - true\n")
@@ -213,7 +199,6 @@ fn exit_code_is_0_when_all_succeed_and_1_when_one_fails() {
         .code(1);
 }
 
-#[test]
 fn help_and_version() {
     let r = Prun::new().arg("--help").run();
     r.code(0);
@@ -222,3 +207,21 @@ fn help_and_version() {
     r.code(0);
     assert!(r.stdout.starts_with("prun "), "{}", r.stdout);
 }
+
+crate::tests!(
+    pool_never_exceeds_n_and_reaches_n,
+    jobfile_concurrency_is_the_default_and_dash_j_overrides_it,
+    jobs_start_in_file_order,
+    sync_runs_job_then_its_hooks_then_the_next_job,
+    sync_mode_ignores_the_pool_size,
+    jobs_get_their_environment,
+    stdin_of_a_job_is_dev_null,
+    jobs_run_in_the_jobfile_directory_by_default,
+    workdir_is_relative_to_the_jobfile,
+    every_job_is_attempted_by_default,
+    fail_fast_starts_nothing_after_a_failure,
+    fail_fast_lets_running_jobs_finish,
+    a_jobfile_can_come_from_stdin,
+    exit_code_is_0_when_all_succeed_and_1_when_one_fails,
+    help_and_version,
+);

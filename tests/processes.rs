@@ -3,10 +3,9 @@
 
 use std::time::Duration;
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, gone_within};
 
-#[test]
 fn background_processes_left_by_a_job_are_terminated() {
     let p = Prun::new().jobfile("jobs:\n  - name: leaky\n    run: sleep 31.4159 & echo started\n");
     let r = p.run();
@@ -19,7 +18,6 @@ fn background_processes_left_by_a_job_are_terminated() {
     assert!(r.stderr.contains("left processes running"), "{}", r.stderr);
 }
 
-#[test]
 fn a_job_whose_workdir_is_missing_fails_and_the_rest_run() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: lost\n    workdir: no/such/dir\n    run: 'true'\n  - name: fine\n    run: touch fine\n",
@@ -30,11 +28,8 @@ fn a_job_whose_workdir_is_missing_fails_and_the_rest_run() {
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
 }
 
-#[test]
 fn a_job_the_process_limit_refuses_fails_and_says_why() {
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     // A user at `ulimit -u` (RLIMIT_NPROC): prun itself starts, its jobs cannot. Each job
     // must fail, naming what could not start and why - never a success, never a crash.
     // The limit counts every process of the user, so the test runs as a uid of its own,
@@ -88,7 +83,6 @@ fn a_job_the_process_limit_refuses_fails_and_says_why() {
     }
 }
 
-#[test]
 fn a_timed_out_job_loses_its_whole_process_group() {
     let p = Prun::new().jobfile(
         r#"
@@ -115,7 +109,6 @@ jobs:
     assert!(!r.stdout.contains("never"));
 }
 
-#[test]
 fn a_job_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let p = Prun::new()
         .jobfile(
@@ -133,7 +126,6 @@ fn a_job_that_ignores_sigterm_is_killed_after_the_grace_period() {
     assert!(gone_within("sleep 31.5772", Duration::from_secs(2)));
 }
 
-#[test]
 fn a_zero_timeout_is_refused() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: a\n    timeout: 0s\n    run: touch ran\n")
@@ -194,22 +186,18 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
         );
     }
 
-    #[test]
     fn sigint_interrupts_the_run_with_130() {
         check(Signal::SIGINT, 130);
     }
 
-    #[test]
     fn sigterm_interrupts_the_run_with_143() {
         check(Signal::SIGTERM, 143);
     }
 
-    #[test]
     fn sighup_interrupts_the_run_with_129() {
         check(Signal::SIGHUP, 129);
     }
 
-    #[test]
     fn a_second_signal_kills_at_once_and_runs_no_more_hooks() {
         let p = Prun::new()
             .jobfile(
@@ -226,7 +214,6 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
         );
     }
 
-    #[test]
     fn after_the_grace_period_what_ignores_the_signal_is_killed() {
         let p = Prun::new()
             .jobfile("jobs:\n  - name: stubborn\n    run: trap '' TERM INT; touch started; sleep 32.0301\n")
@@ -242,7 +229,6 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
     }
 
     /// A run that ends before the signal thread starts still hears a signal it got.
-    #[test]
     fn a_signal_to_a_run_that_ends_at_once_still_interrupts_it() {
         let r = Prun::new().jobfile("jobs:\n  - kill -INT $PPID\n").run();
         r.code(130);
@@ -251,7 +237,6 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
 
     /// The signal thread starts 10 ms into a run (docs/speed.md): a signal caught
     /// before that waits in a pipe and must still stop the run.
-    #[test]
     fn a_signal_in_the_first_milliseconds_still_stops_the_run() {
         use std::os::unix::process::ExitStatusExt;
         let p = Prun::new().jobfile("jobs:\n  - sleep 32.0401\n  - sleep 32.0402\n");
@@ -286,9 +271,18 @@ on_failure: echo "$PRUN_FAILED $PRUN_SKIPPED" > run.hook
             "a job outlived an interrupted run"
         );
     }
+
+    crate::tests!(
+        sigint_interrupts_the_run_with_130,
+        sigterm_interrupts_the_run_with_143,
+        sighup_interrupts_the_run_with_129,
+        a_second_signal_kills_at_once_and_runs_no_more_hooks,
+        after_the_grace_period_what_ignores_the_signal_is_killed,
+        a_signal_to_a_run_that_ends_at_once_still_interrupts_it,
+        a_signal_in_the_first_milliseconds_still_stops_the_run
+    );
 }
 
-#[test]
 fn jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: sleep 33.4401 & sleep 33.4402\n  - sleep 33.4403\n")
@@ -318,7 +312,6 @@ fn jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper() {
     );
 }
 
-#[test]
 fn simple_commands_skip_the_shell_and_the_rest_use_it() {
     // $$ in a shell is the shell's pid; a directly exec'd `sh -c` would be a new shell
     // too, so look at the parent instead: a direct exec's parent is prun itself.
@@ -331,7 +324,6 @@ fn simple_commands_skip_the_shell_and_the_rest_use_it() {
     assert_eq!(p.read("shell").trim(), "sh");
 }
 
-#[test]
 fn simple_hook_commands_skip_the_shell_as_jobs_do() {
     // The same rule as for jobs: a simple hook is exec'd by prun (its parent is prun),
     // anything else runs in the shell; so does every hook of a job that sets PATH, and
@@ -353,7 +345,6 @@ fn simple_hook_commands_skip_the_shell_as_jobs_do() {
     assert_eq!(p.read("chosen").trim(), "sh");
 }
 
-#[test]
 fn a_direct_program_is_found_on_path_as_execvp_would_and_keeps_its_argv0() {
     // PATH=a:b:...: a/tool is not executable, b/tool is; execvp (and the shell) skip the
     // first. argv[0] stays the word as written, not the file found.
@@ -384,7 +375,6 @@ fn a_direct_program_is_found_on_path_as_execvp_would_and_keeps_its_argv0() {
     );
 }
 
-#[test]
 fn a_missing_program_reads_as_the_shell_would_say_it() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: nope\n    run: no-such-program-xyz --flag\n")
@@ -399,7 +389,6 @@ fn a_missing_program_reads_as_the_shell_would_say_it() {
 }
 
 /// Runs everywhere: without srun on PATH a Slurm job fails with a clear message.
-#[test]
 fn a_slurm_job_without_srun_says_what_is_missing() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: remote\n    executor: slurm\n    run: 'true'\n")
@@ -415,7 +404,6 @@ fn a_slurm_job_without_srun_says_what_is_missing() {
 
 /// A job starts as a fresh program would: no signal blocked, SIGPIPE not ignored (prun
 /// ignores it, as every Rust program does), none of prun's handlers.
-#[test]
 fn jobs_start_with_default_signal_dispositions_and_an_empty_mask() {
     let r = Prun::new()
         .jobfile(
@@ -464,7 +452,6 @@ fn inherited_fds() -> Vec<i32> {
 /// None of prun's own descriptors (the joblog, the lock, logs, the keeper's pipe, the
 /// signal pipe, cgroup files, the stop clock, spools) reaches a job or a hook: each sees
 /// only stdin, stdout, stderr and what prun itself inherited.
-#[test]
 fn no_descriptor_of_prun_leaks_into_jobs_or_hooks() {
     // `ls` is the shell's only child then: no pipe or redirection of the shell's own.
     let list = "echo fds; ls -1 /proc/$$/fd";
@@ -505,7 +492,6 @@ fn no_descriptor_of_prun_leaks_into_jobs_or_hooks() {
 }
 
 /// Hooks start as jobs do: no signal blocked, SIGPIPE not ignored.
-#[test]
 fn hooks_start_with_default_signal_dispositions_and_an_empty_mask() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: 'true'\n    on_complete: grep -E '^Sig(Blk|Ign)' /proc/self/status\n")
@@ -523,3 +509,22 @@ fn hooks_start_with_default_signal_dispositions_and_an_empty_mask() {
         r.stdout
     );
 }
+
+crate::tests!(
+    background_processes_left_by_a_job_are_terminated,
+    a_job_whose_workdir_is_missing_fails_and_the_rest_run,
+    a_job_the_process_limit_refuses_fails_and_says_why,
+    a_timed_out_job_loses_its_whole_process_group,
+    a_job_that_ignores_sigterm_is_killed_after_the_grace_period,
+    a_zero_timeout_is_refused,
+    jobs_of_a_prun_killed_with_sigkill_are_stopped_by_the_keeper,
+    simple_commands_skip_the_shell_and_the_rest_use_it,
+    simple_hook_commands_skip_the_shell_as_jobs_do,
+    a_direct_program_is_found_on_path_as_execvp_would_and_keeps_its_argv0,
+    a_missing_program_reads_as_the_shell_would_say_it,
+    a_slurm_job_without_srun_says_what_is_missing,
+    jobs_start_with_default_signal_dispositions_and_an_empty_mask,
+    no_descriptor_of_prun_leaks_into_jobs_or_hooks,
+    hooks_start_with_default_signal_dispositions_and_an_empty_mask;
+    mod signals
+);

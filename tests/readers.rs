@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, repo};
 
 /// The Jenkins xUnit schema, as shipped in pytest's own tests.
@@ -68,14 +68,11 @@ const VARIED: &str = r#"jobs:
     run: 'printf "bell\a nul-free \357\277\276 end\n"; exit 1'
 "#;
 
-#[test]
 fn junit_is_valid_against_junit_10_xsd_by_xmlschema_and_xmllint() {
-    if !has(&[
+    need(&[
         Facility::Reader("xmlschema-validate"),
         Facility::Reader("xmllint"),
-    ]) {
-        return;
-    }
+    ]);
     let p = Prun::new()
         .jobfile(VARIED)
         .args(&["--junit", "junit.xml", "-j", "4"]);
@@ -94,7 +91,6 @@ fn junit_is_valid_against_junit_10_xsd_by_xmlschema_and_xmllint() {
     );
 }
 
-#[test]
 fn junit_says_what_happened_failures_retries_hooks_and_forbidden_characters() {
     let p = Prun::new()
         .jobfile(VARIED)
@@ -162,7 +158,6 @@ fn junit_says_what_happened_failures_retries_hooks_and_forbidden_characters() {
 }
 
 /// A job whose hook fails makes prun exit 1: the JUnit file must not say all passed.
-#[test]
 fn a_failed_hook_makes_junit_fail_as_prun_exits_1() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: backup\n    run: 'true'\n    on_success: exit 9\n")
@@ -179,11 +174,8 @@ fn a_failed_hook_makes_junit_fail_as_prun_exits_1() {
     assert!(xml.contains(r#"name="backup:on_success""#), "{xml}");
 }
 
-#[test]
 fn the_timeline_is_well_formed_svg_whatever_a_value_holds_with_services_on_their_own_row() {
-    if !has(&[Facility::Reader("xmllint")]) {
-        return;
-    }
+    need(&[Facility::Reader("xmllint")]);
     let p = Prun::new()
         .jobfile(
             r#"jobs:
@@ -210,11 +202,8 @@ fn the_timeline_is_well_formed_svg_whatever_a_value_holds_with_services_on_their
     assert!(!svg.contains("unwanted"), "{svg}");
 }
 
-#[test]
 fn the_step_summary_is_gfm_without_colour_codes_and_an_allowed_failure_is_a_warning() {
-    if !has(&[Facility::Reader("cmark-gfm")]) {
-        return;
-    }
+    need(&[Facility::Reader("cmark-gfm")]);
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.md");
     let p = Prun::new()
@@ -256,3 +245,11 @@ fn the_step_summary_is_gfm_without_colour_codes_and_an_allowed_failure_is_a_warn
         r.stdout
     );
 }
+
+crate::tests!(
+    junit_is_valid_against_junit_10_xsd_by_xmlschema_and_xmllint,
+    junit_says_what_happened_failures_retries_hooks_and_forbidden_characters,
+    a_failed_hook_makes_junit_fail_as_prun_exits_1,
+    the_timeline_is_well_formed_svg_whatever_a_value_holds_with_services_on_their_own_row,
+    the_step_summary_is_gfm_without_colour_codes_and_an_allowed_failure_is_a_warning,
+);

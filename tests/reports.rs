@@ -20,7 +20,6 @@ jobs:
     run: echo never
 "#;
 
-#[test]
 fn the_json_report_follows_its_schema() {
     let p = Prun::new()
         .jobfile(MIXED)
@@ -55,7 +54,6 @@ fn the_json_report_follows_its_schema() {
     assert!(left.is_empty());
 }
 
-#[test]
 fn junit_has_one_testcase_per_job_with_failures_and_skips() {
     let p = Prun::new().jobfile(MIXED).args(&["--junit", "junit.xml"]);
     p.run().code(1);
@@ -97,7 +95,6 @@ fn junit_has_one_testcase_per_job_with_failures_and_skips() {
     assert_eq!(suite.attribute("failures"), Some("2"));
 }
 
-#[test]
 fn the_timeline_has_one_bar_per_attempt() {
     let p = Prun::new()
         .jobfile(MIXED)
@@ -136,7 +133,6 @@ fn the_timeline_has_one_bar_per_attempt() {
     );
 }
 
-#[test]
 fn the_joblog_has_a_line_per_attempt() {
     let p = Prun::new().jobfile(MIXED).args(&["--joblog", "jobs.log"]);
     p.run().code(1);
@@ -158,7 +154,6 @@ fn the_joblog_has_a_line_per_attempt() {
     assert_eq!((slow[4], slow[5], slow[6]), ("-", "SIGTERM", "timed-out"));
 }
 
-#[test]
 fn resume_runs_every_job_exactly_once_after_a_crash() {
     use std::time::{Duration, Instant};
     let mut y = String::from("jobs:\n");
@@ -223,7 +218,6 @@ fn resume_runs_every_job_exactly_once_after_a_crash() {
     assert_eq!(skipped, done_before.len(), "{}", r.stderr);
 }
 
-#[test]
 fn resume_reruns_a_job_whose_command_changed() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: echo v1 >> out\n")
@@ -240,7 +234,6 @@ fn resume_reruns_a_job_whose_command_changed() {
     );
 }
 
-#[test]
 fn resume_failed_runs_only_what_failed() {
     let y = "jobs:\n  - name: good\n    run: echo good >> ran\n  - name: bad\n    run: echo bad >> ran; test -e fixed\n";
     let p = Prun::new()
@@ -253,7 +246,6 @@ fn resume_failed_runs_only_what_failed() {
     assert_eq!(p.read("ran"), "good\nbad\nbad\n");
 }
 
-#[test]
 fn log_dir_keeps_each_jobs_output_as_it_comes() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: a\n    run: echo out; echo err >&2; echo \"$PRUN_JOB_LOG\" > /dev/null\n    on_complete: cat \"$PRUN_JOB_LOG\" > copy\n")
@@ -263,7 +255,6 @@ fn log_dir_keeps_each_jobs_output_as_it_comes() {
     assert_eq!(p.read("copy"), "out\nerr\n");
 }
 
-#[test]
 fn quiet_prints_nothing_when_all_succeed() {
     let r = Prun::new()
         .jobfile("jobs:\n  - echo hello\n  - echo world\n")
@@ -273,7 +264,6 @@ fn quiet_prints_nothing_when_all_succeed() {
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
 }
 
-#[test]
 fn quiet_prints_the_failed_jobs_and_the_summary_on_failure() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: fine\n    run: echo all good\n  - name: bad\n    run: echo it broke; exit 4\n")
@@ -284,7 +274,6 @@ fn quiet_prints_the_failed_jobs_and_the_summary_on_failure() {
     assert!(r.stderr.contains("1 succeeded, 1 failed"), "{}", r.stderr);
 }
 
-#[test]
 fn github_actions_get_groups_and_error_annotations() {
     let r = Prun::new()
         .jobfile(
@@ -300,7 +289,6 @@ fn github_actions_get_groups_and_error_annotations() {
     );
 }
 
-#[test]
 fn dry_run_prints_the_plan_and_runs_nothing() {
     let r = Prun::new()
         .jobfile("jobs:\n  - name: build\n    matrix: {os: [linux, mac]}\n    run: touch ran\n  - name: ship\n    needs: [build]\n    run: touch ran\n")
@@ -310,7 +298,6 @@ fn dry_run_prints_the_plan_and_runs_nothing() {
     insta::assert_snapshot!(r.stdout.lines().skip(3).collect::<Vec<_>>().join("\n"));
 }
 
-#[test]
 fn check_validates_only() {
     let p = Prun::new().jobfile("jobs:\n  - touch ran\n").arg("--check");
     p.run().code(0);
@@ -321,3 +308,19 @@ fn check_validates_only() {
         .run()
         .code(2);
 }
+
+crate::tests!(
+    the_json_report_follows_its_schema,
+    junit_has_one_testcase_per_job_with_failures_and_skips,
+    the_timeline_has_one_bar_per_attempt,
+    the_joblog_has_a_line_per_attempt,
+    resume_runs_every_job_exactly_once_after_a_crash,
+    resume_reruns_a_job_whose_command_changed,
+    resume_failed_runs_only_what_failed,
+    log_dir_keeps_each_jobs_output_as_it_comes,
+    quiet_prints_nothing_when_all_succeed,
+    quiet_prints_the_failed_jobs_and_the_summary_on_failure,
+    github_actions_get_groups_and_error_annotations,
+    dry_run_prints_the_plan_and_runs_nothing,
+    check_validates_only,
+);

@@ -63,7 +63,6 @@ fn peak(units: &HashMap<String, Vec<(f64, f64, String)>>, res: &str) -> usize {
     most as usize
 }
 
-#[test]
 fn no_unit_is_ever_held_twice_capacity_is_reached_and_waiting_blocks_nothing() {
     // One NAS: four backups take turns on it (a 2 s chain) while the other jobs use the
     // three other slots alongside. In a pool of 4 the run takes about the chain, not
@@ -125,7 +124,6 @@ fn no_unit_is_ever_held_twice_capacity_is_reached_and_waiting_blocks_nothing() {
     assert!(r.stderr.contains("nas:0"), "{}", r.stderr);
 }
 
-#[test]
 fn units_are_named_to_jobs_and_hooks_and_reported() {
     let p = Prun::new().jobfile(
         "resources: {gpu: 3}\njobs:\n  - name: t\n    uses: {gpu: 2}\n    run: echo \"$PRUN_RESOURCE_gpu\" > job.txt\n    on_complete: echo \"$PRUN_RESOURCE_gpu\" > hook.txt\n  - name: plain\n    run: echo \"${PRUN_RESOURCE_gpu-unset}\" > plain.txt\n",
@@ -144,7 +142,6 @@ fn units_are_named_to_jobs_and_hooks_and_reported() {
     assert!(p.read("t.svg").contains("holding gpu:0,1"));
 }
 
-#[test]
 fn a_condition_that_does_not_hold_skips_without_failing_the_run() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: backup\n    run: 'true'\n  - name: restore\n    needs: [backup]\n    when: failure\n    run: touch restored\n  - name: report-restore\n    needs: [restore]\n    run: touch reported\n  - name: unmount\n    needs: [backup]\n    when: always\n    run: touch unmounted\n",
@@ -164,7 +161,6 @@ fn a_condition_that_does_not_hold_skips_without_failing_the_run() {
     assert_eq!(rep["jobs"][1]["status"], "skipped");
 }
 
-#[test]
 fn after_a_failure_the_cleanup_runs_and_the_run_still_fails() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: backup\n    run: exit 4\n  - name: restore\n    needs: [backup]\n    when: failure\n    run: touch restored\n  - name: verify\n    needs: [backup]\n    run: touch verified\n  - name: unmount\n    needs: [backup, verify]\n    when: always\n    run: touch unmounted\n",
@@ -174,7 +170,6 @@ fn after_a_failure_the_cleanup_runs_and_the_run_still_fails() {
     assert!(!p.path("verified").exists());
 }
 
-#[test]
 fn cleanup_jobs_run_after_fail_fast_stopped_new_work() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: snapshot\n    run: touch snap\n  - name: a\n    needs: [snapshot]\n    run: exit 1\n  - name: b\n    needs: [a]\n    run: touch b.ran\n  - name: unmount\n    needs: [snapshot, a, b]\n    when: always\n    run: rm snap\n",
@@ -189,7 +184,6 @@ fn cleanup_jobs_run_after_fail_fast_stopped_new_work() {
     assert!(!p.path("b.ran").exists());
 }
 
-#[test]
 fn a_first_signal_lets_cleanup_run_and_a_second_kills_it() {
     let yaml = "grace: 20s\njobs:\n  - name: work\n    run: touch work.started; sleep 32.0401\n  - name: cleanup\n    needs: [work]\n    when: always\n    run: touch cleanup.started; sleep ${NAP}; touch cleanup.done\n";
     // One signal: work is interrupted, cleanup runs to its end (it gets no signal).
@@ -225,7 +219,6 @@ fn a_first_signal_lets_cleanup_run_and_a_second_kills_it() {
     assert!(!p.path("cleanup.done").exists());
 }
 
-#[test]
 fn cleanup_started_after_a_signal_is_killed_at_the_deadline() {
     let p = Prun::new().jobfile(
         "grace: 1s\njobs:\n  - name: work\n    run: touch work.started; sleep 32.0501\n  - name: cleanup\n    needs: [work]\n    when: always\n    run: trap '' INT TERM; sleep 32.0502; touch cleanup.done\n",
@@ -248,7 +241,6 @@ fn cleanup_started_after_a_signal_is_killed_at_the_deadline() {
     );
 }
 
-#[test]
 fn dry_run_shows_resources_uses_and_conditions() {
     let r = Prun::new()
         .jobfile("resources: {nas: 2}\ndefaults:\n  uses: nas\njobs:\n  - name: a\n    run: 'true'\n  - name: b\n    needs: [a]\n    when: always\n    uses: {nas: 2}\n    run: 'true'\n")
@@ -282,7 +274,6 @@ fn refused(yaml: &str, line: usize, words: &[&str]) {
     }
 }
 
-#[test]
 fn bad_resources_and_conditions_are_jobfile_errors() {
     refused(
         "resources: {nas: 1}\njobs:\n  - name: a\n    uses: db\n    run: touch ran\n",
@@ -339,7 +330,6 @@ fn bad_resources_and_conditions_are_jobfile_errors() {
     );
 }
 
-#[test]
 fn uses_in_a_sync_jobfile_is_allowed_and_satisfied() {
     let p = Prun::new().jobfile(
         "mode: sync\nresources: {db: 1}\njobs:\n  - name: a\n    uses: db\n    run: echo $PRUN_RESOURCE_db >> got\n  - name: b\n    uses: db\n    run: echo $PRUN_RESOURCE_db >> got\n",
@@ -348,7 +338,6 @@ fn uses_in_a_sync_jobfile_is_allowed_and_satisfied() {
     assert_eq!(p.read("got"), "0\n0\n");
 }
 
-#[test]
 fn a_job_skipped_by_its_condition_runs_no_failure_hook() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: 'true'\n  - name: restore\n    needs: [a]\n    when: failure\n    run: 'true'\n    on_failure: touch alarm\n    on_complete: echo \"$PRUN_JOB_STATUS\" > complete\n",
@@ -361,7 +350,6 @@ fn a_job_skipped_by_its_condition_runs_no_failure_hook() {
     assert_eq!(p.read("complete"), "skipped\n");
 }
 
-#[test]
 fn a_job_may_hold_every_unit_of_the_largest_resource() {
     // 10,000 units named in one variable stay under Linux's 128 KiB per variable.
     let p = Prun::new().jobfile(
@@ -372,3 +360,18 @@ fn a_job_may_hold_every_unit_of_the_largest_resource() {
     assert!(units.starts_with("0,1,2,") && units.ends_with(",9998,9999"));
     assert_eq!(units.split(',').count(), 10_000);
 }
+
+crate::tests!(
+    no_unit_is_ever_held_twice_capacity_is_reached_and_waiting_blocks_nothing,
+    units_are_named_to_jobs_and_hooks_and_reported,
+    a_condition_that_does_not_hold_skips_without_failing_the_run,
+    after_a_failure_the_cleanup_runs_and_the_run_still_fails,
+    cleanup_jobs_run_after_fail_fast_stopped_new_work,
+    a_first_signal_lets_cleanup_run_and_a_second_kills_it,
+    cleanup_started_after_a_signal_is_killed_at_the_deadline,
+    dry_run_shows_resources_uses_and_conditions,
+    bad_resources_and_conditions_are_jobfile_errors,
+    uses_in_a_sync_jobfile_is_allowed_and_satisfied,
+    a_job_skipped_by_its_condition_runs_no_failure_hook,
+    a_job_may_hold_every_unit_of_the_largest_resource,
+);

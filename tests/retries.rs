@@ -11,7 +11,6 @@ fn flaky(n: u32) -> String {
     )
 }
 
-#[test]
 fn a_flaky_job_succeeds_on_its_third_attempt() {
     let p = Prun::new().jobfile(&format!(
         "jobs:\n  - name: flaky\n    retries: 3\n    run: '{}'\n    on_success: echo $PRUN_JOB_ATTEMPTS > hook.attempts\n",
@@ -34,7 +33,6 @@ fn a_flaky_job_succeeds_on_its_third_attempt() {
     assert!(r.stderr.contains("flaky  success"), "{}", r.stderr);
 }
 
-#[test]
 fn when_retries_run_out_the_job_fails_with_every_attempt_counted() {
     let p = Prun::new().jobfile(&format!(
         "jobs:\n  - name: broken\n    retries: 2\n    run: '{}'\n    on_failure: echo $PRUN_JOB_ATTEMPTS > hook.attempts\n",
@@ -46,7 +44,6 @@ fn when_retries_run_out_the_job_fails_with_every_attempt_counted() {
     assert_eq!(p.read("hook.attempts"), "3\n");
 }
 
-#[test]
 fn exponential_backoff_waits_longer_each_time() {
     let p = Prun::new().jobfile(&format!(
         "jobs:\n  - name: f\n    retries: 2\n    retry_delay: 300ms\n    backoff: exponential\n    run: '{}'\n",
@@ -67,7 +64,6 @@ fn exponential_backoff_waits_longer_each_time() {
     );
 }
 
-#[test]
 fn retry_on_exit_retries_only_the_listed_codes() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    retries: 3\n    retry_on_exit: [75]\n    run: echo x >> tries; exit 3\n",
@@ -81,7 +77,6 @@ fn retry_on_exit_retries_only_the_listed_codes() {
     assert_eq!(p.read("tries"), "x\nx\nx\n");
 }
 
-#[test]
 fn a_timed_out_attempt_is_retried() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: slow-first\n    retries: 1\n    timeout: 500ms\n    run: echo x >> tries; [ $PRUN_ATTEMPT = 2 ] || sleep 30.9911\n",
@@ -90,7 +85,6 @@ fn a_timed_out_attempt_is_retried() {
     assert_eq!(p.read("tries"), "x\nx\n");
 }
 
-#[test]
 fn defaults_give_every_job_retries() {
     let p = Prun::new().jobfile(&format!(
         "defaults:\n  retries: 1\njobs:\n  - name: f\n    run: '{}'\n",
@@ -99,7 +93,6 @@ fn defaults_give_every_job_retries() {
     p.run().code(0);
 }
 
-#[test]
 fn a_due_retry_waiting_for_a_slot_does_not_spin() {
     // flaky's retry is due after 0.1 s, while `long` holds the only slot for 2 s: prun
     // must sleep until the slot frees, not wake over and over (it used to burn a core).
@@ -144,3 +137,13 @@ fn a_due_retry_waiting_for_a_slot_does_not_spin() {
     // A spinning prun uses most of a core in that second.
     assert!(used < 0.3, "prun used {used:.2} s of CPU in 1 s of waiting");
 }
+
+crate::tests!(
+    a_flaky_job_succeeds_on_its_third_attempt,
+    when_retries_run_out_the_job_fails_with_every_attempt_counted,
+    exponential_backoff_waits_longer_each_time,
+    retry_on_exit_retries_only_the_listed_codes,
+    a_timed_out_attempt_is_retried,
+    defaults_give_every_job_retries,
+    a_due_retry_waiting_for_a_slot_does_not_spin,
+);

@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, repo};
 
 fn schema_path() -> String {
@@ -48,11 +48,8 @@ fn refused_by_check_jsonschema(files: &[std::path::PathBuf]) -> BTreeSet<String>
         .collect()
 }
 
-#[test]
 fn every_example_jobfile_is_valid_by_check_jsonschema() {
-    if !has(&[Facility::Reader("check-jsonschema")]) {
-        return;
-    }
+    need(&[Facility::Reader("check-jsonschema")]);
     let files: Vec<_> = std::fs::read_dir(repo().join("jobfiles"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -244,11 +241,8 @@ fn prun_accepts(p: &Prun, file: &std::path::Path) -> bool {
     r.code == 0
 }
 
-#[test]
 fn prun_and_the_schema_agree_on_the_corpus() {
-    if !has(&[Facility::Reader("check-jsonschema")]) {
-        return;
-    }
+    need(&[Facility::Reader("check-jsonschema")]);
     let p = Prun::new();
     let texts: Vec<&str> = CORPUS.iter().map(|c| c.0).collect();
     let files = write_all(&p, &texts);
@@ -265,11 +259,8 @@ fn prun_and_the_schema_agree_on_the_corpus() {
     assert!(disagree.is_empty(), "{}", disagree.join("\n---\n"));
 }
 
-#[test]
 fn what_only_prun_can_check_is_listed_and_is_so() {
-    if !has(&[Facility::Reader("check-jsonschema")]) {
-        return;
-    }
+    need(&[Facility::Reader("check-jsonschema")]);
     let p = Prun::new();
     let texts: Vec<&str> = ONLY_PRUN.iter().map(|c| c.0).collect();
     let files = write_all(&p, &texts);
@@ -304,7 +295,6 @@ fn keys_in(schema: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
 fn the_schema_names_exactly_the_keys_the_parser_accepts() {
     let s = schema();
     assert_eq!(
@@ -327,3 +317,10 @@ fn the_schema_names_exactly_the_keys_the_parser_accepts() {
         keys_prun_accepts("jobs:\n  - run: x\n    slurm: {no_such_key: 1}\n")
     );
 }
+
+crate::tests!(
+    every_example_jobfile_is_valid_by_check_jsonschema,
+    prun_and_the_schema_agree_on_the_corpus,
+    what_only_prun_can_check_is_listed_and_is_so,
+    the_schema_names_exactly_the_keys_the_parser_accepts,
+);

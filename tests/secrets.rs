@@ -59,7 +59,6 @@ fn files(p: &Prun) -> Vec<(String, String)> {
     out
 }
 
-#[test]
 fn a_secret_is_masked_everywhere_prun_writes_in_every_output_mode() {
     for mode in ["group", "line", "stream"] {
         let hc = Recorder::http();
@@ -160,7 +159,6 @@ fn a_secret_is_masked_everywhere_prun_writes_in_every_output_mode() {
     }
 }
 
-#[test]
 fn values_come_from_env_files_prun_s_environment_and_a_job_s_own_list() {
     let p = Prun::new()
         .file("secrets.env", "DB_PASS=from-env-file-pass\n")
@@ -186,7 +184,6 @@ fn values_come_from_env_files_prun_s_environment_and_a_job_s_own_list() {
     }
 }
 
-#[test]
 fn under_github_actions_each_value_is_masked_there_first() {
     let p = Prun::new()
         .jobfile(&format!(
@@ -203,7 +200,6 @@ fn under_github_actions_each_value_is_masked_there_first() {
     );
 }
 
-#[test]
 fn a_short_or_missing_secret_is_said_and_a_bad_name_is_a_located_error() {
     let p = Prun::new()
         .jobfile("secrets: [PIN, NOWHERE]\nenv: { PIN: '123' }\njobs:\n  - echo 123 and more\n");
@@ -233,3 +229,10 @@ fn a_short_or_missing_secret_is_said_and_a_bad_name_is_a_located_error() {
     assert!(r.stderr.contains("jobs.yaml:1:"), "{}", r.stderr);
     assert!(r.stderr.contains("is not a variable name"), "{}", r.stderr);
 }
+
+crate::tests!(
+    a_secret_is_masked_everywhere_prun_writes_in_every_output_mode,
+    values_come_from_env_files_prun_s_environment_and_a_job_s_own_list,
+    under_github_actions_each_value_is_masked_there_first,
+    a_short_or_missing_secret_is_said_and_a_bad_name_is_a_located_error,
+);

@@ -15,7 +15,6 @@ fn plant(p: &Prun, at: &str) {
     symlink(p.path("victim"), p.path(at)).unwrap();
 }
 
-#[test]
 fn reports_replace_a_planted_link_instead_of_following_it() {
     for flag in ["--report", "--junit", "--timeline"] {
         let p = Prun::new()
@@ -36,7 +35,6 @@ fn reports_replace_a_planted_link_instead_of_following_it() {
     }
 }
 
-#[test]
 fn the_joblog_and_the_lock_are_never_opened_through_a_link() {
     for (args, at) in [
         (&["--joblog", "jl"][..], "jl"),
@@ -52,7 +50,6 @@ fn the_joblog_and_the_lock_are_never_opened_through_a_link() {
     }
 }
 
-#[test]
 fn a_joblog_with_another_hard_link_is_refused() {
     let p = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
@@ -65,7 +62,6 @@ fn a_joblog_with_another_hard_link_is_refused() {
     assert_eq!(p.read("victim"), "precious\n");
 }
 
-#[test]
 fn files_prun_creates_are_not_world_writable_even_with_umask_0() {
     let p = Prun::new().jobfile(
         "on_complete: stat -c %a \"$PRUN_REPORT\" > report.mode; basename \"$PRUN_REPORT\" > report.name\njobs:\n  - name: a\n    run: echo hi\n",
@@ -94,3 +90,10 @@ fn files_prun_creates_are_not_world_writable_even_with_umask_0() {
         "{name}"
     );
 }
+
+crate::tests!(
+    reports_replace_a_planted_link_instead_of_following_it,
+    the_joblog_and_the_lock_are_never_opened_through_a_link,
+    a_joblog_with_another_hard_link_is_refused,
+    files_prun_creates_are_not_world_writable_even_with_umask_0,
+);

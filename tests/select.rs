@@ -2,7 +2,6 @@
 
 use crate::util::Prun;
 
-#[test]
 fn a_2x2_matrix_makes_four_jobs_with_the_values_in_the_environment() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: build\n    matrix:\n      os: [linux, \"mac os\"]\n      arch: [x86, arm]\n    run: echo \"$PRUN_JOB $os $arch\" >> built\n",
@@ -21,7 +20,6 @@ fn a_2x2_matrix_makes_four_jobs_with_the_values_in_the_environment() {
     );
 }
 
-#[test]
 fn matrix_values_are_never_pasted_into_the_command() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: t\n    matrix: {x: [\"$(touch pwned)\"]}\n    run: echo \"$x\" > got\n",
@@ -47,7 +45,6 @@ jobs:
     run: echo lint >> ran
 "#;
 
-#[test]
 fn tag_selects_jobs_and_pulls_in_what_they_need() {
     let p = Prun::new()
         .jobfile(TAGGED)
@@ -56,7 +53,6 @@ fn tag_selects_jobs_and_pulls_in_what_they_need() {
     assert_eq!(p.read("ran"), "setup\nunit\nlint\n");
 }
 
-#[test]
 fn job_selects_by_name_and_is_repeatable() {
     let p = Prun::new()
         .jobfile(TAGGED)
@@ -65,7 +61,6 @@ fn job_selects_by_name_and_is_repeatable() {
     assert_eq!(p.read("ran"), "e2e\nlint\n");
 }
 
-#[test]
 fn an_unknown_job_or_tag_is_a_usage_error() {
     let r = Prun::new().jobfile(TAGGED).args(&["--job", "unti"]).run();
     r.code(2);
@@ -87,3 +82,11 @@ fn an_unknown_job_or_tag_is_a_usage_error() {
         r.stderr
     );
 }
+
+crate::tests!(
+    a_2x2_matrix_makes_four_jobs_with_the_values_in_the_environment,
+    matrix_values_are_never_pasted_into_the_command,
+    tag_selects_jobs_and_pulls_in_what_they_need,
+    job_selects_by_name_and_is_repeatable,
+    an_unknown_job_or_tag_is_a_usage_error,
+);

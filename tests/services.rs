@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, alive, gone_within};
 
 /// A loopback port nothing listens on right now (bound, then released).
@@ -62,7 +62,6 @@ fn marker(_: &Prun) -> String {
     )
 }
 
-#[test]
 fn http_service_serves_its_dependent_with_one_slot_and_is_stopped_after() {
     let port = free_port();
     let p = Prun::new();
@@ -96,7 +95,6 @@ jobs:
     );
 }
 
-#[test]
 fn log_probe_and_outputs_a_listener_picked_its_own_port() {
     let p = Prun::new();
     let m = marker(&p);
@@ -135,7 +133,6 @@ jobs:
     assert!(gone_within(&m, Duration::from_secs(5)), "listener left");
 }
 
-#[test]
 fn not_ready_in_time_fails_with_the_probe_reason_and_skips_what_needs_it() {
     let port = free_port();
     let p = Prun::new();
@@ -178,7 +175,6 @@ jobs:
     assert!(gone_within(&m, Duration::from_secs(5)), "service left");
 }
 
-#[test]
 fn a_hanging_exec_probe_is_cut_by_its_own_timeout_and_leaves_nothing() {
     let p = Prun::new();
     let m = marker(&p);
@@ -211,7 +207,6 @@ jobs:
     );
 }
 
-#[test]
 fn exited_before_ready_and_exited_while_needed_say_so() {
     let p = Prun::new()
         .jobfile(
@@ -250,7 +245,6 @@ jobs:
     assert!(!p.path("a").exists() && !p.path("second").exists());
 }
 
-#[test]
 fn sigint_while_the_probe_polls_stops_everything() {
     let p = Prun::new();
     let m = marker(&p);
@@ -284,7 +278,6 @@ jobs:
     assert!(gone_within(&m, Duration::from_secs(5)), "service left");
 }
 
-#[test]
 fn a_matrix_needs_one_service_which_stops_after_the_last_expansion() {
     let p = Prun::new();
     let m = marker(&p);
@@ -321,7 +314,6 @@ jobs:
     );
 }
 
-#[test]
 fn chained_services_stop_in_reverse_order_as_soon_as_no_job_needs_them() {
     let p = Prun::new().jobfile(
         r#"
@@ -356,7 +348,6 @@ jobs:
     assert_eq!(p.read("order"), "test\napi-stop\ndb-stop\nlater\n");
 }
 
-#[test]
 fn a_dependent_that_times_out_is_killed_and_the_service_stopped() {
     let p = Prun::new();
     let m = marker(&p);
@@ -383,7 +374,6 @@ jobs:
     assert!(gone_within(&m, Duration::from_secs(5)), "something left");
 }
 
-#[test]
 fn keep_order_with_a_service_prints_blocks_in_jobfile_order() {
     let p = Prun::new()
         .jobfile(
@@ -415,7 +405,6 @@ jobs:
     assert!(at("three") < at("four"), "{}", run.stdout);
 }
 
-#[test]
 fn an_always_cleanup_that_needs_the_service_finds_it_still_running() {
     let p = Prun::new()
         .jobfile(
@@ -445,7 +434,6 @@ jobs:
     assert_eq!(job(&r, "svc")["status"], "success");
 }
 
-#[test]
 fn resume_starts_a_service_again_only_when_a_job_that_needs_it_runs() {
     let p = Prun::new()
         .jobfile(
@@ -479,12 +467,9 @@ jobs:
     );
 }
 
-#[test]
 fn a_daemonizing_service_leaves_nothing_behind() {
     // A daemon leaves its process group: only the slot's cgroup still holds it.
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     let p = Prun::new();
     let m = marker(&p);
     let p = p.jobfile(&format!(
@@ -504,7 +489,6 @@ jobs:
     assert!(gone_within(&m, Duration::from_secs(5)), "daemon left");
 }
 
-#[test]
 fn group_mode_shows_the_service_output_when_it_ends() {
     let p = Prun::new()
         .jobfile(
@@ -531,7 +515,6 @@ jobs:
     );
 }
 
-#[test]
 fn check_refuses_bad_services_with_located_errors() {
     let cases: &[(&str, &str)] = &[
         (
@@ -584,7 +567,6 @@ fn check_refuses_bad_services_with_located_errors() {
     }
 }
 
-#[test]
 fn dry_run_shows_each_service_its_probe_and_who_waits() {
     let p = Prun::new()
         .jobfile(
@@ -608,7 +590,6 @@ jobs:
     assert!(!p.path("ran").exists());
 }
 
-#[test]
 fn fail_fast_stops_the_service_and_starts_nothing_more() {
     let p = Prun::new();
     let m = marker(&p);
@@ -645,7 +626,6 @@ jobs:
 /// `--max-fail 2:kill` with a service: after the second failure the running job gets
 /// SIGTERM, the cleanup job that needs the service still finds it, and then the service
 /// is stopped and nothing of it is left.
-#[test]
 fn max_fail_kill_stops_the_running_job_then_the_service_after_cleanup() {
     let p = Prun::new();
     let (m, s) = (marker(&p), marker(&p));
@@ -702,11 +682,8 @@ jobs:
     );
 }
 
-#[test]
 fn sigkill_of_prun_leaves_no_service_and_no_daemon_of_it() {
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     let p = Prun::new();
     let (m, d) = (marker(&p), marker(&p));
     let p = p.jobfile(&format!(
@@ -730,3 +707,25 @@ jobs:
     assert!(gone_within(&m, Duration::from_secs(10)), "service left");
     assert!(gone_within(&d, Duration::from_secs(10)), "its daemon left");
 }
+
+crate::tests!(
+    http_service_serves_its_dependent_with_one_slot_and_is_stopped_after,
+    log_probe_and_outputs_a_listener_picked_its_own_port,
+    not_ready_in_time_fails_with_the_probe_reason_and_skips_what_needs_it,
+    a_hanging_exec_probe_is_cut_by_its_own_timeout_and_leaves_nothing,
+    exited_before_ready_and_exited_while_needed_say_so,
+    sigint_while_the_probe_polls_stops_everything,
+    a_matrix_needs_one_service_which_stops_after_the_last_expansion,
+    chained_services_stop_in_reverse_order_as_soon_as_no_job_needs_them,
+    a_dependent_that_times_out_is_killed_and_the_service_stopped,
+    keep_order_with_a_service_prints_blocks_in_jobfile_order,
+    an_always_cleanup_that_needs_the_service_finds_it_still_running,
+    resume_starts_a_service_again_only_when_a_job_that_needs_it_runs,
+    a_daemonizing_service_leaves_nothing_behind,
+    group_mode_shows_the_service_output_when_it_ends,
+    check_refuses_bad_services_with_located_errors,
+    dry_run_shows_each_service_its_probe_and_who_waits,
+    fail_fast_stops_the_service_and_starts_nothing_more,
+    max_fail_kill_stops_the_running_job_then_the_service_after_cleanup,
+    sigkill_of_prun_leaves_no_service_and_no_daemon_of_it,
+);

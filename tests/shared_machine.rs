@@ -2,11 +2,10 @@
 //! read prun's run"): each test is named after what it found, and drives the real binary.
 
 use crate::util::Prun;
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 
 /// `monitor: {timeout: '500000000000y'}` passed `--check`, then panicked on an Instant
 /// overflow; a huge `ready.interval` panicked too. Durations are bounded when read.
-#[test]
 fn a_monitor_timeout_of_500000000000y_is_a_located_error_not_a_panic() {
     for (yaml, line) in [
         (
@@ -44,7 +43,6 @@ fn a_monitor_timeout_of_500000000000y_is_a_located_error_not_a_panic() {
 
 /// A joblog whose last line was cut (no newline) got the next run's record glued onto
 /// it, and every later `--resume` exited 2 "not a prun joblog line".
-#[test]
 fn a_joblog_cut_mid_line_is_repaired_onto_a_new_line_and_resume_still_reads_it() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: a\n    run: echo a >> ran\n  - name: b\n    run: echo b >> ran\n",
@@ -68,7 +66,6 @@ fn a_joblog_cut_mid_line_is_repaired_onto_a_new_line_and_resume_still_reads_it()
 
 /// Two secrets, one a prefix of the other (`abcd`, `abcdefgh`): a read that ended after
 /// the shorter printed the rest of the longer in clear, `x ***efgh y`.
-#[test]
 fn a_secret_that_starts_with_another_is_masked_whole_across_two_reads() {
     let p = Prun::new().jobfile(
         "secrets: [SHORT, LONG]\nenv: { SHORT: abcd, LONG: abcdefgh }\njobs:\n  - name: leak\n    run: printf 'x abcd'; sleep 0.3; printf 'efgh y\\n'; printf 'and abcd alone\\n'\n",
@@ -89,12 +86,9 @@ const NOBODY: u32 = 65_534;
 
 /// The lock files prun creates were 0644: any user could `flock -s` them, and root's
 /// next run waited (a history's lock, ignoring SIGTERM) or exited 75 (`--lock`).
-#[test]
 fn a_lock_prun_creates_is_0600_so_no_other_user_can_hold_it() {
     use std::os::unix::fs::PermissionsExt;
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     let p = Prun::new().jobfile("jobs:\n  - 'true'\n").args(&[
         "--lock",
         "run.lock",
@@ -132,11 +126,8 @@ fn a_lock_prun_creates_is_0600_so_no_other_user_can_hold_it() {
 
 /// A user's shared lock on a `--lock` file they made in a directory others can write
 /// made root's runs exit 75: a lock file of another user is refused, with how to fix it.
-#[test]
 fn a_lock_file_another_user_made_is_refused_not_waited_on() {
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     let p = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
         .args(&["--lock", "run.lock"]);
@@ -191,7 +182,6 @@ const UP_TO_DATE: &str = "jobs:\n  - name: build\n    sources: ['src/*']\n    ru
 
 /// A FIFO inside a `sources:` glob blocked prun in `open()` until SIGKILL; a link to
 /// `/dev/zero` among them was read forever at 100 % CPU. Only regular files are read.
-#[test]
 fn a_fifo_or_a_link_to_dev_zero_among_the_sources_is_refused_not_read() {
     let limit = std::time::Duration::from_secs(20);
     for plant in ["mkfifo src/pipe", "ln -s /dev/zero src/zero"] {
@@ -215,7 +205,6 @@ fn a_fifo_or_a_link_to_dev_zero_among_the_sources_is_refused_not_read() {
 
 /// A FIFO at a state file (`.prun/build.json`) hung prun in `open()`; a 4 GB sparse state
 /// file took 4.2 GB of memory and 21 s. Neither is read: the job runs, saying why.
-#[test]
 fn a_fifo_or_a_huge_state_file_is_not_read_and_the_job_runs_saying_why() {
     let limit = std::time::Duration::from_secs(20);
     let p = Prun::new()
@@ -250,7 +239,6 @@ fn a_fifo_or_a_huge_state_file_is_not_read_and_the_job_runs_saying_why() {
 /// A non-UTF-8 file name where a dynamic matrix globs (`g/bad\377.jpg`) crashed prun
 /// with SIGSEGV after `--check` said valid; under `sources:` the job failed as an
 /// internal error, and `--dry-run` exited 101. Now each says which name, and why.
-#[test]
 fn a_non_utf8_name_in_a_glob_is_a_located_refusal_not_a_crash() {
     use std::os::unix::ffi::OsStrExt;
     let p = Prun::new()
@@ -276,11 +264,8 @@ fn a_non_utf8_name_in_a_glob_is_a_located_refusal_not_a_crash() {
 /// An exec `ready:` probe, an `if:` or a `status:` that starts `setsid sleep 99 &` left
 /// one daemon per try, outside every cgroup (7 after a normal run); hooks were
 /// contained. Now each runs in a cgroup whose leftovers are stopped when it ends.
-#[test]
 fn daemons_started_by_probes_conditions_and_status_checks_do_not_outlive_the_run() {
-    if !has(&[Facility::Cgroups]) {
-        return;
-    }
+    need(&[Facility::Cgroups]);
     let p = Prun::new().jobfile(
         "jobs:\n  - name: db\n    service: true\n    run: sleep 0.6; touch up; sleep 30\n    ready: { exec: 'setsid sleep 61.71 >/dev/null 2>&1 & test -e up', interval: 100ms }\n  - name: use\n    needs: [db]\n    if: 'setsid sleep 61.72 >/dev/null 2>&1 & true'\n    run: 'true'\n  - name: check\n    status: 'setsid sleep 61.73 >/dev/null 2>&1 & false'\n    run: 'true'\n",
     );
@@ -295,7 +280,6 @@ fn daemons_started_by_probes_conditions_and_status_checks_do_not_outlive_the_run
 
 /// A service needed only by a dynamic matrix that expands to nothing (or fails to
 /// expand) was never stopped: prun waited for it forever.
-#[test]
 fn a_service_needed_only_by_a_matrix_that_became_nothing_is_stopped() {
     for list in ["'true'", "'echo items= >> \"$PRUN_OUTPUT\"'"] {
         let p = Prun::new().jobfile(&format!(
@@ -315,11 +299,8 @@ fn a_service_needed_only_by_a_matrix_that_became_nothing_is_stopped() {
 /// A `.prun` symlink planted beside a jobfile in a shared directory was followed: root
 /// wrote fingerprints into the link's target. A state directory that is a link, or
 /// another user's, or writable by others, is not used: the job runs, saying why.
-#[test]
 fn a_state_dir_planted_as_a_link_by_another_user_is_never_followed() {
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     let p = Prun::new()
         .jobfile(UP_TO_DATE)
         .file("src/a.rs", "fn main() {}\n");
@@ -346,12 +327,9 @@ fn a_state_dir_planted_as_a_link_by_another_user_is_never_followed() {
 /// root's next run delete the real ones, point `latest` at a fake and set
 /// `PRUN_PREVIOUS_RESULT`; 100 planted names made it refuse to start. Such a directory is
 /// refused before anything runs, saying why.
-#[test]
 fn a_history_dir_other_users_can_write_is_refused_before_anything_runs() {
     use std::os::unix::fs::PermissionsExt;
-    if !has(&[Facility::Root]) {
-        return;
-    }
+    need(&[Facility::Root]);
     let p = Prun::new()
         .jobfile("jobs:\n  - touch ran\n")
         .args(&["--history", "hist"]);
@@ -373,7 +351,6 @@ fn a_history_dir_other_users_can_write_is_refused_before_anything_runs() {
 
 /// Up-to-date fingerprints stored the workdir as written: `cd sub && prun ../u.yaml`
 /// after `prun u.yaml` reran every job ("workdir changed"), and so did `prun $PWD/u.yaml`.
-#[test]
 fn the_workdir_in_a_fingerprint_is_canonical_however_the_jobfile_is_named() {
     let p = Prun::new()
         .file("u.yaml", UP_TO_DATE)
@@ -400,7 +377,6 @@ fn the_workdir_in_a_fingerprint_is_canonical_however_the_jobfile_is_named() {
 
 /// `--resume` restored a job's outputs from the masked joblog: its dependent got `***`.
 /// Outputs that hold a secret are not kept; the job runs again to have them.
-#[test]
 fn resume_never_hands_a_dependent_a_masked_output() {
     let p = Prun::new().jobfile(
         "secrets: [TOKEN]\nenv: { TOKEN: s3cr3t-value }\njobs:\n  - name: login\n    run: echo \"token=$TOKEN\" >> \"$PRUN_OUTPUT\"; echo ran >> login.ran\n  - name: use\n    needs: [login]\n    env: { T: '${{ needs.login.outputs.token }}' }\n    run: echo \"$T\" > got; test \"$T\" = s3cr3t-value\n",
@@ -422,7 +398,6 @@ fn resume_never_hands_a_dependent_a_masked_output() {
 
 /// While the end ping waited on a server that never answers, two SIGTERMs were ignored
 /// and prun exited 0 18 s later. A signal now ends the wait: exit 143, said.
-#[test]
 fn a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143() {
     use crate::util::recorder::Recorder;
     let m = Recorder::http();
@@ -459,10 +434,9 @@ fn a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143() {
 /// on the hook thread or in a job's worker ends prun with exit 70 and a message, after
 /// every job was stopped, the report written (it says so) and the end ping sent — as the
 /// real Healthchecks records it: a failure with exit status 70.
-#[test]
 fn a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping() {
-    let hc = has(&[Facility::Healthchecks])
-        .then(|| crate::util::healthchecks::server().expect("the server is up"));
+    need(&[Facility::Healthchecks]);
+    let hc = Some(crate::util::healthchecks::server().expect("the server is up"));
     for at in ["driver", "hooks", "worker"] {
         let check = hc.map(|hc| {
             let slug = format!("panic-{at}-{}", std::process::id());
@@ -518,7 +492,6 @@ fn a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping() {
 /// A job name built from a secret (a dynamic matrix over outputs) put the secret in log
 /// file names (`--log-dir`, a history's `logs/`) and GitHub annotations, and the report's
 /// `log` path (masked) named a file that did not exist.
-#[test]
 fn a_job_name_made_from_a_secret_shows_it_nowhere_and_its_log_path_is_true() {
     let p = Prun::new()
         .jobfile(
@@ -554,7 +527,6 @@ fn a_job_name_made_from_a_secret_shows_it_nowhere_and_its_log_path_is_true() {
 }
 
 /// An env_file error quoted the line it could not read, which may hold a secret.
-#[test]
 fn an_env_file_error_never_quotes_the_value_it_found() {
     let p = Prun::new()
         .jobfile("secrets: [TOKEN]\nenv_file: secrets.env\njobs:\n  - touch ran\n")
@@ -578,7 +550,6 @@ fn an_env_file_error_never_quotes_the_value_it_found() {
 /// by the SIGTERM (it was alive: even `true` takes longer than 1ns to run). One alive at
 /// its deadline is timed out — also one that exits 0 on the SIGTERM — and one stopped to
 /// be asked goes on to meet the signal (SIGCONT).
-#[test]
 fn a_job_that_ended_by_itself_is_never_timed_out_and_one_alive_always_is() {
     let mut jobs: String = (0..200)
         .map(|i| format!("  - name: t{i}\n    run: 'true'\n    timeout: 1ns\n"))
@@ -610,7 +581,6 @@ fn a_job_that_ended_by_itself_is_never_timed_out_and_one_alive_always_is() {
 
 /// "SIGKILL in 1s" was printed when a service's `stop_grace: 30s` made the end 30 s
 /// away: the notice now says the services' own grace.
-#[test]
 fn the_stop_notice_says_the_services_stop_grace_not_only_the_jobs_grace() {
     let p = Prun::new()
         .jobfile(
@@ -633,7 +603,6 @@ fn the_stop_notice_says_the_services_stop_grace_not_only_the_jobs_grace() {
 }
 
 /// A hanging probe's timeout said only "not ready after 1s": nothing of the probe.
-#[test]
 fn a_hanging_probe_s_timeout_says_its_probe_gave_no_answer() {
     let p = Prun::new().jobfile(
         "jobs:\n  - name: db\n    service: true\n    run: sleep 30\n    ready: { exec: 'sleep 100', timeout: 1s }\n  - name: a\n    needs: [db]\n    run: 'true'\n",
@@ -652,7 +621,6 @@ fn a_hanging_probe_s_timeout_says_its_probe_gave_no_answer() {
 /// masker was set up. The values `secrets:` names are masked in it too, also in a YAML
 /// syntax error, found before the jobfile is read at all (the names and values are then
 /// found in its text and in prun's environment).
-#[test]
 fn a_jobfile_error_never_quotes_a_secret_value() {
     let cases = [
         "secrets: [TOKEN]\njobs:\n  - name: a\n    env: { TOKEN: s3cr3t-value, 'A=B': x }\n    run: echo hi\n",
@@ -670,3 +638,28 @@ fn a_jobfile_error_never_quotes_a_secret_value() {
         assert!(r.stderr.contains("***"), "{jobfile}\n{}", r.stderr);
     }
 }
+
+crate::tests!(
+    a_monitor_timeout_of_500000000000y_is_a_located_error_not_a_panic,
+    a_joblog_cut_mid_line_is_repaired_onto_a_new_line_and_resume_still_reads_it,
+    a_secret_that_starts_with_another_is_masked_whole_across_two_reads,
+    a_lock_prun_creates_is_0600_so_no_other_user_can_hold_it,
+    a_lock_file_another_user_made_is_refused_not_waited_on,
+    a_fifo_or_a_link_to_dev_zero_among_the_sources_is_refused_not_read,
+    a_fifo_or_a_huge_state_file_is_not_read_and_the_job_runs_saying_why,
+    a_non_utf8_name_in_a_glob_is_a_located_refusal_not_a_crash,
+    daemons_started_by_probes_conditions_and_status_checks_do_not_outlive_the_run,
+    a_service_needed_only_by_a_matrix_that_became_nothing_is_stopped,
+    a_state_dir_planted_as_a_link_by_another_user_is_never_followed,
+    a_history_dir_other_users_can_write_is_refused_before_anything_runs,
+    the_workdir_in_a_fingerprint_is_canonical_however_the_jobfile_is_named,
+    resume_never_hands_a_dependent_a_masked_output,
+    a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143,
+    a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping,
+    a_job_name_made_from_a_secret_shows_it_nowhere_and_its_log_path_is_true,
+    an_env_file_error_never_quotes_the_value_it_found,
+    a_job_that_ended_by_itself_is_never_timed_out_and_one_alive_always_is,
+    the_stop_notice_says_the_services_stop_grace_not_only_the_jobs_grace,
+    a_hanging_probe_s_timeout_says_its_probe_gave_no_answer,
+    a_jobfile_error_never_quotes_a_secret_value,
+);

@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::facility::{Facility, has};
+use crate::util::facility::{Facility, need};
 use crate::util::{Prun, max_concurrency, parse_log};
 
 /// The Slurm jobs prun started that are still known to the controller.
@@ -33,11 +33,8 @@ fn gone_from_squeue(tag: &str, limit: Duration) -> bool {
     false
 }
 
-#[test]
 fn six_jobs_at_j3_run_as_steps_with_at_most_three_in_flight() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let mut y = String::from("executor: slurm\njobs:\n");
     for i in 1..=6 {
         y.push_str(&format!(
@@ -63,11 +60,8 @@ fn six_jobs_at_j3_run_as_steps_with_at_most_three_in_flight() {
     assert!(hooks.lines().all(|l| l.contains(" [] success")), "{hooks}");
 }
 
-#[test]
 fn a_timed_out_step_is_cancelled() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let p = Prun::new()
         .jobfile("jobs:\n  - name: slurm-timeout\n    timeout: 3s\n    run: sleep 120\n")
         .args(&["--executor", "slurm", "--grace", "2s"]);
@@ -81,11 +75,8 @@ fn a_timed_out_step_is_cancelled() {
     );
 }
 
-#[test]
 fn ctrl_c_leaves_no_step_running() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let p = Prun::new()
         .jobfile("jobs:\n  - name: slurm-int-a\n    run: touch a; sleep 120\n  - name: slurm-int-b\n    run: touch b; sleep 120\n")
         .args(&["--executor", "slurm", "-j", "2"]);
@@ -109,11 +100,8 @@ fn ctrl_c_leaves_no_step_running() {
     );
 }
 
-#[test]
 fn a_bad_partition_is_a_clear_per_job_error() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: lost\n    slurm: {partition: no-such-partition}\n    run: touch ran\n  - name: fine\n    run: touch fine\n",
     );
@@ -128,11 +116,8 @@ fn a_bad_partition_is_a_clear_per_job_error() {
     );
 }
 
-#[test]
 fn the_job_environment_reaches_the_step() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let p = Prun::new().jobfile(
         "executor: slurm\nenv: {GREETING: hello}\njobs:\n  - name: envcheck\n    run: echo \"$GREETING $PRUN_JOB $PRUN_SLOT $PRUN_ATTEMPT\" > env.out\n",
     );
@@ -140,11 +125,8 @@ fn the_job_environment_reaches_the_step() {
     assert_eq!(p.read("env.out"), "hello envcheck 1 1\n");
 }
 
-#[test]
 fn outputs_of_a_step_reach_the_steps_that_need_it() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: make\n    run: echo \"host=$(hostname)\" >> \"$PRUN_OUTPUT\"\n  - name: use\n    needs: [make]\n    env: {H: '${{ needs.make.outputs.host }}'}\n    matrix: {n: '${{ needs.make.outputs.host }}'}\n    run: echo \"$H $n\" > used\n",
     );
@@ -154,11 +136,8 @@ fn outputs_of_a_step_reach_the_steps_that_need_it() {
     assert_eq!(p.read("used"), format!("{host} {host}\n"));
 }
 
-#[test]
 fn inside_an_allocation_jobs_are_steps_of_it() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     let p = Prun::new().jobfile(
         "executor: slurm\njobs:\n  - name: step-a\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > a\n  - name: step-b\n    run: echo \"$SLURM_JOB_ID $SLURM_STEP_ID\" > b\n",
     );
@@ -187,11 +166,8 @@ fn inside_an_allocation_jobs_are_steps_of_it() {
     assert_ne!(sa, sb, "two different steps");
 }
 
-#[test]
 fn resources_bound_slurm_steps_as_they_bound_local_jobs() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     // Four steps on one "license": never two at once, though the pool has room for 3,
     // and each step is told its unit inside the allocation.
     let mut y = String::from("executor: slurm\nresources: {license: 1}\njobs:\n");
@@ -213,11 +189,8 @@ fn resources_bound_slurm_steps_as_they_bound_local_jobs() {
     );
 }
 
-#[test]
 fn each_job_of_a_matrix_is_a_slurm_job_of_its_own_name() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     // A matrix written out, and one found at run time: squeue and sacct show each job by
     // its own name, as prun's report does, not by the matrix's.
     let p = Prun::new().jobfile(
@@ -241,11 +214,8 @@ jobs:
     assert_eq!(p.read("found-b").trim(), "prun:found[item=b]");
 }
 
-#[test]
 fn after_ctrl_c_the_cleanup_job_runs_as_a_slurm_job_and_nothing_is_left() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     // The nightly shape: work is interrupted (its step cancelled), the `when: always`
     // cleanup still runs - under Slurm, as every job of the run - and prun exits 130.
     let p = Prun::new()
@@ -280,11 +250,8 @@ fn after_ctrl_c_the_cleanup_job_runs_as_a_slurm_job_and_nothing_is_left() {
     );
 }
 
-#[test]
 fn limits_become_mem_and_cpus_per_task_and_no_cost_is_made_up() {
-    if !has(&[Facility::Slurm]) {
-        return;
-    }
+    need(&[Facility::Slurm]);
     // limits × Slurm: Slurm enforces memory and cpus; pids cannot be, and prun says so.
     // What srun cost here is not the job's: the report has no figures.
     let p = Prun::new().jobfile(
@@ -306,3 +273,17 @@ fn limits_become_mem_and_cpus_per_task_and_no_cost_is_made_up() {
         "{j}"
     );
 }
+
+crate::tests!(
+    six_jobs_at_j3_run_as_steps_with_at_most_three_in_flight,
+    a_timed_out_step_is_cancelled,
+    ctrl_c_leaves_no_step_running,
+    a_bad_partition_is_a_clear_per_job_error,
+    the_job_environment_reaches_the_step,
+    outputs_of_a_step_reach_the_steps_that_need_it,
+    inside_an_allocation_jobs_are_steps_of_it,
+    resources_bound_slurm_steps_as_they_bound_local_jobs,
+    each_job_of_a_matrix_is_a_slurm_job_of_its_own_name,
+    after_ctrl_c_the_cleanup_job_runs_as_a_slurm_job_and_nothing_is_left,
+    limits_become_mem_and_cpus_per_task_and_no_cost_is_made_up,
+);

@@ -17,7 +17,6 @@ fn starts(p: &Prun) -> Vec<f64> {
 const JOBS: &str =
     "jobs:\n  - date +%s.%N >> starts\n  - date +%s.%N >> starts\n  - date +%s.%N >> starts\n";
 
-#[test]
 fn delay_spaces_job_starts_even_with_free_slots() {
     let p = Prun::new().jobfile(JOBS);
     p.run_with(&["-j", "3", "--delay", "400ms"]).code(0);
@@ -43,7 +42,6 @@ fn delay_spaces_job_starts_even_with_free_slots() {
     );
 }
 
-#[test]
 fn a_delay_that_is_not_a_duration_is_a_located_error() {
     let p = Prun::new().jobfile("delay: soon\njobs:\n  - touch ran\n");
     let r = p.run();
@@ -70,7 +68,6 @@ fn mem_available() -> u64 {
         * 1024
 }
 
-#[test]
 fn memfree_holds_jobs_back_says_why_every_minute_after_the_warning_time_and_in_the_report() {
     // More memory than any machine has: the jobs never start. SIGTERM ends the run.
     let p = Prun::new()
@@ -103,7 +100,6 @@ fn memfree_holds_jobs_back_says_why_every_minute_after_the_warning_time_and_in_t
     assert!(t["why"].as_str().unwrap().contains("< 100T"), "{t}");
 }
 
-#[test]
 fn throttles_the_machine_meets_hold_nothing_back() {
     // Half of what is available now, and a load no machine reaches: all run at once.
     let half = format!("{}", mem_available() / 2);
@@ -118,7 +114,6 @@ fn throttles_the_machine_meets_hold_nothing_back() {
     assert!(report.get("throttled").is_none(), "{report}");
 }
 
-#[test]
 fn throttles_with_resources_and_a_service_still_run_everything() {
     // throttles × uses × services: the service and the jobs that share a unit all run
     // under throttles the machine meets.
@@ -128,7 +123,6 @@ fn throttles_with_resources_and_a_service_still_run_everything() {
     assert_eq!(starts(&p).len(), 2);
 }
 
-#[test]
 fn bad_throttles_are_clear_errors() {
     let r = Prun::new()
         .jobfile("memfree: lots\njobs:\n  - 'true'\n")
@@ -152,3 +146,12 @@ fn bad_throttles_are_clear_errors() {
         assert!(r.stderr.contains(value), "{}", r.stderr);
     }
 }
+
+crate::tests!(
+    delay_spaces_job_starts_even_with_free_slots,
+    a_delay_that_is_not_a_duration_is_a_located_error,
+    memfree_holds_jobs_back_says_why_every_minute_after_the_warning_time_and_in_the_report,
+    throttles_the_machine_meets_hold_nothing_back,
+    throttles_with_resources_and_a_service_still_run_everything,
+    bad_throttles_are_clear_errors,
+);

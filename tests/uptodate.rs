@@ -40,7 +40,6 @@ fn report(p: &Prun) -> Value {
     serde_json::from_str(&p.read("r.json")).unwrap()
 }
 
-#[test]
 fn a_second_run_skips_with_the_reason_and_replays_the_outputs() {
     let p = project().args(&["--report", "r.json"]);
     let r = p.run();
@@ -83,7 +82,6 @@ fn a_second_run_skips_with_the_reason_and_replays_the_outputs() {
     );
 }
 
-#[test]
 fn touch_without_change_stays_up_to_date_and_each_change_says_what() {
     let p = project();
     p.run().code(0);
@@ -129,7 +127,6 @@ fn touch_without_change_stays_up_to_date_and_each_change_says_what() {
     }
 }
 
-#[test]
 fn run_text_env_and_output_dependent_env_changes_run_it_again() {
     let p = Prun::new()
         .jobfile(
@@ -177,7 +174,6 @@ jobs:
     assert_eq!(runs(&p), 4);
 }
 
-#[test]
 fn a_matrix_keeps_a_fingerprint_per_value_and_runs_only_the_changed_one() {
     let p = Prun::new()
         .jobfile(
@@ -216,7 +212,6 @@ jobs:
     }
 }
 
-#[test]
 fn a_failure_or_a_check_or_a_dry_run_never_writes_a_fingerprint() {
     let p = Prun::new()
         .jobfile(
@@ -257,7 +252,6 @@ jobs:
     assert_eq!(runs(&p), 3);
 }
 
-#[test]
 fn force_runs_all_or_one_and_refreshes_the_fingerprint() {
     let p = Prun::new()
         .jobfile(
@@ -289,7 +283,6 @@ jobs:
     assert!(r.stderr.contains("no job is named 'nope'"), "{}", r.stderr);
 }
 
-#[test]
 fn a_corrupt_or_foreign_state_file_is_ignored_with_a_warning() {
     let p = Prun::new()
         .jobfile("jobs:\n  - name: build\n    sources: [in.txt]\n    run: echo ran >> runs\n")
@@ -307,7 +300,6 @@ fn a_corrupt_or_foreign_state_file_is_ignored_with_a_warning() {
     assert_eq!(runs(&p), 1, "the corrupt file was replaced by a good one");
 }
 
-#[test]
 fn status_commands_and_an_empty_glob() {
     let p = Prun::new().jobfile(
         r#"
@@ -346,7 +338,6 @@ jobs:
     assert_eq!(lines, ["f", "g", "g"]);
 }
 
-#[test]
 fn two_runs_at_once_on_one_state_dir_leave_whole_state_files() {
     let mut yaml = String::from("jobs:\n");
     for i in 0..40 {
@@ -368,7 +359,6 @@ fn two_runs_at_once_on_one_state_dir_leave_whole_state_files() {
     assert!(r.stderr.contains("40 up to date"), "{}", r.stderr);
 }
 
-#[test]
 fn check_refuses_bad_up_to_date_keys() {
     let cases = [
         (
@@ -405,7 +395,6 @@ fn check_refuses_bad_up_to_date_keys() {
     }
 }
 
-#[test]
 fn resume_trusts_a_success_in_the_joblog_and_checks_an_up_to_date_job_again() {
     let p = Prun::new()
         .jobfile(
@@ -457,7 +446,6 @@ jobs:
     assert_eq!(runs(&p), 3);
 }
 
-#[test]
 fn dry_run_shows_globs_that_leave_the_workdir_and_the_verdict() {
     let p = Prun::new()
         .jobfile(
@@ -485,3 +473,18 @@ jobs:
         r.stdout
     );
 }
+
+crate::tests!(
+    a_second_run_skips_with_the_reason_and_replays_the_outputs,
+    touch_without_change_stays_up_to_date_and_each_change_says_what,
+    run_text_env_and_output_dependent_env_changes_run_it_again,
+    a_matrix_keeps_a_fingerprint_per_value_and_runs_only_the_changed_one,
+    a_failure_or_a_check_or_a_dry_run_never_writes_a_fingerprint,
+    force_runs_all_or_one_and_refreshes_the_fingerprint,
+    a_corrupt_or_foreign_state_file_is_ignored_with_a_warning,
+    status_commands_and_an_empty_glob,
+    two_runs_at_once_on_one_state_dir_leave_whole_state_files,
+    check_refuses_bad_up_to_date_keys,
+    resume_trusts_a_success_in_the_joblog_and_checks_an_up_to_date_job_again,
+    dry_run_shows_globs_that_leave_the_workdir_and_the_verdict,
+);

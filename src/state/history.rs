@@ -179,7 +179,7 @@ impl Current {
         {
             warn(format!("cannot point {LATEST} at {}", r.name), e);
         }
-        let now = SystemTime::now();
+        let now = crate::times::run_clock();
         for (i, r) in all.iter().enumerate() {
             if r.name == self.name || r.state == State::Running {
                 continue;

@@ -1,5 +1,5 @@
 //! What this machine has, asked when a test runs: a test that needs what is missing
-//! says so on stderr (`SKIPPED <test>: <why>`) and returns; with `PRUN_REQUIRE=all` (as
+//! stops and is reported ignored, with why (`util::trials`); with `PRUN_REQUIRE=all` (as
 //! in CI), or the facility named in `PRUN_REQUIRE` (`slurm,root`), it fails instead, so
 //! CI never passes a test that did not test. Nothing here affects the `prun` program.
 
@@ -16,6 +16,11 @@ pub(crate) enum Facility {
     Root,
     /// A writable cgroup v2 directory where prun makes its run's cgroups.
     Cgroups,
+    /// The cgroup v2 `pids` controller offered there (not where `pids` is bound to v1).
+    PidsController,
+    /// A temp dir on a filesystem with a block device under it (not tmpfs), where a
+    /// job's writes are block I/O to count.
+    BlockIo,
     /// PostgreSQL's `initdb`, `postgres` and `psql` on PATH.
     Postgres,
     /// A real Healthchecks server on loopback (`../shared/healthchecks/hc`), started
@@ -36,6 +41,8 @@ impl Facility {
             Facility::Script => "script",
             Facility::Root => "root",
             Facility::Cgroups => "cgroups",
+            Facility::PidsController => "pids-controller",
+            Facility::BlockIo => "block-io",
             Facility::Postgres => "postgres",
         }
     }
@@ -56,6 +63,10 @@ impl Facility {
             Facility::Cgroups => {
                 "no writable cgroup v2 here (run as root, or in a delegated slice)"
             }
+            Facility::PidsController => {
+                "no cgroup v2 pids controller offered here (the pids hierarchy is cgroup v1's)"
+            }
+            Facility::BlockIo => "the temp dir is on tmpfs or ramfs: no block I/O to count",
             Facility::Postgres => {
                 "no initdb, postgres and psql on PATH (Debian: apt-get install postgresql, then PATH=/usr/lib/postgresql/15/bin:$PATH)"
             }
@@ -79,6 +90,11 @@ impl Facility {
             // SAFETY: geteuid has no preconditions.
             Facility::Root => (unsafe { libc::geteuid() }) == 0,
             Facility::Cgroups => cgroup_writable(),
+            Facility::PidsController => super::own_cgroup_dir().is_some_and(|d| {
+                std::fs::read_to_string(d.join("cgroup.controllers"))
+                    .is_ok_and(|c| c.split_whitespace().any(|w| w == "pids"))
+            }),
+            Facility::BlockIo => !matches!(temp_fs().as_str(), "tmpfs" | "ramfs"),
             Facility::Postgres => ["initdb", "postgres", "psql"]
                 .iter()
                 .all(|p| succeeds(p, &["--version"])),
@@ -87,22 +103,31 @@ impl Facility {
     }
 }
 
-/// Whether the machine has every one of `needed`. Where it has not, the test is to
-/// return at once: this says so, or panics where `PRUN_REQUIRE` asks for it.
-pub(crate) fn has(needed: &[Facility]) -> bool {
+/// The test goes on only where the machine has every one of `needed`: else it stops here
+/// and is reported ignored (`trials::Skip`), or fails where `PRUN_REQUIRE` asks for what
+/// is missing (`all`, or names: `slurm,root`; `-name` takes one out of `all`).
+pub(crate) fn need(needed: &[Facility]) {
     let Some(f) = needed.iter().find(|f| !f.present()) else {
-        return true;
+        return;
     };
     let required = std::env::var("PRUN_REQUIRE").unwrap_or_default();
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("this test")
-        .to_owned();
-    if required == "all" || required.split(',').any(|r| r.trim() == f.name()) {
-        panic!("{test}: {} (PRUN_REQUIRE={required})", f.missing());
+    let listed: Vec<&str> = required.split(',').map(str::trim).collect();
+    let asked = (listed.contains(&"all") && !listed.contains(&format!("-{}", f.name()).as_str()))
+        || listed.contains(&f.name());
+    if asked {
+        panic!("{} (PRUN_REQUIRE={required})", f.missing());
     }
-    eprintln!("SKIPPED {test}: {}", f.missing());
-    false
+    std::panic::resume_unwind(Box::new(super::trials::Skip(f.missing())));
+}
+
+/// The type of the filesystem of the temp dir (`stat -f`).
+fn temp_fs() -> String {
+    Command::new("stat")
+        .args(["-f", "-c", "%T"])
+        .arg(std::env::temp_dir())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// Whether `program` is an executable file in a directory of PATH.

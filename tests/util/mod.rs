@@ -6,6 +6,7 @@
 pub(crate) mod facility;
 pub(crate) mod healthchecks;
 pub(crate) mod recorder;
+pub(crate) mod trials;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ pub(crate) struct Prun {
     args: Vec<String>,
     stdin: Option<String>,
     env: Vec<(String, String)>,
+    /// The time prun's run ids are made of, once `next_second` has moved it
+    /// (`PRUN_TEST_NOW`, read by debug builds).
+    clock: std::cell::Cell<Option<u64>>,
 }
 
 /// What one run of prun did.
@@ -48,7 +52,19 @@ impl Prun {
             args: Vec::new(),
             stdin: None,
             env: Vec::new(),
+            clock: std::cell::Cell::new(None),
         }
+    }
+
+    /// The next run's id is of the next second — runs sort apart by name — with no sleep:
+    /// prun's clock for run ids is set (`PRUN_TEST_NOW`) a second on from the last.
+    pub(crate) fn next_second(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let next = self.clock.get().map_or(now + 1, |t| t.max(now) + 1);
+        self.clock.set(Some(next));
     }
 
     /// Writes `jobs.yaml` in the temp dir and makes it the jobfile argument.
@@ -105,6 +121,9 @@ impl Prun {
         cmd.args(&self.args).current_dir(self.dir.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        if let Some(t) = self.clock.get() {
+            cmd.env("PRUN_TEST_NOW", t.to_string());
         }
         cmd
     }
@@ -329,20 +348,19 @@ pub(crate) fn check_report(file: &Path) -> Value {
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(&schema_path).unwrap()).unwrap();
     check_schema(&report, &schema, &schema, "report").unwrap();
-    if facility::has(&[facility::Facility::Reader("check-jsonschema")]) {
-        let out = Command::new("check-jsonschema")
-            .arg("--schemafile")
-            .arg(&schema_path)
-            .arg(file)
-            .output()
-            .expect("run check-jsonschema");
-        assert!(
-            out.status.success(),
-            "check-jsonschema: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    facility::need(&[facility::Facility::Reader("check-jsonschema")]);
+    let out = Command::new("check-jsonschema")
+        .arg("--schemafile")
+        .arg(&schema_path)
+        .arg(file)
+        .output()
+        .expect("run check-jsonschema");
+    assert!(
+        out.status.success(),
+        "check-jsonschema: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     report
 }
 
