@@ -1,11 +1,11 @@
 //! The errors that stop prun before or around a run, one type per concern, and the one
 //! place that maps every outcome to an exit code. Job failures are not here: they are
-//! outcomes in the run summary (`report::summary`), counted into exit code 1 by
+//! outcomes in the run summary ([`report::summary`](crate::report::summary)), counted into exit code 1 by
 //! `RunSummary::prun_exit`.
 //!
 //! What the user gave (a jobfile, a path, a combination of options) that cannot work is
 //! exit 2, "nothing ran"; an operating-system failure prun did not expect (a disk error,
-//! no memory, no threads) is exit 1. `exit::caused_by_the_path` tells the two apart for
+//! no memory, no threads) is exit 1. [`exit::caused_by_the_path`](crate::exit::caused_by_the_path) tells the two apart for
 //! I/O.
 
 use std::io;

@@ -1,6 +1,6 @@
 //! prun's exit codes, and which one an I/O error about a path given to prun means. The
 //! facts the rest of prun decides with; this module imports nothing of prun's own, so
-//! any layer may use it (`error` maps every failure to one of these, `RunSummary` a run).
+//! any layer may use it ([`error`](crate::error) maps every failure to one of these, `RunSummary` a run).
 
 use std::io;
 

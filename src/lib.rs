@@ -3,11 +3,11 @@
 //! job's completion hooks in the parent. What it promises is in `docs/` and the README;
 //! how the source is laid out, who decides and who prints, in docs/ARCHITECTURE.md.
 //!
-//! `run` below is the whole flow in one function: read the jobfile (`input`), resolve it
-//! into a `Plan` (`plan`), say it is valid (`--check`) or show it (`--dry-run`,
-//! `report::dry_run`), take the lock and read what an earlier run did (`state`), run it
-//! (`runner`, around the core in `schedule`, over the process layer in `executor`), write
-//! the reports (`report`), print the summary, return the exit code (`exit`, `error`).
+//! `run` below is the whole flow in one function: read the jobfile ([`input`](crate::input)), resolve it
+//! into a `Plan` ([`plan`](crate::plan)), say it is valid (`--check`) or show it (`--dry-run`,
+//! [`report::dry_run`](crate::report::dry_run)), take the lock and read what an earlier run did ([`state`](crate::state)), run it
+//! ([`runner`](crate::runner), around the core in [`schedule`](crate::schedule), over the process layer in [`executor`](crate::executor)), write
+//! the reports ([`report`](crate::report)), print the summary, return the exit code ([`exit`](crate::exit), [`error`](crate::error)).
 
 // The layers, lowest first: each module uses only those above it in this list (checked
 // by tests/architecture.rs; docs/ARCHITECTURE.md, "Layers").

@@ -363,7 +363,42 @@ fn the_prun_variables_jobs_and_hooks_see_are_named_in_one_place() {
     );
 }
 
+/// CHANGELOG.md in Keep a Changelog's form: each release (`## `) has at most one heading
+/// of each kind (`### Added`, `Changed`, ...), of the kinds it names, and every entry
+/// under one is a bullet.
+fn the_changelog_has_one_heading_of_each_kind_per_release() {
+    let text = std::fs::read_to_string(crate::util::repo().join("CHANGELOG.md")).unwrap();
+    let kinds = [
+        "Added",
+        "Changed",
+        "Deprecated",
+        "Removed",
+        "Fixed",
+        "Security",
+    ];
+    let mut seen: Vec<&str> = Vec::new();
+    let mut wrong = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.starts_with("## ") {
+            seen.clear();
+        } else if let Some(kind) = line.strip_prefix("### ") {
+            if !kinds.contains(&kind) || seen.contains(&kind) {
+                wrong.push(format!("line {}: {line}", n + 1));
+            }
+            seen.push(kind);
+        } else if !seen.is_empty()
+            && !line.is_empty()
+            && !line.starts_with("- ")
+            && !line.starts_with("  ")
+        {
+            wrong.push(format!("line {}: not a bullet: {line}", n + 1));
+        }
+    }
+    assert!(wrong.is_empty(), "CHANGELOG.md:\n  {}", wrong.join("\n  "));
+}
+
 crate::tests!(
+    the_changelog_has_one_heading_of_each_kind_per_release,
     each_layer_uses_only_the_layers_below_it,
     no_files_import_each_other,
     no_source_file_is_longer_than_600_lines_outside_tests,

@@ -1,5 +1,5 @@
 //! Shell completion and the man pages. Completion is clap's dynamic engine
-//! (`input::complete` says what it offers): `--completions SHELL` prints the few lines a
+//! ([`input::complete`](crate::input::complete) says what it offers): `--completions SHELL` prints the few lines a
 //! shell sources, which call prun back with `PRUN_COMPLETE` set (`complete_from_env`,
 //! from `main` before the command line is parsed). The man pages are prun(1) — the
 //! options from the clap definition (`cli.rs`), so they never drift, with what `--help`

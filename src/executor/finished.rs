@@ -1,5 +1,5 @@
 //! How a command ended (`Finished`, `Exit`), as the process layer saw it: the facts
-//! the core turns into a job's status (`outcome`), and signals by name.
+//! the core turns into a job's status ([`outcome`](crate::outcome)), and signals by name.
 
 use std::time::{Duration, SystemTime};
 
@@ -28,7 +28,7 @@ pub(crate) fn signal_name(n: i32) -> &'static str {
 pub(crate) struct Finished {
     pub(crate) started: SystemTime,
     pub(crate) duration: Duration,
-    /// `None` when it could not be started at all (see `error`).
+    /// `None` when it could not be started at all (see [`error`](crate::error)).
     pub(crate) exit: Option<Exit>,
     /// Why it could not be started, in words.
     pub(crate) error: Option<String>,

@@ -6,7 +6,7 @@
 //! Instead prun forks one small helper per run, before it starts any thread: a copy of
 //! itself (no exec, so no second program load) in a process group of its own, named
 //! `prun-keeper`, reading a pipe from prun. Each job's (or hook's) child writes `+PGID`
-//! itself before it execs (`executor::vfork`), and its worker writes `-PGID` once the
+//! itself before it execs ([`executor::vfork`](crate::executor::vfork)), and its worker writes `-PGID` once the
 //! group is gone: one small write per event. When prun dies, however it dies, the
 //! kernel closes the pipe; the keeper reads EOF and sends SIGTERM to every group still
 //! registered, then SIGKILL after the grace period. After a normal run prun closes the
@@ -47,7 +47,7 @@ pub(crate) struct Leftovers<'a> {
     /// Where the run's cgroup goes (it may not exist yet, or ever): if it exists when
     /// prun is gone, the keeper stops everything in it, and removes it.
     pub(crate) cgroup: Option<&'a Path>,
-    /// The run's `PRUN_OUTPUT` and `PRUN_NEEDS` files (`runner::run_dir`): removed if
+    /// The run's `PRUN_OUTPUT` and `PRUN_NEEDS` files ([`runner::run_dir`](crate::runner::run_dir)): removed if
     /// prun dies before it has removed them (a directory of the run's own, always).
     pub(crate) files: Option<RunFiles<'a>>,
 }
@@ -95,7 +95,7 @@ impl Keeper {
         }
     }
 
-    /// The pipe children register on (`+PGID`, see `executor::vfork`).
+    /// The pipe children register on (`+PGID`, see [`executor::vfork`](crate::executor::vfork)).
     pub(crate) fn fd(&self) -> std::os::fd::RawFd {
         self.pipe.as_raw_fd()
     }

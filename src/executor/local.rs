@@ -5,8 +5,8 @@
 //! the group after the command exits is terminated the same way.
 //!
 //! A simple command (see `simple`) is exec'd directly; anything else runs as
-//! `<shell> -c <script>`. Spawning (`spawn`) is a vfork-style child or posix_spawnp,
-//! never fork.
+//! `<shell> -c <script>`. Spawning ([`spawn`](super::spawn)) is always a vfork-style
+//! child ([`vfork`](super::vfork)), never fork.
 
 use std::cell::RefCell;
 use std::ffi::CString;

@@ -25,4 +25,4 @@ pub(crate) mod keeper;
 pub(crate) mod local;
 mod reap;
 pub(crate) mod spawn;
-mod vfork;
+pub(crate) mod vfork;

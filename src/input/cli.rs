@@ -1,4 +1,4 @@
-//! The command line, as clap sees it. Raw values only: `plan` combines them with the
+//! The command line, as clap sees it. Raw values only: [`plan`](crate::plan) combines them with the
 //! jobfile and decides what they mean.
 
 use std::num::NonZeroUsize;
@@ -182,7 +182,7 @@ pub struct Cli {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Write each job's output (stdout and stderr, in order) to DIR/<name>.log as it comes.
+    /// Write each job's output (stdout and stderr, in order) to DIR/NAME.log as it comes.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
 
@@ -200,7 +200,7 @@ pub struct Cli {
     pub timeline: Option<PathBuf>,
 
     /// Where jobs run: `local` (here), or `slurm` (each job as a Slurm job step, through
-    /// srun) [default: the jobfile's `executor`, else local].
+    /// srun) [default: the jobfile's [`executor`](crate::executor), else local].
     #[arg(long, value_enum, value_name = "WHERE")]
     pub executor: Option<ExecutorKind>,
 

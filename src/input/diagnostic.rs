@@ -1,7 +1,7 @@
 //! Jobfile errors as a person reads them: `error: FILE:LINE:COL: what is wrong`, the
 //! offending line with a caret under the culprit, and a `help:` line that says how to fix
-//! it. Both YAML/type errors (from `jobfile.rs`) and semantic ones (from `plan.rs`) are
-//! rendered here, so they all look the same.
+//! it. Both YAML/type errors (from [`jobfile`](super::jobfile)) and semantic ones (from
+//! [`plan`](crate::plan)) are rendered here, so they all look the same.
 
 use std::fmt;
 

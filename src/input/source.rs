@@ -87,7 +87,7 @@ fn read_path(arg: &str) -> Result<Vec<u8>, ReadError> {
     read_capped(file, arg).map_err(cannot)?
 }
 
-/// Reads all of `input`, or stops at `MAX_JOBFILE` bytes with the jobfile error.
+/// Reads all of [`input`](crate::input), or stops at `MAX_JOBFILE` bytes with the jobfile error.
 fn read_capped(input: impl Read, name: &str) -> io::Result<Result<Vec<u8>, ReadError>> {
     let mut buf = Vec::new();
     input.take(MAX_JOBFILE + 1).read_to_end(&mut buf)?;

@@ -1,8 +1,8 @@
 //! An up-to-date job's fingerprint, as data: what it was made from (each source path
 //! with a hash of its bytes) and how (its run text, shell, env, matrix values, workdir);
 //! the one saved after its last success (`Saved`); and why a job is, or is not, up to
-//! date (`Verdict`, `Stale`), in words. Found by `state::fingerprint`, judged by
-//! `schedule::uptodate`.
+//! date (`Verdict`, `Stale`), in words. Found by [`state::fingerprint`](crate::state::fingerprint), judged by
+//! [`schedule::uptodate`](crate::schedule::uptodate).
 
 use std::collections::BTreeMap;
 use std::fmt;

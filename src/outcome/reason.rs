@@ -35,7 +35,7 @@ pub(crate) enum Reason {
         key: String,
         job: SmolStr,
     },
-    /// Its dynamic matrix could not be expanded (in the words of `plan::matrix`).
+    /// Its dynamic matrix could not be expanded (in the words of [`plan::matrix`](crate::plan::matrix)).
     Matrix(String),
     /// Not started: the run was stopped.
     NotStarted(Stop),

@@ -1,4 +1,4 @@
-//! The core's notices (`schedule::actions::Notice`) in words: the one place that words
+//! The core's notices ([`schedule::actions::Notice`](crate::schedule::actions::Notice)) in words: the one place that words
 //! them, for stderr, and the titles of the CI annotations of failed hooks.
 
 use std::time::Duration;

@@ -211,7 +211,7 @@ impl Terminal {
         }
     }
 
-    /// A job's attempt ended. `output` is all it wrote in group mode; `note` says how it
+    /// A job's attempt ended. [`output`](crate::output) is all it wrote in group mode; `note` says how it
     /// ended when that was not a success (`failed, exit 3`), for the block's header;
     /// `allowed`: a failure its `allow_failure:` allows, which `--quiet` does not show;
     /// `last` is false when another attempt follows.
@@ -294,7 +294,7 @@ impl Terminal {
         self.annotate_as("error", title, message);
     }
 
-    /// An annotation of `level` (`error`, `warning`).
+    /// An annotation of `level` ([`error`](crate::error), `warning`).
     fn annotate_as(&mut self, level: &str, title: &str, message: &str) {
         if !self.opts.github {
             return;
@@ -470,7 +470,7 @@ impl Terminal {
         }
     }
 
-    /// A dynamic matrix `job` became the jobs `into`, named `names`: their output is
+    /// A dynamic matrix `job` became the jobs `into`, named [`names`](crate::names): their output is
     /// shown where the matrix is in the jobfile.
     pub(crate) fn expanded(
         &mut self,

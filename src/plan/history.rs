@@ -1,6 +1,6 @@
 //! `history:` (or `--history DIR --keep N --keep-days D`): where each run is kept and how
 //! many are. Making the run's directory, `latest` and removing old runs is
-//! `state::history`.
+//! [`state::history`](crate::state::history).
 
 use std::path::{Path, PathBuf};
 

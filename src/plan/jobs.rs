@@ -123,7 +123,7 @@ pub(super) struct JobContext<'a> {
 }
 
 impl JobContext<'_> {
-    /// The job at position `index` (1-based) of `jobs:`, from its `entry`; `names` and
+    /// The job at position `index` (1-based) of `jobs:`, from its `entry`; [`names`](crate::names) and
     /// `entries` find a duplicate name, `shared` hands out the parts jobs share.
     pub(super) fn job(
         &self,

@@ -1,7 +1,7 @@
 //! `matrix:` expansion: a map of lists becomes one job per combination, named
 //! `name[key=value,...]`, with each value passed as an environment variable `key` —
 //! never pasted into the command text, so values need no quoting. In the name a value is
-//! shown escaped (`names::escape_value`); the variable gets it exactly as written.
+//! shown escaped ([`names::escape_value`](crate::names::escape_value)); the variable gets it exactly as written.
 //!
 //! A key's values may also be found when the job is about to run — a *dynamic* matrix:
 //! `{glob: PATTERN}` (the matching paths, sorted, relative to the job's workdir, `**`
@@ -49,7 +49,7 @@ impl Lists {
 
     /// Whether two combinations can have the same name: only with several keys, when
     /// values holding `,` and `=` spell other keys (one key's values are unique, and
-    /// `names::escape_value` keeps them apart).
+    /// [`names::escape_value`](crate::names::escape_value) keeps them apart).
     pub(crate) fn may_repeat_names(&self) -> bool {
         self.keys.len() > 1
     }

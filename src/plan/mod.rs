@@ -5,7 +5,7 @@
 //! unit-testable. The pieces, in the order `Plan::resolve` uses them:
 //!
 //! - `validate`: single values (version, names, env, shell, workdir, defaults);
-//! - `output`: the output policy;
+//! - [`output`](crate::output): the output policy;
 //! - `jobs`: each job built from its keys over `defaults:`; `retry` its retry policy;
 //! - `matrix`: a job's matrix expanded into one job per combination;
 //! - `needs`: `needs:` resolved to jobs, cycles refused;

@@ -1,6 +1,6 @@
 //! `monitor:`: where prun pings at the start and the end of a run (healthchecks.io, or
 //! the URLs of Cronitor, Uptime Kuma, any webhook), validated here. Sending the pings is
-//! `report::monitor`.
+//! [`report::monitor`](crate::report::monitor).
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! A job's failure policy as the plan has it: `if:`, a condition prun runs just before
 //! the job would start, and `allow_failure:`, the failures that do not fail the run.
 //! Validated here; what a condition's end means, and whether a failure is allowed, are
-//! the core's decisions (`schedule::attempt::condition`, `schedule::attempt::allowed`).
+//! the core's decisions ([`schedule::attempt::condition`](crate::schedule::attempt::condition), [`schedule::attempt::allowed`](crate::schedule::attempt::allowed)).
 
 use crate::input::diagnostic::{Diagnostic, Source};
 use crate::input::jobfile::{AllowFailure, JobKeys};

@@ -1,5 +1,5 @@
 //! `secrets:` (top level, `defaults:` or a job): the variables whose values prun masks as
-//! `***` in everything it writes (`mask`). A value is the variable's in the job's
+//! `***` in everything it writes ([`mask`](crate::mask)). A value is the variable's in the job's
 //! environment as prun gives it (`env`, `env_file`), else in prun's own; the top-level
 //! names are looked up in the run's `env` and in every job's.
 

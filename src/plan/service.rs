@@ -1,7 +1,7 @@
 //! A service job (`service: true`): how prun knows it is ready (`ready:`, a `Probe`
 //! polled every `interval` for up to `timeout`) and how long it gets to stop
 //! (`stop_grace`). Validated here from the job's keys; what follows from it at run time
-//! is the core's (`schedule::services`) and the runner's (`runner::service`).
+//! is the core's ([`schedule::services`](crate::schedule::services)) and the runner's ([`runner::service`](crate::runner::service)).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! `--load` / `max_load:` (only while the 1-minute load average is below this), and
 //! `--throttle-warn` / `throttle_warn:` (how long they may hold jobs back before prun
 //! says so). `--delay` is the plan's `delay`. The core decides with them
-//! (`schedule::throttle`).
+//! ([`schedule::throttle`](crate::schedule::throttle)).
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Up-to-date jobs (`sources:`, `generates:`, `status:`): what a job's fingerprint is made
 //! of and where fingerprints are kept (`state_dir`), validated here; `--force`. Whether a
-//! job is up to date is decided when it would start (`schedule::uptodate`), from what
-//! its worker finds (`state::fingerprint`).
+//! job is up to date is decided when it would start ([`schedule::uptodate`](crate::schedule::uptodate)), from what
+//! its worker finds ([`state::fingerprint`](crate::state::fingerprint)).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -35,7 +35,7 @@ fn service(out: &mut String, plan: &Plan, job: usize, svc: &crate::plan::service
     );
 }
 
-/// `containment` says how jobs' processes are kept together (`executor::cgroup`).
+/// `containment` says how jobs' processes are kept together ([`executor::cgroup`](crate::executor::cgroup)).
 pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
     let mut out = String::new();
     let slots = plan.slots();

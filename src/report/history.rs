@@ -1,6 +1,6 @@
 //! `prun history DIR`: the runs a history keeps, newest first, as a table or JSON; with
 //! `--job NAME`, one job's result and duration in each of them. Reading the runs is
-//! `state::history`.
+//! [`state::history`](crate::state::history).
 
 use std::fmt::Write as _;
 

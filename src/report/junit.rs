@@ -7,7 +7,7 @@
 //! (`dump:on_success`), so a run that exits 1 always has a failure in its JUnit file.
 //! Per-job figures (cost, outputs) are suite properties named `<job>/<property>`: the
 //! schema allows properties only on a suite. Text from jobs goes through
-//! `report::visible` (colours removed, characters XML forbids shown, never dropped).
+//! [`report::visible`](crate::report::visible) (colours removed, characters XML forbids shown, never dropped).
 //! docs/reports.md has the mapping and how Jenkins and GitLab show each status.
 
 use quick_junit::{

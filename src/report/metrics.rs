@@ -1,6 +1,6 @@
 //! `--metrics FILE.prom` (`metrics:`): the run in node_exporter's textfile-collector
 //! format, written at the end (a temporary file in the same directory, then a rename, by
-//! `report::write_files`). Every sample is labelled `jobfile` with the run's identity
+//! [`report::write_files`](crate::report::write_files)). Every sample is labelled `jobfile` with the run's identity
 //! (`name:`, else the jobfile's canonical path: `write_files` says which), so two `backup.yaml`
 //! in different directories can share a collector directory without giving the same
 //! series twice; a job is labelled `prun_job`, never `job` or `instance`, which a

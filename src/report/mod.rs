@@ -2,7 +2,7 @@
 //! the summary table on stderr (`summary`), `--report` (`json`), `--junit`, `--timeline`,
 //! `--metrics` (`metrics`),
 //! the GitHub step summary, and `--dry-run` (`dry_run`). These only read the
-//! `RunSummary` (`outcome::summary`) or the `Plan`; `write_files` writes the files.
+//! `RunSummary` ([`outcome::summary`](crate::outcome::summary)) or the `Plan`; `write_files` writes the files.
 
 pub(crate) mod dry_run;
 pub(crate) mod history;

@@ -2,7 +2,7 @@
 //! service, which takes no slot: below them, labelled `service`), one bar per attempt
 //! that started, from its start to its end, coloured by how it ended and labelled with
 //! the job's name (hover for the details), over a time axis — where the time went, and
-//! which jobs held the pool, at a glance. Text from jobs goes through `report::visible`:
+//! which jobs held the pool, at a glance. Text from jobs goes through [`report::visible`](crate::report::visible):
 //! the SVG is well-formed XML whatever a matrix value holds.
 
 use std::fmt::Write as _;

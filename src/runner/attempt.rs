@@ -51,7 +51,7 @@ pub(crate) fn capture_for(mode: OutputMode, log_dir: bool) -> Capture {
 pub(crate) const TAIL: usize = 64 * 1024;
 
 /// The log file of a job under `--log-dir` (its name made a safe file name, a secret in
-/// it masked: `state::fingerprint::job_file_name`).
+/// it masked: [`state::fingerprint::job_file_name`](crate::state::fingerprint::job_file_name)).
 pub(crate) fn log_path(plan: &Plan, spec: &JobSpec) -> Option<std::path::PathBuf> {
     plan.log_dir.as_ref().map(|d| {
         let name = crate::state::fingerprint::job_file_name(&spec.name);
@@ -238,7 +238,7 @@ struct Sink<'a> {
     may_stream: bool,
     streaming: bool,
     owner: &'a Token,
-    /// How its big block goes out, once it is passed on (see `report::owner`).
+    /// How its big block goes out, once it is passed on (see [`output::owner`](crate::output::owner)).
     passing: Passing,
     tail: Vec<u8>,
     keep_tail: bool,
@@ -320,7 +320,7 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// A chunk of a big block: to stdout directly, or on to the driver (`report::owner`).
+    /// A chunk of a big block: to stdout directly, or on to the driver ([`output::owner`](crate::output::owner)).
     fn pass(&mut self, bytes: &[u8]) {
         let (tx, job) = (self.tx, self.job);
         self.passing.pass(self.owner, job, bytes, |bytes| {
@@ -329,7 +329,7 @@ impl<'a> Sink<'a> {
     }
 }
 
-/// Opens a job's log file (never through a link, see `files`): emptied for its first
+/// Opens a job's log file (never through a link, see [`files`](crate::files)): emptied for its first
 /// attempt, appended to (under a marker line) for later ones.
 fn open_log(path: &std::path::Path, attempt: u32) -> std::io::Result<std::fs::File> {
     use std::io::Write;

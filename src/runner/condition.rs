@@ -1,7 +1,7 @@
 //! A job's `if:`, on its worker, just before the job would be spawned (after its needs
 //! ended): prun runs the command like a hook — in the job's env (with `PRUN_NEEDS` and
 //! the outputs its `env` uses) and workdir, stdin and output to /dev/null, within
-//! `hook_timeout` — and asks the core what its end means (`schedule::attempt::condition`).
+//! `hook_timeout` — and asks the core what its end means ([`schedule::attempt::condition`](crate::schedule::attempt::condition)).
 
 use std::sync::atomic::Ordering;
 

@@ -29,13 +29,13 @@ pub(crate) struct RunContext {
     pub(crate) groups: Vec<AtomicI32>,
     /// Once prun has been told to stop: the signal for any group that starts after that.
     pub(crate) stop_signal: AtomicI32,
-    /// Group mode: which job owns stdout (`report::owner`).
+    /// Group mode: which job owns stdout ([`output::owner`](crate::output::owner)).
     pub(crate) stdout_owner: Token,
     /// `--joblog`: each worker appends its attempt's line the moment it has reaped it.
     pub(crate) joblog: Option<Joblog>,
     /// Set at prun's first signal: from then on each hook gets at most the grace period.
     pub(crate) stop_clock: Option<StopClock>,
-    /// The run's cgroup, where prun contains jobs in cgroups (`executor::cgroup`).
+    /// The run's cgroup, where prun contains jobs in cgroups ([`executor::cgroup`](crate::executor::cgroup)).
     pub(crate) cgroup: Option<RunCgroup>,
     /// Where the run's `PRUN_OUTPUT` and `PRUN_NEEDS` files go.
     pub(crate) run_dir: RunDir,
@@ -50,7 +50,7 @@ pub(crate) struct RunContext {
 /// What the driver, a service's worker and its probe thread share.
 #[derive(Default)]
 pub(crate) struct ServiceShared {
-    /// How prun stopped it (`schedule::attempt::Fate` as a number), for its worker.
+    /// How prun stopped it ([`schedule::attempt::Fate`](crate::schedule::attempt::Fate) as a number), for its worker.
     pub(crate) fate: AtomicU8,
     /// Its probe is to stop polling (it passed, or the service is stopping).
     pub(crate) probe_stop: AtomicBool,

@@ -1,8 +1,8 @@
-//! The driver: the loop around the scheduling core (`schedule`). It sets the run up (the
+//! The driver: the loop around the scheduling core ([`schedule`](crate::schedule)). It sets the run up (the
 //! keeper, the run's cgroup, the signal watch, the pool, the hook runner), then gathers
 //! events — workers' output and ends, hooks' ends, signals, the core's wake-up times —
 //! feeds them to the core, and carries out the actions it answers with: it starts jobs on
-//! the pool, prints through `report::terminal`, queues hooks, signals process groups. It
+//! the pool, prints through [`output::terminal`](crate::output::terminal), queues hooks, signals process groups. It
 //! decides nothing itself.
 
 use std::collections::HashMap;
@@ -149,7 +149,7 @@ struct Driver {
     /// Other things prun could not deliver (see `output_errors`).
     lost: Vec<String>,
     /// Group mode without a progress bar (which draws between blocks): the owner of
-    /// stdout may print its block itself (`report::owner`).
+    /// stdout may print its block itself ([`output::owner`](crate::output::owner)).
     owned_output: bool,
     /// Chunks of each job passing output on that were printed, for the owner's token.
     printed: Printed,
@@ -324,7 +324,7 @@ impl Driver {
         }
     }
 
-    /// Carries out the core's actions, in order. `output` is what the job that just
+    /// Carries out the core's actions, in order. [`output`](crate::output) is what the job that just
     /// ended wrote, for its block.
     fn act(&mut self, actions: Vec<Action>, mut output: Option<(usize, Spool)>) {
         for a in actions {
@@ -439,7 +439,7 @@ impl Driver {
         env
     }
 
-    /// The jobs `job`'s dynamic matrix makes now (see `plan::matrix::Dynamic`), each
+    /// The jobs `job`'s dynamic matrix makes now (see [`plan::matrix::Dynamic`](crate::plan::matrix::Dynamic)), each
     /// with its result from an earlier run when `--resume` finds one.
     /// They are made one at a time from the values (a glob may find a million files).
     fn expand(&self, job: usize) -> Result<Expansions, String> {
@@ -497,7 +497,7 @@ impl Driver {
     }
 
     /// Tells workers which job owns stdout and how many of its chunks are printed (see
-    /// `report::owner`).
+    /// [`output::owner`](crate::output::owner)).
     fn publish_owner(&self) {
         self.printed
             .publish(&self.ctx.stdout_owner, self.terminal.owner());

@@ -3,7 +3,7 @@
 //!
 //! - a job: the jobfile's `env` and its matrix values, then `PRUN_JOB`,
 //!   `PRUN_JOB_INDEX`, `PRUN_SLOT`, `PRUN_ATTEMPT`, `PRUN_RUN_ID` (`job`),
-//!   `PRUN_OUTPUT` (`output`), `PRUN_NEEDS` (`needs`), `PRUN_RESOURCE_<name>`
+//!   `PRUN_OUTPUT` ([`output`](crate::output)), `PRUN_NEEDS` (`needs`), `PRUN_RESOURCE_<name>`
 //!   (`ResourceVars`);
 //! - a job's hook: the job's, plus `PRUN_JOB_STATUS`, `PRUN_JOB_EXIT_CODE`,
 //!   `PRUN_JOB_SIGNAL`, `PRUN_JOB_DURATION`, `PRUN_JOB_ATTEMPTS`,

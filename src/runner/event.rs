@@ -53,7 +53,7 @@ pub(crate) struct Ended {
     /// The end of its output, when reports need it.
     pub(crate) tail: Vec<u8>,
     /// The last byte it wrote to stdout itself, as the owner of a big block (see
-    /// `output::owner`).
+    /// [`output::owner`](crate::output::owner)).
     pub(crate) stdout_last: Option<u8>,
     /// Writing to stdout as that owner failed.
     pub(crate) stdout_error: Option<std::io::Error>,

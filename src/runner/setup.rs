@@ -37,7 +37,7 @@ pub(super) struct Started {
     pub(super) rx: Receiver<Event>,
 }
 
-/// Sets the run of `plan` up; an `Err` means nothing has run.
+/// Sets the run of [`plan`](crate::plan) up; an `Err` means nothing has run.
 pub(super) fn set_up(
     plan: &Arc<Plan>,
     run_id: &str,

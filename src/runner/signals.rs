@@ -129,7 +129,7 @@ impl SignalWatch {
 
 /// A file size limit (`ulimit -f`) reached while prun writes a log or its stdout must be
 /// a write error prun reports, not SIGXFSZ killing prun and leaving its jobs to the
-/// keeper. Jobs get the default disposition back (`executor::vfork`).
+/// keeper. Jobs get the default disposition back ([`executor::vfork`](crate::executor::vfork)).
 pub(crate) fn ignore_file_size_signal() {
     // SAFETY: setting a signal to SIG_IGN installs no handler code.
     unsafe {

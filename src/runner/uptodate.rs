@@ -1,7 +1,7 @@
 //! The up-to-date check of a job with `sources`/`status`, on its worker, just before it
-//! would be spawned: its fingerprint found (`state::fingerprint`), its `status` commands
+//! would be spawned: its fingerprint found ([`state::fingerprint`](crate::state::fingerprint)), its `status` commands
 //! run (like a hook: prun runs them, in the job's env and workdir, with `hook_timeout`),
-//! and the verdict asked of the core (`schedule::uptodate`). Saving the fingerprint after
+//! and the verdict asked of the core ([`schedule::uptodate`](crate::schedule::uptodate)). Saving the fingerprint after
 //! a success is `save`.
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! What the core hears (`Event`) and what it answers (`Action`), as data: every reason
-//! and every notice is an enum that the output layer words (`output::notice`), so the
+//! and every notice is an enum that the output layer words ([`output::notice`](crate::output::notice)), so the
 //! core's tests compare values, not sentences.
 
 use std::fmt;

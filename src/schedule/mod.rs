@@ -7,8 +7,8 @@
 //! resources, retries and their delays, `--fail-fast`, signals, `--resume`), what a
 //! job's final status and reason are, and which hooks are due. It reads no clock (the
 //! time comes with each call), starts no thread or process, prints nothing and words
-//! nothing: reasons and notices are enums (`outcome::reason`, `actions::Notice`) that
-//! the output layer words. The driver (`runner::driver`) carries the actions out, so
+//! nothing: reasons and notices are enums ([`outcome::reason`](crate::outcome::reason), `actions::Notice`) that
+//! the output layer words. The driver ([`runner::driver`](crate::runner::driver)) carries the actions out, so
 //! every combination is a unit test of a few lines (`tests.rs`).
 //!
 //! The parts, each an `impl Schedule` of its own: `admit` (what may start now, and
@@ -25,11 +25,11 @@ mod expand;
 pub(crate) mod machine;
 mod results;
 mod service_state;
-mod services;
+pub(crate) mod services;
 mod stop;
 #[cfg(test)]
 mod tests;
-mod throttle;
+pub(crate) mod throttle;
 mod units;
 pub(crate) mod uptodate;
 
@@ -127,7 +127,7 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
-    /// The run of `plan` with `slots` pool slots; `prior[i]` is job i's result from an
+    /// The run of [`plan`](crate::plan) with `slots` pool slots; `prior[i]` is job i's result from an
     /// earlier run (`--resume`): such a job is not run.
     /// A service's result is never carried over: it ran for the jobs of its own run, and
     /// starts again if one that needs it runs now.

@@ -33,7 +33,7 @@ impl Schedule {
         results
     }
 
-    /// The results after a bug in prun ended the run (`runner::driver`): a job that was
+    /// The results after a bug in prun ended the run ([`runner::driver`](crate::runner::driver)): a job that was
     /// running was stopped by it, one not started never will be.
     pub(crate) fn take_crashed_results(&mut self, order: &[usize]) -> Vec<JobResult> {
         let stopped = Arc::new(Reason::Stopped(Stop::Internal));

@@ -169,7 +169,7 @@ impl Run {
     }
 
     /// What the driver answers to `Action::Expand { job }`: the jobs of its matrix,
-    /// one per value (as `runner::driver::expand` makes them), or why there are none.
+    /// one per value (as [`runner::driver::expand`](crate::runner::driver::expand) makes them), or why there are none.
     fn expand(&mut self, job: usize, values: Result<&[&str], &str>) -> Vec<Action> {
         let jobs = values.map_err(str::to_owned).map(|values| {
             let spec = self.s.spec(job).clone();

@@ -1,5 +1,5 @@
 //! Whether a job with `sources`/`status` is up to date: a pure function of what its
-//! worker found (`state::fingerprint`), which the worker calls before it would spawn the
+//! worker found ([`state::fingerprint`](crate::state::fingerprint)), which the worker calls before it would spawn the
 //! job, as it calls `attempt::status` after.
 
 use crate::outcome::fingerprint::{Fingerprint, Saved, Stale, Verdict};

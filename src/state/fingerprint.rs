@@ -2,7 +2,7 @@
 //! dynamic matrix's glob rules; a directory stands for every file under it) and hashed
 //! (BLAKE3, each file read once, on a few threads), its `generates` looked for, and the
 //! fingerprint saved after a success: one file per job in the state dir, named like its
-//! log file, written whole or not at all (`files::write_atomically`: a planted link is
+//! log file, written whole or not at all ([`files::write_atomically`](crate::files::write_atomically): a planted link is
 //! replaced, not followed; two runs at once never leave a torn file).
 
 use std::collections::BTreeMap;
@@ -144,7 +144,7 @@ fn hash_file(path: &Path, buf: &mut [u8]) -> io::Result<String> {
 }
 
 /// The fingerprint of `spec`, whose own environment (prun's per-run variables aside:
-/// `runner::env::own`) is `env`, made from `sources`: run text, shell, workdir, env and
+/// [`runner::env::own`](crate::runner::env::own)) is `env`, made from `sources`: run text, shell, workdir, env and
 /// matrix values.
 pub(crate) fn fingerprint(
     plan: &Plan,
@@ -177,7 +177,7 @@ pub(crate) fn fingerprint(
 }
 
 /// What `--dry-run` says of `spec`, which has `u`: "would skip: up to date: …" or
-/// "would run: <reason>", found without running anything or writing anything.
+/// "would run: REASON", found without running anything or writing anything.
 pub(crate) fn preview(plan: &Plan, spec: &JobSpec, u: &UpToDate) -> String {
     if plan.force.covers(&spec.name, spec.base()) {
         return "would run: --force".to_owned();
@@ -243,7 +243,7 @@ pub(crate) fn path(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// The file name (without extension) of job `name`'s log or state file: its name made a
-/// file name (`names::file_name`); a name that holds a secret (a matrix value made from
+/// file name ([`names::file_name`](crate::names::file_name)); a name that holds a secret (a matrix value made from
 /// one) is masked, with a hash of the whole after it, so the file is still its alone and
 /// found again on the next run, and its name shows no secret.
 pub(crate) fn job_file_name(name: &str) -> String {

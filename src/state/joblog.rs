@@ -226,7 +226,7 @@ fn read_outputs(json: &str) -> Option<Outputs> {
 }
 
 /// `s` as one joblog field: no tab, newline or other control character (the escaping
-/// of names, `names::escape_value`, which `unescape` undoes).
+/// of names, [`names::escape_value`](crate::names::escape_value), which `unescape` undoes).
 pub(crate) fn escape(s: &str) -> String {
     crate::names::escape_value(s)
 }

@@ -6,7 +6,7 @@
 //! Like `flock(1)`, prun never writes to the lock file: it is opened read-only, created
 //! (mode 0600: no other user can open it, so none can hold it) if missing, never
 //! truncated, never through a symbolic link (a planted link cannot make root's prun touch
-//! another file), and refused when it belongs to another user (`files::open_lock`). Who holds the
+//! another file), and refused when it belongs to another user ([`files::open_lock`](crate::files::open_lock)). Who holds the
 //! lock is read from the kernel (`/proc/locks`), not from the file: the message names the
 //! holder's pid, program and start time, and is never half-written.
 
@@ -93,7 +93,7 @@ impl Lock {
     }
 }
 
-/// Opens (or creates) the lock file (`files::open_lock`: read-only, mode 0600, never
+/// Opens (or creates) the lock file ([`files::open_lock`](crate::files::open_lock): read-only, mode 0600, never
 /// through a link, only a regular file of prun's own user).
 fn open(path: &Path) -> Result<File, LockError> {
     crate::files::open_lock(path).map_err(|source| {

@@ -1,6 +1,6 @@
 //! The jobfile as written: serde structs that mirror the YAML (docs/jobfile.md), and
 //! `from_yaml`, which reads them with serde-saphyr. Nothing here decides anything;
-//! `plan` turns this raw form into a validated `Plan`. Every value that a later check
+//! [`plan`](crate::plan) turns this raw form into a validated `Plan`. Every value that a later check
 //! may complain about keeps its source location (`Sp`), so every error can point at the
 //! offending line.
 
@@ -148,7 +148,7 @@ pub(crate) struct HistoryKeys {
 }
 
 /// Keys a job may have, also accepted under `defaults:` (except `name`, `run`, `needs`,
-/// `matrix`, which make no sense as defaults and are refused there by `plan.rs`).
+/// `matrix`, which make no sense as defaults and are refused there).
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(test, derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]

@@ -1,6 +1,6 @@
-//! The rules `plan` adds to the jobfile's types, as JSON Schema (test builds only):
+//! The rules [`plan`](crate::plan) adds to the jobfile's types, as JSON Schema (test builds only):
 //! each is named by a field of `keys` (`schemars(schema_with = …)`) and mirrors the check
-//! in `plan` that refuses what it refuses; tests/schema.rs holds the two to one verdict.
+//! in [`plan`](crate::plan) that refuses what it refuses; tests/schema.rs holds the two to one verdict.
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::json;
@@ -9,17 +9,17 @@ use super::values::HumanDuration;
 
 /// A duration that is all zeros.
 const ZERO: &str = r"^\s*(0+\s*[A-Za-z]+\s*)+$";
-/// `sizes::parse`: bytes, or a number with K, M, G or T (KB, KiB the same).
+/// [`sizes::parse`](crate::sizes::parse): bytes, or a number with K, M, G or T (KB, KiB the same).
 const SIZE: &str = r"^\s*([0-9]+|[0-9]+(\.[0-9]*)?\s*([KkMmGgTt]([Bb]|[Ii][Bb])?))\s*$";
 
-/// A duration `plan` refuses as 0 (a timeout that would stop at once).
+/// A duration [`plan`](crate::plan) refuses as 0 (a timeout that would stop at once).
 pub(super) fn positive_duration(g: &mut SchemaGenerator) -> Schema {
     let mut s = HumanDuration::json_schema(g);
     s.insert("not".into(), json!({"pattern": ZERO}));
     s
 }
 
-/// A size in bytes (`sizes::parse`).
+/// A size in bytes ([`sizes::parse`](crate::sizes::parse)).
 pub(super) fn size(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "description": "a size: bytes, or with K, M, G or T (powers of 1024), e.g. 512M, 2G, 1.5G",

@@ -1,5 +1,5 @@
 //! The jobfile's JSON Schema, generated from the types that parse it (`keys`, `values`;
-//! schemars, in test builds only) and the rules `plan` adds to them (`rules`, named by
+//! schemars, in test builds only) and the rules [`plan`](crate::plan) adds to them (`rules`, named by
 //! the fields they constrain). `schemas/jobfile-v1.schema.json` is this schema: the test
 //! below fails when the file differs and rewrites it with `PRUN_BLESS=1`
 //! (`PRUN_BLESS=1 cargo test --lib schema`). tests/schema.rs holds prun and the schema to
@@ -135,7 +135,7 @@ fn generate() -> Value {
     v
 }
 
-/// `defaults:`: every job key but those that must differ per job (`plan` refuses them).
+/// `defaults:`: every job key but those that must differ per job ([`plan`](crate::plan) refuses them).
 fn defaults(root: &mut Value) {
     let mut keys = root["$defs"]["JobKeys"].clone();
     if let Some(Value::Object(props)) = keys.get_mut("properties") {
