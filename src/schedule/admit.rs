@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::actions::{Action, Note, Notice};
+use super::blocked::Wait;
 use super::{NeedsState, Schedule};
 use crate::input::jobfile::When;
 use crate::outcome::{JobResult, Reason, Status};
@@ -61,39 +62,128 @@ impl Schedule {
                     self.skip(job, why, by_condition, out);
                 }
                 // (Never in sync mode: a need on a later job is a jobfile error there.)
-                NeedsState::Waiting => self.blocked.push(job),
+                NeedsState::Waiting => self.block(job),
             }
         }
     }
 
-    /// Starts (or skips) the jobs that were waiting on needs, as far as they now can.
+    /// Starts (or skips) the jobs that were waiting on needs, as far as they now can:
+    /// those whose needs allowed them already, while slots are free, then those a need
+    /// that ended may have unblocked (`blocked`: no other is looked at), until a round
+    /// unblocks none.
     pub(super) fn start_blocked(&mut self, out: &mut Vec<Action>) {
-        let mut changed = true;
-        while changed {
-            changed = false;
-            let mut i = 0;
-            while i < self.blocked.len() {
-                let job = self.blocked[i];
-                match self.needs_state(job) {
+        loop {
+            while self.slot_free()
+                && !self.expanding
+                && let Some(job) = self.blocked.pop_ready()
+            {
+                self.ready(job, out);
+            }
+            let pairs = self.blocked.take_recheck();
+            if pairs.is_empty() {
+                return;
+            }
+            for (job, ended) in pairs {
+                let Some(state) = self.recheck(job, ended) else {
+                    continue;
+                };
+                let Some(rank) = self.blocked.take(job) else {
+                    continue;
+                };
+                match state {
                     NeedsState::Blocked { why, by_condition } => {
-                        self.blocked.remove(i);
                         self.skip(job, why, by_condition, out);
-                        changed = true;
                     }
+                    NeedsState::Waiting => {}
                     // A job that uses resources waits for them with the others
                     // that do, in file order (a wait holds no slot).
                     NeedsState::Ready if self.waits_for_units(job) || self.is_service(job) => {
-                        self.blocked.remove(i);
                         self.ready(job, out);
                     }
-                    NeedsState::Ready if self.slot_free() && !self.expanding => {
-                        self.blocked.remove(i);
+                    NeedsState::Ready
+                        if self.slot_free() && !self.expanding && !self.blocked.has_ready() =>
+                    {
                         self.ready(job, out);
                     }
-                    _ => i += 1,
+                    NeedsState::Ready => {
+                        let services: Vec<usize> = (self.spec(job).needs.iter().copied())
+                            .filter(|&d| self.is_service(d))
+                            .collect();
+                        self.blocked.ready((rank, job), &services);
+                    }
                 }
             }
         }
+    }
+
+    /// `job`, whose needs have not all ended (`needs_state` said so), waits for those.
+    fn block(&mut self, job: usize) {
+        let (on, failed, plain) = self.unended_needs(job);
+        let wait = Wait {
+            rank: self.rank(job),
+            plain,
+            unended: u32::try_from(on.len()).unwrap_or(u32::MAX),
+            failed,
+        };
+        self.blocked.wait(job, wait, &on);
+    }
+
+    /// The needs of `job` not ended yet (each job a dynamic matrix became, for one that
+    /// expanded), whether one that ended failed, and whether they are plain jobs.
+    fn unended_needs(&self, job: usize) -> (Vec<usize>, bool, bool) {
+        let (mut on, mut failed, mut plain) = (Vec::new(), false, true);
+        for &dep in self.spec(job).needs.iter() {
+            plain &= !self.is_service(dep) && self.spec(dep).dynamic.is_none();
+            for e in self.jobs_of(dep) {
+                match self.ended_as(e) {
+                    None => on.push(e),
+                    Some((status, _)) => failed |= status.is_failure(),
+                }
+            }
+        }
+        (on, failed, plain)
+    }
+
+    /// What `job` (waiting, or ready for a slot) is now that its need `ended` has ended:
+    /// `None` while it still waits. A job of plain needs counts it; any other is looked
+    /// at whole, and watches what it still waits for.
+    fn recheck(&mut self, job: usize, ended: usize) -> Option<NeedsState> {
+        let plain = self.blocked.wait_of(job).is_some_and(|w| w.plain);
+        if !plain {
+            return match self.needs_state(job) {
+                NeedsState::Waiting => {
+                    let (on, _, _) = self.unended_needs(job);
+                    self.blocked.watch(job, &on);
+                    None
+                }
+                state => Some(state),
+            };
+        }
+        let when = self.spec(job).opts.when;
+        let (status, by_condition) = self.ended_as(ended)?;
+        let w = self.blocked.wait_of(job)?;
+        w.failed |= status.is_failure();
+        w.unended = w.unended.saturating_sub(1);
+        let (unended, failed) = (w.unended, w.failed);
+        if when == When::Success && !status.is_success() {
+            return Some(NeedsState::Blocked {
+                why: Reason::Need {
+                    need: self.spec(ended).name.clone(),
+                    status,
+                },
+                by_condition: status == Status::Skipped && by_condition,
+            });
+        }
+        if unended > 0 {
+            return None;
+        }
+        Some(match when {
+            When::Failure if !failed => NeedsState::Blocked {
+                why: Reason::NoNeedFailed,
+                by_condition: true,
+            },
+            _ => NeedsState::Ready,
+        })
     }
 
     /// Whether `job`'s needs have ended so that its `when:` holds. A need that is a
@@ -121,8 +211,10 @@ impl Schedule {
                 }
             }
         }
+        if waiting {
+            return NeedsState::Waiting;
+        }
         match when {
-            _ if waiting => NeedsState::Waiting,
             When::Failure if !failed => NeedsState::Blocked {
                 why: Reason::NoNeedFailed,
                 by_condition: true,

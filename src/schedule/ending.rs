@@ -181,6 +181,7 @@ impl Schedule {
 
     /// Records a job's final result and queues its hooks.
     pub(super) fn finalize(&mut self, job: usize, result: JobResult, out: &mut Vec<Action>) {
+        self.blocked.ended(job);
         let hooks = self.spec(job).opts.hooks.for_job(result.hook_case()).len();
         if !self.killed && hooks > 0 {
             self.pending_hooks += hooks;

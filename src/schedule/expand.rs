@@ -44,6 +44,7 @@ impl Schedule {
                     }
                 }
                 self.expansions.insert(job, into);
+                self.blocked.ended(job);
                 if self.stop_starting {
                     self.settle_pending();
                 }

@@ -20,6 +20,7 @@
 pub(crate) mod actions;
 mod admit;
 pub(crate) mod attempt;
+mod blocked;
 mod ending;
 mod expand;
 pub(crate) mod machine;
@@ -78,8 +79,8 @@ pub(crate) struct Schedule {
     carried: HashMap<usize, JobResult>,
     /// The next job to reach, in file order.
     next: usize,
-    /// Jobs reached whose needs have not all ended yet.
-    blocked: Vec<usize>,
+    /// Jobs reached that their needs have not let start yet.
+    blocked: blocked::Blocked,
     /// Jobs ready to start, in order, before any job further down the jobfile (the jobs
     /// of a dynamic matrix, once it is expanded).
     queue: std::collections::VecDeque<usize>,
@@ -143,7 +144,7 @@ impl Schedule {
             results: prior,
             carried: HashMap::new(),
             next: 0,
-            blocked: Vec::new(),
+            blocked: blocked::Blocked::default(),
             queue: std::collections::VecDeque::new(),
             extra: Vec::new(),
             expansions: HashMap::new(),

@@ -108,6 +108,7 @@ impl Schedule {
         let after = self.now().saturating_duration_since(since);
         let s = &mut self.services[k];
         s.phase = Phase::Ready;
+        self.blocked.ended(job);
         s.ready_after = Some(after);
         let more = More {
             outputs,
@@ -135,6 +136,7 @@ impl Schedule {
             reason: Arc::clone(&why),
         }));
         self.services[k].failure = Some(why);
+        self.blocked.ended(self.services[k].job);
         self.stop_service(k, Fate::Failed, out);
         self.count_failure(out);
     }

@@ -72,7 +72,7 @@ impl Schedule {
             .filter(|&j| self.results[j].is_none())
             .collect();
         self.next = n;
-        pending.append(&mut self.blocked);
+        pending.extend(self.blocked.take_all());
         pending.extend(self.queue.drain(..));
         for (_, w) in &mut self.waiting {
             pending.extend(std::mem::take(w).into_iter().map(|(_, j)| j));
@@ -80,19 +80,17 @@ impl Schedule {
         let why = self.why_not_started();
         for j in pending {
             if self.cleanup_may_run() && self.spec(j).opts.when.is_cleanup() {
-                self.blocked.push(j);
+                self.blocked.look_again(j, self.rank(j));
             } else {
                 self.results[j] = Some(JobResult::not_run(Arc::clone(&why)));
+                self.blocked.ended(j);
             }
         }
-        let mut blocked = std::mem::take(&mut self.blocked);
-        blocked.sort_by_key(|&j| self.rank(j));
-        self.blocked = blocked;
     }
 
     /// Cleanup jobs not started yet never will (a second signal, or the deadline).
     pub(super) fn abandon_pending(&mut self, why: Arc<Reason>) {
-        let mut pending = std::mem::take(&mut self.blocked);
+        let mut pending = self.blocked.take_all();
         pending.extend(self.queue.drain(..));
         for (_, w) in &mut self.waiting {
             pending.extend(std::mem::take(w).into_iter().map(|(_, j)| j));

@@ -319,6 +319,42 @@ fn async_does_not_wait_for_hooks() {
 // ---------------------------------------------------------------- needs
 
 #[test]
+fn jobs_unblocked_at_different_times_start_in_file_order_as_slots_free() {
+    // c needs b, d needs a: a ends first, so d is ready before c; with one slot each
+    // waits for it, and c (earlier in the file) goes first once both are ready.
+    let y = "jobs:\n  - name: a\n    run: x\n  - name: b\n    run: x\n  - name: c\n    needs: [b]\n    run: x\n  - name: d\n    needs: [a]\n    run: x\n  - name: e\n    run: x\n";
+    let mut r = Run::new(y, &["-j", "2"]);
+    assert_eq!(starts(&r.start()), [(0, 1, 1), (1, 2, 1)]);
+    // a ends: d is ready, takes the slot before e (it is reached, e is not yet).
+    assert_eq!(starts(&r.exit(0, 1, 0)), [(3, 1, 1)]);
+    assert_eq!(starts(&r.exit(1, 1, 0)), [(2, 2, 1)]);
+    assert_eq!(starts(&r.exit(3, 1, 0)), [(4, 1, 1)]);
+}
+
+#[test]
+fn a_sink_that_needs_many_is_skipped_by_the_first_failure_and_waits_for_the_rest_else() {
+    let mut y = String::from("jobs:\n");
+    for i in 0..5 {
+        y.push_str(&format!("  - name: m{i}\n    run: x\n"));
+    }
+    y.push_str("  - name: sink\n    needs: [m0, m1, m2, m3, m4]\n    run: x\n");
+    y.push_str("  - name: always\n    needs: [m0, m1, m2, m3, m4]\n    when: always\n    run: x\n");
+    let mut r = Run::new(&y, &["-j", "5"]);
+    r.start();
+    r.exit(3, 1, 0);
+    let a = r.exit(1, 1, 2);
+    // m1 failed: the sink is skipped at once, though m0, m2 and m4 still run.
+    assert_eq!(r.status(5), Status::Skipped);
+    assert_eq!(r.reason(5), need("m1", Status::Failed));
+    assert!(starts(&a).is_empty());
+    r.exit(0, 1, 0);
+    r.exit(2, 1, 0);
+    // `always` starts only once the last of its needs has ended.
+    assert_eq!(r.status(6), Status::NotRun, "not started yet");
+    assert_eq!(starts(&r.exit(4, 1, 0)), [(6, 1, 1)]);
+}
+
+#[test]
 fn a_job_starts_when_its_needs_succeeded() {
     let y = "jobs:\n  - name: a\n    run: x\n  - name: b\n    needs: [a]\n    run: x\n  - name: c\n    run: x\n";
     let mut r = Run::new(y, &["-j", "3"]);
