@@ -5,8 +5,9 @@
 //! - `local`: runs a command and supervises it to its end (output, exit, timeout, what
 //!   it leaves behind), in a process group of its own; `reap`: how it ended and what
 //!   it cost (`wait4`);
-//! - `spawn` and `vfork`: the child, from clone to exec; `simple` decides which commands
-//!   skip the shell; `slurm` wraps a command in `srun`;
+//! - `spawn` and `vfork`: the child, from clone to exec;
+//! - the executors, behind one seam (`Executor`, DESIGN §14; `of` is the registry):
+//!   `Local` runs a job here (`local::run`), `slurm::Slurm` as a Slurm job step (`srun`);
 //! - `cgroup`: the run's cgroups, where they can be made; `keeper`: the process that
 //!   stops everything when prun is SIGKILLed.
 //!
@@ -24,5 +25,18 @@ pub(crate) mod group;
 pub(crate) mod keeper;
 pub(crate) mod local;
 mod reap;
+pub(crate) mod seam;
+pub(crate) mod slurm;
 pub(crate) mod spawn;
 pub(crate) mod vfork;
+
+use crate::input::settings::ExecutorKind;
+pub(crate) use seam::{Executor, Local, Shape};
+
+/// The registry: the executor of each kind the jobfile and `--executor` may name.
+pub(crate) fn of(kind: ExecutorKind) -> &'static dyn Executor {
+    match kind {
+        ExecutorKind::Local => &Local,
+        ExecutorKind::Slurm => &slurm::Slurm,
+    }
+}

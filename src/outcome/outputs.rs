@@ -10,8 +10,8 @@
 //! Anything else fails the job, with the file's line and the reason.
 //!
 //! The files live in a directory private to prun's user (`RunDir`), in `$TMPDIR`, and
-//! are removed as they are read and at the end. A Slurm step on another node must see
-//! the same path: on a multi-node cluster, point `TMPDIR` at a shared directory.
+//! are removed as they are read and at the end. A job its executor runs on another node
+//! must see the same path: on a multi-node cluster, point `TMPDIR` at a shared directory.
 
 use std::io::Read;
 use std::path::Path;

@@ -12,7 +12,6 @@ use super::hooks::Hooks;
 use super::matrix;
 use super::resources;
 use super::retry::RetryPolicy;
-use super::slurm;
 use super::template;
 use crate::input::jobfile::SlurmOptions;
 use crate::input::settings::ExecutorKind;
@@ -85,11 +84,12 @@ pub(crate) struct JobOptions {
     pub(crate) tags: Vec<String>,
     pub(crate) hooks: Hooks,
     pub(crate) hook_timeout: Duration,
-    /// With the Slurm executor: the srun command line the job runs under.
-    pub(crate) srun: Option<Vec<String>>,
+    /// The command line its executor runs its command under (`Executor::wrapper`).
+    pub(crate) wrapper: Option<Vec<String>>,
     /// Its `slurm:` options (the job's over `defaults`'), used with the Slurm executor.
     pub(crate) slurm: Option<SlurmOptions>,
-    /// Its own `executor:` (or the default's), if it chose one.
+    /// Its `executor:` (the job's, the default's, the run's or `--executor`), once the
+    /// plan has resolved it; `None`: local.
     pub(crate) executor: Option<ExecutorKind>,
     /// SIGTERM to the job's group after this long, SIGKILL `grace` later.
     pub(crate) timeout: Option<Duration>,
@@ -116,6 +116,13 @@ pub(crate) struct JobOptions {
     pub(crate) limits: super::limits::Limits,
 }
 
+impl JobOptions {
+    /// Where the job runs (resolved by the plan).
+    pub(crate) fn executor(&self) -> &'static dyn crate::executor::Executor {
+        crate::executor::of(self.executor.unwrap_or(ExecutorKind::Local))
+    }
+}
+
 impl JobSpec {
     /// Whether the job sets variable `var` (in `env` or as a matrix key).
     pub(crate) fn sets(&self, var: &str) -> bool {
@@ -140,9 +147,9 @@ impl JobSpec {
             index: self.index,
             direct: self.direct,
         };
-        if let Some(srun) = &job.opts.srun {
-            let renamed = slurm::with_job_name(srun, &job.name);
-            Arc::make_mut(&mut job.def_mut().opts).srun = Some(renamed);
+        if let Some(w) = &job.opts.wrapper {
+            let renamed = job.opts.executor().rename(w, &job.name);
+            Arc::make_mut(&mut job.def_mut().opts).wrapper = Some(renamed);
         }
         job
     }

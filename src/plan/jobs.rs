@@ -328,7 +328,7 @@ impl JobContext<'_> {
             env_files,
             uses,
             when: self.when(keys, name)?,
-            srun: None,
+            wrapper: None,
             slurm: self.slurm(keys),
             executor,
             tags: keys

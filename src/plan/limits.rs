@@ -10,6 +10,7 @@
 //! - under Slurm: memory and cpus become `--mem` and `--cpus-per-task` (unless `slurm:`
 //!   sets them), Slurm enforces them; nice, io and pids are not applied.
 
+use crate::executor::Executor;
 use crate::executor::cgroup::{CgroupLimits, Controllers};
 use crate::executor::command::Tuning;
 use crate::input::diagnostic::{Diagnostic, Source};
@@ -75,9 +76,9 @@ impl Limits {
     }
 
     /// What the child sets on itself and what its cgroup limits it to, given the
-    /// controllers the run has (`slurm`: it runs under srun, which enforces them).
-    pub(crate) fn tuning(&self, c: Controllers, slurm: bool) -> Tuning {
-        if slurm {
+    /// controllers the run has (none where its executor enforces limits itself).
+    pub(crate) fn tuning(&self, c: Controllers, ex: &dyn Executor) -> Tuning {
+        if !ex.limits_by_prun() {
             return Tuning::default();
         }
         Tuning {
@@ -94,16 +95,16 @@ impl Limits {
 
     /// Which of its limits are not enforced as asked, and why, in words; `None` when
     /// every one is.
-    pub(crate) fn not_enforced(&self, c: Controllers, slurm: bool) -> Option<String> {
+    pub(crate) fn not_enforced(&self, c: Controllers, ex: &dyn Executor) -> Option<String> {
         let mut not = Vec::new();
-        if slurm {
+        if !ex.limits_by_prun() {
             for (asked, what) in [
                 (self.pids.is_some(), "pids"),
                 (self.nice.is_some(), "nice"),
                 (self.io.is_some(), "io"),
             ] {
                 if asked {
-                    not.push(format!("{what} (not applied under Slurm)"));
+                    not.push(format!("{what} (not applied under {})", ex.name()));
                 }
             }
         } else {
@@ -179,14 +180,14 @@ impl Limits {
 
 /// What prun says once at the start: each way the jobs' limits are not enforced here,
 /// with the jobs it concerns; `None` when every limit asked is enforced. `jobs`: each
-/// job's (base) name, limits, and whether it runs under Slurm.
+/// job's (base) name, limits, and executor.
 pub(crate) fn not_enforced_words<'a>(
-    jobs: impl Iterator<Item = (&'a str, &'a Limits, bool)>,
+    jobs: impl Iterator<Item = (&'a str, &'a Limits, &'static dyn Executor)>,
     c: Controllers,
 ) -> Option<String> {
     let mut by_why: Vec<(String, Vec<&str>)> = Vec::new();
-    for (name, limits, slurm) in jobs {
-        let Some(why) = limits.not_enforced(c, slurm) else {
+    for (name, limits, ex) in jobs {
+        let Some(why) = limits.not_enforced(c, ex) else {
             continue;
         };
         match by_why.iter_mut().find(|(w, _)| *w == why) {
@@ -284,13 +285,15 @@ mod tests {
             hook_nice: None,
         };
         let none = Controllers::default();
-        let t = l.tuning(none, false);
+        let local = crate::executor::of(crate::input::settings::ExecutorKind::Local);
+        let slurm = crate::executor::of(crate::input::settings::ExecutorKind::Slurm);
+        let t = l.tuning(none, local);
         assert_eq!(
             (t.nice, t.ioprio, t.address_space),
             (Some(10), Some(3 << 13), Some(1 << 30))
         );
         assert_eq!(t.cgroup, CgroupLimits::default());
-        let why = l.not_enforced(none, false).unwrap();
+        let why = l.not_enforced(none, local).unwrap();
         assert!(
             why.contains("RLIMIT_AS") && why.contains("cpus") && why.contains("pids"),
             "{why}"
@@ -300,12 +303,12 @@ mod tests {
             cpu: true,
             pids: true,
         };
-        let t = l.tuning(all, false);
+        let t = l.tuning(all, local);
         assert_eq!(t.address_space, None);
         assert_eq!(t.cgroup.memory, Some(1 << 30));
-        assert_eq!(l.not_enforced(all, false), None);
-        assert_eq!(l.tuning(all, true), Tuning::default());
-        let why = l.not_enforced(none, true).unwrap();
+        assert_eq!(l.not_enforced(all, local), None);
+        assert_eq!(l.tuning(all, slurm), Tuning::default());
+        let why = l.not_enforced(none, slurm).unwrap();
         assert!(why.contains("pids") && !why.contains("memory"), "{why}");
     }
 

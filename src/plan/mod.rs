@@ -30,7 +30,6 @@ pub(crate) mod secrets;
 mod select;
 pub(crate) mod service;
 pub(crate) mod shard;
-pub(crate) mod slurm;
 pub(crate) mod template;
 pub(crate) mod throttle;
 pub(crate) mod uptodate;
@@ -266,15 +265,15 @@ impl Plan {
                 .or(run_executor)
                 .unwrap_or(ExecutorKind::Local)
         };
-        if let Some(j) = jobs
-            .iter()
-            .find(|j| j.opts.service.is_some() && executor(j) == ExecutorKind::Slurm)
-        {
+        if let Some(j) = jobs.iter().find(|j| {
+            j.opts.service.is_some() && crate::executor::of(executor(j)).cannot().services
+        }) {
             let at = j.opts.service.as_ref().map_or(Default::default(), |s| s.at);
+            let name = crate::executor::of(executor(j)).name();
             return Err(Diagnostic::at(
                 src,
                 at,
-                format!("service '{}' would run under the Slurm executor: services are not supported there yet", j.name),
+                format!("service '{}' would run under the {name} executor: services are not supported there yet", j.name),
             )
             .help("run the service with `executor: local` (on this machine), or start it outside prun"));
         }
@@ -401,20 +400,24 @@ fn shape_commands(
     direct_exec: bool,
 ) {
     for j in jobs {
-        if executor(j) == ExecutorKind::Slurm {
-            let name = j.name.clone();
+        // The options are shared (a million jobs, one `defaults:`): written only where
+        // the executor changes them.
+        let kind = executor(j);
+        let wrapper = crate::executor::of(kind).wrapper(&crate::executor::Shape {
+            name: &j.name,
+            timeout: j.opts.timeout,
+            grace,
+            cpus: j.opts.limits.cpus,
+            memory: j.opts.limits.memory,
+            slurm: j.opts.slurm.as_ref(),
+        });
+        if wrapper.is_some() || j.opts.executor.unwrap_or(ExecutorKind::Local) != kind {
             let opts = Arc::make_mut(&mut j.def_mut().opts);
-            let slurm = opts.slurm.clone().unwrap_or_default();
-            opts.srun = Some(slurm::srun_args(
-                &name,
-                &slurm,
-                opts.timeout,
-                grace,
-                &opts.limits,
-            ));
+            opts.executor = Some(kind);
+            opts.wrapper = wrapper;
         }
         if direct_exec
-            && j.opts.srun.is_none()
+            && j.opts.wrapper.is_none()
             && !j.sets("PATH")
             && direct::words(&j.run).is_some()
         {

@@ -199,7 +199,7 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
             // The controllers are known once the run's cgroups exist: what a run here
             // would have is what the hierarchy offers.
             let c = crate::executor::cgroup::offered_controllers();
-            let not = l.not_enforced(c, j.opts.srun.is_some());
+            let not = l.not_enforced(c, j.opts.executor());
             let tail = not
                 .map(|w| format!(" (not enforced: {w})"))
                 .unwrap_or_default();

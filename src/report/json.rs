@@ -72,7 +72,7 @@ impl Serialize for JobDoc<'_> {
         if limits.any() {
             // What it was limited to, and whether every limit held as asked.
             let c = crate::executor::cgroup::run_controllers();
-            let not = limits.not_enforced(c, spec.opts.srun.is_some());
+            let not = limits.not_enforced(c, spec.opts.executor());
             m.serialize_entry(
                 "limits",
                 &json!({

@@ -130,7 +130,7 @@ pub(crate) fn render(run: &RunSummary, jobfile: &str, previous: &str) -> String 
             r.duration().as_secs_f64()
         );
     }
-    // What each job cost, for the jobs prun measured (not under Slurm).
+    // What each job cost, for the jobs prun measured (not those its executor runs elsewhere).
     let cost_families: [CostFamily; 2] = [
         (
             "prun_job_cpu_seconds",

@@ -12,7 +12,6 @@ use super::event::{Ended, Event};
 use super::log_watch::LogWatch;
 use super::uptodate::{self, Check};
 use crate::executor::command::{Capture, Request, Stdin};
-use crate::executor::local;
 use crate::files::{self, InPlace};
 use crate::outcome::Status;
 use crate::outcome::attempt::AttemptRecord;
@@ -107,7 +106,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         shell: &plan.shell,
         script: &spec.run,
         direct: words.as_deref(),
-        wrapper: spec.opts.srun.as_deref(),
+        wrapper: spec.opts.wrapper.as_deref(),
         env_base: &ctx.env_base,
         env: &env,
         workdir: &spec.workdir,
@@ -122,7 +121,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
         stop: None,
         keeper: ctx.keeper.as_ref(),
         cgroup: ctx.cgroup.as_ref().map(|c| c.slot(a.slot)),
-        tuning: (spec.opts.limits).tuning(ctx.controllers(), spec.opts.srun.is_some()),
+        tuning: (spec.opts.limits).tuning(ctx.controllers(), spec.opts.executor()),
     };
     let mut sink = Sink::new(ctx, spec, a, tx);
     // Secrets masked as the output is read, before the log, the tail or the terminal.
@@ -132,7 +131,7 @@ pub(super) fn run(ctx: &RunContext, a: &Attempt, tx: &Sender<Event>) -> Box<Ende
     // still need it): like a cleanup job, it gets only the deadline's SIGKILL.
     let cleanup = spec.opts.when.is_cleanup() || service.is_some();
     let mut late = false;
-    let finished = local::run(
+    let finished = spec.opts.executor().run(
         &req,
         &mut |pgid| {
             ctx.groups[a.slot - 1].store(pgid, Ordering::SeqCst);

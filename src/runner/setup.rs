@@ -86,7 +86,7 @@ pub(super) fn set_up(
     cgroup::set_run_controllers(controllers);
     // Not under --quiet: a cron run would mail it every night (the report, --dry-run
     // and the limited jobs' reasons still say it).
-    let jobs = (plan.jobs.iter()).map(|j| (j.base(), &j.opts.limits, j.opts.srun.is_some()));
+    let jobs = (plan.jobs.iter()).map(|j| (j.base(), &j.opts.limits, j.opts.executor()));
     if !plan.output.quiet
         && let Some(words) = crate::plan::limits::not_enforced_words(jobs, controllers)
     {
