@@ -15,7 +15,7 @@ use crate::plan::hooks::HookCase;
 pub(crate) struct HookFailure {
     /// The name of the job it belongs to, or `None` for a run-level hook.
     pub(crate) job: Option<smol_str::SmolStr>,
-    pub(crate) hook: &'static str,
+    pub(crate) hook: crate::plan::hooks::HookKind,
     pub(crate) reason: HookReason,
 }
 

@@ -195,7 +195,7 @@ mod tests {
         );
         let hook = Notice::HookFailed {
             job: Some(0),
-            hook: "on_failure",
+            hook: crate::plan::hooks::HookKind::Failure,
             reason: HookReason::Ended(Ending::Killed(libc::SIGTERM)),
         };
         assert_eq!(
@@ -208,7 +208,7 @@ mod tests {
         );
         let run_level = Notice::HookFailed {
             job: None,
-            hook: "on_complete",
+            hook: crate::plan::hooks::HookKind::Complete,
             reason: HookReason::TimedOut(Duration::from_secs(60)),
         };
         assert_eq!(

@@ -10,6 +10,40 @@ pub(crate) enum HookCase {
     NotApplicable,
 }
 
+/// Which hook, typed (`Success` is `on_success`, the key that names it in the jobfile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum HookKind {
+    Success,
+    Failure,
+    Complete,
+    /// Run-level only.
+    Recover,
+}
+
+impl HookKind {
+    /// The key, as the jobfile, the reports and `PRUN_*` say it: `on_success`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            HookKind::Success => "on_success",
+            HookKind::Failure => "on_failure",
+            HookKind::Complete => "on_complete",
+            HookKind::Recover => "on_recover",
+        }
+    }
+}
+
+impl std::fmt::Display for HookKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for HookKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// The three hooks of a job or of the run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Hooks {
@@ -38,26 +72,26 @@ impl Hooks {
         &self,
         success: bool,
         previous_success: Option<bool>,
-    ) -> Vec<(&'static str, &str)> {
+    ) -> Vec<(HookKind, &str)> {
         let mut due = self.for_outcome(success);
         if success
             && previous_success == Some(false)
             && let Some(c) = self.on_recover.as_deref()
         {
             let at = usize::from(self.on_success.is_some());
-            due.insert(at, ("on_recover", c));
+            due.insert(at, (HookKind::Recover, c));
         }
         due
     }
 
     /// The hooks to run after an outcome, in order: the matching one, then `on_complete`.
-    pub(crate) fn for_outcome(&self, success: bool) -> Vec<(&'static str, &str)> {
+    pub(crate) fn for_outcome(&self, success: bool) -> Vec<(HookKind, &str)> {
         let first = if success {
-            ("on_success", self.on_success.as_deref())
+            (HookKind::Success, self.on_success.as_deref())
         } else {
-            ("on_failure", self.on_failure.as_deref())
+            (HookKind::Failure, self.on_failure.as_deref())
         };
-        [first, ("on_complete", self.on_complete.as_deref())]
+        [first, (HookKind::Complete, self.on_complete.as_deref())]
             .into_iter()
             .filter_map(|(n, c)| c.map(|c| (n, c)))
             .collect()
@@ -65,14 +99,14 @@ impl Hooks {
 
     /// The hooks due for how a job ended: `for_outcome`, except that a job skipped only
     /// because its `when:` did not hold failed at nothing: `on_complete` alone.
-    pub(crate) fn for_job(&self, ended: HookCase) -> Vec<(&'static str, &str)> {
+    pub(crate) fn for_job(&self, ended: HookCase) -> Vec<(HookKind, &str)> {
         match ended {
             HookCase::Succeeded => self.for_outcome(true),
             HookCase::Failed => self.for_outcome(false),
             HookCase::NotApplicable => self
                 .on_complete
                 .as_deref()
-                .map(|c| ("on_complete", c))
+                .map(|c| (HookKind::Complete, c))
                 .into_iter()
                 .collect(),
         }
@@ -96,28 +130,28 @@ mod tests {
     fn on_recover_is_due_only_for_a_success_after_a_failed_run() {
         let h = all();
         let recovered = [
-            ("on_success", "s"),
-            ("on_recover", "r"),
-            ("on_complete", "c"),
+            (HookKind::Success, "s"),
+            (HookKind::Recover, "r"),
+            (HookKind::Complete, "c"),
         ];
         assert_eq!(h.for_run(true, Some(false)), recovered);
         assert_eq!(
             h.for_run(true, Some(true)),
-            [("on_success", "s"), ("on_complete", "c")]
+            [(HookKind::Success, "s"), (HookKind::Complete, "c")]
         );
         assert_eq!(
             h.for_run(true, None),
-            [("on_success", "s"), ("on_complete", "c")]
+            [(HookKind::Success, "s"), (HookKind::Complete, "c")]
         );
         assert_eq!(
             h.for_run(false, Some(false)),
-            [("on_failure", "f"), ("on_complete", "c")]
+            [(HookKind::Failure, "f"), (HookKind::Complete, "c")]
         );
         let only = Hooks {
             on_recover: Some("r".into()),
             ..Hooks::default()
         };
-        assert_eq!(only.for_run(true, Some(false)), [("on_recover", "r")]);
+        assert_eq!(only.for_run(true, Some(false)), [(HookKind::Recover, "r")]);
     }
 
     #[test]
@@ -125,14 +159,17 @@ mod tests {
         let h = all();
         assert_eq!(
             h.for_job(HookCase::Succeeded),
-            [("on_success", "s"), ("on_complete", "c")]
+            [(HookKind::Success, "s"), (HookKind::Complete, "c")]
         );
         assert_eq!(
             h.for_job(HookCase::Failed),
-            [("on_failure", "f"), ("on_complete", "c")]
+            [(HookKind::Failure, "f"), (HookKind::Complete, "c")]
         );
         // Skipped only by a `when:`: it failed at nothing.
-        assert_eq!(h.for_job(HookCase::NotApplicable), [("on_complete", "c")]);
+        assert_eq!(
+            h.for_job(HookCase::NotApplicable),
+            [(HookKind::Complete, "c")]
+        );
         assert!(Hooks::default().for_job(HookCase::Failed).is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! `--dry-run`: the resolved plan as a person reads it — jobs in the order they would
 //! start, with their needs, hooks, limits and matrix values — and nothing run.
 
+use crate::plan::hooks::HookKind;
 use std::fmt::Write as _;
 
 use crate::plan::Mode;
@@ -210,8 +211,9 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
                 .hooks
                 .on_failure
                 .as_deref()
-                .map(|c| ("on_failure", c)),
+                .map(|c| (HookKind::Failure, c)),
         ) {
+            let hook = hook.as_str();
             let _ = writeln!(out, "     {hook}: {}", indented(cmd, 7 + hook.len()));
         }
         if !j.opts.tags.is_empty() {
@@ -219,15 +221,15 @@ pub(crate) fn render(plan: &Plan, jobfile: &str, containment: &str) -> String {
         }
     }
     let run_hooks: Vec<String> = [
-        ("on_success", &plan.hooks.on_success),
-        ("on_failure", &plan.hooks.on_failure),
-        ("on_recover", &plan.hooks.on_recover),
-        ("on_complete", &plan.hooks.on_complete),
+        (HookKind::Success, &plan.hooks.on_success),
+        (HookKind::Failure, &plan.hooks.on_failure),
+        (HookKind::Recover, &plan.hooks.on_recover),
+        (HookKind::Complete, &plan.hooks.on_complete),
     ]
     .into_iter()
     .filter_map(|(n, c)| {
         c.as_ref()
-            .map(|c| format!("  {n}: {}", indented(c, 4 + n.len())))
+            .map(|c| format!("  {n}: {}", indented(c, 4 + n.as_str().len())))
     })
     .collect();
     if !run_hooks.is_empty() {

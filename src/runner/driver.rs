@@ -369,7 +369,7 @@ impl Driver {
                     let printed = self.hook_output.take().unwrap_or_default();
                     let failure = failure.map(|f| f.to_string());
                     self.terminal
-                        .hook_output(&owner, hook, &printed, failure.as_deref());
+                        .hook_output(&owner, hook.as_str(), &printed, failure.as_deref());
                 }
                 Action::Say(n) => {
                     let spec = |j: usize| self.core.spec(j);

@@ -16,7 +16,7 @@ pub(crate) enum Event {
     /// A hook ended: a job's (`Some(job)`) or a run-level one (`None`).
     HookDone {
         job: Option<usize>,
-        hook: &'static str,
+        hook: crate::plan::hooks::HookKind,
         finished: Finished,
         output: Vec<u8>,
     },

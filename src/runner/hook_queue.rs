@@ -22,7 +22,7 @@ const AHEAD: usize = 4;
 /// hears of it as of a hook that failed.
 pub(super) struct NotHanded {
     pub(super) job: Option<usize>,
-    pub(super) hook: &'static str,
+    pub(super) hook: crate::plan::hooks::HookKind,
     pub(super) why: String,
 }
 
@@ -91,7 +91,7 @@ impl HookQueue {
     }
 
     fn submit(&mut self, task: HookTask) -> Vec<NotHanded> {
-        let (job, names): (Option<usize>, Vec<&'static str>) =
+        let (job, names): (Option<usize>, Vec<crate::plan::hooks::HookKind>) =
             (task.job, task.hooks.iter().map(|h| h.0).collect());
         self.in_flight += names.len();
         match self.runner.submit(task) {
@@ -156,7 +156,7 @@ pub(super) fn run_level_task(
     plan: &Plan,
     run_id: &str,
     summary: &RunSummary,
-    hooks: Vec<(&'static str, &str)>,
+    hooks: Vec<(crate::plan::hooks::HookKind, &str)>,
 ) -> (HookTask, Option<String>) {
     let specs = summary.specs();
     let doc = json::RunDoc {
@@ -201,7 +201,9 @@ pub(super) fn run_level_task(
     (task, lost)
 }
 
-fn owned(hooks: Vec<(&'static str, &str)>) -> Vec<(&'static str, String)> {
+fn owned(
+    hooks: Vec<(crate::plan::hooks::HookKind, &str)>,
+) -> Vec<(crate::plan::hooks::HookKind, String)> {
     hooks.into_iter().map(|(n, c)| (n, c.to_owned())).collect()
 }
 

@@ -21,7 +21,7 @@ use crate::runner::event::Event;
 pub(crate) struct HookTask {
     pub(crate) job: Option<usize>,
     /// `(hook name, command)`, in the order to run them.
-    pub(crate) hooks: Vec<(&'static str, String)>,
+    pub(crate) hooks: Vec<(crate::plan::hooks::HookKind, String)>,
     pub(crate) env: Vec<(String, String)>,
     /// What each hook reads on stdin.
     pub(crate) stdin: HookInput,
@@ -149,7 +149,7 @@ impl HookRunner {
                             let (finished, output) = shell.run(command, &task, &cur);
                             let _ = events.send(Event::HookDone {
                                 job: task.job,
-                                hook,
+                                hook: *hook,
                                 finished,
                                 output,
                             });

@@ -26,7 +26,7 @@ pub(crate) enum Event {
     /// A hook ended (a job's, or a run-level one for `job: None`).
     HookEnded {
         job: Option<usize>,
-        hook: &'static str,
+        hook: crate::plan::hooks::HookKind,
         ended: HookEnd,
     },
     /// prun received a signal (SIGINT, SIGTERM or SIGHUP).
@@ -104,7 +104,7 @@ pub(crate) enum Action {
     /// A hook ended: show what it printed, and how it failed if it did.
     ShowHook {
         job: Option<usize>,
-        hook: &'static str,
+        hook: crate::plan::hooks::HookKind,
         failure: Option<HookReason>,
     },
     /// Tell the user.
@@ -192,7 +192,7 @@ pub(crate) enum Notice {
     /// A hook failed (a job's, or a run-level one for `job: None`).
     HookFailed {
         job: Option<usize>,
-        hook: &'static str,
+        hook: crate::plan::hooks::HookKind,
         reason: HookReason,
     },
     /// The first signal: nothing new starts, `running` jobs got it (SIGKILL after

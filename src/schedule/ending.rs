@@ -196,7 +196,7 @@ impl Schedule {
     pub(super) fn hook_ended(
         &mut self,
         job: Option<usize>,
-        hook: &'static str,
+        hook: crate::plan::hooks::HookKind,
         ended: HookEnd,
         out: &mut Vec<Action>,
     ) {

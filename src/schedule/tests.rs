@@ -199,7 +199,7 @@ impl Run {
     fn hook_ended(&mut self, job: Option<usize>, code: i32) -> Vec<Action> {
         let ev = Event::HookEnded {
             job,
-            hook: "on_complete",
+            hook: crate::plan::hooks::HookKind::Complete,
             ended: HookEnd::Ran(Finished {
                 started: SystemTime::now(),
                 duration: Duration::from_millis(10),
@@ -847,13 +847,13 @@ fn a_failed_hook_is_recorded_and_annotated() {
         h[0],
         Action::ShowHook {
             job: Some(0),
-            hook: "on_complete",
+            hook: crate::plan::hooks::HookKind::Complete,
             failure: Some(failed.clone())
         }
     );
     assert!(notices(&h).contains(&Notice::HookFailed {
         job: Some(0),
-        hook: "on_complete",
+        hook: crate::plan::hooks::HookKind::Complete,
         reason: failed
     }));
     assert_eq!(r.s.hook_failures().len(), 1);
