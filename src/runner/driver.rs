@@ -104,7 +104,7 @@ pub(crate) fn run(
     // ping (`Error::on_panic_exit`).
     let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         d.watch.look(&mut d.core);
-        let first = d.core.start(Instant::now());
+        let first = d.core.handle(Instant::now(), CoreEvent::Start);
         d.act(first, None);
         d.drive(&rx, |d| d.core.done());
         let mut summary = d.summary(run_id.clone());
@@ -400,7 +400,8 @@ impl Driver {
                 }
                 Action::Expand { job } => {
                     let jobs = self.expand(job);
-                    let actions = self.core.expanded(Instant::now(), job, jobs);
+                    let ev = CoreEvent::Expanded { job, jobs };
+                    let actions = self.core.handle(Instant::now(), ev);
                     self.act(actions, None);
                 }
                 Action::Expanded { job, into } => {
@@ -538,7 +539,7 @@ impl Driver {
         }
         let count = task.hooks.len();
         self.hooks.prepare_run_level(task);
-        let actions = self.core.run_level_hooks(count);
+        let actions = (self.core).handle(Instant::now(), CoreEvent::RunLevelHooks { count });
         self.act(actions, None);
         self.drive(rx, |d| d.core.hooks_done());
         summary.hook_failures = self.core.hook_failures().to_vec();

@@ -21,6 +21,16 @@ pub(crate) type Expansions = Vec<(Arc<JobSpec>, Option<JobResult>)>;
 /// Something that happened, as the driver saw it.
 #[derive(Debug)]
 pub(crate) enum Event {
+    /// The run begins: what may start first.
+    Start,
+    /// The answer to `Action::Expand`: the jobs of `job`'s dynamic matrix, each with its
+    /// result from an earlier run if it was done then (`--resume`), or why there are none.
+    Expanded {
+        job: usize,
+        jobs: Result<Expansions, String>,
+    },
+    /// Every job has ended: the run-level hooks (`count` of them) are due.
+    RunLevelHooks { count: usize },
     /// An attempt of a job ended.
     JobEnded(AttemptEnded),
     /// A hook ended (a job's, or a run-level one for `job: None`).

@@ -1,7 +1,5 @@
 //! Dynamic matrices: the answer to `Action::Expand`, the jobs a matrix became.
 
-use std::time::Instant;
-
 use super::Schedule;
 use super::actions::{Action, Expansions, Notice};
 use crate::outcome::Reason;
@@ -9,17 +7,15 @@ use crate::outcome::Reason;
 impl Schedule {
     /// The answer to `Action::Expand`: the jobs of `job`'s dynamic matrix, each with its
     /// result from an earlier run if it was done then (`--resume`), or why there are none.
-    pub(crate) fn expanded(
+    pub(super) fn expanded(
         &mut self,
-        now: Instant,
         job: usize,
         jobs: Result<Expansions, String>,
-    ) -> Vec<Action> {
-        self.now = Some(now);
-        let mut out = Vec::new();
+        out: &mut Vec<Action>,
+    ) {
         self.expanding = false;
         match jobs {
-            Err(why) => self.fail_unstarted(job, Reason::Matrix(why), &mut out),
+            Err(why) => self.fail_unstarted(job, Reason::Matrix(why), out),
             Ok(list) => {
                 if list.is_empty() {
                     out.push(Action::Say(Notice::EmptyMatrix { job }));
@@ -50,11 +46,7 @@ impl Schedule {
                 }
             }
         }
-        // As after every event: what may start now, then the services (one needed only
-        // by this matrix, which became no job or failed, is stopped).
-        self.start_ready(now, &mut out);
-        self.settle(now, &mut out);
-        self.note_held(now);
-        out
+        // Then, as after every event (`handle`): what may start now, and the services
+        // (one needed only by this matrix, which became no job or failed, is stopped).
     }
 }

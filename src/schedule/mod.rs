@@ -175,16 +175,6 @@ impl Schedule {
         }
     }
 
-    /// What to do first.
-    pub(crate) fn start(&mut self, now: Instant) -> Vec<Action> {
-        self.now = Some(now);
-        let mut out = Vec::new();
-        self.start_ready(now, &mut out);
-        self.settle(now, &mut out);
-        self.note_held(now);
-        out
-    }
-
     /// What the services' state calls for, and what may start or be skipped after it,
     /// until nothing changes (a failed service skips its jobs, which may leave another
     /// service unneeded).
@@ -199,11 +189,16 @@ impl Schedule {
         self.now.expect("the core is told the time with each call")
     }
 
-    /// What follows from `ev`, which happened at `now` (and then whatever may start).
+    /// What follows from `ev`, which happened at `now`, and then whatever may start or
+    /// be skipped after it, the services tended, until nothing changes: the one way in
+    /// that changes the run, so that no event forgets to settle.
     pub(crate) fn handle(&mut self, now: Instant, ev: Event) -> Vec<Action> {
         self.now = Some(now);
         let mut out = Vec::new();
         match ev {
+            Event::Start => {}
+            Event::RunLevelHooks { count } => self.run_level_hooks(count, &mut out),
+            Event::Expanded { job, jobs } => self.expanded(job, jobs, &mut out),
             Event::ServiceReady { job, outputs } => self.service_ready(job, outputs, &mut out),
             Event::ProbeFailed { job, why } => self.probe_failed(job, why),
             Event::Stale { job, why } => out.push(Action::Say(Notice::Runs { job, why })),
@@ -321,12 +316,12 @@ impl Schedule {
 
     /// The run-level hooks (`count` of them) are queued, unless a second signal killed
     /// everything: then nothing more runs.
-    pub(crate) fn run_level_hooks(&mut self, count: usize) -> Vec<Action> {
+    fn run_level_hooks(&mut self, count: usize, out: &mut Vec<Action>) {
         if self.killed || count == 0 {
-            return Vec::new();
+            return;
         }
         self.pending_hooks += count;
-        vec![Action::RunHooks { job: None }]
+        out.push(Action::RunHooks { job: None });
     }
 
     /// Job `job`'s result so far (for its hooks).

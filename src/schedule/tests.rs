@@ -65,7 +65,7 @@ impl Run {
     }
 
     fn start(&mut self) -> Vec<Action> {
-        self.s.start(self.now)
+        self.s.handle(self.now, Event::Start)
     }
 
     /// Attempt `attempt` of `job` exited with `code`.
@@ -188,7 +188,7 @@ impl Run {
                 })
                 .collect()
         });
-        self.s.expanded(self.now, job, jobs)
+        self.s.handle(self.now, Event::Expanded { job, jobs })
     }
 
     fn signal(&mut self, sig: i32) -> Vec<Action> {
@@ -806,7 +806,10 @@ fn a_second_signal_of_any_kind_kills_everything_and_runs_no_more_hooks() {
     // The hook queued before does not hold the run; b's hooks never run.
     assert!(hooks_of(&r.ended(1, 1, None, false)).is_empty());
     assert!(r.s.done());
-    assert!(r.s.run_level_hooks(2).is_empty());
+    assert!(
+        r.s.handle(r.now, Event::RunLevelHooks { count: 2 })
+            .is_empty()
+    );
     assert_eq!(
         r.s.signal(),
         Some(libc::SIGINT),
@@ -925,7 +928,10 @@ fn run_level_hooks_are_queued_and_waited_for() {
     r.start();
     r.exit(0, 1, 0);
     assert!(r.s.done());
-    assert_eq!(hooks_of(&r.s.run_level_hooks(2)), [None]);
+    assert_eq!(
+        hooks_of(&r.s.handle(r.now, Event::RunLevelHooks { count: 2 })),
+        [None]
+    );
     assert!(!r.s.hooks_done());
     r.hook_ended(None, 0);
     r.hook_ended(None, 0);
