@@ -254,18 +254,12 @@ fn history(args: &input::cli::HistoryArgs) -> Result<u8, Error> {
     Ok(exit::SUCCESS)
 }
 
-/// `--report`, `--junit`, `--timeline`, `--metrics`: each must be creatable before anything runs.
+/// Every report file asked for (`report::FILES`) must be creatable before anything runs.
 fn check_report_paths(plan: &plan::Plan) -> Result<(), Error> {
-    let paths = [
-        ("--report", &plan.report),
-        ("--junit", &plan.junit),
-        ("--timeline", &plan.timeline),
-        ("--metrics", &plan.metrics),
-    ];
-    for (what, path) in paths {
-        if let Some(p) = path {
+    for r in report::FILES {
+        if let Some(p) = (r.path)(plan) {
             files::check_can_write(p).map_err(|source| error::PathError {
-                what,
+                what: r.flag,
                 path: p.display().to_string(),
                 source,
             })?;

@@ -105,7 +105,7 @@ pub(super) fn set_up(
         plan: Arc::clone(plan),
         run_id: Arc::from(run_id),
         keeper,
-        keep_tail: plan.junit.is_some() || plan.step_summary.is_some() || plan.monitor.is_some(),
+        keep_tail: crate::report::needs_tails(plan),
         stream_group: !plan.output.keep_order && !plan.output.quiet,
         env_base: EnvBase::capture(),
         groups: (0..slots).map(|_| AtomicI32::new(0)).collect(),
