@@ -1,20 +1,49 @@
-//! How a command ended (`Finished`, `Exit`), as the process layer saw it: the facts
+//! How a command ended (`Finished`, `Ending`), as the process layer saw it: the facts
 //! the core turns into a job's status ([`outcome`](crate::outcome)), and signals by name.
 
 use std::time::{Duration, SystemTime};
 
-/// How a command ended.
+/// How a command ended: the one type for it, from the reaper to the words
+/// ([`outcome::ending`](crate::outcome::ending) says it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Exit {
-    /// The exit code, when it exited by itself.
-    pub(crate) code: Option<i32>,
-    /// The signal that killed it, when one did.
-    pub(crate) signal: Option<i32>,
+pub(crate) enum Ending {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Killed(i32),
+    /// It never started (or how it ended is unknown: reaped by another).
+    #[default]
+    NotStarted,
 }
 
-impl Exit {
-    pub(crate) fn success(&self) -> bool {
-        self.code == Some(0)
+impl Ending {
+    /// From an exit code or, failing one, a signal (as the joblog and reports keep them).
+    pub(crate) fn from_parts(code: Option<i32>, signal: Option<i32>) -> Ending {
+        match (code, signal) {
+            (Some(c), _) => Ending::Exited(c),
+            (None, Some(s)) => Ending::Killed(s),
+            (None, None) => Ending::NotStarted,
+        }
+    }
+
+    pub(crate) fn success(self) -> bool {
+        self == Ending::Exited(0)
+    }
+
+    /// The exit code, when it exited by itself.
+    pub(crate) fn code(self) -> Option<i32> {
+        match self {
+            Ending::Exited(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The signal that killed it, when one did.
+    pub(crate) fn signal(self) -> Option<i32> {
+        match self {
+            Ending::Killed(s) => Some(s),
+            _ => None,
+        }
     }
 }
 
@@ -28,8 +57,8 @@ pub(crate) fn signal_name(n: i32) -> &'static str {
 pub(crate) struct Finished {
     pub(crate) started: SystemTime,
     pub(crate) duration: Duration,
-    /// `None` when it could not be started at all (see [`error`](crate::error)).
-    pub(crate) exit: Option<Exit>,
+    /// `NotStarted` when it could not be started at all (`error` says why).
+    pub(crate) ending: Ending,
     /// Why it could not be started, in words.
     pub(crate) error: Option<String>,
     pub(crate) timed_out: bool,
@@ -140,7 +169,7 @@ impl Finished {
         Finished {
             started: SystemTime::now(),
             duration: Duration::ZERO,
-            exit: None,
+            ending: Ending::NotStarted,
             error: Some(why),
             timed_out: false,
             leftovers: false,
@@ -151,6 +180,6 @@ impl Finished {
     }
 
     pub(crate) fn success(&self) -> bool {
-        !self.timed_out && self.exit.is_some_and(|e| e.success())
+        !self.timed_out && self.ending.success()
     }
 }

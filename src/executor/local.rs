@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use super::cgroup::Cgroup;
 use super::command::{Capture, Request, Stdin, StopClock, set_nonblocking};
 use super::environ::c_string;
-use super::finished::{Cost, CostSource, Exit, Finished, LimitHit};
+use super::finished::{Cost, CostSource, Ending, Finished, LimitHit};
 use super::group::{group_alive, signal_group};
 use super::keeper::Keeper;
 use super::reap::{try_reap, wait_blocking};
@@ -115,7 +115,7 @@ pub(crate) fn run(
         started,
         duration: clock.elapsed(),
         limit_hit,
-        exit: Some(status),
+        ending: status,
         error: None,
         timed_out: sup.timed_out,
         leftovers: sup.leftovers,
@@ -125,7 +125,7 @@ pub(crate) fn run(
 }
 
 /// How a memory limit was met, if the command ended as `status` under one and failed.
-fn limit_hit(req: &Request<'_>, status: Exit) -> Option<LimitHit> {
+fn limit_hit(req: &Request<'_>, status: Ending) -> Option<LimitHit> {
     if let (Some(cg), Some(limit)) = (req.cgroup, req.tuning.cgroup.memory)
         && cg.oom_killed()
     {
@@ -278,7 +278,7 @@ impl Supervisor<'_> {
         reader: Option<io::PipeReader>,
         input: Option<Input<'_>>,
         on_output: &mut dyn FnMut(&[u8]),
-    ) -> Exit {
+    ) -> Ending {
         BUF.with_borrow_mut(|buf| self.supervise_with(reader, input, on_output, buf))
     }
 
@@ -288,9 +288,9 @@ impl Supervisor<'_> {
         mut input: Option<Input<'_>>,
         on_output: &mut dyn FnMut(&[u8]),
         buf: &mut [u8],
-    ) -> Exit {
+    ) -> Ending {
         let mut pipe = reader;
-        let mut status: Option<Exit> = None;
+        let mut status: Option<Ending> = None;
         // Nothing to read or write and no deadline: one blocking wait is all it takes.
         if pipe.is_none() && input.is_none() && self.deadline.is_none() {
             status = self.reap_blocking();
@@ -370,7 +370,7 @@ impl Supervisor<'_> {
     }
 
     /// Waits for the child to exit, then as `reap`.
-    fn reap_blocking(&mut self) -> Option<Exit> {
+    fn reap_blocking(&mut self) -> Option<Ending> {
         let (st, cost) = wait_blocking(self.pgid)?;
         self.cost = cost;
         self.after_exit();
@@ -378,7 +378,7 @@ impl Supervisor<'_> {
     }
 
     /// Reaps the child if it has exited; then anything left in its group is a leftover.
-    fn reap(&mut self) -> Option<Exit> {
+    fn reap(&mut self) -> Option<Ending> {
         let (st, cost) = try_reap(self.pgid)?;
         self.cost = cost;
         self.after_exit();

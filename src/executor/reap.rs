@@ -1,13 +1,13 @@
-//! Reaping a command prun started: how it ended (`Exit`) and, from `wait4`'s rusage,
+//! Reaping a command prun started: how it ended (`Ending`) and, from `wait4`'s rusage,
 //! what it and the processes it waited for cost (`Cost`).
 
 use std::io;
 use std::time::Duration;
 
-use super::finished::{Cost, CostSource, Exit};
+use super::finished::{Cost, CostSource, Ending};
 
 /// How a reaped command ended, and what it cost (`None` when it was reaped elsewhere).
-pub(super) type Reaped = (Exit, Option<Cost>);
+pub(super) type Reaped = (Ending, Option<Cost>);
 
 /// Reaps `pid` if it has exited.
 pub(super) fn try_reap(pid: i32) -> Option<Reaped> {
@@ -23,7 +23,7 @@ pub(super) fn try_reap(pid: i32) -> Option<Reaped> {
         )),
         // Already reaped elsewhere: it has exited, how is unknown.
         -1 if io::Error::last_os_error().raw_os_error() == Some(libc::ECHILD) => {
-            Some((Exit::default(), None))
+            Some((Ending::NotStarted, None))
         }
         _ => None,
     }
@@ -45,7 +45,7 @@ pub(super) fn wait_blocking(pid: i32) -> Option<Reaped> {
             ));
         }
         if r < 0 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return Some((Exit::default(), None));
+            return Some((Ending::NotStarted, None));
         }
     }
 }
@@ -142,16 +142,12 @@ fn cost_of(u: libc::rusage) -> Cost {
     }
 }
 
-fn exit_of(status: libc::c_int) -> Exit {
+fn exit_of(status: libc::c_int) -> Ending {
     if libc::WIFEXITED(status) {
-        Exit {
-            code: Some(libc::WEXITSTATUS(status)),
-            signal: None,
-        }
+        Ending::Exited(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        Ending::Killed(libc::WTERMSIG(status))
     } else {
-        Exit {
-            code: None,
-            signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
-        }
+        Ending::NotStarted
     }
 }

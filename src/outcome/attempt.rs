@@ -27,10 +27,7 @@ pub(crate) struct AttemptRecord {
 impl AttemptRecord {
     /// How it ended.
     pub(crate) fn ending(&self) -> crate::outcome::Ending {
-        crate::outcome::Ending::of(Some(crate::executor::finished::Exit {
-            code: self.exit_code,
-            signal: self.signal,
-        }))
+        crate::outcome::Ending::from_parts(self.exit_code, self.signal)
     }
 
     /// The record of attempt `attempt` of `spec`, run in `slot`, that ended as `f`.
@@ -41,15 +38,14 @@ impl AttemptRecord {
         f: &Finished,
         status: Status,
     ) -> Self {
-        let exit = f.exit.unwrap_or_default();
         AttemptRecord {
             name: spec.name.clone(),
             attempt,
             slot,
             start: f.started,
             duration: f.duration,
-            exit_code: exit.code,
-            signal: exit.signal,
+            exit_code: f.ending.code(),
+            signal: f.ending.signal(),
             status,
             held: String::new(),
             allowed: false,

@@ -2,30 +2,10 @@
 //! start becomes words, for the summary, the block headers, notices, hooks, JUnit and
 //! the timeline alike.
 
-use crate::executor::finished::{Exit, signal_name};
-
-/// How a command ended, as one thing to describe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
-    /// It exited with this code.
-    Exited(i32),
-    /// A signal killed it.
-    Killed(i32),
-    /// It never started (or how it ended is unknown).
-    NotStarted,
-}
+pub(crate) use crate::executor::finished::Ending;
+use crate::executor::finished::signal_name;
 
 impl Ending {
-    pub(crate) fn of(exit: Option<Exit>) -> Ending {
-        match exit {
-            Some(Exit { code: Some(c), .. }) => Ending::Exited(c),
-            Some(Exit {
-                signal: Some(s), ..
-            }) => Ending::Killed(s),
-            _ => Ending::NotStarted,
-        }
-    }
-
     /// In a sentence: `exit 3`, `killed by SIGTERM`, `did not start`.
     pub(crate) fn words(self) -> String {
         match self {
@@ -60,14 +40,11 @@ mod tests {
 
     #[test]
     fn endings_in_words() {
-        let killed = Ending::of(Some(Exit {
-            code: None,
-            signal: Some(15),
-        }));
+        let killed = Ending::from_parts(None, Some(15));
         assert_eq!(killed.words(), "killed by SIGTERM");
         assert_eq!(killed.column(), "SIGTERM");
         assert_eq!(Ending::Exited(3).words(), "exit 3");
-        assert_eq!(Ending::of(None).words(), "did not start");
-        assert_eq!(Ending::of(None).column(), "-");
+        assert_eq!(Ending::NotStarted.words(), "did not start");
+        assert_eq!(Ending::NotStarted.column(), "-");
     }
 }

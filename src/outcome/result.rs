@@ -4,10 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::ending::Ending;
 use super::reason::{HookReason, Reason};
 use super::status::Status;
-use crate::executor::finished::{Cost, CostSource, Exit, Finished};
+use crate::executor::finished::{Cost, CostSource, Ending, Finished};
 use crate::plan::hooks::HookCase;
 
 /// A hook that did not succeed.
@@ -141,10 +140,10 @@ impl JobResult {
         (b & LAST != 0).then(|| Finished {
             started: SystemTime::UNIX_EPOCH + Duration::from_nanos(self.last.started),
             duration: Duration::from_nanos(self.last.duration),
-            exit: (b & LAST_EXIT != 0).then_some(Exit {
-                code: (b & LAST_CODE != 0).then_some(self.last.code),
-                signal: (b & LAST_SIGNAL != 0).then_some(self.last.signal),
-            }),
+            ending: Ending::from_parts(
+                (b & LAST_CODE != 0).then_some(self.last.code),
+                (b & LAST_SIGNAL != 0).then_some(self.last.signal),
+            ),
             error: self.more.as_ref().and_then(|m| m.error.clone()),
             timed_out: b & LAST_TIMED_OUT != 0,
             leftovers: b & LAST_LEFTOVERS != 0,
@@ -182,12 +181,11 @@ impl JobResult {
     pub(crate) fn set_finished(&mut self, slot: Option<usize>, f: Finished) {
         let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         let since_epoch = f.started.duration_since(SystemTime::UNIX_EPOCH);
-        let exit = f.exit.unwrap_or_default();
         let mut b = LAST;
         for (set, bit) in [
-            (f.exit.is_some(), LAST_EXIT),
-            (exit.code.is_some(), LAST_CODE),
-            (exit.signal.is_some(), LAST_SIGNAL),
+            (f.ending != Ending::NotStarted, LAST_EXIT),
+            (f.ending.code().is_some(), LAST_CODE),
+            (f.ending.signal().is_some(), LAST_SIGNAL),
             (f.timed_out, LAST_TIMED_OUT),
             (f.leftovers, LAST_LEFTOVERS),
             (f.cut_short, LAST_CUT_SHORT),
@@ -205,8 +203,8 @@ impl JobResult {
         self.last = Last {
             started: since_epoch.map_or(0, nanos),
             duration: nanos(f.duration),
-            code: exit.code.unwrap_or(0),
-            signal: exit.signal.unwrap_or(0),
+            code: f.ending.code().unwrap_or(0),
+            signal: f.ending.signal().unwrap_or(0),
             cpu_ms: f
                 .cost
                 .map_or(0, |c| u32::try_from(c.cpu.as_millis()).unwrap_or(u32::MAX)),
@@ -385,10 +383,7 @@ mod tests {
         let f = Finished {
             started: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
             duration: Duration::from_millis(1500),
-            exit: Some(Exit {
-                code: None,
-                signal: Some(libc::SIGKILL),
-            }),
+            ending: Ending::Killed(libc::SIGKILL),
             error: None,
             timed_out: true,
             leftovers: true,
@@ -407,8 +402,8 @@ mod tests {
         r.set_finished(Some(3), f.clone());
         let back = r.finished().unwrap();
         assert_eq!(
-            (back.started, back.duration, back.exit),
-            (f.started, f.duration, f.exit)
+            (back.started, back.duration, back.ending),
+            (f.started, f.duration, f.ending)
         );
         assert!(back.timed_out && back.leftovers && !back.cut_short);
         assert_eq!(back.cost, f.cost);

@@ -136,18 +136,19 @@ struct Attempt<'a>(usize, Status, &'a Finished);
 impl Serialize for Attempt<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let Attempt(n, status, f) = *self;
-        let exit = f.exit.unwrap_or_default();
         let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry("attempt", &n)?;
         m.serialize_entry("cpu_seconds", &f.cost.map(|c| c.cpu.as_secs_f64()))?;
         m.serialize_entry("duration", &f.duration.as_secs_f64())?;
-        m.serialize_entry("exit_code", &exit.code)?;
+        m.serialize_entry("exit_code", &f.ending.code())?;
         m.serialize_entry("io_read_bytes", &f.cost.map(|c| c.read_bytes))?;
         m.serialize_entry("io_write_bytes", &f.cost.map(|c| c.write_bytes))?;
         m.serialize_entry("max_rss_bytes", &f.cost.map(|c| c.max_rss))?;
         m.serialize_entry(
             "signal",
-            &exit.signal.map(crate::executor::finished::signal_name),
+            &f.ending
+                .signal()
+                .map(crate::executor::finished::signal_name),
         )?;
         m.serialize_entry("start", &crate::times::timestamp(f.started))?;
         m.serialize_entry("status", status.as_str())?;

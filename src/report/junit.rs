@@ -120,7 +120,7 @@ fn status(r: &JobResult, tail: Option<&[u8]>) -> TestCaseStatus {
             k + 1,
             n + 1,
             a.status,
-            crate::outcome::Ending::of(a.finished.exit).words(),
+            a.finished.ending.words(),
             crate::times::secs(a.finished.duration)
         ));
         s.add_rerun(rerun);

@@ -245,7 +245,7 @@ impl Poll<'_> {
                 humantime::format_duration(limit)
             ))
         } else {
-            let ending = crate::outcome::Ending::of(finished.exit);
+            let ending = finished.ending;
             Err(format!("{shown} ended with {}", ending.words()))
         }
     }

@@ -134,10 +134,7 @@ fn run_status(
         } else if finished.timed_out {
             format!("did not end within {}", humantime::format_duration(timeout))
         } else {
-            format!(
-                "ended with {}",
-                crate::outcome::Ending::of(finished.exit).words()
-            )
+            format!("ended with {}", finished.ending.words())
         };
         return Some((cmd.clone(), ended));
     }

@@ -76,7 +76,7 @@ pub(crate) fn condition(f: &Finished, timeout: Duration, stop_signal: i32) -> Co
         Condition::Broken(HookReason::CannotStart(e.clone()))
     } else if f.timed_out {
         Condition::Broken(HookReason::TimedOut(timeout))
-    } else if let Some(c @ (126 | 127)) = f.exit.and_then(|e| e.code) {
+    } else if let Some(c @ (126 | 127)) = f.ending.code() {
         // The shell's own words for a command it could not run: a condition that names a
         // missing program is broken, not false (it would skip a backup night after night).
         let what = if c == 127 {
@@ -90,7 +90,7 @@ pub(crate) fn condition(f: &Finished, timeout: Duration, stop_signal: i32) -> Co
     } else if f.success() {
         Condition::Holds
     } else {
-        Condition::Fails(Ending::of(f.exit))
+        Condition::Fails(f.ending)
     }
 }
 
@@ -99,7 +99,7 @@ pub(crate) fn condition(f: &Finished, timeout: Duration, stop_signal: i32) -> Co
 /// signal, a timeout, bad outputs), a list only those exit codes; neither allows an
 /// interruption (prun was told to stop).
 pub(crate) fn allowed(allow: &Allow, status: Status, f: Option<&Finished>) -> bool {
-    let code = f.and_then(|f| f.exit).and_then(|e| e.code);
+    let code = f.and_then(|f| f.ending.code());
     match allow {
         Allow::Nothing => false,
         Allow::Any => matches!(status, Status::Failed | Status::TimedOut),
@@ -156,24 +156,20 @@ pub(crate) fn hook_failure(f: &Finished, timeout: Duration, grace: Duration) -> 
     } else if f.timed_out {
         HookReason::TimedOut(timeout)
     } else {
-        HookReason::Ended(Ending::of(f.exit))
+        HookReason::Ended(f.ending)
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executor::finished::Exit;
     use std::time::SystemTime;
 
     fn ended(code: Option<i32>, timed_out: bool) -> Finished {
         Finished {
             started: SystemTime::now(),
             duration: Duration::ZERO,
-            exit: Some(Exit {
-                code,
-                signal: code.is_none().then_some(libc::SIGTERM),
-            }),
+            ending: Ending::from_parts(code, code.is_none().then_some(libc::SIGTERM)),
             error: None,
             timed_out,
             leftovers: false,
@@ -204,7 +200,7 @@ mod tests {
             Condition::Broken(HookReason::CannotStart(w)) if w.contains("not found")
         ));
         let mut no_start = ended(None, false);
-        no_start.exit = None;
+        no_start.ending = Ending::NotStarted;
         no_start.error = Some("cannot run /bin/nosh".into());
         assert!(matches!(
             condition(&no_start, t, 0),

@@ -276,7 +276,7 @@ impl Schedule {
             _ => 0,
         };
         let status = attempt::service_status(fate, &finished, stop);
-        let ending = crate::outcome::Ending::of(finished.exit);
+        let ending = finished.ending;
         let reason = match (fate, phase) {
             (Fate::Failed, _) => s.failure.clone(),
             (Fate::Unneeded, _) => None,

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::Schedule;
 use super::actions::{Action, AttemptEnded, Event, HookEnd, Note, Notice};
 use super::attempt;
-use crate::executor::finished::{Exit, Finished};
+use crate::executor::finished::Finished;
 use crate::input::settings::MaxFail;
 use crate::outcome::{Ending, HookReason, JobResult, Reason, Status, Stop};
 use crate::plan::Plan;
@@ -83,10 +83,7 @@ impl Run {
         let finished = Finished {
             started: SystemTime::now(),
             duration: Duration::from_millis(100),
-            exit: Some(Exit {
-                code,
-                signal: code.is_none().then_some(libc::SIGTERM),
-            }),
+            ending: Ending::from_parts(code, code.is_none().then_some(libc::SIGTERM)),
             error: None,
             timed_out,
             leftovers: false,
@@ -142,10 +139,7 @@ impl Run {
         let finished = Finished {
             started: SystemTime::now(),
             duration: Duration::from_millis(100),
-            exit: Some(Exit {
-                code: Some(code),
-                signal: None,
-            }),
+            ending: Ending::Exited(code),
             error: None,
             timed_out: false,
             leftovers: false,
@@ -203,10 +197,7 @@ impl Run {
             ended: HookEnd::Ran(Finished {
                 started: SystemTime::now(),
                 duration: Duration::from_millis(10),
-                exit: Some(Exit {
-                    code: Some(code),
-                    signal: None,
-                }),
+                ending: Ending::Exited(code),
                 error: None,
                 timed_out: false,
                 leftovers: false,
@@ -1576,10 +1567,7 @@ mod services {
         let f = |code: Option<i32>| Finished {
             started: SystemTime::now(),
             duration: Duration::ZERO,
-            exit: Some(Exit {
-                code,
-                signal: code.is_none().then_some(libc::SIGTERM),
-            }),
+            ending: Ending::from_parts(code, code.is_none().then_some(libc::SIGTERM)),
             error: None,
             timed_out: false,
             leftovers: false,
