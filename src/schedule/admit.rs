@@ -28,8 +28,8 @@ impl Schedule {
         // Once stopped, only cleanup jobs (`when: failure | always`) are left to start,
         // and after `--max-fail N:kill` only once the jobs it stopped have ended (the
         // SIGKILL of its deadline is for them alone).
-        let killing = self.signal.is_none() && self.kill_at.is_some();
-        if self.expanding || (self.stop_starting && (!self.cleanup_may_run() || killing)) {
+        let killing = self.stopping.signal.is_none() && self.stopping.kill_at.is_some();
+        if self.expanding || (self.stopping.starting && (!self.cleanup_may_run() || killing)) {
             return;
         }
         self.start_blocked(out);
@@ -323,7 +323,7 @@ impl Schedule {
         }
         let units = self.take_units(&opts.uses);
         let slot = self.launch(job, attempt, out);
-        self.held[slot - 1] = units;
+        self.units.held[slot - 1] = units;
         true
     }
 

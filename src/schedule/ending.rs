@@ -33,9 +33,10 @@ impl Schedule {
         let units = slot.map(|s| self.release_units(s)).unwrap_or_default();
         // The stop deadline stays while cleanup jobs may still start: it bounds them.
         // (After `--max-fail N:kill` it is for the jobs it stopped alone.)
-        let for_cleanup = self.signal.is_some() && self.stop_starting && self.cleanup_may_run();
+        let for_cleanup =
+            self.stopping.signal.is_some() && self.stopping.starting && self.cleanup_may_run();
         if self.running.is_empty() && !for_cleanup {
-            self.kill_at = None;
+            self.stopping.kill_at = None;
         }
         if let (Some(why), Some(path)) = (&log_error, &log) {
             out.push(Action::Say(Notice::LogIncomplete {
@@ -72,7 +73,7 @@ impl Schedule {
             Some(Reason::BadOutputs(why))
         } else if finished.timed_out {
             Some(Reason::TimedOut(spec.opts.timeout.unwrap_or_default()))
-        } else if status == crate::outcome::Status::Interrupted && self.signal.is_none() {
+        } else if status == crate::outcome::Status::Interrupted && self.stopping.signal.is_none() {
             Some(Reason::Stopped(self.stop_cause()))
         } else if let Some(hit) = finished.limit_hit.filter(|_| !finished.success()) {
             Some(Reason::Memory(hit))
@@ -138,7 +139,7 @@ impl Schedule {
         // interrupted attempt always ends the job).
         let retry = spawned
             && !status.is_success()
-            && !self.stop_starting
+            && !self.stopping.starting
             && spec.opts.retry.retry_after(attempt, result.exit_code());
         if retry {
             let delay = spec.opts.retry.delay_after(attempt);
@@ -183,7 +184,7 @@ impl Schedule {
     pub(super) fn finalize(&mut self, job: usize, result: JobResult, out: &mut Vec<Action>) {
         self.blocked.ended(job);
         let hooks = self.spec(job).opts.hooks.for_job(result.hook_case()).len();
-        if !self.killed && hooks > 0 {
+        if !self.stopping.killed && hooks > 0 {
             self.pending_hooks += hooks;
             self.results[job] = Some(result);
             out.push(Action::RunHooks { job: Some(job) });

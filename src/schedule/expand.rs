@@ -41,7 +41,7 @@ impl Schedule {
                 }
                 self.expansions.insert(job, into);
                 self.blocked.ended(job);
-                if self.stop_starting {
+                if self.stopping.starting {
                     self.settle_pending();
                 }
             }

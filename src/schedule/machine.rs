@@ -26,3 +26,11 @@ pub(crate) struct Held {
     /// Why, in words: `1.2G free < 2G`, `load 3.10 ≥ 2`.
     pub(crate) why: String,
 }
+
+/// The machine as the driver last saw it, and how the throttles held jobs back (the
+/// core's part for the throttles, `throttle`).
+#[derive(Debug, Default)]
+pub(crate) struct Throttle {
+    pub(crate) machine: Machine,
+    pub(crate) held: Held,
+}

@@ -11,11 +11,15 @@
 //! the output layer words. The driver ([`runner::driver`](crate::runner::driver)) carries the actions out, so
 //! every combination is a unit test of a few lines (`tests.rs`).
 //!
-//! The parts, each an `impl Schedule` of its own: `admit` (what may start now, and
+//! The decisions, each an `impl Schedule` of its own: `admit` (what may start now, and
 //! starting it), `units` (resources), `expand` (dynamic matrices), `ending` (an attempt
-//! or a hook ended), `stop` (`--fail-fast`, signals, the stop deadline), `results` (the
-//! results in the order they are shown); `attempt` holds the pure decisions a worker
-//! needs.
+//! or a hook ended), `stop` (`--fail-fast`, signals, the stop deadline), `services`,
+//! `throttle`, `results` (the results in the order they are shown); `attempt` holds the
+//! pure decisions a worker needs. The state they own is in parts of its own, each a
+//! type in a file that imports nothing of the core: `blocked` (jobs waiting on needs,
+//! indexed), `unit_pool` (resources' units and the jobs waiting for them), `stopping`,
+//! `machine::Throttle`, `service_state`. Everything comes in through `handle`, which
+//! settles after every event.
 
 pub(crate) mod actions;
 mod admit;
@@ -28,19 +32,20 @@ mod results;
 mod service_state;
 pub(crate) mod services;
 mod stop;
+mod stopping;
 #[cfg(test)]
 mod tests;
 pub(crate) mod throttle;
+mod unit_pool;
 mod units;
 pub(crate) mod uptodate;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::outcome::{HookFailure, JobResult, Reason, Units};
-use crate::plan::resources::Claim;
+use crate::outcome::{HookFailure, JobResult, Reason};
 use crate::plan::{JobSpec, Mode, Plan};
 use actions::{Action, Event, Notice};
 
@@ -94,37 +99,19 @@ pub(crate) struct Schedule {
     retries: Vec<Retry>,
     /// Hooks queued that have not ended.
     pending_hooks: usize,
-    /// No new job or retry starts (`--max-fail`, or a signal).
-    stop_starting: bool,
-    /// Jobs failed so far (for `--max-fail`; allowed failures do not count).
-    failures: u32,
     hook_failures: Vec<HookFailure>,
-    /// The first signal received.
-    signal: Option<i32>,
-    /// A second signal came: everything was killed, no more hooks run.
-    killed: bool,
-    /// When the jobs still running after the first signal get SIGKILL.
-    kill_at: Option<Instant>,
-    /// That time came: cleanup jobs not started by then never start.
-    deadline_passed: bool,
-    /// Free units of each resource (`true`: free), and how many are free.
-    free: Vec<Vec<bool>>,
-    free_count: Vec<u32>,
-    /// The units held by the job running in each slot (`held[slot - 1]`).
-    held: Vec<Units>,
-    /// Jobs that may start but for their resource units, grouped by the units they ask
-    /// for; each group in file order (`rank`). Waiting holds no slot.
-    waiting: Vec<(Claim, BTreeSet<(usize, usize)>)>,
+    /// How far the run is stopped (`--max-fail`, signals, the deadline): `stop`.
+    stopping: stopping::Stopping,
+    /// The resources' units: free, held, and the jobs waiting for them (`units`).
+    units: unit_pool::UnitPool,
     /// The services (`service: true`), in file order; empty in most runs.
     services: Vec<service_state::Svc>,
     /// The time of the call being handled (the core reads no clock: it is told).
     now: Option<Instant>,
     /// When the last job started (`--delay` counts from it).
     last_start: Option<Instant>,
-    /// The machine as last observed (`--memfree`, `--load`).
-    machine: machine::Machine,
-    /// How the throttles held jobs back.
-    throttle_held: machine::Held,
+    /// The machine as last observed, and how the throttles held jobs back (`throttle`).
+    throttle: machine::Throttle,
 }
 
 impl Schedule {
@@ -151,26 +138,13 @@ impl Schedule {
             expanding: false,
             retries: Vec::new(),
             pending_hooks: 0,
-            stop_starting: false,
-            failures: 0,
             hook_failures: Vec::new(),
-            signal: None,
-            killed: false,
-            kill_at: None,
-            deadline_passed: false,
-            free: plan
-                .resources
-                .iter()
-                .map(|r| vec![true; r.capacity as usize])
-                .collect(),
-            free_count: plan.resources.iter().map(|r| r.capacity).collect(),
-            held: vec![Units::default(); slots.max(1)],
-            waiting: Vec::new(),
+            stopping: stopping::Stopping::default(),
+            units: unit_pool::UnitPool::new(&plan.resources, slots.max(1)),
             services: service_state::of_plan(&plan),
             now: None,
             last_start: None,
-            machine: machine::Machine::default(),
-            throttle_held: machine::Held::default(),
+            throttle: machine::Throttle::default(),
             plan,
         }
     }
@@ -206,14 +180,14 @@ impl Schedule {
             Event::HookEnded { job, hook, ended } => self.hook_ended(job, hook, ended, &mut out),
             Event::Signal(sig) => self.on_signal(now, sig, &mut out),
             Event::Tick => {
-                if self.kill_at.is_some_and(|k| k <= now) {
-                    self.kill_at = None;
-                    out.push(match self.signal {
+                if self.stopping.kill_at.is_some_and(|k| k <= now) {
+                    self.stopping.kill_at = None;
+                    out.push(match self.stopping.signal {
                         Some(_) => Action::SignalJobs(libc::SIGKILL),
                         None => Action::SignalPool(libc::SIGKILL),
                     });
-                    if let Some(signal) = self.signal {
-                        self.deadline_passed = true;
+                    if let Some(signal) = self.stopping.signal {
+                        self.stopping.deadline_passed = true;
                         let why = Reason::Deadline {
                             grace: self.plan.grace,
                             signal,
@@ -271,7 +245,7 @@ impl Schedule {
             .iter()
             .map(|r| r.at)
             .filter(|&at| at > now)
-            .chain(self.kill_at)
+            .chain(self.stopping.kill_at)
             .chain(self.service_wake_at())
             .chain(self.delay_wake_at(now))
             .chain(self.throttle_wake_at(now))
@@ -287,7 +261,9 @@ impl Schedule {
 
     /// The resource units `job` holds while it runs.
     pub(crate) fn held_units(&self, job: usize) -> &[(u32, u32)] {
-        self.running.get(&job).map_or(&[], |&s| &self.held[s - 1])
+        self.running
+            .get(&job)
+            .map_or(&[], |&s| &self.units.held[s - 1])
     }
 
     /// Every job has ended (or will never start) and every queued hook has run.
@@ -301,12 +277,12 @@ impl Schedule {
             && self.blocked.is_empty()
             && self.queue.is_empty()
             && self.none_waiting();
-        idle && (reached_all || (self.stop_starting && !self.cleanup_may_run()))
+        idle && (reached_all || (self.stopping.starting && !self.cleanup_may_run()))
     }
 
     /// The run was stopped, and cleanup jobs are still to run (or to be decided).
     pub(super) fn cleanup_may_run(&self) -> bool {
-        self.plan.has_cleanup && !self.killed && !self.deadline_passed
+        self.plan.has_cleanup && !self.stopping.killed && !self.stopping.deadline_passed
     }
 
     /// Every queued hook has run.
@@ -317,7 +293,7 @@ impl Schedule {
     /// The run-level hooks (`count` of them) are queued, unless a second signal killed
     /// everything: then nothing more runs.
     fn run_level_hooks(&mut self, count: usize, out: &mut Vec<Action>) {
-        if self.killed || count == 0 {
+        if self.stopping.killed || count == 0 {
             return;
         }
         self.pending_hooks += count;
@@ -331,7 +307,7 @@ impl Schedule {
 
     /// The first signal, if one came.
     pub(crate) fn signal(&self) -> Option<i32> {
-        self.signal
+        self.stopping.signal
     }
 
     pub(crate) fn hook_failures(&self) -> &[HookFailure] {

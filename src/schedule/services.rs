@@ -189,7 +189,7 @@ impl Schedule {
                 return false;
             }
         }
-        !self.stop_starting || (self.cleanup_may_run() && self.spec(e).opts.when.is_cleanup())
+        !self.stopping.starting || (self.cleanup_may_run() && self.spec(e).opts.when.is_cleanup())
     }
 
     /// After each event: services not ready in time fail, services no longer needed
@@ -271,7 +271,7 @@ impl Schedule {
             Phase::Stopping { fate, .. } => fate,
             _ => Fate::Running,
         };
-        let stop = match (self.killed, self.signal) {
+        let stop = match (self.stopping.killed, self.stopping.signal) {
             (true, Some(sig)) => sig,
             _ => 0,
         };

@@ -13,7 +13,7 @@ impl Schedule {
     /// Starts no new job or retry; a job waiting for its retry keeps its last result,
     /// and its reason says that its retries were cancelled, and why.
     pub(super) fn stop(&mut self, out: &mut Vec<Action>) {
-        self.stop_starting = true;
+        self.stopping.starting = true;
         let stop = self.stop_cause();
         for mut r in std::mem::take(&mut self.retries) {
             let reason = Arc::new(Reason::RetriesCancelled {
@@ -43,15 +43,15 @@ impl Schedule {
         let Some(m) = self.plan.max_fail else {
             return;
         };
-        self.failures += 1;
-        if self.failures < m.failures || self.stop_starting {
+        self.stopping.failures += 1;
+        if self.stopping.failures < m.failures || self.stopping.starting {
             return;
         }
         self.stop(out);
         let running = self.running.len();
         if m.kill && running > 0 {
             out.push(Action::SignalPool(libc::SIGTERM));
-            self.kill_at = Some(crate::times::after(self.now(), self.plan.grace));
+            self.stopping.kill_at = Some(crate::times::after(self.now(), self.plan.grace));
         }
         out.push(Action::Say(Notice::MaxFail {
             max: m,
@@ -74,7 +74,7 @@ impl Schedule {
         self.next = n;
         pending.extend(self.blocked.take_all());
         pending.extend(self.queue.drain(..));
-        for (_, w) in &mut self.waiting {
+        for (_, w) in &mut self.units.waiting {
             pending.extend(std::mem::take(w).into_iter().map(|(_, j)| j));
         }
         let why = self.why_not_started();
@@ -92,7 +92,7 @@ impl Schedule {
     pub(super) fn abandon_pending(&mut self, why: Arc<Reason>) {
         let mut pending = self.blocked.take_all();
         pending.extend(self.queue.drain(..));
-        for (_, w) in &mut self.waiting {
+        for (_, w) in &mut self.units.waiting {
             pending.extend(std::mem::take(w).into_iter().map(|(_, j)| j));
         }
         for j in pending {
@@ -107,17 +107,17 @@ impl Schedule {
     /// run (the one running now included) gets at most the grace period. A second
     /// signal, of any kind, kills every job and hook at once and runs no more hooks.
     pub(super) fn on_signal(&mut self, now: Instant, signal: i32, out: &mut Vec<Action>) {
-        if self.signal.is_some() {
-            self.killed = true;
+        if self.stopping.signal.is_some() {
+            self.stopping.killed = true;
             self.stop(out);
-            self.kill_at = None;
+            self.stopping.kill_at = None;
             self.pending_hooks = 0;
             out.push(Action::SignalJobs(libc::SIGKILL));
             out.push(Action::KillHooks);
             out.push(Action::Say(Notice::SecondSignal { signal }));
             return;
         }
-        self.signal = Some(signal);
+        self.stopping.signal = Some(signal);
         self.stop(out);
         out.push(Action::SignalJobs(signal));
         out.push(Action::LimitHooks);
@@ -128,7 +128,7 @@ impl Schedule {
         };
         // Running jobs are killed at the deadline, and cleanup jobs may start until it.
         if !self.running.is_empty() || cleanup > 0 {
-            self.kill_at = Some(crate::times::after(now, self.plan.grace));
+            self.stopping.kill_at = Some(crate::times::after(now, self.plan.grace));
         }
         let (services, service_grace) = self.services_running();
         out.push(Action::Say(Notice::Stopping {
@@ -143,7 +143,7 @@ impl Schedule {
 
     /// What stopped the run: the first signal, else `--fail-fast`.
     pub(super) fn stop_cause(&self) -> Stop {
-        match self.signal {
+        match self.stopping.signal {
             Some(sig) => Stop::Signal(sig),
             None => Stop::MaxFail(self.plan.max_fail.unwrap_or(MaxFail {
                 failures: 1,

@@ -13,7 +13,7 @@ use super::machine::{Held, Machine, RECHECK};
 impl Schedule {
     /// What the machine looks like now (the driver reads it; the core decides).
     pub(crate) fn observe(&mut self, m: Machine) {
-        self.machine = m;
+        self.throttle.machine = m;
     }
 
     /// Why no job may start now for the machine's sake, in words; `None` when the
@@ -21,7 +21,7 @@ impl Schedule {
     pub(super) fn throttled(&self) -> Option<String> {
         let t = &self.plan.throttle;
         let mut why = Vec::new();
-        if let (Some(want), Some(have)) = (t.memfree, self.machine.mem_available)
+        if let (Some(want), Some(have)) = (t.memfree, self.throttle.machine.mem_available)
             && have < want
         {
             why.push(format!(
@@ -30,7 +30,7 @@ impl Schedule {
                 crate::sizes::short(want)
             ));
         }
-        if let (Some(max), Some(load)) = (t.max_load, self.machine.load1)
+        if let (Some(max), Some(load)) = (t.max_load, self.throttle.machine.load1)
             && load >= max
         {
             why.push(format!("load {load:.2} ≥ {max}"));
@@ -45,15 +45,15 @@ impl Schedule {
             Some(why) if self.slot_open_for_throttle() && self.work_ready(now) => Some(why),
             _ => None,
         };
-        match (held, self.throttle_held.since) {
+        match (held, self.throttle.held.since) {
             (Some(why), None) => {
-                self.throttle_held.since = Some(now);
-                self.throttle_held.why = why;
+                self.throttle.held.since = Some(now);
+                self.throttle.held.why = why;
             }
-            (Some(why), Some(_)) => self.throttle_held.why = why,
+            (Some(why), Some(_)) => self.throttle.held.why = why,
             (None, Some(since)) => {
-                self.throttle_held.total += now.saturating_duration_since(since);
-                self.throttle_held.since = None;
+                self.throttle.held.total += now.saturating_duration_since(since);
+                self.throttle.held.since = None;
             }
             (None, None) => {}
         }
@@ -62,13 +62,13 @@ impl Schedule {
     /// Jobs held back by a throttle now: since when and why; and the time they were in
     /// all (`Held`).
     pub(crate) fn held_back(&self) -> &Held {
-        &self.throttle_held
+        &self.throttle.held
     }
 
     /// How long the throttles held jobs back in all (to now), and why they last did;
     /// `None` when they never did.
     pub(crate) fn throttled_in_all(&self) -> Option<(Duration, String)> {
-        let h = &self.throttle_held;
+        let h = &self.throttle.held;
         let now = self.now.unwrap_or_else(Instant::now);
         let total = h.total
             + h.since
@@ -78,16 +78,16 @@ impl Schedule {
 
     /// When to look at the machine again, while a throttle holds jobs back.
     pub(super) fn throttle_wake_at(&self, now: Instant) -> Option<Instant> {
-        self.throttle_held.since.map(|_| now + RECHECK)
+        self.throttle.held.since.map(|_| now + RECHECK)
     }
 
     /// A job could start now but for the throttles: one is ready to go.
     fn work_ready(&self, now: Instant) -> bool {
-        !self.stop_starting
+        !self.stopping.starting
             && (!self.queue.is_empty()
                 || self.next < self.plan.jobs.len()
                 || self.retries.iter().any(|r| r.at <= now)
-                || !self.waiting.is_empty()
+                || !self.units.waiting.is_empty()
                 || (!self.blocked.is_empty() && self.running.is_empty()))
     }
 }

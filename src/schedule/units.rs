@@ -15,11 +15,11 @@ impl Schedule {
     }
 
     pub(super) fn none_waiting(&self) -> bool {
-        self.waiting.iter().all(|(_, w)| w.is_empty())
+        self.units.waiting.iter().all(|(_, w)| w.is_empty())
     }
 
     pub(super) fn units_free(&self, claim: &[(usize, u32)]) -> bool {
-        claim.iter().all(|&(r, n)| self.free_count[r] >= n)
+        claim.iter().all(|&(r, n)| self.units.free_count[r] >= n)
     }
 
     /// The units of `claim`, lowest free first, taken.
@@ -28,7 +28,7 @@ impl Schedule {
         let mut taken = Vec::with_capacity(total);
         for &(r, n) in claim {
             let mut left = n;
-            for (u, free) in self.free[r].iter_mut().enumerate() {
+            for (u, free) in self.units.free[r].iter_mut().enumerate() {
                 if left == 0 {
                     break;
                 }
@@ -38,17 +38,17 @@ impl Schedule {
                     left -= 1;
                 }
             }
-            self.free_count[r] -= n;
+            self.units.free_count[r] -= n;
         }
         taken.into_boxed_slice()
     }
 
     /// The units the job in `slot` held, given back.
     pub(super) fn release_units(&mut self, slot: usize) -> Units {
-        let units = std::mem::take(&mut self.held[slot - 1]);
+        let units = std::mem::take(&mut self.units.held[slot - 1]);
         for &(r, u) in units.iter() {
-            self.free[r as usize][u as usize] = true;
-            self.free_count[r as usize] += 1;
+            self.units.free[r as usize][u as usize] = true;
+            self.units.free_count[r as usize] += 1;
         }
         units
     }
@@ -58,13 +58,13 @@ impl Schedule {
     pub(super) fn wait_for_units(&mut self, job: usize) {
         let rank = self.rank(job);
         let claim = &self.spec(job).opts.uses;
-        match self.waiting.iter().position(|(c, _)| c == claim) {
+        match self.units.waiting.iter().position(|(c, _)| c == claim) {
             Some(g) => {
-                self.waiting[g].1.insert(rank);
+                self.units.waiting[g].1.insert(rank);
             }
             None => {
                 let claim = claim.clone();
-                self.waiting.push((claim, BTreeSet::from([rank])));
+                self.units.waiting.push((claim, BTreeSet::from([rank])));
             }
         }
     }
@@ -73,9 +73,7 @@ impl Schedule {
     /// slots are free. Each admission looks at one job per group: O(groups).
     pub(super) fn start_waiting(&mut self, out: &mut Vec<Action>) {
         while self.slot_free() && !self.expanding {
-            let best = self
-                .waiting
-                .iter()
+            let best = (self.units.waiting.iter())
                 .enumerate()
                 .filter_map(|(g, (claim, w))| {
                     let &first = w.first()?;
@@ -83,7 +81,7 @@ impl Schedule {
                 })
                 .min();
             let Some(((_, job), g)) = best else { break };
-            self.waiting[g].1.pop_first();
+            self.units.waiting[g].1.pop_first();
             self.admit(job, 1, out);
         }
     }
