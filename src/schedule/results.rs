@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::Schedule;
+use super::service_state::Phase;
 use crate::outcome::{JobResult, Reason, Status, Stop};
 
 impl Schedule {
@@ -40,7 +41,9 @@ impl Schedule {
         let not_started = Arc::new(Reason::NotStarted(Stop::Internal));
         for (j, r) in self.results.iter_mut().enumerate() {
             if r.is_none() {
-                *r = Some(if self.running.contains_key(&j) {
+                let service_ran = (self.services.iter())
+                    .any(|s| s.job == j && !matches!(s.phase, Phase::Waiting | Phase::Ended));
+                *r = Some(if self.running.contains_key(&j) || service_ran {
                     JobResult::new(Status::Interrupted).with_reason(Arc::clone(&stopped))
                 } else {
                     JobResult::not_run(Arc::clone(&not_started))

@@ -307,6 +307,21 @@ fn async_does_not_wait_for_hooks() {
     assert_eq!(starts(&a), [(1, 1, 1)]);
 }
 
+#[test]
+fn after_a_bug_a_running_job_is_stopped_by_it_and_the_rest_never_started() {
+    let mut r = Run::new(THREE, &["-j", "2"]);
+    r.start();
+    r.exit(1, 1, 0);
+    let order = r.s.order();
+    let results = r.s.take_crashed_results(&order);
+    let stopped = Reason::Stopped(crate::outcome::Stop::Internal);
+    assert_eq!(results[0].status, Status::Interrupted);
+    assert_eq!(results[0].reason(), Some(&stopped));
+    assert_eq!(results[1].status, Status::Success, "it had ended: kept");
+    // j2 was started when j1 ended: it is running too.
+    assert_eq!(results[2].status, Status::Interrupted);
+}
+
 // ---------------------------------------------------------------- needs
 
 #[test]
