@@ -75,7 +75,10 @@ pub(super) fn ended_unreaped(pid: i32) -> bool {
 /// sends SIGCONT after its own signal whenever this is false.
 pub(super) fn ended_by_itself(pid: i32, within: std::time::Duration) -> bool {
     // SAFETY: kill has no memory preconditions; `pid` is our own unreaped child.
-    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    if unsafe { libc::kill(pid, libc::SIGSTOP) } != 0 {
+        // Not ours to stop (it became setuid): it counts as alive, as before asking.
+        return false;
+    }
     let until = std::time::Instant::now() + within;
     loop {
         // SAFETY: an all-zero siginfo_t is a valid value to be filled in.
