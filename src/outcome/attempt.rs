@@ -13,8 +13,7 @@ pub(crate) struct AttemptRecord {
     pub(crate) slot: usize,
     pub(crate) start: SystemTime,
     pub(crate) duration: Duration,
-    pub(crate) exit_code: Option<i32>,
-    pub(crate) signal: Option<i32>,
+    pub(crate) ending: crate::outcome::Ending,
     pub(crate) status: Status,
     /// The resource units it held, as `resources::describe` words them (timeline).
     pub(crate) held: String,
@@ -25,11 +24,6 @@ pub(crate) struct AttemptRecord {
 }
 
 impl AttemptRecord {
-    /// How it ended.
-    pub(crate) fn ending(&self) -> crate::outcome::Ending {
-        crate::outcome::Ending::from_parts(self.exit_code, self.signal)
-    }
-
     /// The record of attempt `attempt` of `spec`, run in `slot`, that ended as `f`.
     pub(crate) fn new(
         spec: &crate::plan::JobSpec,
@@ -44,8 +38,7 @@ impl AttemptRecord {
             slot,
             start: f.started,
             duration: f.duration,
-            exit_code: f.ending.code(),
-            signal: f.ending.signal(),
+            ending: f.ending,
             status,
             held: String::new(),
             allowed: false,

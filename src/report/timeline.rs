@@ -72,7 +72,7 @@ pub(crate) fn render(
         } else {
             a.name.to_string()
         };
-        let mut how = a.ending().words().to_string();
+        let mut how = a.ending.words().to_string();
         if !a.held.is_empty() {
             label = format!("{label} [{}]", a.held);
             how = format!("{how}, holding {}", a.held);

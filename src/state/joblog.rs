@@ -111,8 +111,10 @@ impl Joblog {
             a.attempt,
             crate::times::timestamp(a.start),
             a.duration.as_secs_f64(),
-            a.exit_code.map_or("-".to_owned(), |c| c.to_string()),
-            a.signal.map_or("-", crate::executor::finished::signal_name),
+            a.ending.code().map_or("-".to_owned(), |c| c.to_string()),
+            a.ending
+                .signal()
+                .map_or("-", crate::executor::finished::signal_name),
             a.status.as_str(),
             escape(command)
         );
