@@ -452,9 +452,8 @@ impl Supervisor<'_> {
             && let Some(d) = self.effective_deadline()
             && now >= d
             // A command that has ended by itself (not reaped yet) did not time out:
-            // `timeout: 1ns` on `true` is a success, not "timed out, exit 0". Asked
-            // cheaply first, then for sure (it is stopped to ask).
-            && !super::reap::ended_unreaped(self.pgid)
+            // `timeout: 1ns` on `true` is a success, not "timed out, exit 0" (it is
+            // stopped to ask, which leaves no race).
             && !super::reap::ended_by_itself(self.pgid, STOP_DECIDES_WITHIN)
         {
             self.timed_out = true;

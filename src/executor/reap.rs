@@ -50,29 +50,25 @@ pub(super) fn wait_blocking(pid: i32) -> Option<Reaped> {
     }
 }
 
-/// Whether process `pid` has ended, asked without reaping it.
-pub(super) fn ended_unreaped(pid: i32) -> bool {
+/// What changed about child `pid` (`waitid` with `flags`, WNOHANG among them): the
+/// `si_code` (`CLD_EXITED`, `CLD_KILLED`, `CLD_STOPPED`, ...), or `None` when nothing has.
+fn peek(pid: i32, flags: libc::c_int) -> Option<i32> {
     // SAFETY: an all-zero siginfo_t is a valid value to be filled in.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on our own child, WNOWAIT leaves it to be reaped as before.
-    let r = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &raw mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
+    // SAFETY: waitid on our own child; with WNOWAIT an end is left to be reaped as before,
+    // and WSTOPPED alone never reaps.
+    let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &raw mut info, flags) };
     // SAFETY: si_pid is set by waitid (0 when no child has changed state).
-    r == 0 && unsafe { info.si_pid() } == pid
+    (r == 0 && unsafe { info.si_pid() } == pid).then_some(info.si_code)
 }
 
 /// Whether process `pid`, alive at the last look, ended by itself: asked with no race
 /// left between the look and a signal. It is stopped (SIGSTOP, which nothing can catch
 /// or ignore), and the kernel then says either that it stopped — it was alive, and stays
-/// stopped until SIGCONT — or that it ended, which it did on its own. Bounded: a process
-/// that does neither within `within` (stuck in the kernel) counts as alive. The caller
-/// sends SIGCONT after its own signal whenever this is false.
+/// stopped until SIGCONT — or that it ended, which it did on its own (a zombie takes the
+/// SIGSTOP and says so at once). Bounded: a process that does neither within `within`
+/// (stuck in the kernel) counts as alive. The caller sends SIGCONT after its own signal
+/// whenever this is false.
 pub(super) fn ended_by_itself(pid: i32, within: std::time::Duration) -> bool {
     // SAFETY: kill has no memory preconditions; `pid` is our own unreaped child.
     if unsafe { libc::kill(pid, libc::SIGSTOP) } != 0 {
@@ -80,39 +76,18 @@ pub(super) fn ended_by_itself(pid: i32, within: std::time::Duration) -> bool {
         return false;
     }
     let until = std::time::Instant::now() + within;
+    let flags = libc::WEXITED | libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT;
     loop {
-        // SAFETY: an all-zero siginfo_t is a valid value to be filled in.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on our own child; WNOWAIT leaves an end to be reaped as before.
-        let r = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &raw mut info,
-                libc::WEXITED | libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT,
-            )
-        };
-        // SAFETY: si_pid is set by waitid (0 when no child has changed state).
-        if r == 0 && unsafe { info.si_pid() } == pid {
-            if info.si_code != libc::CLD_STOPPED {
-                return true;
+        match peek(pid, flags) {
+            Some(libc::CLD_STOPPED) => {
+                // Taken, so that nothing later mistakes it for news.
+                peek(pid, libc::WSTOPPED | libc::WNOHANG);
+                return false;
             }
-            // Taken, so that nothing later mistakes it for news.
-            // SAFETY: as above; WSTOPPED alone never reaps.
-            unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    pid as libc::id_t,
-                    &raw mut info,
-                    libc::WSTOPPED | libc::WNOHANG,
-                )
-            };
-            return false;
+            Some(_) => return true,
+            None if std::time::Instant::now() >= until => return false,
+            None => std::thread::sleep(std::time::Duration::from_micros(200)),
         }
-        if r != 0 || std::time::Instant::now() >= until {
-            return false;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(200));
     }
 }
 
