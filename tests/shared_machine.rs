@@ -436,16 +436,10 @@ fn a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143() {
 /// real Healthchecks records it: a failure with exit status 70.
 fn a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping() {
     need(&[Facility::Healthchecks]);
-    let hc = Some(crate::util::healthchecks::server().expect("the server is up"));
+    let hc = crate::util::healthchecks::server().expect("the server is up");
     for at in ["driver", "hooks", "worker"] {
-        let check = hc.map(|hc| {
-            let slug = format!("panic-{at}-{}", std::process::id());
-            (hc.check(&slug), slug)
-        });
-        let monitor = check
-            .as_ref()
-            .map(|(url, _)| format!("monitor:\n  healthchecks: {url}\n"))
-            .unwrap_or_default();
+        let slug = format!("panic-{at}-{}", std::process::id());
+        let monitor = format!("monitor:\n  healthchecks: {}\n", hc.check(&slug));
         let p = Prun::new()
             .jobfile(&format!(
                 "{monitor}jobs:\n  - name: long\n    run: sleep 39.39\n  - name: quick\n    run: 'true'\n    on_success: echo hook ran\n  - name: later\n    needs: [quick]\n    run: sleep 39.39\n"
@@ -467,7 +461,8 @@ fn a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping() {
             crate::util::gone_within("sleep 39.39", std::time::Duration::from_secs(10)),
             "{at}: a job outlived prun"
         );
-        let report: serde_json::Value = serde_json::from_str(&p.read("r.json")).unwrap();
+        // As its reader sees it: check-jsonschema against the report's schema.
+        let report = crate::util::check_report(&p.path("r.json"));
         assert_eq!(report["exit_code"], 70, "{at}: {report}");
         assert!(
             report["internal_error"]
@@ -476,17 +471,38 @@ fn a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping() {
             "{at}: {report}"
         );
         assert_eq!(report["jobs"].as_array().unwrap().len(), 3, "{report}");
-        if let (Some(hc), Some((_, slug))) = (hc, &check) {
-            let got = hc.pings(slug);
-            let last = got["pings"].as_array().unwrap().last().unwrap().clone();
-            assert_eq!(last["kind"], "fail", "{at}: {got}");
-            assert_eq!(last["exit_status"], 70, "{at}: {got}");
-            assert!(
-                last["body"].as_str().unwrap().contains("internal error"),
-                "{at}: {got}"
-            );
-        }
+        let got = hc.pings(&slug);
+        let last = got["pings"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["kind"], "fail", "{at}: {got}");
+        assert_eq!(last["exit_status"], 70, "{at}: {got}");
+        assert!(
+            last["body"].as_str().unwrap().contains("internal error"),
+            "{at}: {got}"
+        );
     }
+}
+
+/// A panic while the run-level hooks ran lost every job's result: the summary was taken
+/// again from a core that had handed them over ("0 jobs"). The jobs keep what they did.
+fn a_panic_in_the_run_level_hooks_keeps_the_jobs_results() {
+    let p = Prun::new()
+        .jobfile("on_complete: echo run done\njobs:\n  - name: a\n    run: 'true'\n  - name: b\n    run: exit 3\n")
+        .env("PRUN_TEST_PANIC", "hooks");
+    let r = run_within(
+        &p,
+        &["--report", "r.json"],
+        std::time::Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 70, "{}", r.stderr);
+    let report = crate::util::check_report(&p.path("r.json"));
+    let jobs = report["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{report}");
+    assert_eq!(
+        (jobs[0]["status"].as_str(), jobs[1]["status"].as_str()),
+        (Some("success"), Some("failed")),
+        "{report}"
+    );
+    assert!(!r.stderr.contains("index out of bounds"), "{}", r.stderr);
 }
 
 /// A job name built from a secret (a dynamic matrix over outputs) put the secret in log
@@ -656,6 +672,7 @@ crate::tests!(
     resume_never_hands_a_dependent_a_masked_output,
     a_sigterm_while_the_end_ping_waits_ends_prun_at_once_with_143,
     a_panic_in_prun_ends_it_with_exit_70_after_the_report_and_the_end_ping,
+    a_panic_in_the_run_level_hooks_keeps_the_jobs_results,
     a_job_name_made_from_a_secret_shows_it_nowhere_and_its_log_path_is_true,
     an_env_file_error_never_quotes_the_value_it_found,
     a_job_that_ended_by_itself_is_never_timed_out_and_one_alive_always_is,

@@ -101,21 +101,25 @@ pub(crate) fn run(
     };
     // A bug (a panic) here, or on a thread that serves the driver, ends the run: every
     // job is stopped and the run as it stood is summed up, for the reports and the end
-    // ping (`Error::on_panic_exit`).
-    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    // ping (`Error::on_panic_exit`). One in the run-level hooks keeps the jobs' results.
+    let catch =
+        |f: &mut dyn FnMut()| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_ok();
+    let drove = catch(&mut || {
         d.watch.look(&mut d.core);
         let first = d.core.handle(Instant::now(), CoreEvent::Start);
         d.act(first, None);
         d.drive(&rx, |d| d.core.done());
-        let mut summary = d.summary(run_id.clone());
-        d.run_level_hooks(&rx, &mut summary);
-        d.finish(&mut summary);
-        summary
-    }));
-    let mut summary = match ran {
-        Ok(summary) => summary,
-        Err(_) => d.crashed(run_id, &rx),
+    });
+    let mut summary = if drove {
+        d.summary(run_id)
+    } else {
+        d.crashed(run_id, &rx)
     };
+    if drove && !catch(&mut || d.run_level_hooks(&rx, &mut summary)) {
+        d.hooks.cancel();
+    }
+    // What is said last, and what was kept for the reports (attempted after a bug too).
+    catch(&mut || d.finish(&mut summary));
     summary.internal_error = crate::error::Error::panicked();
     // Nobody reads events any more: let a sender that is still blocked fail at once, so
     // the hook and signal threads can be joined.

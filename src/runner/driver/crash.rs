@@ -33,10 +33,7 @@ impl Driver {
         }));
         // The core itself may be what broke: then no job's result can be trusted, and
         // the summary says only that the run ended on a bug.
-        let mut summary =
-            summed.unwrap_or_else(|_| self.summary_of(run_id, Vec::new(), Vec::new()));
-        summary.attempts = std::mem::take(&mut self.attempts);
-        summary
+        summed.unwrap_or_else(|_| self.summary_of(run_id, Vec::new(), Vec::new()))
     }
 
     /// SIGTERM to every job and service, SIGKILL to those left after the grace; waits
