@@ -397,7 +397,38 @@ fn the_changelog_has_one_heading_of_each_kind_per_release() {
     assert!(wrong.is_empty(), "CHANGELOG.md:\n  {}", wrong.join("\n  "));
 }
 
+/// The integration tests run on libtest-mimic (`harness = false`): a `#[test]` there is
+/// compiled out without a word, so a test written so would never run. Each module lists
+/// its tests with `crate::tests!` instead (tests/util/trials.rs).
+fn no_integration_test_is_marked_test_where_it_would_never_run() {
+    let dir = crate::util::repo().join("tests");
+    let mut marked = Vec::new();
+    let mut files: Vec<PathBuf> = Vec::new();
+    for d in [dir.clone(), dir.join("util")] {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.trim() == "#[test]" {
+                marked.push(format!("{}:{}", p.display(), n + 1));
+            }
+        }
+    }
+    assert!(
+        marked.is_empty(),
+        "#[test] in the integration tests (list the test in its module's crate::tests! instead):\n  {}",
+        marked.join("\n  ")
+    );
+}
+
 crate::tests!(
+    no_integration_test_is_marked_test_where_it_would_never_run,
     the_changelog_has_one_heading_of_each_kind_per_release,
     each_layer_uses_only_the_layers_below_it,
     no_files_import_each_other,
