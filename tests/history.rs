@@ -414,7 +414,23 @@ fn logs_and_a_joblog_asked_for_elsewhere_are_also_kept() {
     );
 }
 
+/// A failed `on_recover` is in the report's `hook_failures` as such: the report's schema
+/// listed only the three job hooks, so check-jsonschema refused the report.
+fn a_failed_on_recover_hook_is_in_a_report_its_reader_accepts() {
+    let p = Prun::new().file(
+        "jobs.yaml",
+        "history: { dir: hist }\non_recover: exit 4\njobs:\n  - name: a\n    run: test -f ok\n",
+    );
+    p.run_with(&["jobs.yaml"]).code(1);
+    p.next_second();
+    std::fs::write(p.path("ok"), "").unwrap();
+    p.run_with(&["jobs.yaml", "--report", "r.json"]).code(1);
+    let report = crate::util::check_report(&p.path("r.json"));
+    assert_eq!(report["hook_failures"][0]["hook"], "on_recover", "{report}");
+}
+
 crate::tests!(
+    a_failed_on_recover_hook_is_in_a_report_its_reader_accepts,
     each_run_is_kept_whole_and_latest_points_at_the_newest,
     retention_keeps_the_newest_n_and_never_touches_what_prun_did_not_make,
     keep_days_removes_runs_older_than_that_and_keep_from_the_command_line_wins,
