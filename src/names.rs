@@ -17,6 +17,16 @@
 /// The longest file name `file_name` makes, in bytes (file systems allow 255).
 const MAX_FILE_NAME: usize = 200;
 
+/// Whether `s` is a shell variable name (`[A-Za-z_][A-Za-z0-9_]*`): what `env:` keys,
+/// `secrets:`, matrix keys, output keys and resource names (after `PRUN_RESOURCE_`)
+/// must be.
+pub(crate) fn is_variable_name(s: &str) -> bool {
+    let mut c = s.bytes();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == b'_')
+        && c.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// `value` with every character that is not printable text escaped (see the module doc).
 pub(crate) fn escape_value(value: &str) -> String {
     if !value.chars().any(needs_escape) {
@@ -86,6 +96,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn variable_names_are_the_shell_s() {
+        for ok in ["A", "_x", "PG_PASS2", "a1"] {
+            assert!(is_variable_name(ok), "{ok}");
+        }
+        for bad in ["", "1A", "A-B", "A B", "é", "A=B"] {
+            assert!(!is_variable_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn values_become_printable_and_stay_distinct() {

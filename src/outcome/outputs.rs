@@ -149,11 +149,7 @@ fn heredoc(line: &str) -> Option<(&str, &str)> {
 }
 
 fn check_key(key: &str) -> Result<(), String> {
-    let ok = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let ok = crate::names::is_variable_name(key);
     if ok {
         Ok(())
     } else {

@@ -120,7 +120,7 @@ pub(crate) fn parse(text: &str) -> Result<Vec<(String, String)>, (usize, String)
             ));
         };
         let name = name.trim_end();
-        if !is_name(name) {
+        if !crate::names::is_variable_name(name) {
             return Err((
                 n,
                 format!(
@@ -200,13 +200,6 @@ fn quoted<'a>(
             None => return Err((n, format!("the {q}quote{q} opened here is never closed"))),
         }
     }
-}
-
-fn is_name(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn shorten(s: &str) -> String {

@@ -116,7 +116,7 @@ pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Expansion, Diagnost
     }
     let mut keys = Vec::with_capacity(m.value.0.len());
     for (key, values) in &m.value.0 {
-        if !is_var_name(key) {
+        if !crate::names::is_variable_name(key) {
             return fail(
                 format!("matrix key '{key}' cannot be an environment variable name"),
                 "use letters, digits and '_', not starting with a digit, e.g. `os` or `PY_VERSION`",
@@ -157,13 +157,6 @@ pub(crate) fn expand(src: &Source, m: &Sp<Matrix>) -> Result<Expansion, Diagnost
         Diagnostic::at(src, m.referenced, msg)
             .help("values containing ',' and '=' can read as other keys; change them")
     })
-}
-
-fn is_var_name(key: &str) -> bool {
-    key.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// A written list: not empty, no value twice.

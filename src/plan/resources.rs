@@ -41,7 +41,7 @@ pub(super) fn declared(
     };
     let mut out = Vec::with_capacity(written.value.len());
     for (name, cap) in &written.value {
-        if !is_name(name) {
+        if !crate::names::is_variable_name(name) {
             return Err(Diagnostic::at(
                 src,
                 written.referenced,
@@ -141,14 +141,6 @@ pub(super) fn claim(
     }
     claim.sort_unstable();
     Ok(claim)
-}
-
-/// Whether `s` may follow `PRUN_RESOURCE_` in a variable name.
-fn is_name(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `units` grouped by resource: (resource index, its units).

@@ -21,12 +21,7 @@ pub(crate) fn names(
     let mut out = Vec::new();
     for n in &list.value {
         let name = n.value.trim();
-        let ok = name
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-        if !ok {
+        if !crate::names::is_variable_name(name) {
             return Err(Diagnostic::at(
                 src,
                 n.referenced,
@@ -88,12 +83,6 @@ pub(crate) fn early_values(
 /// line, the rest of that line, quoted or not. It masks more than the values where a
 /// line holds more, never less.
 pub(crate) fn text_values(text: &str, getenv: fn(&str) -> Option<String>) -> Vec<String> {
-    let is_name = |n: &str| {
-        n.bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
-            && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    };
     let mut names = BTreeSet::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
@@ -111,7 +100,10 @@ pub(crate) fn text_values(text: &str, getenv: fn(&str) -> Option<String>) -> Vec
             lines.next();
         }
     }
-    let names: Vec<&str> = names.into_iter().filter(|n| is_name(n)).collect();
+    let names: Vec<&str> = names
+        .into_iter()
+        .filter(|n| crate::names::is_variable_name(n))
+        .collect();
     let mut out: Vec<String> = names.iter().filter_map(|n| getenv(n)).collect();
     for line in text.lines() {
         for name in &names {

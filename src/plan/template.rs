@@ -108,11 +108,7 @@ fn reference(expr: &str) -> Result<Part, String> {
     };
     let inner = expr.strip_prefix("needs.").ok_or_else(bad)?;
     let (name, key) = inner.rsplit_once(".outputs.").ok_or_else(bad)?;
-    let key_ok = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let key_ok = crate::names::is_variable_name(key);
     if name.is_empty() || !key_ok {
         return Err(bad());
     }
